@@ -1,0 +1,20 @@
+# Third-party libraries, all from Debian 12 packages installed by scripts/setup.
+find_package(PkgConfig REQUIRED)
+find_package(Threads REQUIRED)
+find_package(fmt REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(Boost 1.81 REQUIRED COMPONENTS json)
+pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
+pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)
+if(PARLEY_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+  include(GoogleTest)
+endif()
+if(PARLEY_BUILD_BENCH)
+  find_package(benchmark REQUIRED)
+endif()
+
+# Reference data (tokenizers, templates) lives beside the checkout, never inside it.
+set(PARLEY_SHARED_DIR "${PROJECT_SOURCE_DIR}/../shared" CACHE PATH "Directory with the shared reference data")
+get_filename_component(PARLEY_SHARED_DIR "${PARLEY_SHARED_DIR}" ABSOLUTE)

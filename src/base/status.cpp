@@ -1,0 +1,58 @@
+#include "base/status.h"
+
+#include <cerrno>
+#include <cstring>
+
+namespace parley {
+
+std::string_view error_code_name(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kOk: return "ok";
+    case ErrorCode::kCancelled: return "cancelled";
+    case ErrorCode::kInvalidArgument: return "invalid_argument";
+    case ErrorCode::kNotFound: return "not_found";
+    case ErrorCode::kAlreadyExists: return "already_exists";
+    case ErrorCode::kPermissionDenied: return "permission_denied";
+    case ErrorCode::kUnauthenticated: return "unauthenticated";
+    case ErrorCode::kResourceExhausted: return "resource_exhausted";
+    case ErrorCode::kFailedPrecondition: return "failed_precondition";
+    case ErrorCode::kAborted: return "aborted";
+    case ErrorCode::kOutOfRange: return "out_of_range";
+    case ErrorCode::kUnimplemented: return "unimplemented";
+    case ErrorCode::kInternal: return "internal";
+    case ErrorCode::kUnavailable: return "unavailable";
+    case ErrorCode::kDeadlineExceeded: return "deadline_exceeded";
+    case ErrorCode::kDataLoss: return "data_loss";
+    case ErrorCode::kIoError: return "io_error";
+  }
+  return "unknown";
+}
+
+Status::Status(ErrorCode code, std::string message) {
+  if (code != ErrorCode::kOk) rep_ = std::make_shared<const Rep>(Rep{code, std::move(message)});
+}
+
+std::string Status::to_string() const {
+  if (ok()) return "ok";
+  std::string out(error_code_name(rep_->code));
+  out += ": ";
+  out += rep_->message;
+  return out;
+}
+
+Status Status::with_context(std::string_view context) const {
+  if (ok()) return *this;
+  std::string msg(context);
+  msg += ": ";
+  msg += rep_->message;
+  return Status(rep_->code, std::move(msg));
+}
+
+Status errno_error(std::string_view what, std::string_view path, int err) {
+  ErrorCode code = ErrorCode::kIoError;
+  if (err == ENOENT || err == ENOTDIR) code = ErrorCode::kNotFound;
+  if (err == EACCES || err == EPERM) code = ErrorCode::kPermissionDenied;
+  return Status(code, fmt::format("{} {}: {}", what, path, std::strerror(err)));
+}
+
+}  // namespace parley

@@ -1,0 +1,198 @@
+#include "gguf/gguf_writer.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "gguf/gguf_file.h"
+
+namespace parley {
+namespace {
+
+// Appends little-endian encodings to a byte buffer (the header is built in memory).
+class Encoder {
+ public:
+  template <typename T>
+  void put(T v) {
+    const auto* p = reinterpret_cast<const std::byte*>(&v);
+    out_.insert(out_.end(), p, p + sizeof v);
+  }
+  void put_string(std::string_view s) {
+    put<std::uint64_t>(s.size());
+    const auto* p = reinterpret_cast<const std::byte*>(s.data());
+    out_.insert(out_.end(), p, p + s.size());
+  }
+  void put_bytes(std::span<const std::byte> b) { out_.insert(out_.end(), b.begin(), b.end()); }
+  void put_value(const GgufValue& v) {
+    switch (v.type()) {
+      case GgufValueType::kString: put_string(v.str()); return;
+      case GgufValueType::kArray: {
+        const GgufArray& a = v.arr();
+        put<std::uint32_t>(static_cast<std::uint32_t>(a.elem_type));
+        put<std::uint64_t>(a.count);
+        if (a.elem_type == GgufValueType::kString) {
+          for (const auto& s : a.strings) put_string(s);
+        } else if (a.elem_type == GgufValueType::kArray) {
+          for (const auto& e : a.arrays) put_value(e);
+        } else {
+          put_bytes(a.raw);
+        }
+        return;
+      }
+      default: {
+        const std::uint64_t bits = v.raw_bits();  // little-endian host: the low bytes are the value
+        const auto* p = reinterpret_cast<const std::byte*>(&bits);
+        out_.insert(out_.end(), p, p + gguf_scalar_size(v.type()));
+      }
+    }
+  }
+  std::vector<std::byte>& bytes() { return out_; }
+
+ private:
+  std::vector<std::byte> out_;
+};
+
+std::uint64_t align_up(std::uint64_t x, std::uint64_t a) { return (x + a - 1) / a * a; }
+
+}  // namespace
+
+void GgufWriter::set(std::string_view key, GgufValue value) {
+  if (key == kKeyGeneralAlignment && value.type() == GgufValueType::kU32) {
+    const std::uint64_t a = *value.to_u64();
+    CHECK(a != 0 && (a & (a - 1)) == 0, "general.alignment must be a power of two, got {}", a);
+    alignment_ = static_cast<std::uint32_t>(a);
+    // Offsets of tensors already added depend on the alignment.
+    std::uint64_t offset = 0;
+    for (auto& t : tensors_) {
+      t.offset = offset;
+      offset = align_up(offset + t.n_bytes, alignment_);
+    }
+    data_size_ = offset;
+  }
+  for (auto& [k, v] : metadata_) {
+    if (k == key) {
+      v = std::move(value);
+      return;
+    }
+  }
+  metadata_.emplace_back(std::string(key), std::move(value));
+}
+
+Status GgufWriter::add_tensor(std::string name, TensorType type, std::vector<std::int64_t> shape, TensorFill fill) {
+  if (name.empty() || name.size() >= 64) {
+    return invalid_argument_error("tensor name '{}' must be 1 to 63 bytes (the GGUF tools' limit)", name);
+  }
+  for (const auto& t : tensors_) {
+    if (t.name == name) return already_exists_error("tensor '{}' added twice", name);
+  }
+  if (shape.empty() || shape.size() > 4) return invalid_argument_error("tensor '{}' has {} dimensions", name, shape.size());
+  std::uint64_t rows = 1;
+  for (std::size_t d = 0; d < shape.size(); ++d) {
+    if (shape[d] <= 0) return invalid_argument_error("tensor '{}' has dimension {} = {}", name, d, shape[d]);
+    if (d > 0) rows *= static_cast<std::uint64_t>(shape[d]);
+  }
+  ASSIGN_OR_RETURN(const std::size_t row_bytes, tensor_row_bytes(type, shape[0]));
+  Tensor t{std::move(name), type, std::move(shape), row_bytes * rows, data_size_, std::move(fill)};
+  data_size_ = align_up(t.offset + t.n_bytes, alignment_);
+  tensors_.push_back(std::move(t));
+  return ok_status();
+}
+
+Status GgufWriter::add_tensor_bytes(std::string name, TensorType type, std::vector<std::int64_t> shape,
+                                    std::span<const std::byte> data) {
+  auto copy = std::make_shared<std::vector<std::byte>>(data.begin(), data.end());
+  const std::string n = name;
+  RETURN_IF_ERROR(add_tensor(std::move(name), type, std::move(shape), [copy, n](std::span<std::byte> out) -> Status {
+    if (out.size() != copy->size()) {
+      return invalid_argument_error("tensor '{}': {} bytes of data given, its shape needs {}", n, copy->size(), out.size());
+    }
+    std::memcpy(out.data(), copy->data(), out.size());
+    return ok_status();
+  }));
+  if (tensors_.back().n_bytes != data.size()) {
+    const auto need = tensors_.back().n_bytes;
+    tensors_.pop_back();
+    return invalid_argument_error("tensor '{}': {} bytes of data given, its shape needs {}", n, data.size(), need);
+  }
+  return ok_status();
+}
+
+Status GgufWriter::write(const std::function<Status(std::span<const std::byte>)>& sink) const {
+  Encoder e;
+  e.put<std::uint32_t>(kGgufMagic);
+  e.put<std::uint32_t>(3);
+  e.put<std::uint64_t>(tensors_.size());
+  e.put<std::uint64_t>(metadata_.size());
+  for (const auto& [key, value] : metadata_) {
+    e.put_string(key);
+    e.put<std::uint32_t>(static_cast<std::uint32_t>(value.type()));
+    e.put_value(value);
+  }
+  for (const auto& t : tensors_) {
+    e.put_string(t.name);
+    e.put<std::uint32_t>(static_cast<std::uint32_t>(t.shape.size()));
+    for (const std::int64_t d : t.shape) e.put<std::uint64_t>(static_cast<std::uint64_t>(d));
+    e.put<std::uint32_t>(static_cast<std::uint32_t>(t.type));
+    e.put<std::uint64_t>(t.offset);
+  }
+  if (!tensors_.empty()) e.bytes().resize(align_up(e.bytes().size(), alignment_), std::byte{0});
+  RETURN_IF_ERROR(sink(e.bytes()));
+
+  std::vector<std::byte> buf;
+  std::uint64_t written = 0;
+  for (const auto& t : tensors_) {
+    if (written < t.offset) {
+      buf.assign(t.offset - written, std::byte{0});
+      RETURN_IF_ERROR(sink(buf));
+      written = t.offset;
+    }
+    buf.assign(t.n_bytes, std::byte{0});
+    RETURN_IF_ERROR_CTX(t.fill(buf), "tensor '" + t.name + "'");
+    RETURN_IF_ERROR(sink(buf));
+    written += t.n_bytes;
+  }
+  if (written < data_size_ && !tensors_.empty()) {
+    buf.assign(data_size_ - written, std::byte{0});
+    RETURN_IF_ERROR(sink(buf));
+  }
+  return ok_status();
+}
+
+Result<std::vector<std::byte>> GgufWriter::write_memory() const {
+  std::vector<std::byte> out;
+  RETURN_IF_ERROR(write([&out](std::span<const std::byte> b) {
+    out.insert(out.end(), b.begin(), b.end());
+    return ok_status();
+  }));
+  return out;
+}
+
+Status GgufWriter::write_file(const std::string& path) const {
+  const std::string tmp = path + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return errno_error("create", tmp, errno);
+  Status st = write([fd, &tmp](std::span<const std::byte> b) -> Status {
+    const std::byte* p = b.data();
+    std::size_t left = b.size();
+    while (left > 0) {
+      const ssize_t n = ::write(fd, p, left);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return errno_error("write", tmp, errno);
+      }
+      p += n;
+      left -= static_cast<std::size_t>(n);
+    }
+    return ok_status();
+  });
+  if (st.ok() && ::fsync(fd) != 0) st = errno_error("fsync", tmp, errno);
+  if (::close(fd) != 0 && st.ok()) st = errno_error("close", tmp, errno);
+  if (st.ok() && std::rename(tmp.c_str(), path.c_str()) != 0) st = errno_error("rename to", path, errno);
+  if (!st.ok()) ::unlink(tmp.c_str());
+  return st;
+}
+
+}  // namespace parley

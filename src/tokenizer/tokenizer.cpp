@@ -1,0 +1,154 @@
+#include "tokenizer/tokenizer.h"
+
+#include <algorithm>
+
+#include "base/utf8.h"
+#include "gguf/gguf_file.h"
+#include "tokenizer/byte_encoding.h"
+#include "tokenizer/encoders.h"
+
+namespace parley {
+namespace {
+
+bool is_space_byte(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
+
+}  // namespace
+
+Tokenizer::Tokenizer(std::unique_ptr<Vocab> vocab) : vocab_(std::move(vocab)) {
+  for (TokenId id = 0; id < vocab_->size(); ++id) {
+    if (vocab_->is_special(id) && !vocab_->tokens[static_cast<std::size_t>(id)].empty()) special_by_length_.push_back(id);
+  }
+  std::stable_sort(special_by_length_.begin(), special_by_length_.end(), [this](TokenId a, TokenId b) {
+    return vocab_->tokens[static_cast<std::size_t>(a)].size() > vocab_->tokens[static_cast<std::size_t>(b)].size();
+  });
+}
+
+Tokenizer::~Tokenizer() = default;
+
+Result<std::unique_ptr<Tokenizer>> Tokenizer::from_gguf(const GgufFile& file) {
+  ASSIGN_OR_RETURN(std::unique_ptr<Vocab> vocab, load_vocab(file));
+  return from_vocab(std::move(vocab));
+}
+
+Result<std::unique_ptr<Tokenizer>> Tokenizer::from_vocab(std::unique_ptr<Vocab> vocab) {
+  if (vocab->kind == VocabKind::kSpm) return make_spm_tokenizer(std::move(vocab));
+  return make_bpe_tokenizer(std::move(vocab));
+}
+
+// Splits the text on special-token occurrences, longest token first: each token's occurrences
+// are cut out of the raw fragments that remain (Hugging Face's added-token pass).
+std::vector<Tokenizer::Fragment> Tokenizer::partition(std::string_view text, bool parse_special) const {
+  std::vector<Fragment> frags;
+  if (text.empty()) return frags;
+  frags.push_back({0, text.size(), kNoToken});
+  std::vector<Fragment> next;
+  for (const TokenId id : special_by_length_) {
+    const TokenType type = vocab_->types[static_cast<std::size_t>(id)];
+    if (!parse_special && type != TokenType::kUserDefined) continue;
+    const std::string& tok = vocab_->tokens[static_cast<std::size_t>(id)];
+    const std::uint8_t attr = vocab_->attrs[static_cast<std::size_t>(id)];
+    bool found = false;
+    next.clear();
+    for (const Fragment& f : frags) {
+      if (f.token != kNoToken) {
+        next.push_back(f);
+        continue;
+      }
+      const std::string_view raw = text.substr(f.begin, f.length);
+      std::size_t start = 0;
+      for (std::size_t pos = raw.find(tok); pos != std::string_view::npos; pos = raw.find(tok, start)) {
+        found = true;
+        std::size_t left_end = pos;
+        if (attr & kAttrLstrip) {
+          while (left_end > start && is_space_byte(raw[left_end - 1])) --left_end;
+        }
+        if (left_end > start) next.push_back({f.begin + start, left_end - start, kNoToken});
+        next.push_back({f.begin + pos, tok.size(), id});
+        start = pos + tok.size();
+        if (attr & kAttrRstrip) {
+          while (start < raw.size() && is_space_byte(raw[start])) ++start;
+        }
+      }
+      if (start < raw.size()) next.push_back({f.begin + start, raw.size() - start, kNoToken});
+    }
+    if (found) frags.swap(next);
+  }
+  return frags;
+}
+
+std::vector<TokenId> Tokenizer::encode(std::string_view text, const EncodeOptions& options) const {
+  std::vector<TokenId> out;
+  out.reserve(text.size() / 3 + 4);
+  if (options.add_special && vocab_->add_bos && vocab_->bos != kNoToken) out.push_back(vocab_->bos);
+  bool starts_text = true;
+  for (const Fragment& f : partition(text, options.parse_special)) {
+    if (f.token != kNoToken) {
+      out.push_back(f.token);
+      starts_text = true;
+    } else {
+      encode_fragment(text.substr(f.begin, f.length), starts_text, &out);
+      starts_text = false;
+    }
+  }
+  if (options.add_special && vocab_->add_eos && vocab_->eos != kNoToken) out.push_back(vocab_->eos);
+  return out;
+}
+
+std::string_view Tokenizer::token_text(TokenId id) const {
+  return vocab_->valid(id) ? std::string_view(vocab_->tokens[static_cast<std::size_t>(id)]) : std::string_view();
+}
+
+std::string Tokenizer::token_piece(TokenId id, bool render_special) const {
+  if (!vocab_->valid(id)) return {};
+  const std::string& text = vocab_->tokens[static_cast<std::size_t>(id)];
+  switch (vocab_->types[static_cast<std::size_t>(id)]) {
+    case TokenType::kControl:
+    case TokenType::kUnknown:
+      return render_special ? text : std::string();
+    case TokenType::kUserDefined:
+      return text;
+    case TokenType::kNormal:
+      break;
+    case TokenType::kByte:
+      if (vocab_->kind == VocabKind::kSpm) {
+        const int b = parse_byte_token(text);
+        return b < 0 ? std::string() : std::string(1, static_cast<char>(b));
+      }
+      break;
+    case TokenType::kUndefined:
+    case TokenType::kUnused:
+      return {};
+  }
+  std::string out;
+  if (vocab_->kind == VocabKind::kSpm) {
+    // "▁" (U+2581) stands for a space.
+    out.reserve(text.size());
+    for (std::size_t i = 0; i < text.size();) {
+      if (text.compare(i, 3, "\xE2\x96\x81") == 0) {
+        out += ' ';
+        i += 3;
+      } else {
+        out += text[i++];
+      }
+    }
+  } else {
+    ByteEncoding::get().decode(text, &out);
+  }
+  return out;
+}
+
+std::string Tokenizer::decode(std::span<const TokenId> ids, const DecodeOptions& options) const {
+  std::string out;
+  bool at_start = true;
+  for (const TokenId id : ids) {
+    std::string piece = token_piece(id, options.render_special);
+    if (at_start && !piece.empty()) {
+      if (strips_leading_space() && piece[0] == ' ') piece.erase(0, 1);
+      at_start = false;
+    }
+    out += piece;
+  }
+  return out;
+}
+
+}  // namespace parley

@@ -1,0 +1,82 @@
+// Tokenizer: text <-> token ids for a GGUF vocabulary, reproducing the reference tokenizers
+// (SentencePiece for "llama" vocabularies, Hugging Face byte-level BPE for "gpt2" ones) exactly.
+//
+// Special tokens: user-defined tokens are always matched as whole units in the text (as Hugging
+// Face does for added tokens); control tokens (<|im_start|>, <s>, ...) only when
+// `parse_special` is set, so user text cannot inject them by default.
+//
+// Thread safety: immutable after creation; encode/decode may run on many threads at once.
+#pragma once
+
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+#include "tokenizer/vocab.h"
+
+namespace parley {
+
+class GgufFile;
+class PreTokenizer;
+
+struct EncodeOptions {
+  bool add_special = true;     // add BOS/EOS as the vocabulary's add_bos/add_eos flags say
+  bool parse_special = false;  // match control-token texts such as "<|im_start|>" in the input
+};
+
+struct DecodeOptions {
+  bool render_special = false;  // include the text of control tokens (e.g. "<|im_end|>")
+};
+
+class Tokenizer {
+ public:
+  static Result<std::unique_ptr<Tokenizer>> from_gguf(const GgufFile& file);
+  static Result<std::unique_ptr<Tokenizer>> from_vocab(std::unique_ptr<Vocab> vocab);
+
+  virtual ~Tokenizer();
+  Tokenizer(const Tokenizer&) = delete;
+  Tokenizer& operator=(const Tokenizer&) = delete;
+
+  const Vocab& vocab() const { return *vocab_; }
+  std::int32_t n_tokens() const { return vocab_->size(); }
+
+  std::vector<TokenId> encode(std::string_view text, const EncodeOptions& options = {}) const;
+
+  // The bytes of a whole sequence. Like SentencePiece, the space that SPM vocabularies prepend
+  // to the first word is removed. The result is the raw bytes the tokens stand for: it may be
+  // invalid UTF-8 when the ids are (use StreamingDetokenizer for text that must be valid).
+  std::string decode(std::span<const TokenId> ids, const DecodeOptions& options = {}) const;
+
+  // The bytes one token stands for in the middle of a sequence ("" for an invalid id, and for
+  // control tokens unless render_special).
+  std::string token_piece(TokenId id, bool render_special = false) const;
+
+  // The token's text as stored in the vocabulary (e.g. "▁Hello", "Ġworld", "<0x0A>").
+  std::string_view token_text(TokenId id) const;
+
+  // True when decode() strips one leading space from the first piece of a sequence.
+  bool strips_leading_space() const { return vocab_->kind == VocabKind::kSpm && vocab_->add_space_prefix; }
+
+ protected:
+  explicit Tokenizer(std::unique_ptr<Vocab> vocab);
+  // Encodes one fragment of plain text (no special tokens in it) and appends the ids.
+  // `starts_text` is true for the first fragment and for fragments after a special token.
+  virtual void encode_fragment(std::string_view text, bool starts_text, std::vector<TokenId>* out) const = 0;
+
+  std::unique_ptr<Vocab> vocab_;
+
+ private:
+  struct Fragment {
+    std::size_t begin;
+    std::size_t length;
+    TokenId token;  // kNoToken for raw text
+  };
+  std::vector<Fragment> partition(std::string_view text, bool parse_special) const;
+
+  std::vector<TokenId> special_by_length_;  // tokens matched in text, longest first
+};
+
+}  // namespace parley
