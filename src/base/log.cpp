@@ -197,7 +197,7 @@ void append_json_escaped(std::string& out, std::string_view s) {
     const size_t n = utf8_valid_prefix_char_length(s.substr(i));
     if (n == 0) {
       out += "\xEF\xBF\xBD";
-      ++i;
+      i += utf8_invalid_prefix_length(s.substr(i));
     } else {
       out.append(s.substr(i, n));
       i += n;

@@ -28,6 +28,37 @@ size_t utf8_valid_prefix_char_length(std::string_view s) {
   return n;
 }
 
+size_t utf8_invalid_prefix_length(std::string_view s) {
+  if (s.empty()) return 0;
+  const auto lead = static_cast<unsigned char>(s[0]);
+  const size_t n = utf8_lead_length(lead);
+  if (n <= 1) return 1;
+  size_t k = 1;
+  if (k < s.size() && second_byte_ok(lead, static_cast<unsigned char>(s[k]))) {
+    ++k;
+    while (k < n && k < s.size() && is_cont(static_cast<unsigned char>(s[k]))) ++k;
+  }
+  return k < n ? k : 1;  // k == n would be a valid character; callers only ask about invalid ones
+}
+
+void utf8_append_sanitized(std::string& out, std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    if (static_cast<unsigned char>(s[i]) < 0x80) {
+      out += s[i++];
+      continue;
+    }
+    const size_t n = utf8_valid_prefix_char_length(s.substr(i));
+    if (n > 0) {
+      out.append(s.substr(i, n));
+      i += n;
+    } else {
+      utf8_append(out, kReplacementChar);
+      i += utf8_invalid_prefix_length(s.substr(i));
+    }
+  }
+}
+
 bool utf8_is_valid(std::string_view s) {
   size_t i = 0;
   while (i < s.size()) {

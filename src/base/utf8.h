@@ -25,6 +25,14 @@ constexpr size_t utf8_lead_length(unsigned char lead) {
 // (empty, invalid, or truncated).
 size_t utf8_valid_prefix_char_length(std::string_view s);
 
+// For `s` that does not start with a valid character: how many bytes form its "maximal subpart"
+// (1..3), the unit that Unicode's recommended practice (and WHATWG, Python) replaces with one
+// U+FFFD. E.g. a truncated 4-byte sequence F0 9F 99 is one unit; C0 AF is two.
+size_t utf8_invalid_prefix_length(std::string_view s);
+
+// Appends `s` with every maximal invalid subpart replaced by U+FFFD.
+void utf8_append_sanitized(std::string& out, std::string_view s);
+
 // True when the whole of `s` is valid UTF-8.
 bool utf8_is_valid(std::string_view s);
 

@@ -73,7 +73,10 @@ class GgufParser {
       return error(fmt::format("metadata count {} exceeds the limit {}", n_kv_, limits_.max_metadata));
     }
     // Smallest possible entries: a key/value is 8+1 (key) + 4 (type) + 1; a tensor info is 8+1+4+8+4+8.
-    if (n_kv_ * 14 + n_tensors_ * 33 > remaining()) {
+    // Divide rather than multiply: with loose limits the products could wrap around.
+    constexpr std::uint64_t kMinKvBytes = 14;
+    constexpr std::uint64_t kMinTensorBytes = 33;
+    if (n_kv_ > remaining() / kMinKvBytes || n_tensors_ > (remaining() - n_kv_ * kMinKvBytes) / kMinTensorBytes) {
       return error(fmt::format("{} metadata entries and {} tensors cannot fit in the {} bytes left", n_kv_,
                                n_tensors_, remaining()));
     }
@@ -187,12 +190,18 @@ class GgufParser {
       return error(fmt::format("{} dimensions (expected 1 to {})", n_dims, kGgufMaxDims));
     }
     t.n_dims = static_cast<int>(n_dims);
+    // The product of the non-zero dimensions is bounded, so that no partial product (n_rows(),
+    // n_elements()) can overflow even when a zero dimension makes the element count 0.
     std::uint64_t n_elems = 1;
     for (std::uint32_t d = 0; d < n_dims; ++d) {
       std::uint64_t ne = 0;
       RETURN_IF_ERROR(read(&ne, "dimension"));
       if (ne > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) return error("negative dimension");
-      if (ne != 0 && n_elems > (std::uint64_t{1} << 62) / ne) return error("element count overflows");
+      if (ne == 0) {
+        t.ne[d] = 0;
+        continue;
+      }
+      if (n_elems > (std::uint64_t{1} << 62) / ne) return error("element count overflows");
       n_elems *= ne;
       t.ne[d] = static_cast<std::int64_t>(ne);
     }
@@ -231,13 +240,13 @@ class GgufParser {
             "{} bytes); the file may be truncated",
             t.name, t.n_bytes, t.offset, data_size);
       }
-      by_offset.push_back(&t);
+      if (t.n_bytes > 0) by_offset.push_back(&t);  // a tensor of no bytes cannot overlap anything
     }
     std::sort(by_offset.begin(), by_offset.end(),
               [](const GgufTensorInfo* a, const GgufTensorInfo* b) { return a->offset < b->offset; });
     for (std::size_t i = 1; i < by_offset.size(); ++i) {
       const GgufTensorInfo& prev = *by_offset[i - 1];
-      if (prev.n_bytes > 0 && prev.offset + prev.n_bytes > by_offset[i]->offset) {
+      if (prev.offset + prev.n_bytes > by_offset[i]->offset) {
         return invalid_argument_error("malformed GGUF: tensors '{}' and '{}' overlap", prev.name, by_offset[i]->name);
       }
     }

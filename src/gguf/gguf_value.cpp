@@ -255,7 +255,7 @@ std::string GgufValue::to_display_string(std::size_t max_elems) const {
       return out + "\"";
     }
     case GgufValueType::kBool: return bits_ ? "true" : "false";
-    case GgufValueType::kF32:
+    case GgufValueType::kF32: return fmt::format("{}", static_cast<float>(*to_f64()));  // shortest float text
     case GgufValueType::kF64: return fmt::format("{}", *to_f64());
     case GgufValueType::kArray: {
       const GgufArray& a = *arr_;

@@ -89,12 +89,20 @@ Status GgufWriter::add_tensor(std::string name, TensorType type, std::vector<std
     if (t.name == name) return already_exists_error("tensor '{}' added twice", name);
   }
   if (shape.empty() || shape.size() > 4) return invalid_argument_error("tensor '{}' has {} dimensions", name, shape.size());
+  // The reader rejects element and byte counts above 2^62; refuse them here too, before the
+  // products below can wrap around into a small, wrong size.
+  constexpr std::uint64_t kMaxCount = std::uint64_t{1} << 62;
+  std::uint64_t n_elements = 1;
   std::uint64_t rows = 1;
   for (std::size_t d = 0; d < shape.size(); ++d) {
     if (shape[d] <= 0) return invalid_argument_error("tensor '{}' has dimension {} = {}", name, d, shape[d]);
-    if (d > 0) rows *= static_cast<std::uint64_t>(shape[d]);
+    const auto ne = static_cast<std::uint64_t>(shape[d]);
+    if (n_elements > kMaxCount / ne) return invalid_argument_error("tensor '{}' has more than 2^62 elements", name);
+    n_elements *= ne;
+    if (d > 0) rows *= ne;
   }
   ASSIGN_OR_RETURN(const std::size_t row_bytes, tensor_row_bytes(type, shape[0]));
+  if (row_bytes > kMaxCount / rows) return invalid_argument_error("tensor '{}' is larger than 2^62 bytes", name);
   Tensor t{std::move(name), type, std::move(shape), row_bytes * rows, data_size_, std::move(fill)};
   data_size_ = align_up(t.offset + t.n_bytes, alignment_);
   tensors_.push_back(std::move(t));

@@ -56,13 +56,20 @@ constexpr bool block_bytes_is(TensorType type, std::size_t bytes) {
   return kIndex[static_cast<std::uint32_t>(type)]->block_bytes == bytes;
 }
 // The table must agree with the structs that read the blocks.
-static_assert(block_bytes_is(TensorType::kF16, sizeof(fp16_t)) && block_bytes_is(TensorType::kBF16, sizeof(bf16_t)));
-static_assert(block_bytes_is(TensorType::kQ4_0, sizeof(BlockQ4_0)) && block_bytes_is(TensorType::kQ4_1, sizeof(BlockQ4_1)));
-static_assert(block_bytes_is(TensorType::kQ5_0, sizeof(BlockQ5_0)) && block_bytes_is(TensorType::kQ5_1, sizeof(BlockQ5_1)));
-static_assert(block_bytes_is(TensorType::kQ8_0, sizeof(BlockQ8_0)) && block_bytes_is(TensorType::kQ8_1, sizeof(BlockQ8_1)));
-static_assert(block_bytes_is(TensorType::kQ2_K, sizeof(BlockQ2K)) && block_bytes_is(TensorType::kQ3_K, sizeof(BlockQ3K)));
-static_assert(block_bytes_is(TensorType::kQ4_K, sizeof(BlockQ4K)) && block_bytes_is(TensorType::kQ5_K, sizeof(BlockQ5K)));
-static_assert(block_bytes_is(TensorType::kQ6_K, sizeof(BlockQ6K)) && block_bytes_is(TensorType::kQ8_K, sizeof(BlockQ8K)));
+static_assert(block_bytes_is(TensorType::kF16, sizeof(fp16_t)));
+static_assert(block_bytes_is(TensorType::kBF16, sizeof(bf16_t)));
+static_assert(block_bytes_is(TensorType::kQ4_0, sizeof(BlockQ4_0)));
+static_assert(block_bytes_is(TensorType::kQ4_1, sizeof(BlockQ4_1)));
+static_assert(block_bytes_is(TensorType::kQ5_0, sizeof(BlockQ5_0)));
+static_assert(block_bytes_is(TensorType::kQ5_1, sizeof(BlockQ5_1)));
+static_assert(block_bytes_is(TensorType::kQ8_0, sizeof(BlockQ8_0)));
+static_assert(block_bytes_is(TensorType::kQ8_1, sizeof(BlockQ8_1)));
+static_assert(block_bytes_is(TensorType::kQ2_K, sizeof(BlockQ2K)));
+static_assert(block_bytes_is(TensorType::kQ3_K, sizeof(BlockQ3K)));
+static_assert(block_bytes_is(TensorType::kQ4_K, sizeof(BlockQ4K)));
+static_assert(block_bytes_is(TensorType::kQ5_K, sizeof(BlockQ5K)));
+static_assert(block_bytes_is(TensorType::kQ6_K, sizeof(BlockQ6K)));
+static_assert(block_bytes_is(TensorType::kQ8_K, sizeof(BlockQ8K)));
 
 }  // namespace
 

@@ -34,8 +34,8 @@ class StreamingDetokenizer {
   bool at_start_ = true;
 };
 
-// Replaces every invalid UTF-8 sequence in `bytes` with U+FFFD (one per maximal invalid run
-// start, as the WHATWG decoder does per byte).
+// `bytes` with every invalid UTF-8 sequence replaced by U+FFFD (one per maximal subpart, as
+// Unicode recommends and WHATWG/Python do).
 std::string sanitize_utf8(std::string_view bytes);
 
 }  // namespace parley

@@ -57,9 +57,10 @@ class SpmTokenizer final : public Tokenizer {
     std::vector<Symbol> symbols;
     symbols.reserve(s.size());
     for (std::size_t pos = 0; pos < s.size();) {
-      std::size_t n = utf8_lead_length(static_cast<unsigned char>(s[pos]));
+      // A character per symbol; a byte that does not start a valid one stands alone (and will
+      // fall back to a byte token), so invalid input never swallows the next "▁".
+      std::size_t n = utf8_valid_prefix_char_length(std::string_view(s).substr(pos));
       if (n == 0) n = 1;
-      n = std::min(n, s.size() - pos);
       const auto idx = static_cast<std::int32_t>(symbols.size());
       symbols.push_back({static_cast<std::uint32_t>(pos), static_cast<std::uint32_t>(n), idx - 1, idx + 1});
       pos += n;

@@ -1,0 +1,26 @@
+// Wiring shared by the `parley` subcommands. Each command file registers its subcommands on the
+// root CLI11 app; the callback of the chosen one runs the command and stores its exit code.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "base/status.h"
+
+namespace CLI {
+class App;
+}  // namespace CLI
+
+namespace parley::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitError = 1;
+
+// Registration functions, one per command file.
+void add_model_commands(CLI::App& app, int* exit_code);
+void add_tokenize_command(CLI::App& app, int* exit_code);
+
+// Prints "parley <command>: <status message>" to stderr and returns kExitError.
+int fail(std::string_view command, const Status& status);
+
+}  // namespace parley::cli

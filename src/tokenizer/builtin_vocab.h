@@ -1,0 +1,28 @@
+// Built-in vocabularies that need no file from outside the repository. "builtin:bytes" is a
+// small byte-level BPE vocabulary (256 byte tokens, merges learned from kBuiltinCorpus, and the
+// ChatML special tokens) with a ChatML chat template: the tokenizer of the demo model.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "base/result.h"
+#include "gguf/gguf_value.h"
+
+namespace parley {
+
+extern const std::string_view kBuiltinCorpus;
+
+inline constexpr std::string_view kBuiltinVocabPrefix = "builtin:";
+inline constexpr int kBuiltinBytesVocabSize = 768;
+
+// The ChatML template (Qwen, the demo model).
+extern const std::string_view kChatMlTemplate;
+
+// The tokenizer.* metadata of a built-in vocabulary by name ("bytes"), ready for GgufWriter.
+// Deterministic: the same entries every time.
+Result<std::vector<std::pair<std::string, GgufValue>>> builtin_vocab_metadata(std::string_view name);
+
+}  // namespace parley
