@@ -6,7 +6,7 @@
 // exist) gets a "virtual" id above the vocabulary, which reproduces string-based merging exactly;
 // a virtual symbol left at the end is emitted as the tokens of its characters.
 #include <array>
-#include <queue>
+#include <algorithm>
 #include <unordered_map>
 
 #include "base/utf8.h"
@@ -82,6 +82,7 @@ class BpeTokenizer final : public Tokenizer {
     pre_->split(text, &words);
     std::string encoded;
     std::vector<Symbol> symbols;
+    std::vector<Candidate> heap;
     for (const std::string_view word : words) {
       if (word.empty()) continue;
       if (vocab_->ignore_merges) {
@@ -93,20 +94,22 @@ class BpeTokenizer final : public Tokenizer {
           continue;
         }
       }
-      merge_word(word, &symbols);
+      merge_word(word, &symbols, &heap);
       for (std::int32_t i = 0; i != -1; i = symbols[static_cast<std::size_t>(i)].next) emit(symbols[static_cast<std::size_t>(i)].id, out);
     }
   }
 
   // Leaves the merged symbols of a non-empty word in a linked list starting at index 0.
-  void merge_word(std::string_view word, std::vector<Symbol>* symbols_out) const {
+  // `heap` is scratch space (a min-heap under CandidateOrder), reused across words.
+  void merge_word(std::string_view word, std::vector<Symbol>* symbols_out, std::vector<Candidate>* heap_out) const {
     std::vector<Symbol>& symbols = *symbols_out;
     symbols.clear();
     const auto n = static_cast<std::int32_t>(word.size());
     for (std::int32_t i = 0; i < n; ++i) {
       symbols.push_back({byte_symbol_[static_cast<unsigned char>(word[static_cast<std::size_t>(i)])], i - 1, i + 1 < n ? i + 1 : -1});
     }
-    std::priority_queue<Candidate, std::vector<Candidate>, CandidateOrder> queue;
+    std::vector<Candidate>& heap = *heap_out;
+    heap.clear();
     auto try_add = [&](std::int32_t left) {
       if (left < 0) return;
       const std::int32_t right = symbols[static_cast<std::size_t>(left)].next;
@@ -114,12 +117,15 @@ class BpeTokenizer final : public Tokenizer {
       const TokenId a = symbols[static_cast<std::size_t>(left)].id;
       const TokenId b = symbols[static_cast<std::size_t>(right)].id;
       const auto it = merges_.find(key(a, b));
-      if (it != merges_.end()) queue.push({it->second.rank, left, a, b, it->second.result});
+      if (it == merges_.end()) return;
+      heap.push_back({it->second.rank, left, a, b, it->second.result});
+      std::push_heap(heap.begin(), heap.end(), CandidateOrder{});
     };
     for (std::int32_t i = 0; i + 1 < n; ++i) try_add(i);
-    while (!queue.empty()) {
-      const Candidate c = queue.top();
-      queue.pop();
+    while (!heap.empty()) {
+      std::pop_heap(heap.begin(), heap.end(), CandidateOrder{});
+      const Candidate c = heap.back();
+      heap.pop_back();
       Symbol& l = symbols[static_cast<std::size_t>(c.left)];
       if (l.id != c.left_id || l.next < 0) continue;
       Symbol& r = symbols[static_cast<std::size_t>(l.next)];

@@ -1,0 +1,171 @@
+// The `parley` binary as users run it: exit codes, output formats, errors.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "test_support.h"
+
+namespace parley {
+namespace {
+
+struct Outcome {
+  int exit_code;
+  std::string out;
+  std::string err;
+};
+
+Outcome run(const std::string& args) {
+  const std::string err_path = std::filesystem::temp_directory_path() / ("parley_cli_err_" + std::to_string(::getpid()));
+  const std::string cmd = testing::parley_bin() + " " + args + " 2>" + err_path;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[4096];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  const int status = ::pclose(p);
+  Outcome r{WIFEXITED(status) ? WEXITSTATUS(status) : -1, std::move(out), testing::read_file(err_path)};
+  std::filesystem::remove(err_path);
+  return r;
+}
+
+std::string vocab(const std::string& name) { return testing::vocab_path(name); }
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("parley_cli_" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  std::filesystem::path dir_;
+};
+
+TEST_F(CliTest, HelpForEveryCommand) {
+  for (const char* cmd : {"--help", "model --help", "model info --help", "model synth --help", "tokenize --help"}) {
+    const Outcome r = run(cmd);
+    EXPECT_EQ(r.exit_code, 0) << cmd;
+    EXPECT_NE(r.out.find("Usage"), std::string::npos) << cmd;
+  }
+  EXPECT_NE(run("").exit_code, 0);  // a subcommand is required
+  EXPECT_NE(run("no-such-command").exit_code, 0);
+}
+
+TEST_F(CliTest, TokenizePrintsIdsLikeTheReference) {
+  Outcome r = run("tokenize --model " + vocab("llama-bpe") + " 'Hello world'");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "128000 9906 1917\n");
+  r = run("tokenize --no-bos --model " + vocab("llama-bpe") + " 'Hello world'");
+  EXPECT_EQ(r.out, "9906 1917\n");
+  r = run("tokenize --json --model " + vocab("llama-spm") + " 'Hello world'");
+  EXPECT_EQ(r.out, "[1,15043,3186]\n");
+  r = run("tokenize --no-bos --special --model " + vocab("qwen2") + " '<|im_start|>'");
+  EXPECT_EQ(r.out, "151644\n");
+  r = run("tokenize --no-bos --model " + vocab("qwen2") + " '<|im_start|>'");
+  EXPECT_NE(r.out, "151644\n");
+}
+
+TEST_F(CliTest, TokenizeReadsFilesByteForByte) {
+  {
+    std::ofstream f(path("in.txt"), std::ios::binary);
+    f << "Hello world\n";
+  }
+  const Outcome r = run("tokenize --no-bos --model " + vocab("gpt-2") + " --file " + path("in.txt"));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "15496 995 198\n");
+  const Outcome both = run("tokenize --model " + vocab("gpt-2") + " --file " + path("in.txt") + " 'text'");
+  EXPECT_NE(both.exit_code, 0);
+  const Outcome missing = run("tokenize --model " + vocab("gpt-2") + " --file " + path("nope.txt"));
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("No such file"), std::string::npos) << missing.err;
+}
+
+TEST_F(CliTest, SynthIsDeterministicAndInfoDescribesIt) {
+  const std::string args =
+      "model synth --arch qwen2 --vocab-from " + vocab("qwen2") +
+      " --layers 2 --embd 64 --heads 4 --kv-heads 2 --ff 128 --type q8_0 --tie-embeddings --seed 3 --out ";
+  ASSERT_EQ(run(args + path("a.gguf")).exit_code, 0);
+  ASSERT_EQ(run(args + path("b.gguf")).exit_code, 0);
+  EXPECT_EQ(testing::read_file(path("a.gguf")), testing::read_file(path("b.gguf")));
+
+  const Outcome info = run("model info --json " + path("a.gguf"));
+  ASSERT_EQ(info.exit_code, 0) << info.err;
+  const boost::json::object j = boost::json::parse(info.out).as_object();
+  EXPECT_EQ(j.at("architecture").as_string(), "qwen2");
+  const auto& hp = j.at("hparams").as_object();
+  EXPECT_EQ(hp.at("block_count").as_int64(), 2);
+  EXPECT_EQ(hp.at("head_count_kv").as_int64(), 2);
+  EXPECT_EQ(hp.at("vocab_size").as_int64(), 151936);
+  EXPECT_EQ(j.at("tokenizer").as_object().at("pre").as_string(), "qwen2");
+  // Parameters: tied embeddings + per layer (q, k, v, o, biases, norms, 3 FFN matrices) + final norm.
+  const std::int64_t embd = 64, kv = 32, ff = 128, vocab_n = 151936;
+  const std::int64_t per_layer = embd * embd + 2 * embd * kv + embd * embd + embd + 2 * kv + 2 * embd + 3 * embd * ff;
+  EXPECT_EQ(j.at("n_params").as_int64(), vocab_n * embd + 2 * per_layer + embd);
+  bool has_output = false;
+  for (const auto& t : j.at("tensors").as_array()) has_output |= t.as_object().at("name").as_string() == "output.weight";
+  EXPECT_FALSE(has_output);
+
+  const Outcome text = run("model info " + path("a.gguf"));
+  EXPECT_EQ(text.exit_code, 0);
+  EXPECT_NE(text.out.find("architecture:  qwen2"), std::string::npos);
+  EXPECT_NE(text.out.find("blk.1.ffn_down.weight"), std::string::npos);
+  EXPECT_NE(text.out.find("random weights"), std::string::npos);  // clearly labelled synthetic
+}
+
+TEST_F(CliTest, InfoWorksOnVocabularyOnlyFiles) {
+  const Outcome r = run("model info " + vocab("phi-3"));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("SentencePiece BPE"), std::string::npos);
+  EXPECT_NE(r.out.find("32064 tokens"), std::string::npos);
+}
+
+TEST_F(CliTest, ErrorsAreClearAndExitNonZero) {
+  {
+    std::ofstream f(path("bad.gguf"), std::ios::binary);
+    f << "GGUF\x03\0\0\0garbage";
+  }
+  Outcome r = run("model info " + path("bad.gguf"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("malformed GGUF"), std::string::npos) << r.err;
+  r = run("model info " + path("missing.gguf"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("No such file"), std::string::npos) << r.err;
+  r = run("model synth --vocab-from builtin:bytes --layers 1 --embd 96 --heads 4 --kv-heads 4 --ff 64 --type q4_k --out " +
+          path("x.gguf"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("multiple of the q4_k block size"), std::string::npos) << r.err;
+  r = run("model synth --vocab-from builtin:bytes --layers 1 --embd 64 --heads 4 --kv-heads 4 --ff 64 --type q9 --out " +
+          path("x.gguf"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("unknown tensor type 'q9'"), std::string::npos) << r.err;
+  r = run("model synth --vocab-from " + path("missing.gguf") + " --layers 1 --embd 64 --heads 4 --kv-heads 4 --ff 64 --out " +
+          path("x.gguf"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--vocab-from"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(path("x.gguf")));
+}
+
+TEST_F(CliTest, JsonLogsAreOneObjectPerLine) {
+  const Outcome r = run("--log-format json model synth --vocab-from builtin:bytes --layers 1 --embd 64 --heads 4 --kv-heads 4 "
+                    "--ff 64 --out " + path("m.gguf"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_FALSE(r.err.empty());
+  std::istringstream lines(r.err);
+  std::string line;
+  while (std::getline(lines, line)) {
+    const boost::json::object o = boost::json::parse(line).as_object();
+    EXPECT_TRUE(o.contains("ts"));
+    EXPECT_EQ(o.at("level").as_string(), "info");
+    EXPECT_TRUE(o.contains("msg"));
+  }
+  EXPECT_NE(run("--log-format yaml model info x").exit_code, 0);
+}
+
+}  // namespace
+}  // namespace parley
