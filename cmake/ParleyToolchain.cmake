@@ -15,6 +15,18 @@ if(PARLEY_SANITIZE)
   add_link_options(-fsanitize=address,undefined)
 endif()
 
+# libFuzzer builds (scripts/fuzz, build-fuzz/): coverage instrumentation and ASan/UBSan on every
+# target, so the fuzzer sees inside the libraries; only the fuzz targets link libFuzzer's main
+# (-fsanitize=fuzzer, set in tests/fuzz/CMakeLists.txt).
+if(PARLEY_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "PARLEY_FUZZ=ON needs clang: configure with CC=clang-14 CXX=clang++-14 (see scripts/fuzz)")
+  endif()
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+                      -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+
 # parley_module(NAME name SOURCES ... DEPS ... [PRIVATE_DEPS ...])
 # Declares the static library `parley_<name>` for src/<name>; headers are included as "<name>/x.h".
 function(parley_module)

@@ -43,13 +43,13 @@ bool log_enabled(LogLevel level);
 // One structured field of a log event.
 struct LogField {
   std::string_view key;
-  std::variant<std::string_view, std::int64_t, double, bool> value;
+  std::variant<std::string_view, std::int64_t, std::uint64_t, double, bool> value;
   LogField(std::string_view k, std::string_view v) : key(k), value(v) {}
   LogField(std::string_view k, const char* v) : key(k), value(std::string_view(v)) {}
   LogField(std::string_view k, const std::string& v) : key(k), value(std::string_view(v)) {}
   LogField(std::string_view k, std::int64_t v) : key(k), value(v) {}
   LogField(std::string_view k, int v) : key(k), value(static_cast<std::int64_t>(v)) {}
-  LogField(std::string_view k, std::uint64_t v) : key(k), value(static_cast<std::int64_t>(v)) {}
+  LogField(std::string_view k, std::uint64_t v) : key(k), value(v) {}
   LogField(std::string_view k, double v) : key(k), value(v) {}
   LogField(std::string_view k, bool v) : key(k), value(v) {}
 };

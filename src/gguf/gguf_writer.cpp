@@ -60,18 +60,6 @@ std::uint64_t align_up(std::uint64_t x, std::uint64_t a) { return (x + a - 1) / 
 }  // namespace
 
 void GgufWriter::set(std::string_view key, GgufValue value) {
-  if (key == kKeyGeneralAlignment && value.type() == GgufValueType::kU32) {
-    const std::uint64_t a = *value.to_u64();
-    CHECK(a != 0 && (a & (a - 1)) == 0, "general.alignment must be a power of two, got {}", a);
-    alignment_ = static_cast<std::uint32_t>(a);
-    // Offsets of tensors already added depend on the alignment.
-    std::uint64_t offset = 0;
-    for (auto& t : tensors_) {
-      t.offset = offset;
-      offset = align_up(offset + t.n_bytes, alignment_);
-    }
-    data_size_ = offset;
-  }
   for (auto& [k, v] : metadata_) {
     if (k == key) {
       v = std::move(value);
@@ -79,6 +67,20 @@ void GgufWriter::set(std::string_view key, GgufValue value) {
     }
   }
   metadata_.emplace_back(std::string(key), std::move(value));
+}
+
+Result<std::uint32_t> GgufWriter::alignment() const {
+  for (const auto& [k, v] : metadata_) {
+    if (k != kKeyGeneralAlignment) continue;
+    // The same rule the reader applies, so the writer never produces a file it would refuse.
+    const std::uint64_t a = v.type() == GgufValueType::kU32 ? *v.to_u64() : 0;
+    if (a == 0 || (a & (a - 1)) != 0 || a > GgufLimits{}.max_alignment) {
+      return invalid_argument_error("general.alignment must be a u32 power of two up to {}, got {} {}",
+                                    GgufLimits{}.max_alignment, gguf_value_type_name(v.type()), v.to_display_string());
+    }
+    return static_cast<std::uint32_t>(a);
+  }
+  return kGgufDefaultAlignment;
 }
 
 Status GgufWriter::add_tensor(std::string name, TensorType type, std::vector<std::int64_t> shape, TensorFill fill) {
@@ -103,9 +105,7 @@ Status GgufWriter::add_tensor(std::string name, TensorType type, std::vector<std
   }
   ASSIGN_OR_RETURN(const std::size_t row_bytes, tensor_row_bytes(type, shape[0]));
   if (row_bytes > kMaxCount / rows) return invalid_argument_error("tensor '{}' is larger than 2^62 bytes", name);
-  Tensor t{std::move(name), type, std::move(shape), row_bytes * rows, data_size_, std::move(fill)};
-  data_size_ = align_up(t.offset + t.n_bytes, alignment_);
-  tensors_.push_back(std::move(t));
+  tensors_.push_back({std::move(name), type, std::move(shape), row_bytes * rows, std::move(fill)});
   return ok_status();
 }
 
@@ -129,6 +129,14 @@ Status GgufWriter::add_tensor_bytes(std::string name, TensorType type, std::vect
 }
 
 Status GgufWriter::write(const std::function<Status(std::span<const std::byte>)>& sink) const {
+  ASSIGN_OR_RETURN(const std::uint32_t alignment, this->alignment());
+  // Offsets within the data section: each tensor starts aligned.
+  std::vector<std::uint64_t> offsets;
+  std::uint64_t data_size = 0;
+  for (const auto& t : tensors_) {
+    offsets.push_back(data_size);
+    data_size = align_up(data_size + t.n_bytes, alignment);
+  }
   Encoder e;
   e.put<std::uint32_t>(kGgufMagic);
   e.put<std::uint32_t>(3);
@@ -139,31 +147,33 @@ Status GgufWriter::write(const std::function<Status(std::span<const std::byte>)>
     e.put<std::uint32_t>(static_cast<std::uint32_t>(value.type()));
     e.put_value(value);
   }
-  for (const auto& t : tensors_) {
+  for (std::size_t i = 0; i < tensors_.size(); ++i) {
+    const Tensor& t = tensors_[i];
     e.put_string(t.name);
     e.put<std::uint32_t>(static_cast<std::uint32_t>(t.shape.size()));
     for (const std::int64_t d : t.shape) e.put<std::uint64_t>(static_cast<std::uint64_t>(d));
     e.put<std::uint32_t>(static_cast<std::uint32_t>(t.type));
-    e.put<std::uint64_t>(t.offset);
+    e.put<std::uint64_t>(offsets[i]);
   }
-  if (!tensors_.empty()) e.bytes().resize(align_up(e.bytes().size(), alignment_), std::byte{0});
+  if (!tensors_.empty()) e.bytes().resize(align_up(e.bytes().size(), alignment), std::byte{0});
   RETURN_IF_ERROR(sink(e.bytes()));
 
   std::vector<std::byte> buf;
   std::uint64_t written = 0;
-  for (const auto& t : tensors_) {
-    if (written < t.offset) {
-      buf.assign(t.offset - written, std::byte{0});
+  for (std::size_t i = 0; i < tensors_.size(); ++i) {
+    const Tensor& t = tensors_[i];
+    if (written < offsets[i]) {
+      buf.assign(offsets[i] - written, std::byte{0});
       RETURN_IF_ERROR(sink(buf));
-      written = t.offset;
+      written = offsets[i];
     }
     buf.assign(t.n_bytes, std::byte{0});
     RETURN_IF_ERROR_CTX(t.fill(buf), "tensor '" + t.name + "'");
     RETURN_IF_ERROR(sink(buf));
     written += t.n_bytes;
   }
-  if (written < data_size_ && !tensors_.empty()) {
-    buf.assign(data_size_ - written, std::byte{0});
+  if (written < data_size) {
+    buf.assign(data_size - written, std::byte{0});
     RETURN_IF_ERROR(sink(buf));
   }
   return ok_status();

@@ -23,7 +23,7 @@ class GgufWriter {
   using TensorFill = std::function<Status(std::span<std::byte> out)>;
 
   // Sets a key; a key set twice keeps its first position and takes the new value.
-  // "general.alignment" (a u32 power of two) also sets the data alignment.
+  // "general.alignment" sets the data alignment; writing fails unless it is a u32 power of two.
   void set(std::string_view key, GgufValue value);
   void set_string(std::string_view key, std::string v) { set(key, GgufValue::string(std::move(v))); }
   void set_u32(std::string_view key, std::uint32_t v) { set(key, GgufValue::u32(v)); }
@@ -52,16 +52,16 @@ class GgufWriter {
     TensorType type;
     std::vector<std::int64_t> shape;
     std::uint64_t n_bytes;
-    std::uint64_t offset;
     TensorFill fill;
   };
   // Writes everything through `sink`, which appends bytes to the output.
   Status write(const std::function<Status(std::span<const std::byte>)>& sink) const;
 
+  // The data alignment from general.alignment (default 32), or why it is invalid.
+  Result<std::uint32_t> alignment() const;
+
   std::vector<std::pair<std::string, GgufValue>> metadata_;
   std::vector<Tensor> tensors_;
-  std::uint32_t alignment_ = 32;
-  std::uint64_t data_size_ = 0;
 };
 
 }  // namespace parley
