@@ -4,8 +4,8 @@
 #include <fmt/core.h>
 
 #include "apps/cli.h"
+#include "base/log.h"
 #include "gguf/gguf_file.h"
-#include "tokenizer/detokenizer.h"
 #include "tokenizer/tokenizer.h"
 
 namespace parley::cli {
@@ -34,20 +34,10 @@ Result<std::string> read_all(const std::string& path) {
   return data;
 }
 
+// A JSON string literal (invalid UTF-8 replaced, so the output is always valid JSON).
 std::string json_string(std::string_view s) {
   std::string out = "\"";
-  for (const char c : sanitize_utf8(s)) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) out += fmt::format("\\u{:04x}", c);
-        else out += c;
-    }
-  }
+  append_json_escaped(out, s);
   return out + "\"";
 }
 
