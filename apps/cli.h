@@ -19,6 +19,8 @@ inline constexpr int kExitError = 1;
 // Registration functions, one per command file.
 void add_model_commands(CLI::App& app, int* exit_code);
 void add_tokenize_command(CLI::App& app, int* exit_code);
+void add_generate_command(CLI::App& app, int* exit_code);
+void add_bench_command(CLI::App& app, int* exit_code);
 
 // Prints "parley <command>: <status message>" to stderr and returns kExitError.
 int fail(std::string_view command, const Status& status);

@@ -32,11 +32,15 @@ int main(int argc, char** argv) {
   int exit_code = cli::kExitOk;
   cli::add_model_commands(app, &exit_code);
   cli::add_tokenize_command(app, &exit_code);
+  cli::add_generate_command(app, &exit_code);
+  cli::add_bench_command(app, &exit_code);
   // Set after the subcommands are added, which would otherwise inherit it.
   app.footer(
       "Examples:\n"
       "  parley model info model.gguf                 describe a GGUF model file\n"
       "  parley tokenize --model model.gguf 'Hello'   print the token ids of a text\n"
+      "  parley generate --model model.gguf --prompt 'Once upon a time' -n 64\n"
+      "  parley bench --model model.gguf -p 128 -n 32 -b 1,8   prefill/decode speed vs the machine's limits\n"
       "  parley model synth --arch llama --vocab-from builtin:bytes --layers 2 --embd 256 --heads 4 \\\n"
       "      --kv-heads 2 --ff 512 --out demo.gguf   write a small model with random weights\n"
       "Run `parley <command> --help` for the options of each command.");

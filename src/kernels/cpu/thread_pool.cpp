@@ -51,11 +51,17 @@ void ThreadPool::run_impl(Trampoline fn, void* ctx) {
   generation_.fetch_add(1, std::memory_order_seq_cst);
   wake_sleepers();
   fn(ctx, 0);
-  while (pending_.load(std::memory_order_acquire) != 0) PARLEY_CPU_RELAX();
+  // Yield now and then: with more threads than cores, the workers we wait for need our core.
+  for (int spins = 1; pending_.load(std::memory_order_acquire) != 0; ++spins) {
+    PARLEY_CPU_RELAX();
+    if (spins % 256 == 0) std::this_thread::yield();
+  }
 }
 
 void ThreadPool::worker(int index) {
-  std::uint32_t seen = generation_.load(std::memory_order_acquire);
+  // Not generation_.load(): run() may already have been called before this thread got here, and
+  // that call must not be missed. Workers start before any run(), at generation 0.
+  std::uint32_t seen = 0;
   for (;;) {
     // Spin, then sleep, until the generation moves.
     const auto deadline = std::chrono::steady_clock::now() + kSpin;
@@ -63,7 +69,8 @@ void ThreadPool::worker(int index) {
     int spins = 0;
     while (now == seen) {
       PARLEY_CPU_RELAX();
-      if (++spins % 64 == 0 && std::chrono::steady_clock::now() > deadline) {
+      if (++spins % 256 == 0) std::this_thread::yield();
+      if (spins % 64 == 0 && std::chrono::steady_clock::now() > deadline) {
         std::unique_lock<std::mutex> lock(mutex_);
         sleepers_.fetch_add(1, std::memory_order_seq_cst);
         cv_.wait(lock, [&] { return generation_.load(std::memory_order_seq_cst) != seen; });

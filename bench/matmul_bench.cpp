@@ -1,0 +1,199 @@
+// CPU matmul throughput on TinyLlama-1.1B shapes (n_in x n_out: 2048x2048 attention, 2048x5632
+// gate/up, 5632x2048 down, 2048x32000 output) for decode (1 token), small batches (8) and
+// prefill (128), with the machine's measured limits printed once in the context header.
+//
+// Counters (from the median call of the measured loop):
+//   GB/s   weight bytes in GGUF size per second; vs_bw = GB/s / measured read bandwidth
+//   GOP/s  2 * n_in * n_out * n_tokens per second; vs_peak = GOP/s / the FMA peak (float weights)
+//          or the int8 VNNI peak (quantized weights)
+// Decode must read weights from memory, as a model does, so each benchmark cycles through enough
+// copies of the weight to overflow the L3 cache (>= 256 MiB).
+//
+// PARLEY_MATMUL_ISA=avx2|scalar caps the kernel path (default: the widest available);
+// PARLEY_BENCH_THREADS sets the pool size (default 2).
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <vector>
+
+#include "base/rng.h"
+#include "kernels/cpu/matmul.h"
+#include "kernels/cpu/matmul_pack.h"
+#include "kernels/cpu/roofline.h"
+#include "kernels/cpu/thread_pool.h"
+#include "tensor/quantize.h"
+
+namespace parley::cpu {
+namespace {
+
+constexpr std::size_t kColdBytes = std::size_t{256} << 20;
+// Threads of the pool: PARLEY_BENCH_THREADS, else 2 (the target machine's cores).
+int bench_threads() {
+  const char* env = std::getenv("PARLEY_BENCH_THREADS");
+  return env != nullptr && std::atoi(env) > 0 ? std::atoi(env) : 2;
+}
+
+struct Limits {
+  double bandwidth_gbs = 0;
+  double fma_gflops = 0;
+  double int8_gops = 0;
+};
+Limits g_limits;
+
+ThreadPool& pool() {
+  static ThreadPool& p = [] () -> ThreadPool& {
+    static ThreadPool pool(bench_threads());
+    // The workers read the pool's starting generation themselves: let them start before run().
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    return pool;
+  }();
+  return p;
+}
+
+// Copies of one prepared weight, enough to overflow the caches.
+struct WeightSet {
+  std::vector<std::unique_ptr<std::byte[]>> owned;
+  std::vector<WeightView> copies;
+  std::size_t gguf_bytes = 0;
+};
+
+WeightSet& weights(TensorType type, std::int64_t n_in, std::int64_t n_out) {
+  static std::map<std::tuple<TensorType, std::int64_t, std::int64_t>, std::unique_ptr<WeightSet>> cache;
+  auto& slot = cache[{type, n_in, n_out}];
+  if (slot) return *slot;
+  // Only one weight set lives at a time: they are large.
+  cache.clear();
+  auto& set = cache[{type, n_in, n_out}];
+  set = std::make_unique<WeightSet>();
+  // Quantize 64 distinct rows (the reference K-quant quantizers are slow) and tile them.
+  const std::size_t row_bytes = tensor_row_bytes(type, n_in).value();
+  std::vector<std::uint64_t> gguf((row_bytes * static_cast<std::size_t>(n_out) + 7) / 8);
+  auto* data = reinterpret_cast<std::byte*>(gguf.data());
+  Rng rng(1);
+  std::vector<float> row(static_cast<std::size_t>(n_in));
+  for (std::int64_t r = 0; r < n_out; ++r) {
+    if (r < 64) {
+      for (auto& v : row) v = rng.normal() * 0.05f;
+      quantize_row(type, row.data(), data + r * static_cast<std::int64_t>(row_bytes), n_in);
+    } else {
+      std::memcpy(data + r * static_cast<std::int64_t>(row_bytes), data + (r % 64) * static_cast<std::int64_t>(row_bytes), row_bytes);
+    }
+  }
+  const WeightView view{type, data, n_in, n_out, row_bytes, 0};
+  set->gguf_bytes = row_bytes * static_cast<std::size_t>(n_out);
+  const WeightView first = prepare_matmul_weight(view, &set->owned).value();
+  // Bytes the prepared view spans (panels round the rows up to 16).
+  std::size_t prepared_bytes = set->gguf_bytes;
+  if (first.layout != 0) prepared_bytes = static_cast<std::size_t>((n_out + kPanelRows - 1) / kPanelRows) * panel_bytes(*panel_format(type), n_in);
+  const std::size_t n_copies = std::max<std::size_t>(1, (kColdBytes + set->gguf_bytes - 1) / set->gguf_bytes);
+  set->copies.push_back(first);
+  if (first.layout == 0) {
+    // Unprepared (fallback) weights point into `gguf`: keep one copy alive per set.
+    auto keep = std::make_unique<std::byte[]>(set->gguf_bytes);
+    std::memcpy(keep.get(), data, set->gguf_bytes);
+    set->copies[0].data = keep.get();
+    set->owned.push_back(std::move(keep));
+    return *set;
+  }
+  for (std::size_t c = 1; c < n_copies; ++c) {
+    auto mem = std::make_unique<std::byte[]>(prepared_bytes + 64);
+    auto* base = reinterpret_cast<std::byte*>((reinterpret_cast<std::uintptr_t>(mem.get()) + 63) / 64 * 64);
+    std::memcpy(base, first.data, prepared_bytes);
+    WeightView v = first;
+    v.data = base;
+    set->copies.push_back(v);
+    set->owned.push_back(std::move(mem));
+  }
+  return *set;
+}
+
+void BM_Matmul(benchmark::State& state, TensorType type) {
+  const std::int64_t n_in = state.range(0);
+  const std::int64_t n_out = state.range(1);
+  const std::int64_t n_tokens = state.range(2);
+  WeightSet& set = weights(type, n_in, n_out);
+  Rng rng(2);
+  std::vector<float> x(static_cast<std::size_t>(n_tokens * n_in));
+  for (auto& v : x) v = rng.normal();
+  std::vector<float> y(static_cast<std::size_t>(n_tokens * n_out));
+  MatmulScratch scratch;
+  std::size_t next = 0;
+  const auto step = [&] {
+    const MatmulOut out{y.data(), set.copies[next], nullptr};
+    next = next + 1 == set.copies.size() ? 0 : next + 1;
+    matmul(pool(), scratch, {&out, 1}, x.data(), n_tokens);
+  };
+  step();  // warm-up: scratch allocation
+  std::vector<double> times;
+  times.reserve(static_cast<std::size_t>(state.max_iterations));
+  for (auto _ : state) {
+    const auto t0 = std::chrono::steady_clock::now();
+    step();
+    times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    benchmark::DoNotOptimize(y.data());
+  }
+  // The median call: on a shared machine a call now and then loses a scheduler tick (4 ms) to
+  // another process, which would swamp the mean of short calls.
+  std::sort(times.begin(), times.end());
+  const double seconds = times[times.size() / 2];
+  const double gbs = static_cast<double>(set.gguf_bytes) / seconds / 1e9;
+  const double gops = 2.0 * static_cast<double>(n_in * n_out * n_tokens) / seconds / 1e9;
+  const bool quantized = tensor_type_info(type).quantized;
+  const double peak = quantized ? g_limits.int8_gops : g_limits.fma_gflops;
+  state.counters["GB/s"] = gbs;
+  state.counters["vs_bw"] = g_limits.bandwidth_gbs > 0 ? gbs / g_limits.bandwidth_gbs : 0;
+  state.counters["GOP/s"] = gops;
+  state.counters["vs_peak"] = peak > 0 ? gops / peak : 0;
+}
+
+void register_all() {
+  const std::pair<TensorType, const char*> types[] = {
+      {TensorType::kQ4_0, "q4_0"}, {TensorType::kQ8_0, "q8_0"}, {TensorType::kF16, "f16"},
+      {TensorType::kBF16, "bf16"}, {TensorType::kQ4_K, "q4_k"}, {TensorType::kQ6_K, "q6_k"}};
+  const std::pair<std::int64_t, std::int64_t> shapes[] = {{2048, 2048}, {2048, 5632}, {5632, 2048}, {2048, 32000}};
+  for (const auto& [type, name] : types) {
+    for (const auto& [n_in, n_out] : shapes) {
+      auto* b = benchmark::RegisterBenchmark((std::string("matmul/") + name).c_str(), BM_Matmul, type);
+      b->ArgNames({"in", "out", "tok"})->UseRealTime()->Unit(benchmark::kMicrosecond);
+      for (const std::int64_t n_tokens : {1, 8, 128}) b->Args({n_in, n_out, n_tokens});
+    }
+  }
+}
+
+}  // namespace
+}  // namespace parley::cpu
+
+int main(int argc, char** argv) {
+  using namespace parley::cpu;
+  if (const char* isa = std::getenv("PARLEY_MATMUL_ISA")) {
+    if (std::strcmp(isa, "avx2") == 0) set_matmul_isa_limit(MatmulIsa::kAvx2);
+    if (std::strcmp(isa, "scalar") == 0) set_matmul_isa_limit(MatmulIsa::kScalar);
+  }
+  g_limits.bandwidth_gbs = measure_memory_bandwidth_gbs(pool());
+  g_limits.fma_gflops = measure_fma_gflops(pool());
+  g_limits.int8_gops = measure_int8_gops(pool());
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.1f", g_limits.bandwidth_gbs);
+  benchmark::AddCustomContext("mem_read_GB/s", buf);
+  std::snprintf(buf, sizeof buf, "%.1f", g_limits.fma_gflops);
+  benchmark::AddCustomContext("fma_GFLOP/s", buf);
+  std::snprintf(buf, sizeof buf, "%.1f", g_limits.int8_gops);
+  benchmark::AddCustomContext("int8_GOP/s", buf);
+  benchmark::AddCustomContext("matmul_isa", matmul_isa_name(matmul_isa()));
+  benchmark::AddCustomContext("threads", std::to_string(bench_threads()));
+  register_all();
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -1,0 +1,221 @@
+#include "kernels/cpu/cpu_backend.h"
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include "kernels/cpu/cpu_features.h"
+#include "kernels/cpu/matmul.h"
+#include "kernels/cpu/ops_avx2.h"
+#include "kernels/cpu/thread_pool.h"
+#include "kernels/reference/reference_backend.h"
+#include "tensor/quantize.h"
+
+namespace parley {
+namespace {
+
+// Work below this many elements runs on the calling thread: waking the team costs more.
+constexpr std::int64_t kParallelMin = 1 << 14;
+
+class CpuBackend final : public Backend {
+ public:
+  explicit CpuBackend(int n_threads) : pool_(n_threads), simd_(cpu_features().has_avx2_kernels()) {}
+
+  std::string name() const override {
+    return "cpu (" + std::to_string(pool_.size()) + " threads, " + cpu_features().to_string() + ")";
+  }
+
+  void* alloc(std::size_t bytes) override {
+    const std::size_t size = (std::max<std::size_t>(bytes, 1) + 63) / 64 * 64;
+    void* p = std::aligned_alloc(64, size);
+    CHECK(p != nullptr, "out of memory allocating {} bytes", size);
+    std::memset(p, 0, size);
+    return p;
+  }
+  void free(void* p) override { std::free(p); }
+  void to_host(void* dst, const void* src, std::size_t bytes) override { std::memcpy(dst, src, bytes); }
+  void from_host(void* dst, const void* src, std::size_t bytes) override { std::memcpy(dst, src, bytes); }
+  Result<WeightView> prepare_weight(const WeightView& host, WeightUse use) override {
+    if (use == WeightUse::kRows) {
+      if (!tensor_type_info(host.type).computable) {
+        return unimplemented_error("the CPU backend cannot read {} rows", tensor_type_name(host.type));
+      }
+      return host;  // get_rows reads GGUF rows in place
+    }
+    return cpu::prepare_matmul_weight(host, &owned_);
+  }
+  bool supports(TensorType type) const override { return cpu::matmul_supports(type); }
+
+  void get_rows(float* y, const WeightView& table, const std::int32_t* ids, std::int64_t n) override {
+    for (std::int64_t i = 0; i < n; ++i) {
+      dequantize_row(table.type, static_cast<const std::byte*>(table.data) + ids[i] * static_cast<std::int64_t>(table.row_bytes),
+                     y + i * table.n_in, table.n_in);
+    }
+  }
+
+  void matmul(std::span<const MatmulOut> outs, const float* x, std::int64_t n_tokens) override {
+    cpu::matmul(pool_, scratch_, outs, x, n_tokens);
+  }
+
+  void rms_norm(float* y, const float* x, const float* weight, std::int64_t n_rows, std::int64_t n, float eps) override {
+    if (!simd_) return reference::rms_norm(y, x, weight, n_rows, n, eps);
+    for_rows(n_rows, n, [&](std::int64_t r) {
+      const float ss = avx2::sum_squares(x + r * n, n);
+      avx2::scale_mul(y + r * n, x + r * n, 1.0f / std::sqrt(ss / static_cast<float>(n) + eps), weight, n);
+    });
+  }
+
+  void rope(float* x, const std::int32_t* positions, std::int64_t n_tokens, std::int64_t n_heads, std::int64_t head_dim,
+            const RopeParams& p) override {
+    if (!simd_) return reference::rope(x, positions, n_tokens, n_heads, head_dim, p);
+    // cos/sin per token and frequency, computed once and shared by all heads.
+    const std::int64_t half = p.n_rot / 2;
+    rope_table_.resize(static_cast<std::size_t>(2 * n_tokens * half));
+    for (std::int64_t t = 0; t < n_tokens; ++t) {
+      const double pos = static_cast<double>(positions[t]) * p.freq_scale;
+      for (std::int64_t i = 0; i < half; ++i) {
+        double theta = pos * std::pow(static_cast<double>(p.freq_base), -2.0 * static_cast<double>(i) / static_cast<double>(p.n_rot));
+        if (p.freq_factors != nullptr) theta /= p.freq_factors[i];
+        rope_table_[static_cast<std::size_t>((2 * t) * half + i)] = static_cast<float>(std::cos(theta));
+        rope_table_[static_cast<std::size_t>((2 * t + 1) * half + i)] = static_cast<float>(std::sin(theta));
+      }
+    }
+    for_rows(n_tokens * n_heads, head_dim, [&](std::int64_t r) {
+      const std::int64_t t = r / n_heads;
+      avx2::rope_head(x + r * head_dim, rope_table_.data() + (2 * t) * half, rope_table_.data() + (2 * t + 1) * half, half,
+                      p.neox);
+    });
+  }
+
+  void swiglu(float* y, const float* gate, const float* up, std::int64_t n) override {
+    if (!simd_) return reference::swiglu(y, gate, up, n);
+    for_chunks(n, [&](std::int64_t b, std::int64_t e) { avx2::swiglu(y + b, gate + b, up + b, e - b); });
+  }
+
+  void add(float* y, const float* a, const float* b, std::int64_t n) override {
+    if (!simd_) {
+      for (std::int64_t i = 0; i < n; ++i) y[i] = a[i] + b[i];
+      return;
+    }
+    for_chunks(n, [&](std::int64_t lo, std::int64_t hi) { avx2::add(y + lo, a + lo, b + lo, hi - lo); });
+  }
+
+  void kv_write(const KvCacheView& kv, int layer, const float* k, const float* v, const std::int32_t* slots,
+                std::int64_t n_tokens) override {
+    const std::int64_t row = kv.n_kv_heads * kv.head_dim;
+    for (std::int64_t t = 0; t < n_tokens; ++t) {
+      const std::int64_t at = static_cast<std::int64_t>(slots[t]) * row;
+      if (kv.type == TensorType::kF16) {
+        if (simd_) {
+          avx2::f32_to_f16(static_cast<fp16_t*>(kv.k[layer]) + at, k + t * row, row);
+          avx2::f32_to_f16(static_cast<fp16_t*>(kv.v[layer]) + at, v + t * row, row);
+        } else {
+          quantize_row_f16(k + t * row, static_cast<fp16_t*>(kv.k[layer]) + at, row);
+          quantize_row_f16(v + t * row, static_cast<fp16_t*>(kv.v[layer]) + at, row);
+        }
+      } else {
+        std::memcpy(static_cast<float*>(kv.k[layer]) + at, k + t * row, static_cast<std::size_t>(row) * sizeof(float));
+        std::memcpy(static_cast<float*>(kv.v[layer]) + at, v + t * row, static_cast<std::size_t>(row) * sizeof(float));
+      }
+    }
+  }
+
+  void attention(float* out, const float* q, const KvCacheView& kv, int layer, std::span<const AttentionSeq> seqs,
+                 const AttentionParams& p) override {
+    if (!simd_) {
+      reference_->attention(out, q, kv, layer, seqs, p);
+      return;
+    }
+    // Work items: (sequence row, head). Each thread keeps its own score buffer.
+    std::int64_t max_ctx = 0;
+    std::int64_t n_rows = 0;
+    for (const auto& s : seqs) {
+      max_ctx = std::max<std::int64_t>(max_ctx, s.pos_begin + s.n_rows);
+      n_rows += s.n_rows;
+    }
+    const std::int64_t items = n_rows * p.n_head;
+    const std::size_t per_thread = static_cast<std::size_t>(max_ctx + p.head_dim);
+    attn_scratch_.resize(per_thread * static_cast<std::size_t>(pool_.size()));
+    const std::int64_t row_stride = kv.n_kv_heads * kv.head_dim;
+    const std::int64_t group = p.n_head / p.n_kv_heads;
+    const auto work = [&](int thread, std::int64_t begin, std::int64_t end) {
+      float* scores = attn_scratch_.data() + per_thread * static_cast<std::size_t>(thread);
+      std::int64_t item = 0;
+      for (const auto& s : seqs) {
+        for (std::int64_t r = 0; r < s.n_rows; ++r) {
+          for (std::int64_t h = 0; h < p.n_head; ++h, ++item) {
+            if (item < begin || item >= end) continue;
+            const std::int64_t b = s.row_begin + r;
+            const std::int64_t n_keys = s.pos_begin + r + 1;
+            const std::int64_t kvh = h / group;
+            const float* qh = q + (b * p.n_head + h) * p.head_dim;
+            float* oh = out + (b * p.n_head + h) * p.head_dim;
+            if (kv.type == TensorType::kF16) {
+              avx2::dot_f16_rows(scores, qh, static_cast<const fp16_t*>(kv.k[layer]) + kvh * p.head_dim, s.block_table,
+                                 kv.block_size, row_stride, n_keys, p.head_dim, p.scale);
+            } else {
+              avx2::dot_f32_rows(scores, qh, static_cast<const float*>(kv.k[layer]) + kvh * p.head_dim, s.block_table,
+                                 kv.block_size, row_stride, n_keys, p.head_dim, p.scale);
+            }
+            const float mx = avx2::max_of(scores, n_keys);
+            const float sum = avx2::exp_shift_sum(scores, n_keys, mx);
+            const float inv = 1.0f / sum;
+            for (std::int64_t j = 0; j < n_keys; ++j) scores[j] *= inv;
+            std::memset(oh, 0, static_cast<std::size_t>(p.head_dim) * sizeof(float));
+            if (kv.type == TensorType::kF16) {
+              avx2::axpy_f16_rows(oh, scores, static_cast<const fp16_t*>(kv.v[layer]) + kvh * p.head_dim, s.block_table,
+                                  kv.block_size, row_stride, n_keys, p.head_dim);
+            } else {
+              avx2::axpy_f32_rows(oh, scores, static_cast<const float*>(kv.v[layer]) + kvh * p.head_dim, s.block_table,
+                                  kv.block_size, row_stride, n_keys, p.head_dim);
+            }
+          }
+        }
+      }
+    };
+    if (items * max_ctx * p.head_dim < kParallelMin) {
+      work(0, 0, items);
+      return;
+    }
+    pool_.run([&](int t) { work(t, items * t / pool_.size(), items * (t + 1) / pool_.size()); });
+  }
+
+ private:
+  // Calls fn(row) for every row, in parallel when the work is big enough.
+  template <typename F>
+  void for_rows(std::int64_t n_rows, std::int64_t row_len, F&& fn) {
+    if (n_rows * row_len < kParallelMin || n_rows < 2) {
+      for (std::int64_t r = 0; r < n_rows; ++r) fn(r);
+      return;
+    }
+    pool_.parallel_for(n_rows, 1, [&](std::int64_t b, std::int64_t e) {
+      for (std::int64_t r = b; r < e; ++r) fn(r);
+    });
+  }
+  // Calls fn(begin, end) over [0, n) in chunks (multiples of 16 elements).
+  template <typename F>
+  void for_chunks(std::int64_t n, F&& fn) {
+    if (n < kParallelMin) return fn(0, n);
+    pool_.parallel_for(n, 16, fn);
+  }
+
+  ThreadPool pool_;
+  bool simd_;
+  cpu::MatmulScratch scratch_;
+  std::vector<std::unique_ptr<std::byte[]>> owned_;
+  std::vector<float> rope_table_;
+  std::vector<float> attn_scratch_;
+  std::unique_ptr<Backend> reference_ = make_reference_backend();
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_cpu_backend(const BackendOptions& options) {
+  int n = options.n_threads;
+  if (n <= 0) n = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  return std::make_unique<CpuBackend>(n);
+}
+
+}  // namespace parley

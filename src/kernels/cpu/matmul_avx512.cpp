@@ -1,0 +1,419 @@
+// AVX-512 kernels over panel-packed weights: int8 dot products with VNNI (vpdpbusd) for the
+// quantized types, FMA for the float types. One zmm lane per weight row of a 16-row panel; a tile
+// is P panels x T tokens of accumulators held in registers for the whole input dimension.
+//
+// vpdpbusd multiplies unsigned by signed bytes, so the weights are made unsigned (4-bit quants
+// already are; Q8_0 gets +128) and the offset is removed by starting each block's integer
+// accumulator at -offset * sum(activation quants) (the packed activations carry minus the sums).
+// GCC 12 flags the undefined-vector idiom inside its own AVX-512 intrinsics (_mm512_cvtph_ps and
+// friends pass _mm512_undefined_ps() as the unused merge source) as maybe-uninitialized.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+#include <cstdint>
+#include <cstring>
+
+#include "kernels/cpu/matmul_kernels.h"
+
+namespace parley::cpu::avx512 {
+namespace {
+
+// The tile loops (tokens, panels, groups) have compile-time trip counts; unrolled completely the
+// accumulator arrays become registers, which GCC at -O2 does not do on its own.
+#define PARLEY_UNROLL _Pragma("GCC unroll 32")
+
+inline std::int32_t load_i32(const void* p) {
+  std::int32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+inline __m512i bcast_i32(const void* p) { return _mm512_set1_epi32(load_i32(p)); }
+inline __m512i load512(const std::byte* p) { return _mm512_loadu_si512(p); }
+inline __m512 load_f16x16(const std::byte* p) { return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))); }
+
+template <int P, int T>
+void store_tile(const GemmArgs& a, std::int64_t panel, __m512 (&acc)[P][T]) {
+  PARLEY_UNROLL for (int p = 0; p < P; ++p) {
+    const std::int64_t row = (panel + p) * kPanelRows;
+    const __mmask16 m = panel + p == a.n_panels - 1 ? static_cast<__mmask16>((1u << a.rows_last) - 1) : __mmask16{0xFFFF};
+    const __m512 b = a.bias != nullptr ? _mm512_maskz_loadu_ps(m, a.bias + row) : _mm512_setzero_ps();
+    PARLEY_UNROLL for (int t = 0; t < T; ++t) _mm512_mask_storeu_ps(a.y + t * a.ldy + row, m, _mm512_add_ps(acc[p][t], b));
+  }
+}
+
+// ---- Float weights: F32, F16, BF16 ------------------------------------------------------------
+
+template <TensorType kType>
+inline __m512 load_w16(const std::byte* p) {
+  if constexpr (kType == TensorType::kF32) {
+    return _mm512_loadu_ps(p);
+  } else if constexpr (kType == TensorType::kF16) {
+    return load_f16x16(p);
+  } else {
+    const __m512i v = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
+  }
+}
+
+template <TensorType kType>
+struct FloatTile {
+  // Up to 8 tokens two panels share each broadcast activation; beyond, one panel with up to 24
+  // tokens converts each weight vector once per 24 FMAs and takes the activations as embedded
+  // broadcasts.
+  template <int T>
+  static constexpr int max_panels() { return T == 1 ? 4 : T <= 8 ? 2 : 1; }
+  static constexpr std::size_t kStride = kType == TensorType::kF32 ? 64 : 32;  // bytes per input
+
+  template <int P, int T>
+  static void run(const GemmArgs& a, std::int64_t panel) {
+    // With few tokens the FMA latency chains are short of independent work: split the inputs
+    // into U interleaved accumulator sets.
+    constexpr int U = P * T < 4 ? 2 : 1;
+    const std::byte* w = a.w + panel * a.panel_bytes;
+    const float* x = a.act.x;
+    __m512 acc[U][P][T];
+    PARLEY_UNROLL for (int u = 0; u < U; ++u)
+      PARLEY_UNROLL for (int p = 0; p < P; ++p)
+        PARLEY_UNROLL for (int t = 0; t < T; ++t) acc[u][p][t] = _mm512_setzero_ps();
+    std::int64_t k = 0;
+    for (; k + U <= a.n_in; k += U) {
+      PARLEY_UNROLL for (int u = 0; u < U; ++u) {
+        __m512 wv[P];
+        PARLEY_UNROLL for (int p = 0; p < P; ++p) wv[p] = load_w16<kType>(w + p * a.panel_bytes + (k + u) * kStride);
+        PARLEY_UNROLL for (int t = 0; t < T; ++t) {
+          const __m512 xv = _mm512_set1_ps(x[(k + u) * T + t]);
+          PARLEY_UNROLL for (int p = 0; p < P; ++p) acc[u][p][t] = _mm512_fmadd_ps(wv[p], xv, acc[u][p][t]);
+        }
+      }
+    }
+    for (; k < a.n_in; ++k) {
+      PARLEY_UNROLL for (int p = 0; p < P; ++p) {
+        const __m512 wv = load_w16<kType>(w + p * a.panel_bytes + k * kStride);
+        PARLEY_UNROLL for (int t = 0; t < T; ++t) acc[0][p][t] = _mm512_fmadd_ps(wv, _mm512_set1_ps(x[k * T + t]), acc[0][p][t]);
+      }
+    }
+    PARLEY_UNROLL for (int u = 1; u < U; ++u)
+      PARLEY_UNROLL for (int p = 0; p < P; ++p)
+        PARLEY_UNROLL for (int t = 0; t < T; ++t) acc[0][p][t] = _mm512_add_ps(acc[0][p][t], acc[u][p][t]);
+    store_tile<P, T>(a, panel, acc[0]);
+  }
+};
+
+// ---- 32-element blocks: Q8_0, Q4_0, Q4_1, Q5_0, Q5_1 ----------------------------------------
+
+template <TensorType kType>
+struct B32Tile {
+  // Decode shares each activation broadcast between four panels: fewer instructions per weight
+  // byte keep more of the stream in flight.
+  template <int T>
+  static constexpr int max_panels() { return T == 1 ? 4 : 2; }
+  static constexpr bool kQ8 = kType == TensorType::kQ8_0;
+  static constexpr bool kQ5 = kType == TensorType::kQ5_0 || kType == TensorType::kQ5_1;
+  static constexpr bool kMin = kType == TensorType::kQ4_1 || kType == TensorType::kQ5_1;
+  // Weight quant q stands for q - kOffset (after Q8_0's +128); 0 for the affine types.
+  static constexpr int kShift = kQ8 ? 7 : kMin ? -1 : kQ5 ? 4 : 3;
+  static constexpr std::size_t kQuant = kQ8 ? 512 : kQ5 ? 320 : 256;
+  static constexpr std::size_t kScale = kMin ? 64 : 32;
+
+  template <int P, int T>
+  static void run(const GemmArgs& a, std::int64_t panel) {
+    const std::int64_t nb = a.n_in / 32;
+    const std::byte* q[P];
+    const std::byte* s[P];
+    PARLEY_UNROLL for (int p = 0; p < P; ++p) {
+      q[p] = a.w + (panel + p) * a.panel_bytes;
+      s[p] = q[p] + nb * kQuant;
+    }
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    const __m512i c16 = _mm512_set1_epi8(0x10);
+    const __m512i c80 = _mm512_set1_epi8(static_cast<char>(0x80));
+    __m512 acc[P][T];
+    PARLEY_UNROLL for (int p = 0; p < P; ++p)
+      PARLEY_UNROLL for (int t = 0; t < T; ++t) acc[p][t] = _mm512_setzero_ps();
+
+    for (std::int64_t blk = 0; blk < nb; ++blk) {
+      __m512i ia[P][T];
+      PARLEY_UNROLL for (int t = 0; t < T; ++t) {
+        __m512i init = _mm512_setzero_si512();
+        if constexpr (kShift >= 0) init = _mm512_slli_epi32(_mm512_set1_epi32(a.act.nsum[blk * T + t]), kShift);
+        PARLEY_UNROLL for (int p = 0; p < P; ++p) ia[p][t] = init;
+      }
+      const std::int8_t* xq = a.act.qs + blk * 32 * T;
+      if constexpr (kQ8) {
+        PARLEY_UNROLL for (int g = 0; g < 8; ++g) {
+          __m512i v[P];
+          PARLEY_UNROLL for (int p = 0; p < P; ++p) v[p] = _mm512_xor_si512(load512(q[p] + blk * kQuant + g * 64), c80);
+          PARLEY_UNROLL for (int t = 0; t < T; ++t) {
+            const __m512i xv = bcast_i32(xq + (g * T + t) * 4);
+            PARLEY_UNROLL for (int p = 0; p < P; ++p) ia[p][t] = _mm512_dpbusd_epi32(ia[p][t], v[p], xv);
+          }
+        }
+      } else {
+        __m512i hb[P];
+        if constexpr (kQ5) {
+          PARLEY_UNROLL for (int p = 0; p < P; ++p) hb[p] = load512(q[p] + blk * kQuant + 256);
+        }
+        PARLEY_UNROLL for (int j = 0; j < 4; ++j) {
+          __m512i lo[P], hi[P];
+          PARLEY_UNROLL for (int p = 0; p < P; ++p) {
+            const __m512i v = load512(q[p] + blk * kQuant + j * 64);
+            lo[p] = _mm512_and_si512(v, m4);
+            hi[p] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+            if constexpr (kQ5) {
+              // Fifth bits: bit j of each byte for the low operand, bit 4 + j for the high one.
+              const __mmask64 bl = _mm512_test_epi8_mask(hb[p], _mm512_set1_epi8(static_cast<char>(1 << j)));
+              const __mmask64 bh = _mm512_test_epi8_mask(hb[p], _mm512_set1_epi8(static_cast<char>(16 << j)));
+              lo[p] = _mm512_mask_add_epi8(lo[p], bl, lo[p], c16);
+              hi[p] = _mm512_mask_add_epi8(hi[p], bh, hi[p], c16);
+            }
+          }
+          PARLEY_UNROLL for (int t = 0; t < T; ++t) {
+            const __m512i xl = bcast_i32(xq + (j * T + t) * 4);
+            const __m512i xh = bcast_i32(xq + ((4 + j) * T + t) * 4);
+            PARLEY_UNROLL for (int p = 0; p < P; ++p) {
+              ia[p][t] = _mm512_dpbusd_epi32(ia[p][t], lo[p], xl);
+              ia[p][t] = _mm512_dpbusd_epi32(ia[p][t], hi[p], xh);
+            }
+          }
+        }
+      }
+      __m512 dw[P];
+      PARLEY_UNROLL for (int p = 0; p < P; ++p) dw[p] = load_f16x16(s[p] + blk * kScale);
+      PARLEY_UNROLL for (int t = 0; t < T; ++t) {
+        const __m512 dx = _mm512_set1_ps(a.act.d[blk * T + t]);
+        PARLEY_UNROLL for (int p = 0; p < P; ++p)
+          acc[p][t] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(ia[p][t]), dx), dw[p], acc[p][t]);
+      }
+      if constexpr (kMin) {
+        PARLEY_UNROLL for (int p = 0; p < P; ++p) {
+          const __m512 m = load_f16x16(s[p] + blk * kScale + 32);
+          PARLEY_UNROLL for (int t = 0; t < T; ++t) acc[p][t] = _mm512_fmadd_ps(m, _mm512_set1_ps(a.act.s[blk * T + t]), acc[p][t]);
+        }
+      }
+    }
+    store_tile<P, T>(a, panel, acc);
+  }
+};
+
+// ---- Q4_K: 8 sub-blocks of 32 with 6-bit scales and minimums ---------------------------------
+
+struct Q4KTile {
+  // Decode takes two panels at a time (more independent chains, broadcasts shared); batches one.
+  template <int T>
+  static constexpr int max_panels() { return T == 1 ? 2 : 1; }
+  static constexpr std::size_t kQuant = 2048;
+  static constexpr std::size_t kScale = 320;
+
+  template <int P, int T>
+  static void run(const GemmArgs& a, std::int64_t panel) {
+    const std::int64_t nsb = a.n_in / 256;
+    const std::byte* q[P];
+    const std::byte* s[P];
+    PARLEY_UNROLL for (int p = 0; p < P; ++p) {
+      q[p] = a.w + (panel + p) * a.panel_bytes;
+      s[p] = q[p] + nsb * kQuant;
+    }
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    __m512 acc[P][T];
+    PARLEY_UNROLL for (int p = 0; p < P; ++p)
+      PARLEY_UNROLL for (int t = 0; t < T; ++t) acc[p][t] = _mm512_setzero_ps();
+    for (std::int64_t sb = 0; sb < nsb; ++sb) {
+      const std::int8_t* xq = a.act.qs + sb * 256 * T;
+      __m512i isum[P][T];
+      PARLEY_UNROLL for (int p = 0; p < P; ++p)
+        PARLEY_UNROLL for (int t = 0; t < T; ++t) isum[p][t] = _mm512_setzero_si512();
+      // Not unrolled: GCC would hoist every chunk's products ahead of the scaling and spill them.
+      for (int c = 0; c < 4; ++c) {
+        __m512i lo[P][T], hi[P][T];
+        PARLEY_UNROLL for (int p = 0; p < P; ++p)
+          PARLEY_UNROLL for (int t = 0; t < T; ++t) lo[p][t] = hi[p][t] = _mm512_setzero_si512();
+        PARLEY_UNROLL for (int j = 0; j < 8; ++j) {
+          __m512i vl[P], vh[P];
+          PARLEY_UNROLL for (int p = 0; p < P; ++p) {
+            const __m512i v = load512(q[p] + sb * kQuant + (8 * c + j) * 64);
+            vl[p] = _mm512_and_si512(v, m4);
+            vh[p] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+          }
+          PARLEY_UNROLL for (int t = 0; t < T; ++t) {
+            const __m512i xl = bcast_i32(xq + ((16 * c + j) * T + t) * 4);
+            const __m512i xh = bcast_i32(xq + ((16 * c + 8 + j) * T + t) * 4);
+            PARLEY_UNROLL for (int p = 0; p < P; ++p) {
+              lo[p][t] = _mm512_dpbusd_epi32(lo[p][t], vl[p], xl);
+              hi[p][t] = _mm512_dpbusd_epi32(hi[p][t], vh[p], xh);
+            }
+          }
+        }
+        PARLEY_UNROLL for (int p = 0; p < P; ++p) {
+          const std::byte* sc = s[p] + sb * kScale;
+          const __m512i sl = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sc + 64 + 32 * c)));
+          const __m512i sh = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sc + 80 + 32 * c)));
+          PARLEY_UNROLL for (int t = 0; t < T; ++t)
+            isum[p][t] = _mm512_add_epi32(isum[p][t], _mm512_add_epi32(_mm512_mullo_epi32(lo[p][t], sl), _mm512_mullo_epi32(hi[p][t], sh)));
+        }
+      }
+      PARLEY_UNROLL for (int p = 0; p < P; ++p) {
+        const std::byte* sc = s[p] + sb * kScale;
+        __m512i mins[4];
+        PARLEY_UNROLL for (int pr = 0; pr < 4; ++pr)
+          mins[pr] = _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sc + 192 + 32 * pr)));
+        const __m512 d = load_f16x16(sc);
+        const __m512 dmin = load_f16x16(sc + 32);
+        PARLEY_UNROLL for (int t = 0; t < T; ++t) {
+          __m512i macc = _mm512_setzero_si512();
+          PARLEY_UNROLL for (int pr = 0; pr < 4; ++pr)
+            macc = _mm512_dpwssd_epi32(macc, mins[pr], _mm512_set1_epi32(a.act.msum[(sb * 4 + pr) * T + t]));
+          const __m512 dx = _mm512_set1_ps(a.act.d[sb * T + t]);
+          acc[p][t] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(isum[p][t]), dx), d, acc[p][t]);
+          acc[p][t] = _mm512_fnmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(macc), dx), dmin, acc[p][t]);
+        }
+      }
+    }
+    store_tile<P, T>(a, panel, acc);
+  }
+};
+
+// ---- Q6_K: 16 sub-blocks of 16 with int8 scales, 6-bit quants stored as 4 + 2 bits --------------
+
+struct Q6KTile {
+  template <int T>
+  static constexpr int max_panels() { return T == 1 ? 2 : 1; }
+  static constexpr std::size_t kQuant = 3072;
+  static constexpr std::size_t kScale = 288;
+
+  template <int P, int T>
+  static void run(const GemmArgs& a, std::int64_t panel) {
+    const std::int64_t nsb = a.n_in / 256;
+    const std::byte* q[P];
+    const std::byte* s[P];
+    PARLEY_UNROLL for (int p = 0; p < P; ++p) {
+      q[p] = a.w + (panel + p) * a.panel_bytes;
+      s[p] = q[p] + nsb * kQuant;
+    }
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    const __m512i m30 = _mm512_set1_epi8(0x30);
+    __m512 acc[P][T];
+    PARLEY_UNROLL for (int p = 0; p < P; ++p)
+      PARLEY_UNROLL for (int t = 0; t < T; ++t) acc[p][t] = _mm512_setzero_ps();
+    for (std::int64_t sb = 0; sb < nsb; ++sb) {
+      const std::int8_t* xq = a.act.qs + sb * 256 * T;
+      const std::int32_t* nsum = a.act.nsum + sb * 16 * T;
+      __m512i isum[P][T];
+      PARLEY_UNROLL for (int p = 0; p < P; ++p)
+        PARLEY_UNROLL for (int t = 0; t < T; ++t) isum[p][t] = _mm512_setzero_si512();
+      // Not unrolled: one pass holds 2 x T accumulators, and GCC would otherwise interleave passes.
+      for (int h = 0; h < 2; ++h) {
+        const std::size_t qh = static_cast<std::size_t>(sb) * kQuant + static_cast<std::size_t>(h) * 1536;
+        for (int jj = 0; jj < 2; ++jj) {
+          // Operand pairs (i, i + 2) come from the same low-nibble line: l0 gives i = 0, 2 and l1
+          // gives i = 1, 3 (sub-blocks 8h + 2i + jj), each started at -32 * its sum.
+          for (int i0 = 0; i0 < 2; ++i0) {
+            __m512i ia[2][P][T];
+            PARLEY_UNROLL for (int k = 0; k < 2; ++k)
+              PARLEY_UNROLL for (int t = 0; t < T; ++t) {
+                const __m512i init = _mm512_slli_epi32(_mm512_set1_epi32(nsum[(8 * h + 2 * (i0 + 2 * k) + jj) * T + t]), 5);
+                PARLEY_UNROLL for (int p = 0; p < P; ++p) ia[k][p][t] = init;
+              }
+            // High bits of operand i sit at bits 2i..2i+1 of hb: shift them to bits 4..5.
+            const int shl = i0 == 0 ? 4 : 2;
+            PARLEY_UNROLL for (int jl = 0; jl < 4; ++jl) {
+              const int j = 4 * jj + jl;
+              // (A & 0x0F) | B with B the two high bits already at bits 4..5.
+              constexpr int kOr = 0xEC;
+              __m512i v[2][P];
+              PARLEY_UNROLL for (int p = 0; p < P; ++p) {
+                const __m512i l = load512(q[p] + qh + (3 * j + i0) * 64);
+                const __m512i hb = load512(q[p] + qh + (3 * j + 2) * 64);
+                const __m512i h_lo = _mm512_and_si512(_mm512_sll_epi16(hb, _mm_cvtsi32_si128(shl)), m30);
+                const __m512i h_hi = _mm512_and_si512(_mm512_srl_epi16(hb, _mm_cvtsi32_si128(4 - shl)), m30);
+                v[0][p] = _mm512_ternarylogic_epi32(l, h_lo, m4, kOr);
+                v[1][p] = _mm512_ternarylogic_epi32(_mm512_srli_epi16(l, 4), h_hi, m4, kOr);
+              }
+              PARLEY_UNROLL for (int t = 0; t < T; ++t)
+                PARLEY_UNROLL for (int k = 0; k < 2; ++k) {
+                  const __m512i xv = bcast_i32(xq + ((32 * h + 8 * (i0 + 2 * k) + j) * T + t) * 4);
+                  PARLEY_UNROLL for (int p = 0; p < P; ++p) ia[k][p][t] = _mm512_dpbusd_epi32(ia[k][p][t], v[k][p], xv);
+                }
+            }
+            PARLEY_UNROLL for (int k = 0; k < 2; ++k) {
+              const int sub = 8 * h + 2 * (i0 + 2 * k) + jj;
+              PARLEY_UNROLL for (int p = 0; p < P; ++p) {
+                const std::byte* sc = s[p] + sb * kScale;
+                const __m512i scv = _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sc + 16 * sub)));
+                PARLEY_UNROLL for (int t = 0; t < T; ++t) isum[p][t] = _mm512_add_epi32(isum[p][t], _mm512_mullo_epi32(ia[k][p][t], scv));
+              }
+            }
+          }
+        }
+      }
+      PARLEY_UNROLL for (int p = 0; p < P; ++p) {
+        const __m512 d = load_f16x16(s[p] + sb * kScale + 256);
+        PARLEY_UNROLL for (int t = 0; t < T; ++t)
+          acc[p][t] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(isum[p][t]), _mm512_set1_ps(a.act.d[sb * T + t])), d, acc[p][t]);
+      }
+    }
+    store_tile<P, T>(a, panel, acc);
+  }
+};
+
+// ---- Drivers ------------------------------------------------------------------------------------
+
+template <typename Tile, int T>
+void run_panels(const GemmArgs& a) {
+  std::int64_t p = 0;
+  if constexpr (Tile::template max_panels<T>() >= 4) {
+    for (; p + 4 <= a.n_panels; p += 4) Tile::template run<4, T>(a, p);
+  }
+  if constexpr (Tile::template max_panels<T>() >= 2) {
+    for (; p + 2 <= a.n_panels; p += 2) Tile::template run<2, T>(a, p);
+  }
+  for (; p < a.n_panels; ++p) Tile::template run<1, T>(a, p);
+}
+
+// Calls the tile instantiated for the group's token count (T .. kTile).
+template <typename Tile, int T, int kTile>
+void gemm_from(const GemmArgs& a) {
+  if constexpr (T > kTile) {
+    __builtin_trap();  // the dispatcher never forms larger groups than act_tile()
+  } else {
+    if (a.n_tokens == T) return run_panels<Tile, T>(a);
+    gemm_from<Tile, T + 1, kTile>(a);
+  }
+}
+
+template <typename Tile, int kTile>
+void gemm(const GemmArgs& a) {
+  gemm_from<Tile, 1, kTile>(a);
+}
+
+constexpr int kTileF32 = 24;
+constexpr int kTileQ8 = 4;
+constexpr int kTileQ8K = 4;
+
+}  // namespace
+
+int act_tile(ActKind kind) {
+  switch (kind) {
+    case ActKind::kF32: return kTileF32;
+    case ActKind::kQ8: return kTileQ8;
+    case ActKind::kQ8K: return kTileQ8K;
+  }
+  return 1;
+}
+
+GemmFn gemm_kernel(TensorType type) {
+  switch (type) {
+    case TensorType::kF32: return gemm<FloatTile<TensorType::kF32>, kTileF32>;
+    case TensorType::kF16: return gemm<FloatTile<TensorType::kF16>, kTileF32>;
+    case TensorType::kBF16: return gemm<FloatTile<TensorType::kBF16>, kTileF32>;
+    case TensorType::kQ8_0: return gemm<B32Tile<TensorType::kQ8_0>, kTileQ8>;
+    case TensorType::kQ4_0: return gemm<B32Tile<TensorType::kQ4_0>, kTileQ8>;
+    case TensorType::kQ4_1: return gemm<B32Tile<TensorType::kQ4_1>, kTileQ8>;
+    case TensorType::kQ5_0: return gemm<B32Tile<TensorType::kQ5_0>, kTileQ8>;
+    case TensorType::kQ5_1: return gemm<B32Tile<TensorType::kQ5_1>, kTileQ8>;
+    case TensorType::kQ4_K: return gemm<Q4KTile, kTileQ8K>;
+    case TensorType::kQ6_K: return gemm<Q6KTile, kTileQ8K>;
+    default: return nullptr;
+  }
+}
+
+}  // namespace parley::cpu::avx512

@@ -1,0 +1,35 @@
+#include "kv/kv_cache.h"
+
+namespace parley {
+
+std::int64_t KvLayout::bytes_per_token() const {
+  const std::int64_t elem = type == TensorType::kF16 ? 2 : 4;
+  return 2 * n_layers * n_kv_heads * head_dim * elem;
+}
+
+Result<std::unique_ptr<KvCache>> KvCache::create(Backend& backend, const KvLayout& layout) {
+  if (layout.type != TensorType::kF16 && layout.type != TensorType::kF32) {
+    return invalid_argument_error("KV cache type must be f16 or f32, not {}", tensor_type_name(layout.type));
+  }
+  if (layout.n_layers <= 0 || layout.n_kv_heads <= 0 || layout.head_dim <= 0 || layout.block_size <= 0 ||
+      layout.n_blocks <= 0) {
+    return invalid_argument_error("invalid KV layout ({} layers, {} kv heads, head {}, block {}, {} blocks)",
+                                  layout.n_layers, layout.n_kv_heads, layout.head_dim, layout.block_size, layout.n_blocks);
+  }
+  std::unique_ptr<KvCache> c(new KvCache(backend, layout));
+  const auto per_layer = static_cast<std::size_t>(layout.total_bytes() / layout.n_layers / 2);
+  for (std::int64_t l = 0; l < layout.n_layers; ++l) {
+    c->k_.push_back(backend.alloc(per_layer));
+    c->v_.push_back(backend.alloc(per_layer));
+  }
+  c->view_ = KvCacheView{layout.type, layout.n_blocks, layout.block_size, layout.n_kv_heads, layout.head_dim,
+                         c->k_.data(), c->v_.data()};
+  return c;
+}
+
+KvCache::~KvCache() {
+  for (void* p : k_) backend_.free(p);
+  for (void* p : v_) backend_.free(p);
+}
+
+}  // namespace parley
