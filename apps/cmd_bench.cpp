@@ -164,6 +164,12 @@ int run_bench(const BenchArgs& a) {
   const double prefill_gflop_s = prefill_tok_s * flops_per_token / 1e9;
   const double roofline = limits.mem_bandwidth_gb_s > 0 ? decode_gb_s / limits.mem_bandwidth_gb_s : 0.0;
   const double fma_ratio = limits.fma_gflop_s > 0 ? prefill_gflop_s / limits.fma_gflop_s : 0.0;
+  // Quantized weights are multiplied with int8 dot products, float weights with FP32 FMAs: each
+  // prefill is compared with the limit of the arithmetic it actually uses.
+  const TensorType weight_type = (*model)->weights().layers.front().w_up.type;
+  const bool int8_path = tensor_type_info(weight_type).quantized && limits.int8_gop_s > 0;
+  const double prefill_limit = int8_path ? limits.int8_gop_s : limits.fma_gflop_s;
+  const double prefill_ratio = prefill_limit > 0 ? prefill_gflop_s / prefill_limit : 0.0;
 
   if (a.json) {
     boost::json::object by_batch;
@@ -182,17 +188,20 @@ int run_bench(const BenchArgs& a) {
                           {"prefill_gflop_s", prefill_gflop_s},
                           {"fma_gflop_s", limits.fma_gflop_s},
                           {"prefill_fma_ratio", fma_ratio},
-                          {"int8_gop_s", limits.int8_gop_s}};
+                          {"int8_gop_s", limits.int8_gop_s},
+                          {"weight_type", std::string(tensor_type_name(weight_type))},
+                          {"prefill_limit", int8_path ? "int8_gop_s" : "fma_gflop_s"},
+                          {"prefill_roofline_ratio", prefill_ratio}};
     fmt::print("{}\n", boost::json::serialize(j));
     return kExitOk;
   }
-  fmt::print("model     {} ({} layers, {} embd, {:.2f} GB of weights read per token)\n", a.model, h.n_layer, h.n_embd,
-             bytes_per_token / 1e9);
+  fmt::print("model     {} ({} layers, {} embd, {} weights, {:.2f} GB read per token)\n", a.model, h.n_layer, h.n_embd,
+             tensor_type_name(weight_type), bytes_per_token / 1e9);
   fmt::print("backend   {}\n", (*backend)->name());
   fmt::print("machine   memory bandwidth {:.1f} GB/s, FP32 FMA {:.1f} GFLOP/s{}\n", limits.mem_bandwidth_gb_s,
              limits.fma_gflop_s, limits.int8_gop_s > 0 ? fmt::format(", int8 {:.1f} GOP/s", limits.int8_gop_s) : "");
-  fmt::print("prefill   {:>9.1f} tok/s  ({} tokens; {:.1f} GFLOP/s = {:.0f}% of FMA peak)\n", prefill_tok_s, a.prompt,
-             prefill_gflop_s, 100 * fma_ratio);
+  fmt::print("prefill   {:>9.1f} tok/s  ({} tokens; {:.1f} GFLOP/s = {:.0f}% of the {} peak)\n", prefill_tok_s, a.prompt,
+             prefill_gflop_s, 100 * prefill_ratio, int8_path ? "int8" : "FP32 FMA");
   for (const auto& [b, v] : decode_tok_s) {
     fmt::print("decode    {:>9.1f} tok/s  (batch {}, {} steps{})\n", v, b, a.gen,
                b == 1 ? fmt::format("; {:.1f} GB/s = {:.0f}% of bandwidth", decode_gb_s, 100 * roofline)

@@ -48,7 +48,8 @@ class CliTest : public ::testing::Test {
 };
 
 TEST_F(CliTest, HelpForEveryCommand) {
-  for (const char* cmd : {"--help", "model --help", "model info --help", "model synth --help", "tokenize --help"}) {
+  for (const char* cmd : {"--help", "model --help", "model info --help", "model synth --help", "tokenize --help",
+                          "generate --help", "bench --help"}) {
     const Outcome r = run(cmd);
     EXPECT_EQ(r.exit_code, 0) << cmd;
     EXPECT_NE(r.out.find("Usage"), std::string::npos) << cmd;
@@ -149,6 +150,52 @@ TEST_F(CliTest, ErrorsAreClearAndExitNonZero) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("--vocab-from"), std::string::npos) << r.err;
   EXPECT_FALSE(std::filesystem::exists(path("x.gguf")));
+}
+
+TEST_F(CliTest, GenerateIsReproducibleAndStopsAtTheLimit) {
+  ASSERT_EQ(run("model synth --vocab-from builtin:bytes --layers 2 --embd 128 --heads 4 --kv-heads 2 --ff 256 --type q8_0 "
+                "--out " + path("m.gguf")).exit_code, 0);
+  const std::string base = "generate --model " + path("m.gguf") + " --prompt 'Hello there' -t 2 ";
+  const Outcome greedy = run(base + "--temp 0 --ids --ignore-eos -n 7");
+  ASSERT_EQ(greedy.exit_code, 0) << greedy.err;
+  std::istringstream ids(greedy.out);
+  int id = 0, count = 0;
+  while (ids >> id) {
+    EXPECT_GE(id, 0);
+    EXPECT_LT(id, 768);
+    ++count;
+  }
+  EXPECT_EQ(count, 7);
+  EXPECT_EQ(run(base + "--temp 0 --ids --ignore-eos -n 7").out, greedy.out);
+  // Sampling with a seed is reproducible; text goes to stdout, timing to the log on stderr.
+  const Outcome a = run(base + "--seed 5 -n 12 --ignore-eos");
+  const Outcome b = run(base + "--seed 5 -n 12 --ignore-eos");
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  EXPECT_EQ(a.out, b.out);
+  EXPECT_NE(a.err.find("generate done"), std::string::npos);
+  EXPECT_NE(a.err.find("generated_tokens=12"), std::string::npos) << a.err;
+  // A prompt longer than the context is refused clearly.
+  const Outcome too_long = run(base + "--ctx 2");
+  EXPECT_EQ(too_long.exit_code, 1);
+  EXPECT_NE(too_long.err.find("the context holds 2"), std::string::npos) << too_long.err;
+}
+
+TEST_F(CliTest, BenchReportsFiguresAndLimits) {
+  ASSERT_EQ(run("model synth --vocab-from builtin:bytes --layers 2 --embd 128 --heads 4 --kv-heads 2 --ff 256 --type q4_0 "
+                "--out " + path("m.gguf")).exit_code, 0);
+  const Outcome r = run("bench --model " + path("m.gguf") + " -p 16 -n 4 -b 1,2 -r 1 -t 2 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const boost::json::object j = boost::json::parse(r.out).as_object();
+  for (const char* key : {"prefill_tok_s", "decode_tok_s", "mem_bandwidth_gb_s", "decode_roofline_ratio", "fma_gflop_s",
+                          "prefill_gflop_s"}) {
+    ASSERT_TRUE(j.contains(key)) << key;
+    EXPECT_GT(j.at(key).to_number<double>(), 0.0) << key;
+  }
+  const auto& by_batch = j.at("decode_tok_s_by_batch").as_object();
+  EXPECT_TRUE(by_batch.contains("1"));
+  EXPECT_TRUE(by_batch.contains("2"));
+  EXPECT_EQ(j.at("weight_type").as_string(), "q4_0");
+  EXPECT_NE(run("bench --model " + path("m.gguf") + " -b 0").exit_code, 0);
 }
 
 TEST_F(CliTest, JsonLogsAreOneObjectPerLine) {

@@ -9,6 +9,7 @@
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/matmul.h"
 #include "kernels/cpu/ops_avx2.h"
+#include "kernels/cpu/roofline.h"
 #include "kernels/cpu/thread_pool.h"
 #include "kernels/reference/reference_backend.h"
 #include "tensor/quantize.h"
@@ -25,6 +26,10 @@ class CpuBackend final : public Backend {
 
   std::string name() const override {
     return "cpu (" + std::to_string(pool_.size()) + " threads, " + cpu_features().to_string() + ")";
+  }
+
+  MachineLimits measure_limits() override {
+    return {cpu::measure_memory_bandwidth_gbs(pool_), cpu::measure_fma_gflops(pool_), cpu::measure_int8_gops(pool_)};
   }
 
   void* alloc(std::size_t bytes) override {
