@@ -99,6 +99,8 @@ void add_model_commands(CLI::App& app, int* exit_code) {
                         "q5_k or q6_k (norms and biases stay f32)")
       ->capture_default_str();
   synth_cmd->add_flag("--tie-embeddings", o.tie_embeddings, "Omit output.weight: the output layer reuses token_embd");
+  synth_cmd->add_flag("--llama3-rope-scaling", o.llama3_rope_scaling,
+                      "Write rope_freqs.weight with Llama 3.1's RoPE frequency factors (scaling 8, original context 8192)");
   synth_cmd->add_option("--seed", o.seed, "Random seed")->capture_default_str();
   synth_cmd->add_option("--std", o.std, "Standard deviation of the weights")->capture_default_str();
   synth_cmd->add_option("--name", o.name, "general.name (default: describes the shape)");

@@ -12,8 +12,10 @@ Result<std::unique_ptr<Model>> Model::load(const std::string& path, Backend& bac
 Result<std::unique_ptr<Model>> Model::from_file(std::shared_ptr<const GgufFile> file, Backend& backend) {
   std::unique_ptr<Model> m(new Model(std::move(file), backend));
   const std::string& path = m->file_->path();
+  // The architecture first: for an unsupported one, that is the error worth reporting.
+  ASSIGN_OR_RETURN(const std::string arch, m->file_->get<std::string>(kKeyGeneralArchitecture));
+  ASSIGN_OR_RETURN(m->arch_, find_architecture(arch));
   ASSIGN_OR_RETURN(m->hparams_, read_hparams(*m->file_));
-  ASSIGN_OR_RETURN(m->arch_, find_architecture(m->hparams_.arch));
   TensorBinder binder(*m->file_, backend);
   Status st = m->arch_->bind(m->hparams_, binder, &m->weights_);
   m->allocations_ = binder.take_allocations();

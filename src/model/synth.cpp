@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <thread>
 
 #include "base/rng.h"
@@ -90,6 +91,28 @@ Status fill_tensor(const SynthTensorSpec& spec, const SynthOptions& o, std::span
   work(0, std::min(rows, per));
   for (auto& th : threads) th.join();
   return ok_status();
+}
+
+// Llama 3.1's RoPE frequency factors (its rope_scaling: factor 8, low_freq_factor 1,
+// high_freq_factor 4, original context 8192): high frequencies kept, low ones divided by 8, a
+// smooth blend between. The kernels divide each frequency by its factor.
+std::vector<float> llama3_rope_factors(std::int64_t n_rot, float freq_base) {
+  constexpr double kFactor = 8.0, kLow = 1.0, kHigh = 4.0, kOrigCtx = 8192.0;
+  const double pi = 3.14159265358979323846;
+  std::vector<float> out;
+  for (std::int64_t i = 0; i < n_rot / 2; ++i) {
+    const double freq = std::pow(static_cast<double>(freq_base), -2.0 * static_cast<double>(i) / static_cast<double>(n_rot));
+    const double wavelen = 2.0 * pi / freq;
+    double f = 1.0;
+    if (wavelen > kOrigCtx / kLow) {
+      f = kFactor;
+    } else if (wavelen >= kOrigCtx / kHigh) {
+      const double smooth = (kOrigCtx / wavelen - kLow) / (kHigh - kLow);
+      f = 1.0 / ((1.0 - smooth) / kFactor + smooth);
+    }
+    out.push_back(static_cast<float>(f));
+  }
+  return out;
 }
 
 }  // namespace
@@ -182,6 +205,11 @@ Status synth_model(const SynthOptions& o, const std::vector<std::pair<std::strin
   for (const SynthTensorSpec& spec : specs) {
     RETURN_IF_ERROR(w.add_tensor(spec.name, spec.type, spec.shape,
                                  [&spec, &o](std::span<std::byte> out) { return fill_tensor(spec, o, out); }));
+  }
+  if (o.llama3_rope_scaling) {
+    const std::vector<float> factors = llama3_rope_factors(hd, o.rope_theta);
+    RETURN_IF_ERROR(w.add_tensor_bytes("rope_freqs.weight", TensorType::kF32, {static_cast<std::int64_t>(factors.size())},
+                                       std::as_bytes(std::span<const float>(factors))));
   }
   return w.write_file(out_path);
 }

@@ -30,6 +30,7 @@ struct SynthOptions {
   float rms_norm_eps = 1e-5f;
   TensorType type = TensorType::kF16;  // type of the 2-D weight matrices; norms and biases stay F32
   bool tie_embeddings = false;          // no output.weight: the output projection reuses token_embd
+  bool llama3_rope_scaling = false;     // write rope_freqs.weight as Llama 3.1 does (factor 8, 8192 ctx)
   std::uint64_t seed = 0;
   float std = 0.02f;                    // standard deviation of the weights
   int threads = 0;                      // 0: all hardware threads

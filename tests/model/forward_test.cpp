@@ -12,6 +12,7 @@
 #include "kv/kv_cache.h"
 #include "model/model.h"
 #include "model/model_runner.h"
+#include "gguf/gguf_writer.h"
 #include "model/synth.h"
 #include "reference_forward.h"
 #include "tokenizer/builtin_vocab.h"
@@ -64,6 +65,10 @@ std::vector<Config> configs() {
   SynthOptions tied = base_options("llama", TensorType::kQ8_0);
   tied.tie_embeddings = true;
   c.push_back({"llama_tied_cpu", tied, "cpu", TensorType::kF16, kQuantizedTolerance});
+  SynthOptions llama3 = base_options("llama", TensorType::kF32);
+  llama3.llama3_rope_scaling = true;
+  llama3.rope_theta = 500000.0f;
+  c.push_back({"llama3_rope_freqs_cpu", llama3, "cpu", TensorType::kF32, 2e-3});
   SynthOptions qwen2 = base_options("qwen2", TensorType::kF16);
   qwen2.tie_embeddings = true;
   c.push_back({"qwen2_bias_tied_cpu", qwen2, "cpu", TensorType::kF16, 1e-2});
@@ -241,6 +246,28 @@ TEST_P(ForwardTest, BatchedSequencesEqualUnbatched) {
 
 INSTANTIATE_TEST_SUITE_P(Models, ForwardTest, ::testing::ValuesIn(configs()),
                          [](const auto& info) { return info.param.label; });
+
+TEST(ModelLoad, UnknownArchitectureIsNamed) {
+  auto md = builtin_vocab_metadata("bytes");
+  ASSERT_TRUE(md.ok());
+  GgufWriter w;
+  w.set_string("general.architecture", "gptj");
+  for (const char* k : {"gptj.context_length", "gptj.embedding_length", "gptj.block_count", "gptj.feed_forward_length",
+                        "gptj.attention.head_count"}) {
+    w.set_u32(k, 64);
+  }
+  for (const auto& [k, v] : *md) w.set(k, v);
+  const auto path = (std::filesystem::temp_directory_path() / ("parley_gptj_" + std::to_string(::getpid()) + ".gguf")).string();
+  ASSERT_TRUE(w.write_file(path).ok());
+  auto backend = create_backend("cpu", {.n_threads = 1});
+  auto model = Model::load(path, **backend);
+  std::filesystem::remove(path);
+  ASSERT_FALSE(model.ok());
+  EXPECT_EQ(model.status().code(), ErrorCode::kUnimplemented);
+  EXPECT_NE(model.status().message().find("unsupported architecture 'gptj' (supported: llama, qwen2, qwen3)"),
+            std::string_view::npos)
+      << model.status().message();
+}
 
 TEST(ModelLoad, ErrorsNameWhatIsWrong) {
   auto backend = create_backend("cpu", {.n_threads = 1});
