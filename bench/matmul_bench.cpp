@@ -21,7 +21,6 @@
 #include <map>
 #include <memory>
 #include <string>
-#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -50,12 +49,7 @@ struct Limits {
 Limits g_limits;
 
 ThreadPool& pool() {
-  static ThreadPool& p = [] () -> ThreadPool& {
-    static ThreadPool pool(bench_threads());
-    // The workers read the pool's starting generation themselves: let them start before run().
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    return pool;
-  }();
+  static ThreadPool p(bench_threads());
   return p;
 }
 

@@ -11,7 +11,6 @@
 #include <cstring>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "base/rng.h"
@@ -106,10 +105,6 @@ std::vector<MatmulIsa> available_isas() {
   return isas;
 }
 
-// ThreadPool's workers read the starting generation themselves, so a run() issued before they are
-// scheduled would be lost; give them time to start.
-void let_workers_start() { std::this_thread::sleep_for(std::chrono::milliseconds(50)); }
-
 // Restores the default ISA when a test ends, whatever happened.
 struct IsaGuard {
   ~IsaGuard() { set_matmul_isa_limit(MatmulIsa::kAvx512); }
@@ -129,7 +124,6 @@ TEST_P(MatmulTypeTest, MatchesReferenceOnEveryPath) {
   const bool has_panels = panel_format(type) != nullptr;
   const double tol = !quantized ? kTolFloat : act_kind(type) == ActKind::kQ8K ? kTolQ8K : kTolQ8;
   ThreadPool pools[] = {ThreadPool(1), ThreadPool(2), ThreadPool(3)};
-  let_workers_start();
   MatmulScratch scratch;
   IsaGuard guard;
   Rng rng(7);
@@ -180,7 +174,6 @@ INSTANTIATE_TEST_SUITE_P(AllTypes, MatmulTypeTest, ::testing::ValuesIn(kTypes),
 TEST(MatmulTest, LargeShapes) {
   IsaGuard guard;
   ThreadPool pool(2);
-  let_workers_start();
   MatmulScratch scratch;
   Rng rng(11);
   for (const TensorType type : {TensorType::kQ4_0, TensorType::kQ8_0, TensorType::kQ4_K, TensorType::kQ6_K, TensorType::kF16}) {
@@ -203,7 +196,6 @@ TEST(MatmulTest, LargeShapes) {
 TEST(MatmulTest, FloatOddInputCount) {
   IsaGuard guard;
   ThreadPool pool(2);
-  let_workers_start();
   MatmulScratch scratch;
   Rng rng(3);
   for (const TensorType type : {TensorType::kF32, TensorType::kF16, TensorType::kBF16}) {
@@ -228,7 +220,6 @@ TEST(MatmulTest, PanelRepackRoundTrips) {
   if (detected_matmul_isa() == MatmulIsa::kScalar) GTEST_SKIP() << "weights are not repacked without AVX2";
   IsaGuard guard;
   ThreadPool pool(2);
-  let_workers_start();
   MatmulScratch scratch;
   Rng rng(5);
   for (const TensorType type : kTypes) {
@@ -278,7 +269,6 @@ TEST(MatmulTest, SimdActivationPackingMatchesScalar) {
 // Scratch is reused across calls of different sizes; results do not depend on what came before.
 TEST(MatmulTest, ScratchReuseAcrossSizes) {
   ThreadPool pool(2);
-  let_workers_start();
   MatmulScratch scratch;
   Rng rng(17);
   TestWeight w(TensorType::kQ4_0, 256, 64, 1);

@@ -3,16 +3,13 @@
 
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <cmath>
-#include <thread>
 
 namespace parley::cpu {
 namespace {
 
 TEST(RooflineTest, ProbesReturnPlausibleFigures) {
   ThreadPool pool(2);
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // let the workers start (see matmul_test)
   const double bw = measure_memory_bandwidth_gbs(pool);
   EXPECT_GT(bw, 0.1);
   EXPECT_LT(bw, 10000.0);

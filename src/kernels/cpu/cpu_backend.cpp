@@ -1,5 +1,6 @@
 #include "kernels/cpu/cpu_backend.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -75,16 +76,21 @@ class CpuBackend final : public Backend {
   void rope(float* x, const std::int32_t* positions, std::int64_t n_tokens, std::int64_t n_heads, std::int64_t head_dim,
             const RopeParams& p) override {
     if (!simd_) return reference::rope(x, positions, n_tokens, n_heads, head_dim, p);
-    // cos/sin per token and frequency, computed once and shared by all heads.
+    // cos/sin per token and frequency, shared by all heads, and by every layer of a forward pass
+    // (same positions, same parameters): recomputed only when those change.
     const std::int64_t half = p.n_rot / 2;
-    rope_table_.resize(static_cast<std::size_t>(2 * n_tokens * half));
-    for (std::int64_t t = 0; t < n_tokens; ++t) {
-      const double pos = static_cast<double>(positions[t]) * p.freq_scale;
-      for (std::int64_t i = 0; i < half; ++i) {
-        double theta = pos * std::pow(static_cast<double>(p.freq_base), -2.0 * static_cast<double>(i) / static_cast<double>(p.n_rot));
-        if (p.freq_factors != nullptr) theta /= p.freq_factors[i];
-        rope_table_[static_cast<std::size_t>((2 * t) * half + i)] = static_cast<float>(std::cos(theta));
-        rope_table_[static_cast<std::size_t>((2 * t + 1) * half + i)] = static_cast<float>(std::sin(theta));
+    if (!rope_cache_matches(positions, n_tokens, p)) {
+      rope_positions_.assign(positions, positions + n_tokens);
+      rope_params_ = p;
+      rope_table_.resize(static_cast<std::size_t>(2 * n_tokens * half));
+      for (std::int64_t t = 0; t < n_tokens; ++t) {
+        const double pos = static_cast<double>(positions[t]) * p.freq_scale;
+        for (std::int64_t i = 0; i < half; ++i) {
+          double theta = pos * std::pow(static_cast<double>(p.freq_base), -2.0 * static_cast<double>(i) / static_cast<double>(p.n_rot));
+          if (p.freq_factors != nullptr) theta /= p.freq_factors[i];
+          rope_table_[static_cast<std::size_t>((2 * t) * half + i)] = static_cast<float>(std::cos(theta));
+          rope_table_[static_cast<std::size_t>((2 * t + 1) * half + i)] = static_cast<float>(std::sin(theta));
+        }
       }
     }
     for_rows(n_tokens * n_heads, head_dim, [&](std::int64_t r) {
@@ -206,11 +212,20 @@ class CpuBackend final : public Backend {
     pool_.parallel_for(n, 16, fn);
   }
 
+  bool rope_cache_matches(const std::int32_t* positions, std::int64_t n, const RopeParams& p) const {
+    return static_cast<std::int64_t>(rope_positions_.size()) == n && rope_params_.n_rot == p.n_rot &&
+           rope_params_.freq_base == p.freq_base && rope_params_.freq_scale == p.freq_scale &&
+           rope_params_.freq_factors == p.freq_factors &&
+           std::equal(rope_positions_.begin(), rope_positions_.end(), positions);
+  }
+
   ThreadPool pool_;
   bool simd_;
   cpu::MatmulScratch scratch_;
   std::vector<std::unique_ptr<std::byte[]>> owned_;
   std::vector<float> rope_table_;
+  std::vector<std::int32_t> rope_positions_;
+  RopeParams rope_params_;
   std::vector<float> attn_scratch_;
   std::unique_ptr<Backend> reference_ = make_reference_backend();
 };

@@ -275,6 +275,7 @@ struct Q4KTile {
 // ---- Q6_K: 16 sub-blocks of 16 with int8 scales, 6-bit quants stored as 4 + 2 bits --------------
 
 struct Q6KTile {
+  static constexpr std::size_t kPrefetchBytes = 4096;
   template <int T>
   static constexpr int max_panels() { return T == 1 ? 2 : 1; }
   static constexpr std::size_t kQuant = 3072;
@@ -303,6 +304,13 @@ struct Q6KTile {
       // Not unrolled: one pass holds 2 x T accumulators, and GCC would otherwise interleave passes.
       for (int h = 0; h < 2; ++h) {
         const std::size_t qh = static_cast<std::size_t>(sb) * kQuant + static_cast<std::size_t>(h) * 1536;
+        if constexpr (T == 1) {
+          // Decode: Q6_K's unpacking is long enough per byte that the out-of-order window covers
+          // too little of the stream; prefetch 4 KiB ahead into L2 (measured +30% at one thread;
+          // the same hurts the lighter kernels, which the hardware prefetcher keeps up with).
+          PARLEY_UNROLL for (int p = 0; p < P; ++p)
+            for (std::size_t l = 0; l < 1536; l += 64) _mm_prefetch(reinterpret_cast<const char*>(q[p] + qh + kPrefetchBytes + l), _MM_HINT_T1);
+        }
         for (int jj = 0; jj < 2; ++jj) {
           // Operand pairs (i, i + 2) come from the same low-nibble line: l0 gives i = 0, 2 and l1
           // gives i = 1, 3 (sub-blocks 8h + 2i + jj), each started at -32 * its sum.
