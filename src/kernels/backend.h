@@ -108,6 +108,8 @@ class Backend {
   // Copies between host memory and backend memory (plain memcpy on CPU backends).
   virtual void to_host(void* dst_host, const void* src, std::size_t bytes) = 0;
   virtual void from_host(void* dst, const void* src_host, std::size_t bytes) = 0;
+  // Copies within backend memory.
+  virtual void copy(void* dst, const void* src, std::size_t bytes) = 0;
   // Makes a weight usable by this backend's kernels for `use`: the same view (CPU, zero-copy into
   // the mapped file), a repacked copy, or an upload. The returned view stays valid while the
   // backend lives. A table used both ways (tied embeddings) is prepared once for each use.

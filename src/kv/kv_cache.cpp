@@ -27,6 +27,16 @@ Result<std::unique_ptr<KvCache>> KvCache::create(Backend& backend, const KvLayou
   return c;
 }
 
+void KvCache::copy_block(std::int32_t src, std::int32_t dst) {
+  const std::size_t bytes = static_cast<std::size_t>(layout_.bytes_per_token() / layout_.n_layers / 2 * layout_.block_size);
+  for (std::int64_t l = 0; l < layout_.n_layers; ++l) {
+    for (void* base : {k_[static_cast<std::size_t>(l)], v_[static_cast<std::size_t>(l)]}) {
+      auto* p = static_cast<std::byte*>(base);
+      backend_.copy(p + static_cast<std::size_t>(dst) * bytes, p + static_cast<std::size_t>(src) * bytes, bytes);
+    }
+  }
+}
+
 KvCache::~KvCache() {
   for (void* p : k_) backend_.free(p);
   for (void* p : v_) backend_.free(p);

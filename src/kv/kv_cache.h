@@ -37,6 +37,8 @@ class KvCache {
   const KvLayout& layout() const { return layout_; }
   // What the kernels see; valid while the cache lives.
   const KvCacheView& view() const { return view_; }
+  // Copies the K and V of every layer of block `src` to block `dst` (copy-on-write).
+  void copy_block(std::int32_t src, std::int32_t dst);
 
  private:
   KvCache(Backend& backend, const KvLayout& layout) : backend_(backend), layout_(layout) {}

@@ -43,6 +43,7 @@ class CpuBackend final : public Backend {
   void free(void* p) override { std::free(p); }
   void to_host(void* dst, const void* src, std::size_t bytes) override { std::memcpy(dst, src, bytes); }
   void from_host(void* dst, const void* src, std::size_t bytes) override { std::memcpy(dst, src, bytes); }
+  void copy(void* dst, const void* src, std::size_t bytes) override { std::memcpy(dst, src, bytes); }
   Result<WeightView> prepare_weight(const WeightView& host, WeightUse use) override {
     if (use == WeightUse::kRows) {
       if (!tensor_type_info(host.type).computable) {

@@ -41,6 +41,13 @@ void ThreadPool::wake_sleepers() {
 }
 
 void ThreadPool::run_impl(Trampoline fn, void* ctx) {
+  // One caller at a time is the contract (a backend is driven by one thread); break it loudly
+  // rather than corrupt a call in flight.
+  CHECK(!busy_.exchange(true, std::memory_order_acquire), "ThreadPool::run called from two threads at once");
+  struct Idle {
+    std::atomic<bool>& busy;
+    ~Idle() { busy.store(false, std::memory_order_release); }
+  } idle{busy_};
   if (n_threads_ == 1) {
     fn(ctx, 0);
     return;

@@ -58,6 +58,7 @@ class ThreadPool {
   std::atomic<std::uint32_t> generation_{0};
   std::atomic<int> pending_{0};
   std::atomic<bool> stop_{false};
+  std::atomic<bool> busy_{false};
   // Sleeping workers wait on cv_; run_impl() takes the mutex only when someone sleeps.
   std::atomic<int> sleepers_{0};
   std::mutex mutex_;

@@ -125,6 +125,7 @@ class ReferenceBackend final : public Backend {
   void free(void* p) override { std::free(p); }
   void to_host(void* dst, const void* src, std::size_t bytes) override { std::memcpy(dst, src, bytes); }
   void from_host(void* dst, const void* src, std::size_t bytes) override { std::memcpy(dst, src, bytes); }
+  void copy(void* dst, const void* src, std::size_t bytes) override { std::memcpy(dst, src, bytes); }
   Result<WeightView> prepare_weight(const WeightView& host, WeightUse /*use*/) override {
     if (!supports(host.type)) return unimplemented_error("the reference backend cannot compute with {} weights", tensor_type_name(host.type));
     return host;

@@ -1,0 +1,66 @@
+// Engine: the serving loop's core, single-threaded: schedule() -> execute() -> update(), over
+// sequences it owns. LocalEngine runs it on its own thread; tests drive it step by step.
+//
+// execute() runs one batched forward pass (after the copy-on-write copies the scheduler asked
+// for); update() marks chunks computed, samples the next token of every sequence whose known
+// tokens are all computed, applies the stop conditions (end-of-generation and stop tokens,
+// max_tokens, context length), and sends token and finish events to the sinks.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "base/result.h"
+#include "engine/engine_stats.h"
+#include "engine/kv_manager.h"
+#include "engine/scheduler.h"
+#include "engine/sequence.h"
+#include "engine/step_runner.h"
+
+namespace parley {
+
+struct EngineConfig {
+  SchedulerConfig scheduler;
+  std::int32_t n_ctx = 2048;        // tokens per sequence, prompt + output
+  std::int32_t max_waiting = 256;   // queued requests before submit() refuses
+  std::vector<TokenId> eog_tokens;  // the model's end-of-generation tokens
+};
+
+class Engine {
+ public:
+  // `runner` and `pool` must outlive the engine; the pool must describe the runner's cache.
+  Engine(const EngineConfig& config, StepRunner& runner, BlockPool& pool);
+  ~Engine();
+
+  const EngineConfig& config() const { return config_; }
+  // Whether a request can be accepted now (checks sizes, ids, sampling, queue room).
+  Status validate(const GenerateRequest& request) const;
+  // Queues a validated request.
+  void add(RequestId id, GenerateRequest request, std::shared_ptr<RequestSink> sink);
+  // Finishes the request with kCancelled (its blocks are freed at once). Unknown ids are ignored.
+  void cancel(RequestId id);
+  bool has_work() const { return !seqs_.empty(); }
+  // One step; false when there was nothing to run.
+  bool step();
+  EngineStats stats() const;
+
+ private:
+  void finish(Sequence& seq, FinishReason reason, std::string message = {});
+  void fail_step(const StepPlan& plan, const Status& status);
+  double now() const;
+
+  EngineConfig config_;
+  StepRunner& runner_;
+  BlockPool& pool_;
+  KvManager kv_;
+  Scheduler scheduler_;
+  std::unordered_map<RequestId, std::unique_ptr<Sequence>> seqs_;
+  std::uint64_t next_arrival_ = 0;
+  std::vector<float> logits_;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  EngineStats stats_;
+};
+
+}  // namespace parley

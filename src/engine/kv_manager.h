@@ -1,0 +1,47 @@
+// KvManager: a sequence's KV blocks on top of the BlockPool: automatic prefix caching at
+// admission, growing the block table as tokens are computed (copy-on-write where a shared or
+// cached block would be written), registering full blocks for reuse, and releasing. Pure
+// bookkeeping; the block copies it asks for are carried out by the step runner before the step.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "engine/sequence.h"
+#include "kv/block_pool.h"
+
+namespace parley {
+
+struct BlockCopy {
+  std::int32_t src;
+  std::int32_t dst;
+};
+
+class KvManager {
+ public:
+  explicit KvManager(BlockPool& pool) : pool_(pool) {}
+
+  BlockPool& pool() { return pool_; }
+  std::int32_t block_size() const { return pool_.block_size(); }
+
+  // For a sequence without blocks: takes the longest run of its leading full blocks found in the
+  // prefix index and marks them computed (at most all tokens but the last, whose logits are
+  // needed). Returns the number of tokens served from the cache.
+  std::int32_t match_prefix(Sequence& seq);
+
+  // Blocks needed (from the pool) to compute `n` more tokens of `seq`, copy-on-write included.
+  std::int32_t blocks_needed(const Sequence& seq, std::int32_t n) const;
+  // Makes room for `n` more computed tokens: a private copy of a shared block that would be
+  // written, and new blocks. All or nothing: false (and no change) when the pool is short.
+  bool prepare(Sequence& seq, std::int32_t n, std::vector<BlockCopy>* copies);
+  // After the step: `n` more tokens are computed; newly full blocks join the prefix index.
+  void commit(Sequence& seq, std::int32_t n);
+  // Gives every block back (registered ones stay cached for reuse).
+  void release(Sequence& seq);
+
+ private:
+  bool must_copy(const Sequence& seq) const;
+  BlockPool& pool_;
+};
+
+}  // namespace parley

@@ -1,0 +1,118 @@
+#include "engine/local_engine.h"
+
+#include "base/log.h"
+#include "model/model.h"
+
+namespace parley {
+
+Result<std::unique_ptr<LocalEngine>> LocalEngine::start(const Model& model, const LocalEngineOptions& options) {
+  const ModelHParams& h = model.hparams();
+  LocalEngineOptions o = options;
+  KvLayout layout{h.n_layer, h.n_head_kv, h.head_dim_k, o.block_size, 0, o.kv_type};
+  if (o.n_blocks <= 0) {
+    const std::int64_t per_block = layout.bytes_per_token() * o.block_size;
+    const std::int64_t wanted = (static_cast<std::int64_t>(o.engine.n_ctx) * o.engine.scheduler.max_running + o.block_size - 1) /
+                                o.block_size;
+    o.n_blocks = static_cast<std::int32_t>(std::max<std::int64_t>(1, std::min(wanted, o.kv_bytes / per_block)));
+  }
+  layout.n_blocks = o.n_blocks;
+  if (static_cast<std::int64_t>(o.n_blocks) * o.block_size < o.engine.n_ctx) {
+    log_warn("KV cache of {} tokens is smaller than the context ({}); long requests will be refused",
+             static_cast<std::int64_t>(o.n_blocks) * o.block_size, o.engine.n_ctx);
+  }
+  RunnerOptions ro{.max_batch_tokens = o.engine.scheduler.max_batch_tokens, .max_seqs = o.engine.scheduler.max_running};
+  ASSIGN_OR_RETURN(std::unique_ptr<ModelStepRunner> runner, ModelStepRunner::create(model, layout, ro));
+  log_info("engine: KV cache {} blocks x {} tokens ({:.1f} MiB), batch budget {} tokens, up to {} sequences",
+           o.n_blocks, o.block_size, static_cast<double>(layout.total_bytes()) / (1 << 20),
+           o.engine.scheduler.max_batch_tokens, o.engine.scheduler.max_running);
+  return start(std::move(runner), o);
+}
+
+std::unique_ptr<LocalEngine> LocalEngine::start(std::unique_ptr<StepRunner> runner, const LocalEngineOptions& options) {
+  std::unique_ptr<LocalEngine> e(new LocalEngine(std::move(runner), options));
+  e->thread_ = std::thread([p = e.get()] { p->loop(); });
+  return e;
+}
+
+LocalEngine::LocalEngine(std::unique_ptr<StepRunner> runner, const LocalEngineOptions& options)
+    : runner_(std::move(runner)),
+      pool_(options.n_blocks, options.block_size),
+      engine_(options.engine, *runner_, pool_) {
+  stats_ = engine_.stats();
+}
+
+LocalEngine::~LocalEngine() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  // Requests still in the inbox join the engine, whose destructor ends everything with kCancelled:
+  // every accepted request gets its finish event.
+  for (Submission& s : inbox_) engine_.add(s.id, std::move(s.request), std::move(s.sink));
+  inbox_.clear();
+}
+
+Result<RequestId> LocalEngine::submit(GenerateRequest request, std::shared_ptr<RequestSink> sink) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (stop_) return unavailable_error("the engine is stopping");
+  // Validation reads the engine's queue length; the engine thread changes it only under this mutex.
+  Status st = engine_.validate(request);
+  if (st.ok() && static_cast<std::int64_t>(inbox_.size()) + stats_.waiting >= engine_.config().max_waiting) {
+    st = resource_exhausted_error("the request queue is full ({} waiting); retry later", inbox_.size() + stats_.waiting);
+  }
+  if (!st.ok()) {
+    ++stats_.requests_rejected;
+    return st;
+  }
+  const RequestId id = next_id_.fetch_add(1);
+  inbox_.push_back({id, std::move(request), std::move(sink)});
+  cv_.notify_one();
+  return id;
+}
+
+void LocalEngine::cancel(RequestId id) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    cancels_.push_back(id);
+  }
+  cv_.notify_one();
+}
+
+EngineStats LocalEngine::stats() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return stats_;
+}
+
+void LocalEngine::loop() {
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      cv_.wait(lock, [this] { return stop_ || !inbox_.empty() || !cancels_.empty() || engine_.has_work(); });
+      if (stop_) break;
+      // Requests first, then cancels: a cancel may name a request that was just submitted.
+      while (!inbox_.empty()) {
+        Submission s = std::move(inbox_.front());
+        inbox_.pop_front();
+        engine_.add(s.id, std::move(s.request), std::move(s.sink));
+      }
+      for (const RequestId id : cancels_) engine_.cancel(id);
+      cancels_.clear();
+      const std::int64_t rejected = stats_.requests_rejected;
+      stats_ = engine_.stats();
+      stats_.requests_rejected = rejected;
+    }
+    const bool progressed = engine_.step();
+    std::unique_lock<std::mutex> lock(mutex_);
+    const std::int64_t rejected = stats_.requests_rejected;
+    stats_ = engine_.stats();
+    stats_.requests_rejected = rejected;
+    // Nothing could run (should not happen with validated requests): wait for new input rather
+    // than spin.
+    if (!progressed) cv_.wait(lock, [this] { return stop_ || !inbox_.empty() || !cancels_.empty(); });
+  }
+  // Engine's destructor cancels what is left; it runs when the LocalEngine is destroyed.
+}
+
+}  // namespace parley

@@ -1,0 +1,66 @@
+// LocalEngine: the in-process EngineClient. One engine thread owns the Engine (and through it the
+// model runner, KV cache and block pool) and loops schedule -> execute -> update while there is
+// work, sleeping otherwise; submit() and cancel() hand requests to it through a mutex-guarded
+// inbox and return at once.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "engine/engine.h"
+#include "engine/engine_client.h"
+
+namespace parley {
+
+class Model;
+
+struct LocalEngineOptions {
+  EngineConfig engine;
+  std::int32_t block_size = 16;
+  std::int32_t n_blocks = 0;  // 0: enough for max_running sequences of n_ctx tokens, capped by kv_bytes
+  std::int64_t kv_bytes = std::int64_t{4} << 30;  // cap on the KV cache when n_blocks is 0
+  TensorType kv_type = TensorType::kF16;
+};
+
+class LocalEngine final : public EngineClient {
+ public:
+  // Starts the engine thread over a model (which must outlive the engine).
+  static Result<std::unique_ptr<LocalEngine>> start(const Model& model, const LocalEngineOptions& options);
+  // Over any step runner (tests): `runner` must outlive the engine.
+  static std::unique_ptr<LocalEngine> start(std::unique_ptr<StepRunner> runner, const LocalEngineOptions& options);
+  ~LocalEngine() override;  // stops the thread; unfinished requests end with kCancelled
+
+  Result<RequestId> submit(GenerateRequest request, std::shared_ptr<RequestSink> sink) override;
+  void cancel(RequestId id) override;
+  EngineStats stats() const override;
+
+ private:
+  LocalEngine(std::unique_ptr<StepRunner> runner, const LocalEngineOptions& options);
+  void loop();
+
+  struct Submission {
+    RequestId id;
+    GenerateRequest request;
+    std::shared_ptr<RequestSink> sink;
+  };
+
+  std::unique_ptr<StepRunner> runner_;
+  BlockPool pool_;
+  Engine engine_;
+  std::atomic<RequestId> next_id_{1};
+
+  mutable std::mutex mutex_;  // guards the inbox, the validation snapshot and stats_
+  std::condition_variable cv_;
+  std::deque<Submission> inbox_;
+  std::vector<RequestId> cancels_;
+  bool stop_ = false;
+  EngineStats stats_;
+  std::thread thread_;
+};
+
+}  // namespace parley

@@ -1,0 +1,69 @@
+// What goes into the engine and what comes out: a GenerateRequest (token ids, sampling, limits)
+// and typed events (tokens, then one finish) delivered to the request's sink. Nothing here knows
+// HTTP, JSON or users: the gateway turns wire requests into these.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "sampling/sampler.h"
+
+namespace parley {
+
+using RequestId = std::uint64_t;
+
+struct GenerateRequest {
+  std::vector<TokenId> prompt;           // token ids, BOS and chat template already applied
+  SamplingParams sampling;
+  std::int32_t max_tokens = 0;           // 0: up to the context length
+  std::vector<TokenId> stop_token_ids;   // besides the model's end-of-generation tokens
+  bool ignore_eos = false;               // keep going past end-of-generation tokens
+  std::string tenant;                    // fairness unit (the user); "" is a tenant too
+  std::int32_t priority = 0;             // higher is served first and preempted last
+};
+
+enum class FinishReason {
+  kStop,       // an end-of-generation or stop token
+  kLength,     // max_tokens, or the context is full
+  kCancelled,  // cancel() or the client went away
+  kError,      // the engine failed this request (the message says why)
+};
+std::string_view finish_reason_name(FinishReason r);
+
+// One or more new tokens of a request (the engine batches what one step produced).
+struct TokenEvent {
+  std::vector<TokenId> tokens;
+  std::vector<SampleResult> logprobs;  // one per token when the request asked for logprobs
+};
+
+struct RequestTimings {
+  double queue_s = 0;       // arrival to first scheduled
+  double ttft_s = 0;        // arrival to first token
+  double total_s = 0;       // arrival to finish
+};
+
+struct FinishEvent {
+  FinishReason reason = FinishReason::kStop;
+  std::string message;                 // for kError
+  std::int32_t prompt_tokens = 0;
+  std::int32_t completion_tokens = 0;  // generated tokens, the stop token included
+  std::int32_t cached_prompt_tokens = 0;  // prompt tokens served from the prefix cache
+  std::int32_t preemptions = 0;
+  RequestTimings timings;
+};
+
+using EngineEvent = std::variant<TokenEvent, FinishEvent>;
+
+// Receives a request's events in order: any number of TokenEvents, then exactly one FinishEvent.
+// Called on the engine thread: must be quick and must not call back into the engine.
+class RequestSink {
+ public:
+  virtual ~RequestSink() = default;
+  virtual void on_event(RequestId id, EngineEvent event) = 0;
+};
+
+}  // namespace parley
