@@ -218,7 +218,7 @@ void add_bench_command(CLI::App& app, int* exit_code) {
       "bench",
       "Measure prefill and decode throughput of a model, and the machine's memory bandwidth and FMA throughput in the "
       "same run, with each figure's ratio to its limit");
-  cmd->add_option("--model", args->model, "GGUF model file")->required();
+  cmd->add_option("--model", args->model, "GGUF model file (required unless a subcommand is given)");
   cmd->add_option("-p,--prompt-tokens", args->prompt, "Prompt length for the prefill measurement")->capture_default_str();
   cmd->add_option("-n,--gen-tokens", args->gen, "Decode steps per measurement")->capture_default_str();
   cmd->add_option("-b,--batch", args->batches, "Decode batch sizes, comma-separated")->capture_default_str();
@@ -227,7 +227,12 @@ void add_bench_command(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   cmd->add_option("--backend", args->backend, "cpu or reference")->capture_default_str();
   cmd->add_flag("--json", args->json, "Print one JSON object");
-  cmd->callback([args, exit_code] { *exit_code = run_bench(*args); });
+  CLI::App* serve = add_bench_serve_command(*cmd, exit_code);
+  cmd->callback([args, exit_code, cmd, serve] {
+    if (cmd->got_subcommand(serve)) return;  // `bench serve` ran its own
+    if (args->model.empty()) throw CLI::RequiredError("--model");
+    *exit_code = run_bench(*args);
+  });
 }
 
 }  // namespace parley::cli

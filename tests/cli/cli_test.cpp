@@ -49,7 +49,7 @@ class CliTest : public ::testing::Test {
 
 TEST_F(CliTest, HelpForEveryCommand) {
   for (const char* cmd : {"--help", "model --help", "model info --help", "model synth --help", "tokenize --help",
-                          "generate --help", "bench --help"}) {
+                          "generate --help", "bench --help", "bench serve --help"}) {
     const Outcome r = run(cmd);
     EXPECT_EQ(r.exit_code, 0) << cmd;
     EXPECT_NE(r.out.find("Usage"), std::string::npos) << cmd;
@@ -196,6 +196,25 @@ TEST_F(CliTest, BenchReportsFiguresAndLimits) {
   EXPECT_TRUE(by_batch.contains("2"));
   EXPECT_EQ(j.at("weight_type").as_string(), "q4_0");
   EXPECT_NE(run("bench --model " + path("m.gguf") + " -b 0").exit_code, 0);
+}
+
+TEST_F(CliTest, BenchServeDrivesTheEngine) {
+  ASSERT_EQ(run("model synth --vocab-from builtin:bytes --layers 2 --embd 128 --heads 4 --kv-heads 2 --ff 256 --type q8_0 "
+                "--out " + path("m.gguf")).exit_code, 0);
+  const Outcome r = run("bench serve --model " + path("m.gguf") + " -c 3 -N 6 -p 20 -g 5 --shared-prefix 48 -t 2 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const boost::json::object j = boost::json::parse(r.out).as_object();
+  for (const char* key : {"gen_tok_s", "ttft_mean_s", "ttft_p50_s", "ttft_p99_s", "itl_mean_s", "itl_p99_s"}) {
+    ASSERT_TRUE(j.contains(key)) << key;
+    EXPECT_GT(j.at(key).to_number<double>(), 0.0) << key;
+  }
+  EXPECT_LE(j.at("ttft_p50_s").to_number<double>(), j.at("ttft_p99_s").to_number<double>());
+  // Requests after the first wave reuse the 48-token prefix (3 full blocks of 16).
+  EXPECT_GT(j.at("prefix_hit_rate").to_number<double>(), 0.0);
+  EXPECT_NE(run("bench serve --model " + path("m.gguf") + " -c 0").exit_code, 0);
+  const Outcome text = run("bench serve --model " + path("m.gguf") + " -c 2 -N 2 -p 8 -g 2 -t 2");
+  EXPECT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("throughput"), std::string::npos);
 }
 
 TEST_F(CliTest, JsonLogsAreOneObjectPerLine) {

@@ -1,0 +1,234 @@
+// `parley bench serve`: load on the serving engine, in process. C requests arrive at once; each
+// one that finishes is replaced until N are done. Reports aggregate generated tok/s, time to
+// first token, inter-token latency and the prefix-cache hit rate.
+#include <CLI/CLI.hpp>
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+
+#include "apps/cli.h"
+#include "base/rng.h"
+#include "engine/local_engine.h"
+#include "kernels/backend.h"
+#include "model/model.h"
+
+namespace parley::cli {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct ServeBenchArgs {
+  std::string model;
+  int concurrency = 8;
+  int requests = 32;
+  int prompt_tokens = 113;
+  int gen_tokens = 32;
+  int shared_prefix = 0;
+  int threads = 0;
+  std::int64_t batch_tokens = 512;
+  bool json = false;
+};
+
+// Per-request timestamps, written by the engine thread, read after the run.
+struct Trace {
+  Clock::time_point submitted;
+  std::vector<Clock::time_point> token_times;
+  FinishEvent finish;
+  bool done = false;
+};
+
+class Driver final : public RequestSink {
+ public:
+  void on_event(RequestId id, EngineEvent event) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    Trace& t = traces_.at(id);
+    if (auto* e = std::get_if<TokenEvent>(&event)) {
+      for (std::size_t i = 0; i < e->tokens.size(); ++i) t.token_times.push_back(Clock::now());
+    } else {
+      t.finish = std::get<FinishEvent>(event);
+      t.done = true;
+      ++finished_;
+      cv_.notify_all();
+    }
+  }
+  void expect(RequestId id, Clock::time_point submitted) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    traces_[id].submitted = submitted;
+  }
+  // Blocks until at least `n` requests have finished.
+  void wait_finished(int n) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    cv_.wait(lock, [&] { return finished_ >= n; });
+  }
+  std::map<RequestId, Trace> traces() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return traces_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::map<RequestId, Trace> traces_;
+  int finished_ = 0;
+};
+
+std::mutex submit_mutex_;
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0.0;
+  std::sort(v.begin(), v.end());
+  const double rank = p * static_cast<double>(v.size() - 1);
+  const auto lo = static_cast<std::size_t>(rank);
+  const std::size_t hi = std::min(lo + 1, v.size() - 1);
+  return v[lo] + (v[hi] - v[lo]) * (rank - static_cast<double>(lo));
+}
+
+double mean(const std::vector<double>& v) {
+  if (v.empty()) return 0.0;
+  double s = 0;
+  for (const double x : v) s += x;
+  return s / static_cast<double>(v.size());
+}
+
+int run_bench_serve(const ServeBenchArgs& a) {
+  if (a.concurrency < 1 || a.requests < 1 || a.prompt_tokens < 1 || a.gen_tokens < 1 || a.shared_prefix < 0) {
+    return fail("bench serve", invalid_argument_error("concurrency, requests, prompt and gen tokens must be positive"));
+  }
+  Result<std::unique_ptr<Backend>> backend = create_backend("cpu", {.n_threads = a.threads});
+  if (!backend.ok()) return fail("bench serve", backend.status());
+  Result<std::unique_ptr<Model>> model = Model::load(a.model, **backend);
+  if (!model.ok()) return fail("bench serve", model.status());
+  const ModelHParams& h = (*model)->hparams();
+
+  const int per_request = a.shared_prefix + a.prompt_tokens + a.gen_tokens;
+  LocalEngineOptions o;
+  o.engine.n_ctx = per_request + 1;  // what these requests need; the cache is sized for them
+  o.engine.max_waiting = a.requests;
+  o.engine.scheduler.max_batch_tokens = a.batch_tokens;
+  o.engine.scheduler.max_running = a.concurrency;
+  // Room for every running request plus the shared prefix staying cached.
+  o.n_blocks = (a.concurrency * (per_request + o.block_size) + a.shared_prefix) / o.block_size + 8;
+  Result<std::unique_ptr<LocalEngine>> engine = LocalEngine::start(**model, o);
+  if (!engine.ok()) return fail("bench serve", engine.status());
+
+  Rng rng(7);
+  const auto random_tokens = [&](int n) {
+    std::vector<TokenId> t(static_cast<std::size_t>(n));
+    for (auto& x : t) x = static_cast<TokenId>(rng.below(static_cast<std::uint64_t>(h.n_vocab)));
+    return t;
+  };
+  const std::vector<TokenId> prefix = random_tokens(a.shared_prefix);
+  auto driver = std::make_shared<Driver>();
+  int submitted = 0;
+  const auto submit_one = [&]() -> Status {
+    GenerateRequest r;
+    r.prompt = prefix;
+    const auto own = random_tokens(a.prompt_tokens);
+    r.prompt.insert(r.prompt.end(), own.begin(), own.end());
+    r.max_tokens = a.gen_tokens;
+    r.ignore_eos = true;  // every request generates exactly gen_tokens
+    r.sampling.temperature = 0.8f;
+    r.sampling.seed = static_cast<std::uint64_t>(submitted);
+    r.sampling.has_seed = true;
+    r.tenant = "user" + std::to_string(submitted % 4);
+    const auto t = Clock::now();
+    // The trace must exist before the first event can arrive.
+    std::lock_guard<std::mutex> hold(submit_mutex_);
+    ASSIGN_OR_RETURN(const RequestId id, (*engine)->submit(std::move(r), driver));
+    driver->expect(id, t);
+    ++submitted;
+    return ok_status();
+  };
+
+  const auto start = Clock::now();
+  for (int i = 0; i < std::min(a.concurrency, a.requests); ++i) {
+    if (Status st = submit_one(); !st.ok()) return fail("bench serve", st);
+  }
+  for (int done = 1; done <= a.requests; ++done) {
+    driver->wait_finished(done);
+    if (submitted < a.requests) {
+      if (Status st = submit_one(); !st.ok()) return fail("bench serve", st);
+    }
+  }
+  const double wall = std::chrono::duration<double>(Clock::now() - start).count();
+  const EngineStats stats = (*engine)->stats();
+  engine->reset();
+
+  std::vector<double> ttft, ttft_hit, ttft_cold, itl;
+  std::int64_t generated = 0;
+  for (const auto& [id, t] : driver->traces()) {
+    if (t.token_times.empty()) continue;
+    const double first = std::chrono::duration<double>(t.token_times.front() - t.submitted).count();
+    ttft.push_back(first);
+    (t.finish.cached_prompt_tokens > 0 ? ttft_hit : ttft_cold).push_back(first);
+    for (std::size_t i = 1; i < t.token_times.size(); ++i) {
+      itl.push_back(std::chrono::duration<double>(t.token_times[i] - t.token_times[i - 1]).count());
+    }
+    generated += static_cast<std::int64_t>(t.token_times.size());
+  }
+  const double gen_tok_s = static_cast<double>(generated) / wall;
+  if (a.json) {
+    boost::json::object j{{"model", a.model},
+                          {"concurrency", a.concurrency},
+                          {"requests", a.requests},
+                          {"prompt_tokens", a.prompt_tokens},
+                          {"gen_tokens", a.gen_tokens},
+                          {"shared_prefix", a.shared_prefix},
+                          {"wall_s", wall},
+                          {"gen_tok_s", gen_tok_s},
+                          {"ttft_mean_s", mean(ttft)},
+                          {"ttft_p50_s", percentile(ttft, 0.5)},
+                          {"ttft_p99_s", percentile(ttft, 0.99)},
+                          {"ttft_cold_mean_s", mean(ttft_cold)},
+                          {"ttft_hit_mean_s", mean(ttft_hit)},
+                          {"itl_mean_s", mean(itl)},
+                          {"itl_p99_s", percentile(itl, 0.99)},
+                          {"prefix_hit_rate", stats.prefix_hit_rate()},
+                          {"preemptions", stats.preemptions},
+                          {"steps", stats.steps}};
+    fmt::print("{}\n", boost::json::serialize(j));
+    return kExitOk;
+  }
+  fmt::print("model        {}\n", a.model);
+  fmt::print("load         {} requests, {} at a time, {} + {} prompt tokens, {} generated each\n", a.requests,
+             a.concurrency, a.shared_prefix, a.prompt_tokens, a.gen_tokens);
+  fmt::print("throughput   {:.1f} generated tok/s ({} tokens in {:.1f} s, {} steps)\n", gen_tok_s, generated, wall, stats.steps);
+  fmt::print("ttft         mean {:.3f} s, p50 {:.3f} s, p99 {:.3f} s\n", mean(ttft), percentile(ttft, 0.5), percentile(ttft, 0.99));
+  if (!ttft_hit.empty()) {
+    fmt::print("             prefix hit {:.3f} s mean ({} requests), cold {:.3f} s ({} requests): {:.1f}x\n", mean(ttft_hit),
+               ttft_hit.size(), mean(ttft_cold), ttft_cold.size(), mean(ttft_hit) > 0 ? mean(ttft_cold) / mean(ttft_hit) : 0.0);
+  }
+  fmt::print("itl          mean {:.3f} s, p99 {:.3f} s\n", mean(itl), percentile(itl, 0.99));
+  fmt::print("prefix cache hit rate {:.1f}% of prompt tokens; {} preemptions\n", 100 * stats.prefix_hit_rate(),
+             stats.preemptions);
+  return kExitOk;
+}
+
+}  // namespace
+
+CLI::App* add_bench_serve_command(CLI::App& bench, int* exit_code) {
+  auto args = std::make_shared<ServeBenchArgs>();
+  CLI::App* cmd = bench.add_subcommand(
+      "serve",
+      "Load the serving engine in process: C requests at once, each finished one replaced until N are done; reports "
+      "generated tok/s, time to first token, inter-token latency and prefix-cache hit rate");
+  cmd->add_option("--model", args->model, "GGUF model file")->required();
+  cmd->add_option("-c,--concurrency", args->concurrency, "Requests in flight")->capture_default_str();
+  cmd->add_option("-N,--requests", args->requests, "Requests in total")->capture_default_str();
+  cmd->add_option("-p,--prompt-tokens", args->prompt_tokens, "Prompt tokens per request (after the shared prefix)")
+      ->capture_default_str();
+  cmd->add_option("-g,--gen-tokens", args->gen_tokens, "Generated tokens per request")->capture_default_str();
+  cmd->add_option("--shared-prefix", args->shared_prefix, "Tokens of a prefix (system prompt) common to all requests")
+      ->capture_default_str();
+  cmd->add_option("--batch-tokens", args->batch_tokens, "Token budget per engine step")->capture_default_str();
+  cmd->add_option("-t,--threads", args->threads, "CPU threads (0: all cores)")->capture_default_str();
+  cmd->add_flag("--json", args->json, "Print one JSON object");
+  cmd->callback([args, exit_code] { *exit_code = run_bench_serve(*args); });
+  return cmd;
+}
+
+}  // namespace parley::cli
