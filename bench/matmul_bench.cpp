@@ -2,12 +2,16 @@
 // gate/up, 5632x2048 down, 2048x32000 output) for decode (1 token), small batches (8) and
 // prefill (128), with the machine's measured limits printed once in the context header.
 //
-// Counters (from the median call of the measured loop):
-//   GB/s   weight bytes in GGUF size per second; vs_bw = GB/s / measured read bandwidth
+// Counters (medians over the calls of the measured loop):
+//   GB/s   weight bytes in GGUF size per second
+//   bw     the memory read bandwidth, probed about every 100 ms between the timed calls (this
+//          machine's bandwidth changes by 2x over minutes: a ratio needs a probe next to it)
+//   vs_bw  per call, GB/s over the latest probe; the median of those
 //   GOP/s  2 * n_in * n_out * n_tokens per second; vs_peak = GOP/s / the FMA peak (float weights)
 //          or the int8 VNNI peak (quantized weights)
-// Decode must read weights from memory, as a model does, so each benchmark cycles through enough
-// copies of the weight to overflow the L3 cache (>= 256 MiB).
+// matmul/ benchmarks read weights from memory, as a model does: each cycles through enough copies
+// of the weight to overflow the L3 cache (>= 256 MiB). matmul_hot/ benchmarks reuse one small
+// weight that stays in the L2 caches: the compute bound of the kernels' tiles.
 //
 // PARLEY_MATMUL_ISA=avx2|scalar caps the kernel path (default: the widest available);
 // PARLEY_BENCH_THREADS sets the pool size (default 2).
@@ -22,7 +26,11 @@
 #include <memory>
 #include <string>
 #include <tuple>
+#include <array>
+#include "kernels/cpu/matmul_kernels.h"
 #include <vector>
+
+#include <sys/mman.h>
 
 #include "base/rng.h"
 #include "kernels/cpu/matmul.h"
@@ -35,6 +43,12 @@ namespace parley::cpu {
 namespace {
 
 constexpr std::size_t kColdBytes = std::size_t{256} << 20;
+constexpr int kHotOuts = 8;
+// Rows of a hot weight: at most ~512 KiB, half of a core's L2.
+std::int64_t hot_rows(TensorType type, std::int64_t n_in) {
+  const std::size_t row_bytes = tensor_row_bytes(type, n_in).value();
+  return std::clamp<std::int64_t>(static_cast<std::int64_t>((std::size_t{512} << 10) / row_bytes) / 32 * 32, 32, 1024);
+}
 // Threads of the pool: PARLEY_BENCH_THREADS, else 2 (the target machine's cores).
 int bench_threads() {
   const char* env = std::getenv("PARLEY_BENCH_THREADS");
@@ -60,13 +74,13 @@ struct WeightSet {
   std::size_t gguf_bytes = 0;
 };
 
-WeightSet& weights(TensorType type, std::int64_t n_in, std::int64_t n_out) {
-  static std::map<std::tuple<TensorType, std::int64_t, std::int64_t>, std::unique_ptr<WeightSet>> cache;
-  auto& slot = cache[{type, n_in, n_out}];
+WeightSet& weights(TensorType type, std::int64_t n_in, std::int64_t n_out, bool hot) {
+  static std::map<std::tuple<TensorType, std::int64_t, std::int64_t, bool>, std::unique_ptr<WeightSet>> cache;
+  auto& slot = cache[{type, n_in, n_out, hot}];
   if (slot) return *slot;
   // Only one weight set lives at a time: they are large.
   cache.clear();
-  auto& set = cache[{type, n_in, n_out}];
+  auto& set = cache[{type, n_in, n_out, hot}];
   set = std::make_unique<WeightSet>();
   // Quantize 64 distinct rows (the reference K-quant quantizers are slow) and tile them.
   const std::size_t row_bytes = tensor_row_bytes(type, n_in).value();
@@ -88,7 +102,7 @@ WeightSet& weights(TensorType type, std::int64_t n_in, std::int64_t n_out) {
   // Bytes the prepared view spans (panels round the rows up to 16).
   std::size_t prepared_bytes = set->gguf_bytes;
   if (first.layout != 0) prepared_bytes = static_cast<std::size_t>((n_out + kPanelRows - 1) / kPanelRows) * panel_bytes(*panel_format(type), n_in);
-  const std::size_t n_copies = std::max<std::size_t>(1, (kColdBytes + set->gguf_bytes - 1) / set->gguf_bytes);
+  const std::size_t n_copies = hot ? 1 : std::getenv("COPIES") ? std::atol(std::getenv("COPIES")) : std::max<std::size_t>(1, (kColdBytes + set->gguf_bytes - 1) / set->gguf_bytes);
   set->copies.push_back(first);
   if (first.layout == 0) {
     // Unprepared (fallback) weights point into `gguf`: keep one copy alive per set.
@@ -98,9 +112,12 @@ WeightSet& weights(TensorType type, std::int64_t n_in, std::int64_t n_out) {
     set->owned.push_back(std::move(keep));
     return *set;
   }
+  static const bool huge = std::getenv("HUGE") != nullptr;
   for (std::size_t c = 1; c < n_copies; ++c) {
-    auto mem = std::make_unique<std::byte[]>(prepared_bytes + 64);
-    auto* base = reinterpret_cast<std::byte*>((reinterpret_cast<std::uintptr_t>(mem.get()) + 63) / 64 * 64);
+    const std::size_t kH = std::size_t{2} << 20;
+    auto mem = std::unique_ptr<std::byte[]>(new std::byte[prepared_bytes + kH]);
+    auto* base = reinterpret_cast<std::byte*>((reinterpret_cast<std::uintptr_t>(mem.get()) + kH - 1) / kH * kH);
+    if (huge) madvise(base, (prepared_bytes + kH - 1) / kH * kH, MADV_HUGEPAGE);
     std::memcpy(base, first.data, prepared_bytes);
     WeightView v = first;
     v.data = base;
@@ -110,43 +127,80 @@ WeightSet& weights(TensorType type, std::int64_t n_in, std::int64_t n_out) {
   return *set;
 }
 
-void BM_Matmul(benchmark::State& state, TensorType type) {
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0.0 : v[v.size() / 2];
+}
+
+void BM_Matmul(benchmark::State& state, TensorType type, bool hot, bool exp) {
+  for (int i = 0; i < 4; ++i) g_exp[i] = 0;
+  if (exp) for (int i = 0; i < 3; ++i) g_exp[i] = static_cast<int>(state.range(3 + i));
+  if (exp && g_exp[2] == 99) {
+    g_exp[3] = 99;
+    g_exp[2] = 0;
+  } else if (exp && g_exp[2] >= 100) {
+    g_exp[3] = g_exp[2] / 100;
+    g_exp[2] %= 100;
+  }
   const std::int64_t n_in = state.range(0);
   const std::int64_t n_out = state.range(1);
   const std::int64_t n_tokens = state.range(2);
-  WeightSet& set = weights(type, n_in, n_out);
+  WeightSet& set = weights(type, n_in, n_out, hot);
   Rng rng(2);
   std::vector<float> x(static_cast<std::size_t>(n_tokens * n_in));
   for (auto& v : x) v = rng.normal();
-  std::vector<float> y(static_cast<std::size_t>(n_tokens * n_out));
+  // Hot: a group of kHotOuts outputs of the same weight (one activation packing for all, as for
+  // q/k/v), each thread computing whole outputs over a weight that stays in its L2.
+  const int n_outs = hot ? kHotOuts : 1;
+  std::vector<float> y(static_cast<std::size_t>(n_tokens * n_out * n_outs));
   MatmulScratch scratch;
   std::size_t next = 0;
   const auto step = [&] {
-    const MatmulOut out{y.data(), set.copies[next], nullptr};
+    MatmulOut outs[kHotOuts];
+    for (int i = 0; i < n_outs; ++i) outs[i] = MatmulOut{y.data() + i * n_tokens * n_out, set.copies[next], nullptr};
     next = next + 1 == set.copies.size() ? 0 : next + 1;
-    matmul(pool(), scratch, {&out, 1}, x.data(), n_tokens);
+    matmul(pool(), scratch, {outs, static_cast<std::size_t>(n_outs)}, x.data(), n_tokens);
   };
   step();  // warm-up: scratch allocation
-  std::vector<double> times;
+  const double bytes = static_cast<double>(set.gguf_bytes) * n_outs;
+  const double ops = 2.0 * static_cast<double>(n_in * n_out * n_tokens) * n_outs;
+  // Per call its seconds and the bandwidth probed last before it. A probe takes ~30 ms, so probes
+  // are spaced ~100 ms of calls apart; cold benchmarks only (hot ones never touch memory).
+  std::vector<double> times, ratios, probes;
   times.reserve(static_cast<std::size_t>(state.max_iterations));
+  double probe = 0, since_probe = 1e9;
   for (auto _ : state) {
+    if (!hot && since_probe > 0.1) {
+      state.PauseTiming();
+      probe = measure_memory_bandwidth_gbs(pool(), 2);
+      probes.push_back(probe);
+      since_probe = 0;
+      state.ResumeTiming();
+    }
     const auto t0 = std::chrono::steady_clock::now();
     step();
-    times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    times.push_back(s);
+    since_probe += s;
+    if (probe > 0) ratios.push_back(bytes / s / 1e9 / probe);
     benchmark::DoNotOptimize(y.data());
   }
-  // The median call: on a shared machine a call now and then loses a scheduler tick (4 ms) to
-  // another process, which would swamp the mean of short calls.
-  std::sort(times.begin(), times.end());
-  const double seconds = times[times.size() / 2];
-  const double gbs = static_cast<double>(set.gguf_bytes) / seconds / 1e9;
-  const double gops = 2.0 * static_cast<double>(n_in * n_out * n_tokens) / seconds / 1e9;
+  // Medians: on a shared machine a call now and then loses a scheduler tick (4 ms) to another
+  // process, which would swamp the mean of short calls.
+  const double seconds = median(times);
+  const double gbs = bytes / seconds / 1e9;
+  const double gops = ops / seconds / 1e9;
   const bool quantized = tensor_type_info(type).quantized;
   const double peak = quantized ? g_limits.int8_gops : g_limits.fma_gflops;
   state.counters["GB/s"] = gbs;
-  state.counters["vs_bw"] = g_limits.bandwidth_gbs > 0 ? gbs / g_limits.bandwidth_gbs : 0;
+  if (!hot) {
+    state.counters["bw"] = median(probes);
+    state.counters["vs_bw"] = median(ratios);
+  }
   state.counters["GOP/s"] = gops;
   state.counters["vs_peak"] = peak > 0 ? gops / peak : 0;
+  state.counters["imb"] = g_imbalance[0] / g_imbalance[1];
+  g_imbalance[0] = g_imbalance[1] = 0;
 }
 
 void register_all() {
@@ -156,9 +210,40 @@ void register_all() {
   const std::pair<std::int64_t, std::int64_t> shapes[] = {{2048, 2048}, {2048, 5632}, {5632, 2048}, {2048, 32000}};
   for (const auto& [type, name] : types) {
     for (const auto& [n_in, n_out] : shapes) {
-      auto* b = benchmark::RegisterBenchmark((std::string("matmul/") + name).c_str(), BM_Matmul, type);
+      auto* b = benchmark::RegisterBenchmark((std::string("matmul/") + name).c_str(), BM_Matmul, type, false, false);
       b->ArgNames({"in", "out", "tok"})->UseRealTime()->Unit(benchmark::kMicrosecond);
+      b->ComputeStatistics("max", [](const std::vector<double>& v) { return *std::max_element(v.begin(), v.end()); });
       for (const std::int64_t n_tokens : {1, 8, 128}) b->Args({n_in, n_out, n_tokens});
+    }
+  }
+  for (const auto& [type, name] : types) {
+    auto* b = benchmark::RegisterBenchmark((std::string("matmul_hot/") + name).c_str(), BM_Matmul, type, true, false);
+    b->ArgNames({"in", "out", "tok"})->UseRealTime()->Unit(benchmark::kMicrosecond);
+    b->ComputeStatistics("max", [](const std::vector<double>& v) { return *std::max_element(v.begin(), v.end()); });
+    for (const std::int64_t n_in : {2048, 5632})
+      for (const std::int64_t n_tokens : {1, 4, 8, 16, 128}) b->Args({n_in, hot_rows(type, n_in), n_tokens});
+  }
+  // EXPERIMENT: matmul_exp/<type>/in/out/tok/e0/e1/e2 from PARLEY_EXP="e0,e1,e2;e0,e1,e2;..." and PARLEY_EXP_TOK
+  if (const char* e = std::getenv("PARLEY_EXP")) {
+    std::vector<std::array<long, 3>> sets;
+    std::string str(e);
+    std::size_t at = 0;
+    while (at < str.size()) {
+      std::size_t semi = str.find(';', at);
+      if (semi == std::string::npos) semi = str.size();
+      std::array<long, 3> v{0, 0, 0};
+      std::sscanf(str.substr(at, semi - at).c_str(), "%ld,%ld,%ld", &v[0], &v[1], &v[2]);
+      sets.push_back(v);
+      at = semi + 1;
+    }
+    const long tok = std::getenv("PARLEY_EXP_TOK") ? std::atol(std::getenv("PARLEY_EXP_TOK")) : 8;
+    for (const auto& [type, name] : types) {
+      for (const auto& [n_in, n_out] : shapes) {
+        auto* b = benchmark::RegisterBenchmark((std::string("matmul_exp/") + name).c_str(), BM_Matmul, type, false, true);
+        b->ArgNames({"in", "out", "tok", "e0", "e1", "e2"})->UseRealTime()->Unit(benchmark::kMicrosecond);
+        b->ComputeStatistics("max", [](const std::vector<double>& v) { return *std::max_element(v.begin(), v.end()); });
+        for (const auto& v : sets) b->Args({n_in, n_out, tok, v[0], v[1], v[2]});
+      }
     }
   }
 }

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <thread>
+#include <chrono>
 
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/matmul_kernels.h"
@@ -21,6 +22,15 @@ constexpr std::size_t align_up(std::size_t n) { return (n + kAlign - 1) / kAlign
 
 // Weight bytes a thread keeps hot in its L2 while every token group passes over them.
 constexpr std::size_t kChunkBytes = 192 * 1024;
+// Work is claimed in chunks of a 1 / (kGuidedShare * threads) part of what is left, within these
+// bounds (weight bytes): big chunks first (few claims, long streams), small ones at the end (all
+// threads finish together). Decode (one token group) is not bound by L2 reuse.
+constexpr double kGuidedShare = 2.0;
+constexpr double kDecodeChunkMin = 48 * 1024;
+constexpr double kDecodeChunkMax = 1024 * 1024;
+constexpr double kBatchChunkMin = kChunkBytes / 4;
+// Panels per claim are a multiple of this (the widest decode tile), except at an output's end.
+constexpr std::int64_t kClaimGranule = 4;
 // Rows per unit of work on the fallback path (the same as a panel, so units stay comparable).
 constexpr std::int64_t kFallbackRows = kPanelRows;
 // The fallback dequantizes every row to floats: count its rows as this much heavier per byte.
@@ -74,10 +84,54 @@ GemmFn kernel_for(MatmulIsa isa, TensorType type) {
 
 int tile_for(MatmulIsa isa, ActKind kind) { return isa == MatmulIsa::kAvx512 ? avx512::act_tile(kind) : avx2::act_tile(kind); }
 
-// Units [lo, hi) of `plan` whose cost midpoints fall in thread t's share of the total cost.
+// Guided self-scheduling over the units of every output of a call, in order: each thread claims
+// the next chunk at a shared cursor until none is left. A static split would make every call as
+// slow as its slowest thread, and the two threads of this kind of machine rarely stream memory
+// equally fast (or keep their core: other processes run too).
+class WorkQueue {
+ public:
+  WorkQueue(const OutPlan* plans, int n_plans, double total, double chunk_min, double chunk_max, int n_threads)
+      : plans_(plans), n_plans_(n_plans), total_(total), chunk_min_(chunk_min), chunk_max_(chunk_max),
+        divisor_(kGuidedShare * n_threads) {
+    for (int i = 0; i < n_plans; ++i) unit_end_[i] = (i == 0 ? 0 : unit_end_[i - 1]) + plans[i].n_units;
+  }
+
+  // Claims units [*lo, *hi) of output *out; false when all work is claimed.
+  bool claim(int* out, std::int64_t* lo, std::int64_t* hi) {
+    std::int64_t pos = cursor_.load(std::memory_order_relaxed);
+    for (;;) {
+      int i = 0;
+      while (i < n_plans_ && pos >= unit_end_[i]) ++i;
+      if (i == n_plans_) return false;
+      const OutPlan& p = plans_[i];
+      const std::int64_t begin = i == 0 ? 0 : unit_end_[i - 1];
+      const double left = total_ - (p.cost_begin + static_cast<double>(pos - begin) * p.unit_cost);
+      const double cost = std::clamp(left / divisor_, chunk_min_, chunk_max_);
+      std::int64_t n = static_cast<std::int64_t>(std::ceil(cost / p.unit_cost));
+      n = (n + kClaimGranule - 1) / kClaimGranule * kClaimGranule;
+      std::int64_t end = std::min(unit_end_[i], pos + n);
+      // Rather than leave a sliver of this output for a separate claim, take it now.
+      if (unit_end_[i] - end < n / 2) end = unit_end_[i];
+      if (cursor_.compare_exchange_weak(pos, end, std::memory_order_relaxed)) {
+        *out = i;
+        *lo = pos - begin;
+        *hi = end - begin;
+        return true;
+      }
+    }
+  }
+
+ private:
+  const OutPlan* plans_;
+  int n_plans_;
+  double total_, chunk_min_, chunk_max_, divisor_;
+  std::int64_t unit_end_[8] = {};
+  alignas(64) std::atomic<std::int64_t> cursor_{0};
+};
+
+// EXPERIMENT: the old static split
 void thread_units(const OutPlan& plan, double total, int t, int n_threads, std::int64_t* lo, std::int64_t* hi) {
   const auto first_unit = [&](double cost) {
-    // Smallest u with cost_begin + (u + 0.5) * unit_cost >= cost.
     const double u = (cost - plan.cost_begin) / plan.unit_cost - 0.5;
     return std::clamp<std::int64_t>(static_cast<std::int64_t>(std::ceil(u)), 0, plan.n_units);
   };
@@ -256,30 +310,33 @@ void matmul(ThreadPool& pool, MatmulScratch& scratch, std::span<const MatmulOut>
 
   SpinBarrier barrier;
   const bool simd_dot = isa != MatmulIsa::kScalar;
+  const bool decode = std::all_of(acts, acts + 3, [](const ActPlan& a) { return !a.used || a.n_groups == 1; });
+  WorkQueue queue(plans, static_cast<int>(outs.size()), total, decode ? kDecodeChunkMin : kBatchChunkMin,
+                  decode ? kDecodeChunkMax : static_cast<double>(kChunkBytes), n_threads);
+  double t_end[8] = {};
+  const auto t_start = std::chrono::steady_clock::now();
   pool.run([&](int t) {
+    struct End { double* e; std::chrono::steady_clock::time_point s; ~End() { *e = std::chrono::duration<double>(std::chrono::steady_clock::now() - s).count(); } } end_{&t_end[t], t_start};
     if (pack_in_team) {
       for (std::int64_t i = t; i < n_pack_items; i += n_threads) pack_item(i);
       barrier.arrive_and_wait(n_threads);
     }
     std::byte* fb_rows = mem + acts_bytes + fallback_bytes * static_cast<std::size_t>(t);
     auto* fb_row = reinterpret_cast<float*>(fb_rows + align_up(fallback_row_bytes * kPanelRows));
-    for (std::size_t i = 0; i < outs.size(); ++i) {
+    // Units [lo, hi) of output i: the fallback's 16-row blocks, or panels that every token group
+    // passes over in L2-sized chunks.
+    const auto work = [&](int i, std::int64_t lo, std::int64_t hi) {
       const OutPlan& p = plans[i];
-      std::int64_t lo = 0, hi = 0;
-      thread_units(p, total, t, n_threads, &lo, &hi);
-      if (lo >= hi) continue;
       const WeightView& w = p.out->w;
       if (p.fn == nullptr) {
         for (std::int64_t u = lo; u < hi; ++u) {
           const std::int64_t row0 = u * kFallbackRows;
           fallback_rows(p, row0, std::min(kFallbackRows, w.n_out - row0), x, n_tokens, fb_rows, fb_row, simd_dot);
         }
-        continue;
+        return;
       }
       const ActPlan& a = acts[static_cast<int>(p.kind)];
       const std::size_t pb = panel_bytes(*p.format, n_in);
-      // Decode streams the whole share in one call; batches take L2-sized chunks of panels and
-      // pass every token group over each chunk.
       const std::int64_t chunk = a.n_groups == 1 ? hi - lo : std::max<std::int64_t>(2, static_cast<std::int64_t>(kChunkBytes / pb) & ~std::int64_t{1});
       GemmArgs args;
       args.panel_bytes = pb;
@@ -299,8 +356,23 @@ void matmul(ThreadPool& pool, MatmulScratch& scratch, std::span<const MatmulOut>
           p.fn(args);
         }
       }
+    };
+    if (g_exp[3] == 99) {
+      for (std::size_t i = 0; i < outs.size(); ++i) {
+        std::int64_t lo = 0, hi = 0;
+        thread_units(plans[i], total, t, n_threads, &lo, &hi);
+        if (lo < hi) work(static_cast<int>(i), lo, hi);
+      }
+      return;
     }
+    int i = 0;
+    std::int64_t lo = 0, hi = 0;
+    while (queue.claim(&i, &lo, &hi)) work(i, lo, hi);
   });
+  double lo = 1e9, hi = 0;
+  for (int t = 0; t < n_threads; ++t) { lo = std::min(lo, t_end[t]); hi = std::max(hi, t_end[t]); }
+  g_imbalance[0] += hi - lo;
+  g_imbalance[1] += hi;
 }
 
 }  // namespace parley::cpu

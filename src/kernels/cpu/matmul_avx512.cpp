@@ -17,6 +17,11 @@
 
 namespace parley::cpu::avx512 {
 namespace {
+inline void pf(const std::byte* p) {
+  if (g_exp[1] == 0) _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T0);
+  else if (g_exp[1] == 1) _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T1);
+  else _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_NTA);
+}
 
 // The tile loops (tokens, panels, groups) have compile-time trip counts; unrolled completely the
 // accumulator arrays become registers, which GCC at -O2 does not do on its own.
@@ -63,6 +68,7 @@ struct FloatTile {
   template <int T>
   static constexpr int max_panels() { return T == 1 ? 4 : T <= 8 ? 2 : 1; }
   static constexpr std::size_t kStride = kType == TensorType::kF32 ? 64 : 32;  // bytes per input
+  static constexpr std::size_t kPrefetchBytes = 8192;
 
   template <int P, int T>
   static void run(const GemmArgs& a, std::int64_t panel) {
@@ -75,13 +81,25 @@ struct FloatTile {
     PARLEY_UNROLL for (int u = 0; u < U; ++u)
       PARLEY_UNROLL for (int p = 0; p < P; ++p)
         PARLEY_UNROLL for (int t = 0; t < T; ++t) acc[u][p][t] = _mm512_setzero_ps();
+    // Inputs per 64-byte line of a panel; an iteration takes whole lines, and with more than one
+    // token (compute-bound enough that the hardware prefetchers fall behind) prefetches the line
+    // kPrefetchBytes ahead into L2.
+    constexpr int kLine = static_cast<int>(64 / kStride);
+    constexpr int kStep = kLine > U ? kLine : U;
     std::int64_t k = 0;
-    for (; k + U <= a.n_in; k += U) {
-      PARLEY_UNROLL for (int u = 0; u < U; ++u) {
+    for (; k + kStep <= a.n_in; k += kStep) {
+      if constexpr (T > 1) {
+        PARLEY_UNROLL for (int p = 0; p < P; ++p)
+          PARLEY_UNROLL for (int l = 0; l < kStep; l += kLine)
+            _mm_prefetch(reinterpret_cast<const char*>(w + p * a.panel_bytes + (k + l) * kStride + (g_exp[0] ? g_exp[0] : kPrefetchBytes)), _MM_HINT_T1);
+      }
+      PARLEY_UNROLL for (int i = 0; i < kStep; ++i) {
+        constexpr int kU = U;
+        const int u = i % kU;
         __m512 wv[P];
-        PARLEY_UNROLL for (int p = 0; p < P; ++p) wv[p] = load_w16<kType>(w + p * a.panel_bytes + (k + u) * kStride);
+        PARLEY_UNROLL for (int p = 0; p < P; ++p) wv[p] = load_w16<kType>(w + p * a.panel_bytes + (k + i) * kStride);
         PARLEY_UNROLL for (int t = 0; t < T; ++t) {
-          const __m512 xv = _mm512_set1_ps(x[(k + u) * T + t]);
+          const __m512 xv = _mm512_set1_ps(x[(k + i) * T + t]);
           PARLEY_UNROLL for (int p = 0; p < P; ++p) acc[u][p][t] = _mm512_fmadd_ps(wv[p], xv, acc[u][p][t]);
         }
       }
@@ -106,7 +124,7 @@ struct B32Tile {
   // Decode shares each activation broadcast between four panels: fewer instructions per weight
   // byte keep more of the stream in flight.
   template <int T>
-  static constexpr int max_panels() { return T == 1 ? 4 : 2; }
+  static constexpr int max_panels() { return T == 1 ? 4 : T <= 4 ? 2 : 1; }
   static constexpr bool kQ8 = kType == TensorType::kQ8_0;
   static constexpr bool kQ5 = kType == TensorType::kQ5_0 || kType == TensorType::kQ5_1;
   static constexpr bool kMin = kType == TensorType::kQ4_1 || kType == TensorType::kQ5_1;
@@ -132,6 +150,14 @@ struct B32Tile {
       PARLEY_UNROLL for (int t = 0; t < T; ++t) acc[p][t] = _mm512_setzero_ps();
 
     for (std::int64_t blk = 0; blk < nb; ++blk) {
+      if (g_exp[0] > 0 && (T > 1 || g_exp[2])) {
+        PARLEY_UNROLL for (int p = 0; p < P; ++p)
+          PARLEY_UNROLL for (std::size_t l = 0; l < kQuant; l += 64) pf(q[p] + blk * kQuant + g_exp[0] + l);
+      } else if (T > 1 && g_exp[0] == 0) {
+        PARLEY_UNROLL for (int p = 0; p < P; ++p)
+          PARLEY_UNROLL for (std::size_t l = 0; l < kQuant; l += 64)
+            _mm_prefetch(reinterpret_cast<const char*>(q[p] + blk * kQuant + 8192 + l), _MM_HINT_T1);
+      }
       __m512i ia[P][T];
       PARLEY_UNROLL for (int t = 0; t < T; ++t) {
         __m512i init = _mm512_setzero_si512();
@@ -394,7 +420,7 @@ void gemm(const GemmArgs& a) {
 }
 
 constexpr int kTileF32 = 24;
-constexpr int kTileQ8 = 4;
+constexpr int kTileQ8 = 8;
 constexpr int kTileQ8K = 4;
 
 }  // namespace
@@ -402,7 +428,7 @@ constexpr int kTileQ8K = 4;
 int act_tile(ActKind kind) {
   switch (kind) {
     case ActKind::kF32: return kTileF32;
-    case ActKind::kQ8: return kTileQ8;
+    case ActKind::kQ8: return g_exp[3] && g_exp[3] < 99 ? g_exp[3] : kTileQ8;
     case ActKind::kQ8K: return kTileQ8K;
   }
   return 1;

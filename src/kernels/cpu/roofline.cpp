@@ -21,7 +21,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t kBandwidthBytes = std::size_t{512} << 20;
-constexpr int kBandwidthRuns = 8;
 constexpr int kMaxStreams = 8;
 constexpr int kComputeRuns = 3;
 // Inner iterations of the compute loops per run: ~30 ms per thread at 3-4 GHz.
@@ -184,14 +183,14 @@ std::byte* bandwidth_buffer(ThreadPool& pool) {
 
 }  // namespace
 
-double measure_memory_bandwidth_gbs(ThreadPool& pool) {
+double measure_memory_bandwidth_gbs(ThreadPool& pool, int runs) {
   std::byte* buffer = bandwidth_buffer(pool);
   const std::size_t part = kBandwidthBytes / static_cast<std::size_t>(pool.size()) / 4096 * 4096;
   std::atomic<std::uint64_t> sink{0};
   const bool avx2 = cpu_features().avx2;
   // Runs alternate between 4 and 8 streams per thread; the best run counts (on a shared machine
   // other processes' memory traffic only ever lowers a run).
-  const double bytes_per_s = best_rate(pool, kBandwidthRuns, [&](int t, int run) {
+  const double bytes_per_s = best_rate(pool, std::max(1, runs), [&](int t, int run) {
     const std::byte* p = buffer + part * static_cast<std::size_t>(t);
     const int streams = run % 2 == 0 ? 4 : 8;
 #if defined(__x86_64__)

@@ -13,7 +13,9 @@ namespace parley::cpu {
 // Read bandwidth in GB/s (1e9 bytes): all threads stream disjoint parts of a 512 MiB buffer
 // (16x a 32 MiB L3, allocated and touched once per process), each part as 4 or 8 interleaved
 // sequential streams (one stream per core does not reach the memory system's peak).
-double measure_memory_bandwidth_gbs(ThreadPool& pool);
+// `runs` trades precision for time (each run reads the 512 MiB once: ~10-15 ms); benchmarks that
+// track a bandwidth which changes over time take a short probe next to each measurement.
+double measure_memory_bandwidth_gbs(ThreadPool& pool, int runs = 8);
 
 // Peak FP32 FMA throughput in GFLOP/s (2 flops per lane per FMA): independent accumulators in the
 // widest vectors the processor has (AVX-512, else AVX2, else scalar).
