@@ -29,7 +29,7 @@ std::string_view error_code_name(ErrorCode code) {
 }
 
 Status::Status(ErrorCode code, std::string message) {
-  if (code != ErrorCode::kOk) rep_ = std::make_shared<const Rep>(Rep{code, std::move(message)});
+  if (code != ErrorCode::kOk) rep_ = std::make_shared<const Rep>(Rep{code, std::move(message), {}});
 }
 
 std::string Status::to_string() const {
@@ -45,7 +45,36 @@ Status Status::with_context(std::string_view context) const {
   std::string msg(context);
   msg += ": ";
   msg += rep_->message;
-  return Status(rep_->code, std::move(msg));
+  Status out(rep_->code, std::move(msg));
+  auto rep = std::make_shared<Rep>(*out.rep_);
+  rep->details = rep_->details;
+  out.rep_ = std::move(rep);
+  return out;
+}
+
+Status Status::with_detail(std::string_view key, std::string value) const {
+  if (ok()) return *this;
+  auto rep = std::make_shared<Rep>(*rep_);
+  for (auto& [k, v] : rep->details) {
+    if (k == key) {
+      v = std::move(value);
+      Status out;
+      out.rep_ = std::move(rep);
+      return out;
+    }
+  }
+  rep->details.emplace_back(std::string(key), std::move(value));
+  Status out;
+  out.rep_ = std::move(rep);
+  return out;
+}
+
+std::string_view Status::detail(std::string_view key) const {
+  if (ok()) return {};
+  for (const auto& [k, v] : rep_->details) {
+    if (k == key) return v;
+  }
+  return {};
 }
 
 Status errno_error(std::string_view what, std::string_view path, int err) {

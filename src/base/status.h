@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace parley {
 
@@ -52,6 +53,11 @@ class [[nodiscard]] Status {
   // The same error with "context: " prepended to the message; OK stays OK.
   Status with_context(std::string_view context) const;
 
+  // Structured details for the layer that reports the error, e.g. {"param", "messages[2].role"}
+  // for an API error body or {"retry_after", "2"} for a 429. OK statuses carry none.
+  Status with_detail(std::string_view key, std::string value) const;
+  std::string_view detail(std::string_view key) const;
+
   // Explicitly drop a status (documents that ignoring it is intended).
   void ignore() const {}
 
@@ -63,6 +69,7 @@ class [[nodiscard]] Status {
   struct Rep {
     ErrorCode code;
     std::string message;
+    std::vector<std::pair<std::string, std::string>> details;
   };
   std::shared_ptr<const Rep> rep_;
 };

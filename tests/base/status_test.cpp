@@ -306,3 +306,22 @@ TEST(CheckDeathTest, DcheckFollowsNdebug) {
 
 }  // namespace
 }  // namespace parley
+
+namespace parley {
+namespace {
+
+TEST(StatusDetails, CarryStructuredFieldsThroughContext) {
+  const Status s = invalid_argument_error("bad role").with_detail("param", "messages[1].role").with_detail("x", "1");
+  EXPECT_EQ(s.detail("param"), "messages[1].role");
+  EXPECT_EQ(s.detail("x"), "1");
+  EXPECT_EQ(s.detail("missing"), "");
+  const Status ctx = s.with_context("request");
+  EXPECT_EQ(ctx.message(), "request: bad role");
+  EXPECT_EQ(ctx.detail("param"), "messages[1].role");
+  EXPECT_EQ(s.with_detail("x", "2").detail("x"), "2");
+  EXPECT_EQ(s.detail("x"), "1");  // statuses are immutable values
+  EXPECT_EQ(ok_status().with_detail("param", "p").detail("param"), "");
+}
+
+}  // namespace
+}  // namespace parley

@@ -1,0 +1,357 @@
+#include "api/openai_request.h"
+
+#include <fmt/format.h>
+
+#include <boost/json.hpp>
+#include <charconv>
+#include <cmath>
+
+namespace parley {
+namespace json = boost::json;
+
+Status invalid_param(std::string_view param, std::string message) {
+  return Status(ErrorCode::kInvalidArgument, std::move(message)).with_detail("param", std::string(param));
+}
+
+namespace {
+
+Result<json::object> parse_object(std::string_view body, const ApiLimits& limits) {
+  json::parse_options opt;
+  opt.max_depth = static_cast<std::size_t>(limits.max_json_depth);
+  boost::system::error_code ec;
+  json::value v = json::parse(body, ec, json::storage_ptr(), opt);
+  if (ec) {
+    return Status(ErrorCode::kInvalidArgument,
+                  fmt::format("We could not parse the JSON body of your request ({}). The request body must be a JSON "
+                              "object.",
+                              ec.message()));
+  }
+  if (!v.is_object()) return Status(ErrorCode::kInvalidArgument, "The request body must be a JSON object.");
+  return std::move(v.as_object());
+}
+
+const json::value* field(const json::object& o, std::string_view key) {
+  const auto it = o.find(key);
+  if (it == o.end() || it->value().is_null()) return nullptr;  // null means "not given"
+  return &it->value();
+}
+
+std::string kind_name(const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::null: return "null";
+    case json::kind::bool_: return "a boolean";
+    case json::kind::int64:
+    case json::kind::uint64: return "an integer";
+    case json::kind::double_: return "a number";
+    case json::kind::string: return "a string";
+    case json::kind::array: return "an array";
+    case json::kind::object: return "an object";
+  }
+  return "a value";
+}
+
+Status type_error(std::string_view param, std::string_view expected, const json::value& v) {
+  return invalid_param(param, fmt::format("'{}' must be {}, not {}.", param, expected, kind_name(v)));
+}
+
+Status get_string(const json::object& o, std::string_view key, std::string* out, bool required = false) {
+  const json::value* v = field(o, key);
+  if (v == nullptr) {
+    if (required) return invalid_param(key, fmt::format("'{}' is required.", key));
+    return ok_status();
+  }
+  if (!v->is_string()) return type_error(key, "a string", *v);
+  *out = std::string(v->as_string());
+  return ok_status();
+}
+
+Status get_bool(const json::object& o, std::string_view key, bool* out) {
+  const json::value* v = field(o, key);
+  if (v == nullptr) return ok_status();
+  if (!v->is_bool()) return type_error(key, "a boolean", *v);
+  *out = v->as_bool();
+  return ok_status();
+}
+
+Result<double> as_number(const json::value& v, std::string_view param) {
+  if (v.is_int64()) return static_cast<double>(v.as_int64());
+  if (v.is_uint64()) return static_cast<double>(v.as_uint64());
+  if (v.is_double()) return v.as_double();
+  return type_error(param, "a number", v);
+}
+
+Status get_number(const json::object& o, std::string_view key, double lo, double hi, std::optional<double>* out) {
+  const json::value* v = field(o, key);
+  if (v == nullptr) return ok_status();
+  ASSIGN_OR_RETURN(const double d, as_number(*v, key));
+  if (!(d >= lo && d <= hi)) {
+    return invalid_param(key, fmt::format("{} is out of range for '{}': it must be between {} and {}.", d, key, lo, hi));
+  }
+  *out = d;
+  return ok_status();
+}
+
+Result<std::int64_t> as_integer(const json::value& v, std::string_view param) {
+  if (v.is_int64()) return v.as_int64();
+  if (v.is_uint64()) {
+    if (v.as_uint64() > static_cast<std::uint64_t>(INT64_MAX)) return invalid_param(param, fmt::format("'{}' is too large.", param));
+    return static_cast<std::int64_t>(v.as_uint64());
+  }
+  if (v.is_double() && std::floor(v.as_double()) == v.as_double() && std::abs(v.as_double()) < 9e15) {
+    return static_cast<std::int64_t>(v.as_double());
+  }
+  return type_error(param, "an integer", v);
+}
+
+Status get_integer(const json::object& o, std::string_view key, std::int64_t lo, std::int64_t hi,
+                   std::optional<std::int64_t>* out) {
+  const json::value* v = field(o, key);
+  if (v == nullptr) return ok_status();
+  ASSIGN_OR_RETURN(const std::int64_t i, as_integer(*v, key));
+  if (i < lo || i > hi) {
+    return invalid_param(key, fmt::format("{} is out of range for '{}': it must be between {} and {}.", i, key, lo, hi));
+  }
+  *out = i;
+  return ok_status();
+}
+
+Status parse_stop(const json::object& o, const ApiLimits& limits, std::vector<std::string>* out) {
+  const json::value* v = field(o, "stop");
+  if (v == nullptr) return ok_status();
+  const auto add = [&](const json::value& s, std::string_view param) -> Status {
+    if (!s.is_string()) return type_error(param, "a string", s);
+    if (s.as_string().size() > limits.max_stop_bytes) {
+      return invalid_param(param, fmt::format("Stop sequences may be at most {} bytes long.", limits.max_stop_bytes));
+    }
+    if (!s.as_string().empty()) out->emplace_back(s.as_string());
+    return ok_status();
+  };
+  if (v->is_string()) return add(*v, "stop");
+  if (!v->is_array()) return type_error("stop", "a string or an array of strings", *v);
+  if (v->as_array().size() > limits.max_stop) {
+    return invalid_param("stop", fmt::format("At most {} stop sequences are allowed.", limits.max_stop));
+  }
+  for (std::size_t i = 0; i < v->as_array().size(); ++i) RETURN_IF_ERROR(add(v->as_array()[i], fmt::format("stop[{}]", i)));
+  return ok_status();
+}
+
+Status parse_sampling(const json::object& o, const ApiLimits& limits, SamplingFields* s) {
+  RETURN_IF_ERROR(get_number(o, "temperature", 0.0, 2.0, &s->temperature));
+  RETURN_IF_ERROR(get_number(o, "top_p", 0.0, 1.0, &s->top_p));
+  if (s->top_p && *s->top_p <= 0.0) return invalid_param("top_p", "'top_p' must be greater than 0.");
+  std::optional<std::int64_t> top_k;
+  RETURN_IF_ERROR(get_integer(o, "top_k", -1, 1 << 24, &top_k));
+  if (top_k && *top_k > 0) s->top_k = top_k;  // -1 and 0 mean "off" in common servers
+  RETURN_IF_ERROR(get_number(o, "min_p", 0.0, 1.0, &s->min_p));
+  RETURN_IF_ERROR(get_number(o, "repetition_penalty", 0.0, 10.0, &s->repetition_penalty));
+  if (s->repetition_penalty && *s->repetition_penalty <= 0.0) {
+    return invalid_param("repetition_penalty", "'repetition_penalty' must be greater than 0.");
+  }
+  std::optional<double> pp, fp;
+  RETURN_IF_ERROR(get_number(o, "presence_penalty", -2.0, 2.0, &pp));
+  RETURN_IF_ERROR(get_number(o, "frequency_penalty", -2.0, 2.0, &fp));
+  s->presence_penalty = pp.value_or(0.0);
+  s->frequency_penalty = fp.value_or(0.0);
+  RETURN_IF_ERROR(get_integer(o, "seed", INT64_MIN, INT64_MAX, &s->seed));
+  if (const json::value* lb = field(o, "logit_bias")) {
+    if (!lb->is_object()) return type_error("logit_bias", "an object mapping token ids to biases", *lb);
+    if (lb->as_object().size() > 4096) return invalid_param("logit_bias", "At most 4096 logit_bias entries are allowed.");
+    for (const auto& [key, value] : lb->as_object()) {
+      const std::string param = fmt::format("logit_bias.{}", std::string_view(key));
+      std::int32_t id = 0;
+      const auto [p, ec] = std::from_chars(key.data(), key.data() + key.size(), id);
+      if (ec != std::errc() || p != key.data() + key.size() || id < 0) {
+        return invalid_param("logit_bias", fmt::format("Invalid key in 'logit_bias': '{}' is not a token id.", std::string_view(key)));
+      }
+      ASSIGN_OR_RETURN(const double bias, as_number(value, param));
+      if (!(bias >= -100.0 && bias <= 100.0)) return invalid_param(param, "Logit bias values must be between -100 and 100.");
+      s->logit_bias.emplace_back(id, bias);
+    }
+  }
+  return parse_stop(o, limits, &s->stop);
+}
+
+Status parse_stream_options(const json::object& o, bool stream, bool* include_usage) {
+  const json::value* so = field(o, "stream_options");
+  if (so == nullptr) return ok_status();
+  if (!stream) return invalid_param("stream_options", "'stream_options' is only allowed when 'stream' is true.");
+  if (!so->is_object()) return type_error("stream_options", "an object", *so);
+  return get_bool(so->as_object(), "include_usage", include_usage).with_context("stream_options");
+}
+
+Status parse_n(const json::object& o, const ApiLimits& limits, std::int32_t* n) {
+  std::optional<std::int64_t> v;
+  RETURN_IF_ERROR(get_integer(o, "n", 1, limits.max_n, &v));
+  if (v) *n = static_cast<std::int32_t>(*v);
+  return ok_status();
+}
+
+// Text of a message's content: a string, or an array of text parts.
+Status message_content(const json::value& c, std::string_view param, std::string* out) {
+  if (c.is_string()) {
+    *out = std::string(c.as_string());
+    return ok_status();
+  }
+  if (!c.is_array()) return type_error(param, "a string or an array of content parts", c);
+  std::string text;
+  for (std::size_t i = 0; i < c.as_array().size(); ++i) {
+    const std::string p = fmt::format("{}[{}]", param, i);
+    const json::value& part = c.as_array()[i];
+    if (!part.is_object()) return type_error(p, "an object", part);
+    std::string type;
+    RETURN_IF_ERROR(get_string(part.as_object(), "type", &type, true).with_detail("param", p + ".type"));
+    if (type != "text") {
+      return invalid_param(p + ".type", fmt::format("Content parts of type '{}' are not supported; only 'text' is.", type));
+    }
+    std::string t;
+    RETURN_IF_ERROR(get_string(part.as_object(), "text", &t, true).with_detail("param", p + ".text"));
+    if (!text.empty()) text += "\n";
+    text += t;
+  }
+  *out = std::move(text);
+  return ok_status();
+}
+
+Status parse_messages(const json::object& o, const ApiLimits& limits, ChatCompletionRequest* r) {
+  const json::value* v = field(o, "messages");
+  if (v == nullptr) return invalid_param("messages", "'messages' is required.");
+  if (!v->is_array()) return type_error("messages", "an array", *v);
+  const json::array& arr = v->as_array();
+  if (arr.empty()) return invalid_param("messages", "'messages' must contain at least one message.");
+  if (arr.size() > limits.max_messages) {
+    return invalid_param("messages", fmt::format("At most {} messages are allowed.", limits.max_messages));
+  }
+  json::array normalised;
+  for (std::size_t i = 0; i < arr.size(); ++i) {
+    const std::string p = fmt::format("messages[{}]", i);
+    if (!arr[i].is_object()) return type_error(p, "an object", arr[i]);
+    const json::object& m = arr[i].as_object();
+    ChatMessage msg;
+    RETURN_IF_ERROR(get_string(m, "role", &msg.role, true).with_detail("param", p + ".role"));
+    if (msg.role == "developer") msg.role = "system";
+    if (msg.role != "system" && msg.role != "user" && msg.role != "assistant" && msg.role != "tool") {
+      return invalid_param(p + ".role", fmt::format("Invalid role '{}': expected 'system', 'developer', 'user', "
+                                                    "'assistant' or 'tool'.", msg.role));
+    }
+    json::object out{{"role", msg.role}};
+    if (const json::value* c = field(m, "content")) {
+      std::string text;
+      RETURN_IF_ERROR(message_content(*c, p + ".content", &text));
+      msg.content = text;
+      out["content"] = text;
+    } else {
+      out["content"] = nullptr;
+    }
+    if (const json::value* tc = field(m, "tool_calls")) {
+      if (msg.role != "assistant") return invalid_param(p + ".tool_calls", "Only assistant messages may have 'tool_calls'.");
+      if (!tc->is_array()) return type_error(p + ".tool_calls", "an array", *tc);
+      msg.tool_calls_json = json::serialize(*tc);
+      out["tool_calls"] = *tc;
+    }
+    if (!msg.content && msg.tool_calls_json.empty()) {
+      return invalid_param(p + ".content", "'content' is required (it may be null only for assistant tool calls).");
+    }
+    RETURN_IF_ERROR(get_string(m, "name", &msg.name).with_detail("param", p + ".name"));
+    if (!msg.name.empty()) out["name"] = msg.name;
+    RETURN_IF_ERROR(get_string(m, "tool_call_id", &msg.tool_call_id).with_detail("param", p + ".tool_call_id"));
+    if (msg.role == "tool" && msg.tool_call_id.empty()) {
+      return invalid_param(p + ".tool_call_id", "Tool messages need 'tool_call_id'.");
+    }
+    if (!msg.tool_call_id.empty()) out["tool_call_id"] = msg.tool_call_id;
+    r->messages.push_back(std::move(msg));
+    normalised.push_back(std::move(out));
+  }
+  r->messages_json = json::serialize(normalised);
+  return ok_status();
+}
+
+}  // namespace
+
+Result<ChatCompletionRequest> parse_chat_completion_request(std::string_view body, const ApiLimits& limits) {
+  ASSIGN_OR_RETURN(const json::object o, parse_object(body, limits));
+  ChatCompletionRequest r;
+  RETURN_IF_ERROR(get_string(o, "model", &r.model, true));
+  RETURN_IF_ERROR(parse_messages(o, limits, &r));
+  RETURN_IF_ERROR(get_bool(o, "stream", &r.stream));
+  RETURN_IF_ERROR(parse_stream_options(o, r.stream, &r.include_usage));
+  std::optional<std::int64_t> mt, mct;
+  RETURN_IF_ERROR(get_integer(o, "max_tokens", 1, INT32_MAX, &mt));
+  RETURN_IF_ERROR(get_integer(o, "max_completion_tokens", 1, INT32_MAX, &mct));
+  r.max_tokens = mct ? mct : mt;
+  RETURN_IF_ERROR(parse_n(o, limits, &r.n));
+  RETURN_IF_ERROR(get_bool(o, "logprobs", &r.logprobs));
+  std::optional<std::int64_t> tl;
+  RETURN_IF_ERROR(get_integer(o, "top_logprobs", 0, 20, &tl));
+  if (tl && !r.logprobs) return invalid_param("top_logprobs", "'top_logprobs' requires 'logprobs' to be true.");
+  r.top_logprobs = static_cast<std::int32_t>(tl.value_or(0));
+  RETURN_IF_ERROR(get_string(o, "user", &r.user));
+  if (const json::value* tools = field(o, "tools")) {
+    if (!tools->is_array()) return type_error("tools", "an array", *tools);
+    if (!tools->as_array().empty()) r.tools_json = json::serialize(*tools);
+  }
+  RETURN_IF_ERROR(parse_sampling(o, limits, &r.sampling));
+  return r;
+}
+
+Result<CompletionRequest> parse_completion_request(std::string_view body, const ApiLimits& limits) {
+  ASSIGN_OR_RETURN(const json::object o, parse_object(body, limits));
+  CompletionRequest r;
+  RETURN_IF_ERROR(get_string(o, "model", &r.model, true));
+  const json::value* p = field(o, "prompt");
+  if (p == nullptr) return invalid_param("prompt", "'prompt' is required.");
+  const auto token_list = [](const json::array& a, std::string_view param) -> Result<std::vector<std::int32_t>> {
+    std::vector<std::int32_t> ids;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      ASSIGN_OR_RETURN(const std::int64_t id, as_integer(a[i], fmt::format("{}[{}]", param, i)));
+      if (id < 0 || id > INT32_MAX) return invalid_param(param, fmt::format("{} is not a token id.", id));
+      ids.push_back(static_cast<std::int32_t>(id));
+    }
+    return ids;
+  };
+  if (p->is_string()) {
+    r.prompts.push_back({std::string(p->as_string()), {}, false});
+  } else if (p->is_array()) {
+    const json::array& a = p->as_array();
+    if (a.empty()) return invalid_param("prompt", "'prompt' must not be empty.");
+    if (a.front().is_string()) {
+      if (a.size() > limits.max_prompts) return invalid_param("prompt", fmt::format("At most {} prompts are allowed.", limits.max_prompts));
+      for (std::size_t i = 0; i < a.size(); ++i) {
+        if (!a[i].is_string()) return type_error(fmt::format("prompt[{}]", i), "a string", a[i]);
+        r.prompts.push_back({std::string(a[i].as_string()), {}, false});
+      }
+    } else if (a.front().is_array()) {
+      if (a.size() > limits.max_prompts) return invalid_param("prompt", fmt::format("At most {} prompts are allowed.", limits.max_prompts));
+      for (std::size_t i = 0; i < a.size(); ++i) {
+        if (!a[i].is_array()) return type_error(fmt::format("prompt[{}]", i), "an array of token ids", a[i]);
+        ASSIGN_OR_RETURN(auto ids, token_list(a[i].as_array(), fmt::format("prompt[{}]", i)));
+        r.prompts.push_back({{}, std::move(ids), true});
+      }
+    } else {
+      ASSIGN_OR_RETURN(auto ids, token_list(a, "prompt"));
+      r.prompts.push_back({{}, std::move(ids), true});
+    }
+  } else {
+    return type_error("prompt", "a string, an array of strings or an array of token ids", *p);
+  }
+  if (const json::value* suffix = field(o, "suffix"); suffix && !(suffix->is_string() && suffix->as_string().empty())) {
+    return invalid_param("suffix", "'suffix' (fill-in-the-middle) is not supported.");
+  }
+  RETURN_IF_ERROR(get_bool(o, "stream", &r.stream));
+  RETURN_IF_ERROR(parse_stream_options(o, r.stream, &r.include_usage));
+  std::optional<std::int64_t> mt;
+  RETURN_IF_ERROR(get_integer(o, "max_tokens", 0, INT32_MAX, &mt));
+  if (mt) r.max_tokens = *mt;
+  RETURN_IF_ERROR(parse_n(o, limits, &r.n));
+  std::optional<std::int64_t> best_of;
+  RETURN_IF_ERROR(get_integer(o, "best_of", 1, limits.max_n, &best_of));
+  if (best_of && *best_of != r.n) return invalid_param("best_of", "'best_of' other than 'n' is not supported.");
+  RETURN_IF_ERROR(get_bool(o, "echo", &r.echo));
+  std::optional<std::int64_t> lp;
+  RETURN_IF_ERROR(get_integer(o, "logprobs", 0, 5, &lp));
+  if (lp) r.logprobs = static_cast<std::int32_t>(*lp);
+  RETURN_IF_ERROR(get_string(o, "user", &r.user));
+  RETURN_IF_ERROR(parse_sampling(o, limits, &r.sampling));
+  return r;
+}
+
+}  // namespace parley

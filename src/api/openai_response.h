@@ -1,0 +1,83 @@
+// OpenAI wire responses: JSON bodies of completions, chat completions, their streamed chunks,
+// model lists and error bodies, and Server-Sent Events framing. Byte-compatible with what the
+// official client libraries parse.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace parley {
+
+struct Usage {
+  std::int64_t prompt_tokens = 0;
+  std::int64_t completion_tokens = 0;
+  std::int64_t cached_tokens = 0;  // prompt tokens served from the prefix cache
+};
+
+// The logprob of one generated token, as OpenAI reports it (chat: content[]; completions: the
+// legacy parallel arrays).
+struct TokenLogprobOut {
+  std::string token;               // the token's text (invalid UTF-8 replaced)
+  float logprob = 0;
+  std::vector<std::uint8_t> bytes;  // the token's exact bytes
+  struct Alternative {
+    std::string token;
+    float logprob;
+    std::vector<std::uint8_t> bytes;
+  };
+  std::vector<Alternative> top;
+};
+
+struct ChatChoiceOut {
+  std::int32_t index = 0;
+  std::string content;
+  std::string finish_reason;  // "stop", "length"
+  std::optional<std::vector<TokenLogprobOut>> logprobs;
+};
+
+struct CompletionChoiceOut {
+  std::int32_t index = 0;
+  std::string text;
+  std::string finish_reason;
+  std::optional<std::vector<TokenLogprobOut>> logprobs;
+  std::int64_t text_offset_base = 0;  // where the generated text starts in `text` (echo)
+};
+
+struct ModelInfoOut {
+  std::string id;
+  std::int64_t created = 0;
+  std::string owned_by = "parley";
+};
+
+// {"error":{"message":...,"type":...,"param":...,"code":...}}; empty param/code become null.
+std::string error_body(std::string_view message, std::string_view type, std::string_view param, std::string_view code);
+
+std::string chat_completion_json(std::string_view id, std::int64_t created, std::string_view model,
+                                 const std::vector<ChatChoiceOut>& choices, const Usage& usage);
+// One chunk of a streamed chat completion for one choice. `role` is sent in the first chunk of a
+// choice; `content` when there is text; `finish_reason` in the last.
+std::string chat_chunk_json(std::string_view id, std::int64_t created, std::string_view model, std::int32_t index,
+                            std::optional<std::string_view> role, std::optional<std::string_view> content,
+                            const std::vector<TokenLogprobOut>* logprobs, std::optional<std::string_view> finish_reason);
+// The final usage chunk (stream_options.include_usage): empty choices.
+std::string chat_usage_chunk_json(std::string_view id, std::int64_t created, std::string_view model, const Usage& usage);
+
+std::string completion_json(std::string_view id, std::int64_t created, std::string_view model,
+                            const std::vector<CompletionChoiceOut>& choices, const Usage& usage);
+std::string completion_chunk_json(std::string_view id, std::int64_t created, std::string_view model, std::int32_t index,
+                                  std::string_view text, const std::vector<TokenLogprobOut>* logprobs,
+                                  std::int64_t text_offset, std::optional<std::string_view> finish_reason);
+std::string completion_usage_chunk_json(std::string_view id, std::int64_t created, std::string_view model,
+                                        const Usage& usage);
+
+std::string model_json(const ModelInfoOut& m);
+std::string model_list_json(const std::vector<ModelInfoOut>& models);
+
+// "data: <payload>\n\n"
+std::string sse_event(std::string_view payload);
+inline constexpr std::string_view kSseDone = "data: [DONE]\n\n";
+
+}  // namespace parley
