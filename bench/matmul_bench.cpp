@@ -26,11 +26,7 @@
 #include <memory>
 #include <string>
 #include <tuple>
-#include <array>
-#include "kernels/cpu/matmul_kernels.h"
 #include <vector>
-
-#include <sys/mman.h>
 
 #include "base/rng.h"
 #include "kernels/cpu/matmul.h"
@@ -102,7 +98,7 @@ WeightSet& weights(TensorType type, std::int64_t n_in, std::int64_t n_out, bool 
   // Bytes the prepared view spans (panels round the rows up to 16).
   std::size_t prepared_bytes = set->gguf_bytes;
   if (first.layout != 0) prepared_bytes = static_cast<std::size_t>((n_out + kPanelRows - 1) / kPanelRows) * panel_bytes(*panel_format(type), n_in);
-  const std::size_t n_copies = hot ? 1 : std::getenv("COPIES") ? std::atol(std::getenv("COPIES")) : std::max<std::size_t>(1, (kColdBytes + set->gguf_bytes - 1) / set->gguf_bytes);
+  const std::size_t n_copies = hot ? 1 : std::max<std::size_t>(1, (kColdBytes + set->gguf_bytes - 1) / set->gguf_bytes);
   set->copies.push_back(first);
   if (first.layout == 0) {
     // Unprepared (fallback) weights point into `gguf`: keep one copy alive per set.
@@ -112,12 +108,9 @@ WeightSet& weights(TensorType type, std::int64_t n_in, std::int64_t n_out, bool 
     set->owned.push_back(std::move(keep));
     return *set;
   }
-  static const bool huge = std::getenv("HUGE") != nullptr;
   for (std::size_t c = 1; c < n_copies; ++c) {
-    const std::size_t kH = std::size_t{2} << 20;
-    auto mem = std::unique_ptr<std::byte[]>(new std::byte[prepared_bytes + kH]);
-    auto* base = reinterpret_cast<std::byte*>((reinterpret_cast<std::uintptr_t>(mem.get()) + kH - 1) / kH * kH);
-    if (huge) madvise(base, (prepared_bytes + kH - 1) / kH * kH, MADV_HUGEPAGE);
+    auto mem = std::make_unique<std::byte[]>(prepared_bytes + 64);
+    auto* base = reinterpret_cast<std::byte*>((reinterpret_cast<std::uintptr_t>(mem.get()) + 63) / 64 * 64);
     std::memcpy(base, first.data, prepared_bytes);
     WeightView v = first;
     v.data = base;
@@ -132,16 +125,7 @@ double median(std::vector<double> v) {
   return v.empty() ? 0.0 : v[v.size() / 2];
 }
 
-void BM_Matmul(benchmark::State& state, TensorType type, bool hot, bool exp) {
-  for (int i = 0; i < 4; ++i) g_exp[i] = 0;
-  if (exp) for (int i = 0; i < 3; ++i) g_exp[i] = static_cast<int>(state.range(3 + i));
-  if (exp && g_exp[2] == 99) {
-    g_exp[3] = 99;
-    g_exp[2] = 0;
-  } else if (exp && g_exp[2] >= 100) {
-    g_exp[3] = g_exp[2] / 100;
-    g_exp[2] %= 100;
-  }
+void BM_Matmul(benchmark::State& state, TensorType type, bool hot) {
   const std::int64_t n_in = state.range(0);
   const std::int64_t n_out = state.range(1);
   const std::int64_t n_tokens = state.range(2);
@@ -199,8 +183,90 @@ void BM_Matmul(benchmark::State& state, TensorType type, bool hot, bool exp) {
   }
   state.counters["GOP/s"] = gops;
   state.counters["vs_peak"] = peak > 0 ? gops / peak : 0;
-  state.counters["imb"] = g_imbalance[0] / g_imbalance[1];
-  g_imbalance[0] = g_imbalance[1] = 0;
+}
+
+// The matmuls of a TinyLlama forward pass in model order: per layer the q/k/v group, o, the
+// gate/up group and down, over 22 layers of distinct (cold) weights. Counters as above, for the
+// whole pass (the output projection is left out: it is one call, benchmarked above).
+void BM_Layers(benchmark::State& state, TensorType type) {
+  constexpr int kLayers = 22;
+  const std::int64_t n_tokens = state.range(0);
+  struct Shape {
+    std::int64_t n_in, n_out;
+  };
+  const Shape shapes[] = {{2048, 2048}, {2048, 256}, {2048, 256}, {2048, 2048}, {2048, 5632}, {2048, 5632}, {5632, 2048}};
+  // Layer weights: prepared once per shape, then copied per layer (the same bytes, distinct memory).
+  static std::map<TensorType, std::vector<std::unique_ptr<std::byte[]>>> storage;
+  static std::map<TensorType, std::vector<WeightView>> views;  // [layer * 7 + i]
+  if (!views.count(type)) {
+    storage.clear();
+    views.clear();
+    auto& own = storage[type];
+    auto& v = views[type];
+    v.resize(kLayers * 7);
+    for (int i = 0; i < 7; ++i) {
+      WeightSet& set = weights(type, shapes[i].n_in, shapes[i].n_out, true);
+      const WeightView& first = set.copies[0];
+      const std::size_t bytes = first.layout != 0 ? static_cast<std::size_t>((first.n_out + kPanelRows - 1) / kPanelRows) *
+                                                        panel_bytes(*panel_format(type), first.n_in)
+                                                  : set.gguf_bytes;
+      for (int l = 0; l < kLayers; ++l) {
+        auto mem = std::unique_ptr<std::byte[]>(new std::byte[bytes + 64]);
+        auto* base = reinterpret_cast<std::byte*>((reinterpret_cast<std::uintptr_t>(mem.get()) + 63) / 64 * 64);
+        std::memcpy(base, first.data, bytes);
+        v[l * 7 + i] = first;
+        v[l * 7 + i].data = base;
+        own.push_back(std::move(mem));
+      }
+    }
+  }
+  const std::vector<WeightView>& w = views[type];
+  Rng rng(3);
+  std::vector<float> x(static_cast<std::size_t>(n_tokens * 5632));
+  for (auto& e : x) e = rng.normal();
+  std::vector<float> y(static_cast<std::size_t>(n_tokens * 5632 * 2));
+  MatmulScratch scratch;
+  double bytes = 0, ops = 0;
+  for (int i = 0; i < 7; ++i) {
+    bytes += static_cast<double>(tensor_row_bytes(type, shapes[i].n_in).value() * static_cast<std::size_t>(shapes[i].n_out)) * kLayers;
+    ops += 2.0 * static_cast<double>(shapes[i].n_in * shapes[i].n_out * n_tokens) * kLayers;
+  }
+  const auto pass = [&] {
+    for (int l = 0; l < kLayers; ++l) {
+      const WeightView* lw = &w[static_cast<std::size_t>(l) * 7];
+      float* y0 = y.data();
+      float* y1 = y.data() + n_tokens * 5632;
+      const MatmulOut qkv[3] = {{y0, lw[0], nullptr}, {y1, lw[1], nullptr}, {y1 + n_tokens * 256, lw[2], nullptr}};
+      matmul(pool(), scratch, qkv, x.data(), n_tokens);
+      const MatmulOut o{y1, lw[3], nullptr};
+      matmul(pool(), scratch, {&o, 1}, x.data(), n_tokens);
+      const MatmulOut gu[2] = {{y0, lw[4], nullptr}, {y1, lw[5], nullptr}};
+      matmul(pool(), scratch, gu, x.data(), n_tokens);
+      const MatmulOut d{y1, lw[6], nullptr};
+      matmul(pool(), scratch, {&d, 1}, x.data(), n_tokens);
+    }
+  };
+  pass();
+  std::vector<double> times, ratios, probes;
+  for (auto _ : state) {
+    state.PauseTiming();
+    const double probe = measure_memory_bandwidth_gbs(pool(), 2);
+    probes.push_back(probe);
+    state.ResumeTiming();
+    const auto t0 = std::chrono::steady_clock::now();
+    pass();
+    const double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    times.push_back(sec);
+    ratios.push_back(bytes / sec / 1e9 / probe);
+  }
+  const double seconds = median(times);
+  const bool quantized = tensor_type_info(type).quantized;
+  const double peak = quantized ? g_limits.int8_gops : g_limits.fma_gflops;
+  state.counters["GB/s"] = bytes / seconds / 1e9;
+  state.counters["bw"] = median(probes);
+  state.counters["vs_bw"] = median(ratios);
+  state.counters["GOP/s"] = ops / seconds / 1e9;
+  state.counters["vs_peak"] = peak > 0 ? ops / seconds / 1e9 / peak : 0;
 }
 
 void register_all() {
@@ -210,41 +276,25 @@ void register_all() {
   const std::pair<std::int64_t, std::int64_t> shapes[] = {{2048, 2048}, {2048, 5632}, {5632, 2048}, {2048, 32000}};
   for (const auto& [type, name] : types) {
     for (const auto& [n_in, n_out] : shapes) {
-      auto* b = benchmark::RegisterBenchmark((std::string("matmul/") + name).c_str(), BM_Matmul, type, false, false);
+      auto* b = benchmark::RegisterBenchmark((std::string("matmul/") + name).c_str(), BM_Matmul, type, false);
       b->ArgNames({"in", "out", "tok"})->UseRealTime()->Unit(benchmark::kMicrosecond);
       b->ComputeStatistics("max", [](const std::vector<double>& v) { return *std::max_element(v.begin(), v.end()); });
       for (const std::int64_t n_tokens : {1, 8, 128}) b->Args({n_in, n_out, n_tokens});
     }
   }
   for (const auto& [type, name] : types) {
-    auto* b = benchmark::RegisterBenchmark((std::string("matmul_hot/") + name).c_str(), BM_Matmul, type, true, false);
+    if (type != TensorType::kQ4_0 && type != TensorType::kQ8_0 && type != TensorType::kF16) continue;
+    auto* b = benchmark::RegisterBenchmark((std::string("matmul_layers/") + name).c_str(), BM_Layers, type);
+    b->ArgNames({"tok"})->UseRealTime()->Unit(benchmark::kMillisecond)->Iterations(12);
+    b->ComputeStatistics("max", [](const std::vector<double>& v) { return *std::max_element(v.begin(), v.end()); });
+    for (const std::int64_t n_tokens : {1, 8}) b->Args({n_tokens});
+  }
+  for (const auto& [type, name] : types) {
+    auto* b = benchmark::RegisterBenchmark((std::string("matmul_hot/") + name).c_str(), BM_Matmul, type, true);
     b->ArgNames({"in", "out", "tok"})->UseRealTime()->Unit(benchmark::kMicrosecond);
     b->ComputeStatistics("max", [](const std::vector<double>& v) { return *std::max_element(v.begin(), v.end()); });
     for (const std::int64_t n_in : {2048, 5632})
       for (const std::int64_t n_tokens : {1, 4, 8, 16, 128}) b->Args({n_in, hot_rows(type, n_in), n_tokens});
-  }
-  // EXPERIMENT: matmul_exp/<type>/in/out/tok/e0/e1/e2 from PARLEY_EXP="e0,e1,e2;e0,e1,e2;..." and PARLEY_EXP_TOK
-  if (const char* e = std::getenv("PARLEY_EXP")) {
-    std::vector<std::array<long, 3>> sets;
-    std::string str(e);
-    std::size_t at = 0;
-    while (at < str.size()) {
-      std::size_t semi = str.find(';', at);
-      if (semi == std::string::npos) semi = str.size();
-      std::array<long, 3> v{0, 0, 0};
-      std::sscanf(str.substr(at, semi - at).c_str(), "%ld,%ld,%ld", &v[0], &v[1], &v[2]);
-      sets.push_back(v);
-      at = semi + 1;
-    }
-    const long tok = std::getenv("PARLEY_EXP_TOK") ? std::atol(std::getenv("PARLEY_EXP_TOK")) : 8;
-    for (const auto& [type, name] : types) {
-      for (const auto& [n_in, n_out] : shapes) {
-        auto* b = benchmark::RegisterBenchmark((std::string("matmul_exp/") + name).c_str(), BM_Matmul, type, false, true);
-        b->ArgNames({"in", "out", "tok", "e0", "e1", "e2"})->UseRealTime()->Unit(benchmark::kMicrosecond);
-        b->ComputeStatistics("max", [](const std::vector<double>& v) { return *std::max_element(v.begin(), v.end()); });
-        for (const auto& v : sets) b->Args({n_in, n_out, tok, v[0], v[1], v[2]});
-      }
-    }
   }
 }
 

@@ -6,7 +6,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <thread>
-#include <chrono>
 
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/matmul_kernels.h"
@@ -128,16 +127,6 @@ class WorkQueue {
   std::int64_t unit_end_[8] = {};
   alignas(64) std::atomic<std::int64_t> cursor_{0};
 };
-
-// EXPERIMENT: the old static split
-void thread_units(const OutPlan& plan, double total, int t, int n_threads, std::int64_t* lo, std::int64_t* hi) {
-  const auto first_unit = [&](double cost) {
-    const double u = (cost - plan.cost_begin) / plan.unit_cost - 0.5;
-    return std::clamp<std::int64_t>(static_cast<std::int64_t>(std::ceil(u)), 0, plan.n_units);
-  };
-  *lo = t == 0 ? 0 : first_unit(total * t / n_threads);
-  *hi = t == n_threads - 1 ? plan.n_units : first_unit(total * (t + 1) / n_threads);
-}
 
 float dot(const float* a, const float* b, std::int64_t n, bool simd) {
   if (simd) return parley::avx2::dot_f32(a, b, n);
@@ -313,10 +302,7 @@ void matmul(ThreadPool& pool, MatmulScratch& scratch, std::span<const MatmulOut>
   const bool decode = std::all_of(acts, acts + 3, [](const ActPlan& a) { return !a.used || a.n_groups == 1; });
   WorkQueue queue(plans, static_cast<int>(outs.size()), total, decode ? kDecodeChunkMin : kBatchChunkMin,
                   decode ? kDecodeChunkMax : static_cast<double>(kChunkBytes), n_threads);
-  double t_end[8] = {};
-  const auto t_start = std::chrono::steady_clock::now();
   pool.run([&](int t) {
-    struct End { double* e; std::chrono::steady_clock::time_point s; ~End() { *e = std::chrono::duration<double>(std::chrono::steady_clock::now() - s).count(); } } end_{&t_end[t], t_start};
     if (pack_in_team) {
       for (std::int64_t i = t; i < n_pack_items; i += n_threads) pack_item(i);
       barrier.arrive_and_wait(n_threads);
@@ -357,22 +343,10 @@ void matmul(ThreadPool& pool, MatmulScratch& scratch, std::span<const MatmulOut>
         }
       }
     };
-    if (g_exp[3] == 99) {
-      for (std::size_t i = 0; i < outs.size(); ++i) {
-        std::int64_t lo = 0, hi = 0;
-        thread_units(plans[i], total, t, n_threads, &lo, &hi);
-        if (lo < hi) work(static_cast<int>(i), lo, hi);
-      }
-      return;
-    }
     int i = 0;
     std::int64_t lo = 0, hi = 0;
     while (queue.claim(&i, &lo, &hi)) work(i, lo, hi);
   });
-  double lo = 1e9, hi = 0;
-  for (int t = 0; t < n_threads; ++t) { lo = std::min(lo, t_end[t]); hi = std::max(hi, t_end[t]); }
-  g_imbalance[0] += hi - lo;
-  g_imbalance[1] += hi;
 }
 
 }  // namespace parley::cpu

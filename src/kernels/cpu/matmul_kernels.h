@@ -28,10 +28,6 @@ struct GemmArgs {
 
 using GemmFn = void (*)(const GemmArgs&);
 
-// EXPERIMENT knobs (temporary)
-inline int g_exp[4] = {0, 0, 0, 0};
-inline double g_imbalance[2] = {0, 0};
-
 namespace avx2 {
 // Kernel for `type` (nullptr when this ISA has none) and the token tile it wants for an ActKind.
 GemmFn gemm_kernel(TensorType type);
