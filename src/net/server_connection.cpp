@@ -1,0 +1,589 @@
+#include "net/server_connection.h"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/error.hpp>
+#include <exception>
+#include <utility>
+
+#include "base/log.h"
+#include "net/http_wire.h"
+#include "net/url.h"
+
+namespace parley::net_detail {
+
+namespace {
+
+// After our last byte we wait this long for the peer to close, reading and discarding: closing
+// with unread input makes the kernel send RST, which can destroy the response in flight (a 413
+// sent while the client is still uploading would be lost).
+constexpr std::chrono::milliseconds kLingerTimeout{2000};
+constexpr std::size_t kLingerMaxBytes = 1024 * 1024;
+// Pieces queued together below this size are joined into one write (one TLS record).
+constexpr std::size_t kJoinLimit = 64 * 1024;
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+
+std::string to_string(beast::string_view s) {
+  return std::string(s.data(), s.size());
+}
+
+// Origin-form "/p%20ath?q" (or absolute-form "http://host/p?q", or "*") -> decoded path, raw query.
+Status split_target(std::string_view target, std::string* path, std::string* query) {
+  if (target == "*") {
+    *path = "*";
+    query->clear();
+    return ok_status();
+  }
+  if (const std::size_t scheme = target.find("://"); scheme != std::string_view::npos && target.front() != '/') {
+    const std::size_t start = target.find_first_of("/?", scheme + 3);
+    target = start == std::string_view::npos ? std::string_view("/") : target.substr(start);
+  }
+  if (target.empty()) return invalid_argument_error("empty request target");
+  if (target.front() == '?') return invalid_argument_error("request target has no path");
+  if (target.front() != '/') return invalid_argument_error("request target must start with '/'");
+  const std::size_t q = target.find('?');
+  ASSIGN_OR_RETURN(*path, percent_decode(target.substr(0, q)));
+  *query = q == std::string_view::npos ? std::string() : std::string(target.substr(q + 1));
+  return ok_status();
+}
+
+}  // namespace
+
+// ---- ServerCore ----
+
+void ServerCore::add(const std::shared_ptr<Connection>& c) {
+  std::lock_guard<std::mutex> lock(mu);
+  connections.emplace(c.get(), c);
+}
+
+void ServerCore::begin_lingering() {
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    ++lingering;
+  }
+  changed.notify_all();
+}
+
+void ServerCore::remove(Connection* c, bool was_lingering) {
+  std::shared_ptr<Connection> last;  // released outside the lock
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = connections.find(c);
+    if (it == connections.end()) return;
+    last = std::move(it->second);
+    connections.erase(it);
+    if (was_lingering) --lingering;
+  }
+  changed.notify_all();
+}
+
+std::vector<std::shared_ptr<Connection>> ServerCore::snapshot() {
+  std::lock_guard<std::mutex> lock(mu);
+  std::vector<std::shared_ptr<Connection>> out;
+  out.reserve(connections.size());
+  for (const auto& [ptr, c] : connections) out.push_back(c);
+  return out;
+}
+
+// ---- lifetime ----
+
+Connection::Connection(ServerCore& core, tcp::socket socket, bool counted)
+    : core_(core),
+      counted_(counted),
+      executor_(socket.get_executor()),
+      read_timer_(executor_),
+      write_timer_(executor_) {
+  if (core_.tls) {
+    tls_.emplace(std::move(socket), *core_.tls);
+  } else {
+    plain_.emplace(std::move(socket));
+  }
+}
+
+Connection::~Connection() {
+  // Only reached without close_now() when the event loops are torn down with work queued.
+  if (exchange_) {
+    exchange_->mark_disconnected();
+    exchange_->detach();
+  }
+}
+
+tcp::socket& Connection::socket() {
+  return tls_ ? tls_->next_layer() : *plain_;
+}
+
+void Connection::post(std::function<void()> fn) {
+  asio::post(executor_, std::move(fn));
+}
+
+void Connection::start() {
+  asio::post(executor_, [self = shared_from_this()] { self->begin(); });
+}
+
+void Connection::drain() {
+  asio::post(executor_, [self = shared_from_this()] {
+    if (self->phase_ == Phase::kHandshake || (self->phase_ == Phase::kIdle && self->input_.size() == 0)) {
+      self->close_now();
+    } else {
+      self->keep_alive_ = false;  // the request or response in progress is the last one
+    }
+  });
+}
+
+void Connection::abort() {
+  asio::post(executor_, [self = shared_from_this()] { self->close_now(); });
+}
+
+// ---- reading ----
+
+void Connection::begin() {
+  if (phase_ == Phase::kClosed) return;
+  beast::error_code ec;
+  socket().set_option(tcp::no_delay(true), ec);  // SSE events must not wait for Nagle
+  const tcp::endpoint peer = socket().remote_endpoint(ec);
+  if (!ec) remote_address_ = peer.address().to_string();
+  if (tls_) {
+    phase_ = Phase::kHandshake;
+    arm_read_timer(options().header_timeout);
+    tls_->async_handshake(asio::ssl::stream_base::server,
+                          [self = shared_from_this()](const beast::error_code& e) { self->on_handshake(e); });
+    return;
+  }
+  begin_requests();
+}
+
+void Connection::on_handshake(const beast::error_code& ec) {
+  if (phase_ == Phase::kClosed) return;
+  if (ec) {
+    log_debug("http: TLS handshake with {} failed: {}", remote_address_, ec.message());
+    close_now();
+    return;
+  }
+  begin_requests();
+}
+
+void Connection::begin_requests() {
+  phase_ = Phase::kIdle;
+  if (!counted_) {
+    reject(503, "the server is at its connection limit; retry later", {{"Retry-After", "1"}});
+    start_read();
+    return;
+  }
+  new_parser();
+  arm_read_timer(options().header_timeout);  // the first request's head counts from accept
+  start_read();
+}
+
+void Connection::new_parser() {
+  parser_.emplace();
+  parser_->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(options().max_header_bytes, UINT32_MAX)));
+  parser_->body_limit(static_cast<std::uint64_t>(options().max_body_bytes));
+}
+
+void Connection::start_read() {
+  if (reading_ || phase_ == Phase::kClosed || phase_ == Phase::kHandshake) return;
+  // While a response is pending, input is only buffered; past a bound the client has to wait.
+  if (phase_ == Phase::kResponding && input_.size() >= options().max_header_bytes) return;
+  reading_ = true;
+  auto handler = [self = shared_from_this()](const beast::error_code& ec, std::size_t n) { self->on_read(ec, n); };
+  const auto buffer = asio::buffer(read_buffer_);
+  if (tls_) {
+    tls_->async_read_some(buffer, std::move(handler));
+  } else {
+    plain_->async_read_some(buffer, std::move(handler));
+  }
+}
+
+void Connection::on_read(const beast::error_code& ec, std::size_t n) {
+  reading_ = false;
+  if (phase_ == Phase::kClosed) return;
+  if (ec) {
+    if (phase_ == Phase::kResponding && exchange_ && !exchange_->complete) {
+      log_debug("http: {} went away during {}: {}", remote_address_, request_line_, ec.message());
+    }
+    close_now();
+    return;
+  }
+  if (phase_ == Phase::kClosing) {
+    discarded_ += n;
+    if (discarded_ > kLingerMaxBytes) {
+      close_now();
+      return;
+    }
+    start_read();
+    return;
+  }
+  input_.commit(asio::buffer_copy(input_.prepare(n), asio::buffer(read_buffer_.data(), n)));
+  switch (phase_) {
+    case Phase::kIdle:
+    case Phase::kHeader:
+    case Phase::kBody:
+      parse_input();
+      break;
+    default:
+      break;  // kResponding: the next pipelined request waits in input_
+  }
+  start_read();
+}
+
+void Connection::parse_input() {
+  while (phase_ == Phase::kIdle || phase_ == Phase::kHeader || phase_ == Phase::kBody) {
+    if (input_.size() == 0) return;
+    if (phase_ == Phase::kIdle) {
+      phase_ = Phase::kHeader;
+      if (!first_request_) arm_read_timer(options().header_timeout);
+    }
+    beast::error_code ec;
+    const std::size_t used = parser_->put(input_.data(), ec);
+    input_.consume(used);
+    if (ec == http::error::need_more) return;
+    if (ec == http::error::header_limit) {
+      reject(431, fmt::format("request header fields larger than {} bytes", options().max_header_bytes));
+      return;
+    }
+    if (ec == http::error::body_limit) {
+      reject(413, fmt::format("request body larger than {} bytes", options().max_body_bytes));
+      return;
+    }
+    if (ec) {
+      reject(400, fmt::format("malformed HTTP request: {}", ec.message()));
+      return;
+    }
+    if (phase_ == Phase::kHeader && parser_->is_header_done()) {
+      if (!on_header_done()) return;
+      phase_ = Phase::kBody;
+      if (!parser_->is_done()) arm_read_timer(options().body_timeout);
+    }
+    if (parser_->is_done()) {
+      dispatch();
+      return;
+    }
+    if (used == 0) return;
+  }
+}
+
+bool Connection::on_header_done() {
+  const auto& req = parser_->get();
+  request_line_ = to_string(req.method_string()) + " " + to_string(req.target());
+  if (req.version() != 10 && req.version() != 11) {
+    reject(505, "only HTTP/1.0 and HTTP/1.1 are supported");
+    return false;
+  }
+  if (req.version() == 11 && req.find(http::field::host) == req.end()) {
+    reject(400, "missing Host header");
+    return false;
+  }
+  if (Status s = split_target(std::string_view(req.target().data(), req.target().size()), &path_, &query_); !s.ok()) {
+    reject(400, fmt::format("bad request target: {}", s.message()));
+    return false;
+  }
+  const auto expect = req[http::field::expect];
+  if (!expect.empty()) {
+    if (!iequals(std::string_view(expect.data(), expect.size()), "100-continue")) {
+      reject(417, "only 'Expect: 100-continue' is supported");
+      return false;
+    }
+    // The client holds the body back until it hears from us; the limits were checked already.
+    if (req.version() == 11 && !parser_->is_done()) queue_write(std::string(kContinue));
+  }
+  return true;
+}
+
+void Connection::dispatch() {
+  cancel_read_timer();
+  http::request<http::string_body> msg = parser_->release();
+  parser_.reset();
+  keep_alive_ = msg.keep_alive() && !core_.draining.load();
+  head_request_ = msg.method() == http::verb::head;
+  http10_ = msg.version() == 10;
+
+  HttpRequest request;
+  request.method = to_string(msg.method_string());
+  request.target = to_string(msg.target());
+  request.path = std::move(path_);
+  request.query = std::move(query_);
+  request.version = static_cast<int>(msg.version());
+  for (const auto& field : msg) request.headers.emplace_back(to_string(field.name_string()), to_string(field.value()));
+  request.body = std::move(msg.body());
+  request.remote_address = remote_address_;
+
+  phase_ = Phase::kResponding;
+  exchange_ = std::make_shared<Exchange>(weak_from_this(), options().max_stream_buffer_bytes);
+  auto responder = std::make_shared<ResponderImpl>(exchange_);
+  try {
+    core_.handler(std::move(request), responder);
+  } catch (const std::exception& e) {
+    responder->fail(fmt::format("the handler threw: {}", e.what()));
+  } catch (...) {
+    responder->fail("the handler threw");
+  }
+  start_read();  // keep a read outstanding: it is how a client leaving is noticed
+}
+
+void Connection::reject(int status, std::string_view message, const HttpHeaders& extra) {
+  cancel_read_timer();
+  const bool head = parser_ && parser_->is_header_done() && parser_->get().method() == http::verb::head;
+  log_debug("http: {} {} -> {} ({})", remote_address_, request_line_.empty() ? "-" : request_line_, status, message);
+  phase_ = Phase::kClosing;
+  close_after_flush_ = true;
+  queue_write(format_error_response(status, message, extra, head));
+}
+
+// ---- the responder's operations ----
+
+void Connection::send_response(Exchange& x, int status, HttpHeaders headers, std::string body) {
+  if (!is_current(x) || x.head_sent) return;
+  if (status < 200 || status > 999) {
+    log_error("http: {}: handler responded with invalid status {}", request_line_, status);
+    fail_response(x, "invalid status");
+    return;
+  }
+  x.head_sent = true;
+  x.complete = true;
+  if (wants_close(headers) || core_.draining.load()) keep_alive_ = false;
+  const bool no_body = head_request_ || status_has_no_body(status);
+  std::string bytes = format_response_head({.status = status,
+                                            .headers = &headers,
+                                            .framing = BodyFraming::kContentLength,
+                                            .content_length = body.size(),
+                                            .close = !keep_alive_,
+                                            .keep_alive_header = keep_alive_ && http10_});
+  if (no_body || body.empty()) {
+    queue_write(std::move(bytes));
+  } else if (body.size() <= kJoinLimit) {
+    bytes += body;
+    queue_write(std::move(bytes));
+  } else {
+    queue_write(std::move(bytes));
+    queue_write(std::move(body));
+  }
+}
+
+void Connection::start_stream(Exchange& x, int status, HttpHeaders headers) {
+  if (!is_current(x) || x.head_sent) return;
+  if (status < 200 || status > 999) {
+    log_error("http: {}: handler started a stream with invalid status {}", request_line_, status);
+    fail_response(x, "invalid status");
+    return;
+  }
+  x.head_sent = true;
+  if (wants_close(headers) || core_.draining.load()) keep_alive_ = false;
+  suppress_body_ = head_request_ || status_has_no_body(status);
+  BodyFraming framing = BodyFraming::kChunked;
+  if (status_has_no_body(status)) {
+    framing = BodyFraming::kContentLength;
+  } else if (http10_) {
+    framing = BodyFraming::kUntilClose;  // HTTP/1.0 has no chunked encoding
+    keep_alive_ = false;
+  }
+  chunked_ = framing == BodyFraming::kChunked;
+  queue_write(format_response_head({.status = status,
+                                    .headers = &headers,
+                                    .framing = framing,
+                                    .content_length = 0,
+                                    .close = !keep_alive_,
+                                    .keep_alive_header = keep_alive_ && http10_}));
+}
+
+void Connection::write_chunk(Exchange& x, std::string chunk, std::size_t counted) {
+  if (!is_current(x) || !x.head_sent || x.complete || suppress_body_) {
+    x.queued_bytes.fetch_sub(counted);
+    return;
+  }
+  queue_write(chunked_ ? format_chunk(chunk) : std::move(chunk), counted);
+}
+
+void Connection::finish_stream(Exchange& x) {
+  if (!is_current(x) || !x.head_sent || x.complete) return;
+  x.complete = true;
+  if (chunked_ && !suppress_body_) {
+    queue_write(std::string(kLastChunk));
+  } else if (!writing_) {
+    flush();
+  }
+}
+
+void Connection::fail_response(Exchange& x, std::string why) {
+  if (!is_current(x) || x.complete) return;
+  if (!x.head_sent) {
+    log_error("http: {}: {}; answering 500", request_line_, why);
+    x.head_sent = true;
+    x.complete = true;
+    keep_alive_ = false;
+    queue_write(format_error_response(500, "internal server error", {}, head_request_));
+    return;
+  }
+  log_error("http: {}: {}; cutting the stream", request_line_, why);
+  x.complete = true;  // the handler is done with it: no on_disconnect
+  abort_after_flush_ = true;
+  if (!writing_) flush();
+}
+
+void Connection::drop_slow_reader(Exchange& x) {
+  if (!is_current(x)) return;
+  log_warn("http: {} reads {} too slowly (over {} bytes queued); disconnecting", remote_address_, request_line_,
+           x.max_queued_bytes);
+  close_now();
+}
+
+// ---- writing ----
+
+void Connection::queue_write(std::string data, std::size_t counted) {
+  if (phase_ == Phase::kClosed) return;
+  outbox_.push_back({std::move(data), counted});
+  if (!writing_) flush();
+}
+
+void Connection::flush() {
+  if (outbox_.empty()) {
+    on_outbox_drained();
+    return;
+  }
+  writing_ = true;
+  in_flight_.swap(outbox_);
+  std::size_t total = 0;
+  for (const Pending& p : in_flight_) total += p.data.size();
+  if (in_flight_.size() > 1 && total <= kJoinLimit) {
+    Pending joined;
+    joined.data.reserve(total);
+    for (Pending& p : in_flight_) {
+      joined.data += p.data;
+      joined.counted += p.counted;
+    }
+    in_flight_.clear();
+    in_flight_.push_back(std::move(joined));
+  }
+  buffers_.clear();
+  for (const Pending& p : in_flight_) buffers_.push_back(asio::buffer(p.data));
+
+  const std::uint64_t gen = ++write_timer_gen_;
+  write_timer_.expires_after(options().write_timeout);
+  write_timer_.async_wait([self = shared_from_this(), gen](const beast::error_code& ec) {
+    if (ec || gen != self->write_timer_gen_ || self->phase_ == Phase::kClosed) return;
+    log_debug("http: write to {} timed out", self->remote_address_);
+    self->close_now();
+  });
+  auto handler = [self = shared_from_this()](const beast::error_code& ec, std::size_t) { self->on_written(ec); };
+  if (tls_) {
+    asio::async_write(*tls_, buffers_, std::move(handler));
+  } else {
+    asio::async_write(*plain_, buffers_, std::move(handler));
+  }
+}
+
+void Connection::on_written(const beast::error_code& ec) {
+  writing_ = false;
+  ++write_timer_gen_;
+  write_timer_.cancel();
+  std::size_t counted = 0;
+  for (const Pending& p : in_flight_) counted += p.counted;
+  if (counted > 0 && exchange_) exchange_->queued_bytes.fetch_sub(counted);
+  in_flight_.clear();
+  if (phase_ == Phase::kClosed) return;
+  if (ec) {
+    log_debug("http: write to {} failed: {}", remote_address_, ec.message());
+    close_now();
+    return;
+  }
+  flush();
+}
+
+void Connection::on_outbox_drained() {
+  if (abort_after_flush_) {
+    close_now();  // no terminating chunk: the client must see the body as truncated
+    return;
+  }
+  if (phase_ == Phase::kResponding) {
+    if (exchange_ && exchange_->complete) finish_exchange();
+  } else if (phase_ == Phase::kClosing && close_after_flush_) {
+    begin_shutdown();
+  }
+}
+
+void Connection::finish_exchange() {
+  exchange_->detach();
+  exchange_.reset();
+  chunked_ = false;
+  suppress_body_ = false;
+  request_line_.clear();
+  if (!keep_alive_ || core_.draining.load()) {
+    phase_ = Phase::kClosing;
+    close_after_flush_ = true;
+    begin_shutdown();
+    return;
+  }
+  phase_ = Phase::kIdle;
+  first_request_ = false;
+  new_parser();
+  arm_read_timer(options().keep_alive_idle_timeout);
+  parse_input();  // a pipelined request may be waiting already
+  start_read();
+}
+
+// ---- timers and closing ----
+
+void Connection::arm_read_timer(std::chrono::milliseconds timeout) {
+  const std::uint64_t gen = ++read_timer_gen_;
+  read_timer_.expires_after(timeout);
+  read_timer_.async_wait([self = shared_from_this(), gen](const beast::error_code& ec) {
+    if (ec || gen != self->read_timer_gen_) return;
+    self->on_read_timeout();
+  });
+}
+
+void Connection::cancel_read_timer() {
+  ++read_timer_gen_;
+  read_timer_.cancel();
+}
+
+void Connection::on_read_timeout() {
+  switch (phase_) {
+    case Phase::kHeader:
+    case Phase::kBody:
+      reject(408, "request timed out");
+      break;
+    case Phase::kHandshake:
+    case Phase::kIdle:  // nothing started: just close
+    case Phase::kClosing:
+      close_now();
+      break;
+    default:
+      break;
+  }
+}
+
+void Connection::begin_shutdown() {
+  if (shutdown_started_ || phase_ == Phase::kClosed) return;
+  shutdown_started_ = true;
+  phase_ = Phase::kClosing;
+  core_.begin_lingering();
+  arm_read_timer(kLingerTimeout);
+  if (tls_) {
+    tls_->async_shutdown([self = shared_from_this()](const beast::error_code&) { self->close_now(); });
+  } else {
+    beast::error_code ec;
+    plain_->shutdown(tcp::socket::shutdown_send, ec);
+  }
+  start_read();  // until the peer closes: see kLingerTimeout
+}
+
+void Connection::close_now() {
+  if (phase_ == Phase::kClosed) return;
+  const auto self = shared_from_this();
+  phase_ = Phase::kClosed;
+  if (exchange_) {
+    exchange_->mark_disconnected();
+    exchange_->detach();
+    exchange_.reset();
+  }
+  ++read_timer_gen_;
+  ++write_timer_gen_;
+  read_timer_.cancel();
+  write_timer_.cancel();
+  beast::error_code ec;
+  socket().close(ec);
+  if (counted_) core_.active.fetch_sub(1);
+  core_.remove(this, shutdown_started_);
+}
+
+}  // namespace parley::net_detail

@@ -1,0 +1,164 @@
+// Internal to src/net: one accepted connection of HttpServer (Beast/Asio inside), and the
+// server-wide state connections share.
+//
+// A connection lives on one I/O thread: every member function below, except start(), drain(),
+// abort() and post(), runs there, so there are no locks. It is kept alive by the server's
+// registry while open and by its pending asynchronous operations; it never outlives the event
+// loops (HttpServer::stop() closes all and lets the loops run dry before destroying them).
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "net/exchange.h"
+#include "net/http_server.h"
+
+namespace parley::net_detail {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+using tcp = asio::ip::tcp;
+
+class Connection;
+
+// Shared by the server and its connections; outlives both.
+struct ServerCore {
+  HttpServerOptions options;
+  HttpHandler handler;
+  std::unique_ptr<asio::ssl::context> tls;  // null: plain HTTP
+  std::atomic<bool> draining{false};
+  std::atomic<std::size_t> active{0};  // connections counted against max_connections
+
+  std::mutex mu;
+  std::condition_variable changed;  // a connection left the registry or began to linger
+  std::unordered_map<Connection*, std::shared_ptr<Connection>> connections;
+  std::size_t lingering = 0;  // of those, done and waiting for the peer to close
+
+  void add(const std::shared_ptr<Connection>& c);
+  void begin_lingering();
+  void remove(Connection* c, bool was_lingering);
+  std::vector<std::shared_ptr<Connection>> snapshot();
+};
+
+class Connection final : public ResponseSink, public std::enable_shared_from_this<Connection> {
+ public:
+  // `counted`: within max_connections; otherwise it answers 503 and closes.
+  Connection(ServerCore& core, tcp::socket socket, bool counted);
+  ~Connection() override;
+
+  // Any thread.
+  void start();
+  void drain();  // server stopping gracefully: close when idle, finish the response in flight
+  void abort();  // close now
+  void post(std::function<void()> fn) override;
+
+  // ResponseSink (I/O thread).
+  void send_response(Exchange& x, int status, HttpHeaders headers, std::string body) override;
+  void start_stream(Exchange& x, int status, HttpHeaders headers) override;
+  void write_chunk(Exchange& x, std::string chunk, std::size_t counted) override;
+  void finish_stream(Exchange& x) override;
+  void fail_response(Exchange& x, std::string why) override;
+  void drop_slow_reader(Exchange& x) override;
+
+ private:
+  enum class Phase {
+    kHandshake,   // TLS handshake
+    kIdle,        // waiting for the first byte of a request
+    kHeader,      // reading a request head
+    kBody,        // reading a request body
+    kResponding,  // the handler has the request; reading only to notice the client leaving
+    kClosing,     // last bytes written or being written; draining input until the peer closes
+    kClosed,
+  };
+  struct Pending {
+    std::string data;
+    std::size_t counted = 0;  // bytes of it counted in the exchange's queued_bytes
+  };
+
+  tcp::socket& socket();
+  const HttpServerOptions& options() const { return core_.options; }
+  bool is_current(const Exchange& x) const { return exchange_.get() == &x && phase_ == Phase::kResponding; }
+
+  // Reading and parsing.
+  void begin();
+  void on_handshake(const beast::error_code& ec);
+  void begin_requests();
+  void new_parser();
+  void start_read();
+  void on_read(const beast::error_code& ec, std::size_t n);
+  void parse_input();
+  bool on_header_done();
+  void dispatch();
+  void reject(int status, std::string_view message, const HttpHeaders& extra = {});
+
+  // Writing.
+  void queue_write(std::string data, std::size_t counted = 0);
+  void flush();
+  void on_written(const beast::error_code& ec);
+  void on_outbox_drained();
+  void finish_exchange();
+
+  // Timers and closing.
+  void arm_read_timer(std::chrono::milliseconds timeout);
+  void cancel_read_timer();
+  void on_read_timeout();
+  void begin_shutdown();
+  void close_now();
+
+  ServerCore& core_;
+  const bool counted_;
+  const asio::any_io_executor executor_;
+  std::optional<tcp::socket> plain_;
+  std::optional<asio::ssl::stream<tcp::socket>> tls_;
+  asio::steady_timer read_timer_;
+  asio::steady_timer write_timer_;
+  std::uint64_t read_timer_gen_ = 0;  // a timer callback from an older arming is stale
+  std::uint64_t write_timer_gen_ = 0;
+
+  Phase phase_ = Phase::kIdle;
+  std::string remote_address_;
+  beast::flat_buffer input_;  // received, not yet parsed
+  // Reads land here, not in input_: parsing may shift input_'s storage while a read is pending.
+  std::array<char, 8 * 1024> read_buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  bool first_request_ = true;
+  bool reading_ = false;
+  std::size_t discarded_ = 0;  // input thrown away while closing
+
+  // The request being answered.
+  std::shared_ptr<Exchange> exchange_;
+  std::string path_, query_;  // decoded when its head arrived
+  bool keep_alive_ = false;
+  bool head_request_ = false;
+  bool http10_ = false;
+  bool chunked_ = false;        // the streamed response uses chunked framing
+  bool suppress_body_ = false;  // HEAD, 204, 304: the head goes out, body bytes do not
+  std::string request_line_;    // "GET /path", for logs
+
+  // Writing: outbox_ waits while in_flight_ is being written.
+  std::vector<Pending> outbox_;
+  std::vector<Pending> in_flight_;
+  std::vector<asio::const_buffer> buffers_;
+  bool writing_ = false;
+  bool close_after_flush_ = false;
+  bool abort_after_flush_ = false;  // an abandoned stream: send what was written, then cut
+  bool shutdown_started_ = false;
+};
+
+}  // namespace parley::net_detail
