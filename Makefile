@@ -7,15 +7,16 @@ DATA_DIR   ?= data
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 PARLEY     := $(BUILD)/bin/parley
-DEMO_MODEL := $(DATA_DIR)/parley-demo.gguf
+HOST       ?= 127.0.0.1
+PORT       ?= 8080
 
 .PHONY: help setup configure build test run bench fuzz asan format lint clean
 
 help:
-	@echo "make run     install what is missing, build, and start Parley with the built-in demo model"
+	@echo "make run     install what is missing, build, and serve the built-in demo model on http://$(HOST):$(PORT)"
 	@echo "make test    install what is missing, build, and run every test"
 	@echo "make build   build $(PARLEY) and the tests ($(BUILD_TYPE))"
-	@echo "make bench   run the benchmarks (tokenizer throughput, ...)"
+	@echo "make bench   run the benchmarks (tokenizer, matmul kernels, whole models, serving load)"
 	@echo "make fuzz    run the libFuzzer targets for a minute (FUZZ_SECONDS=60)"
 	@echo "make asan    build and test with AddressSanitizer + UndefinedBehaviorSanitizer in build-asan/"
 	@echo "make format  clang-format the sources;  make lint  clang-tidy them"
@@ -35,17 +36,17 @@ test: build
 	scripts/check_layers
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) --timeout 900
 
-# The demo model is generated once (random weights: its text is noise) and cached in $(DATA_DIR).
-$(DEMO_MODEL): | build
-	@mkdir -p $(DATA_DIR)
-	$(PARLEY) model synth --arch llama --vocab-from builtin:bytes --name parley-demo \
-	    --layers 4 --embd 256 --heads 4 --kv-heads 2 --ff 768 --ctx 2048 --type q8_0 --seed 1 --out $@
+# With no --model, `parley serve` generates the demo model once into $(DATA_DIR) (random weights:
+# its replies are noise) and says so at start-up.
+run: build
+	$(PARLEY) serve --host $(HOST) --port $(PORT) --data $(DATA_DIR)
 
-run: build $(DEMO_MODEL)
-	@scripts/run-demo $(PARLEY) $(DEMO_MODEL)
-
+# Kernel and tokenizer micro-benchmarks, then whole-model figures on TinyLlama-shaped models
+# (generated once into $(DATA_DIR)/bench, ~4 GB).
 bench: build
 	$(BUILD)/bench/tokenizer_bench --benchmark_counters_tabular=true
+	$(BUILD)/bench/matmul_bench --benchmark_filter='^matmul/(q4_0|q8_0|f16)/in:2048/out:5632/'
+	scripts/bench-models $(PARLEY) $(DATA_DIR)/bench
 
 fuzz: setup
 	scripts/fuzz --seconds $${FUZZ_SECONDS:-60}

@@ -20,6 +20,8 @@ inline constexpr int kExitError = 1;
 void add_model_commands(CLI::App& app, int* exit_code);
 void add_tokenize_command(CLI::App& app, int* exit_code);
 void add_generate_command(CLI::App& app, int* exit_code);
+void add_serve_command(CLI::App& app, int* exit_code);
+void add_chat_command(CLI::App& app, int* exit_code);
 void add_bench_command(CLI::App& app, int* exit_code);
 // `parley bench serve`, a subcommand of `bench`.
 CLI::App* add_bench_serve_command(CLI::App& bench, int* exit_code);

@@ -168,6 +168,7 @@ Status parse_sampling(const json::object& o, const ApiLimits& limits, SamplingFi
       s->logit_bias.emplace_back(id, bias);
     }
   }
+  RETURN_IF_ERROR(get_bool(o, "ignore_eos", &s->ignore_eos));
   return parse_stop(o, limits, &s->stop);
 }
 

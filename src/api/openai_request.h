@@ -36,6 +36,7 @@ struct SamplingFields {
   std::optional<std::int64_t> seed;
   std::vector<std::pair<std::int32_t, double>> logit_bias;  // token id, bias
   std::vector<std::string> stop;
+  bool ignore_eos = false;  // extension (as in vLLM): keep generating past end-of-generation tokens
 };
 
 struct ChatMessage {

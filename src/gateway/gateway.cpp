@@ -1,0 +1,291 @@
+#include "gateway/gateway.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+
+#include "base/log.h"
+#include "chat/json.h"
+#include "gateway/generation.h"
+#include "gateway/http_errors.h"
+#include "obs/request_id.h"
+
+namespace parley {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+HttpHeaders json_headers(const std::string& request_id) {
+  return {{"Content-Type", "application/json"}, {"X-Request-Id", request_id}};
+}
+
+// Sampling parameters from the wire fields, OpenAI's defaults where absent.
+Result<SamplingParams> sampling_from(const SamplingFields& f, std::int32_t n_logprobs, std::int32_t n_vocab,
+                                     std::int32_t choice) {
+  SamplingParams p;
+  p.temperature = static_cast<float>(f.temperature.value_or(1.0));
+  p.top_p = static_cast<float>(f.top_p.value_or(1.0));
+  p.top_k = static_cast<std::int32_t>(f.top_k.value_or(0));
+  p.min_p = static_cast<float>(f.min_p.value_or(0.0));
+  p.repetition_penalty = static_cast<float>(f.repetition_penalty.value_or(1.0));
+  p.presence_penalty = static_cast<float>(f.presence_penalty);
+  p.frequency_penalty = static_cast<float>(f.frequency_penalty);
+  for (const auto& [id, bias] : f.logit_bias) {
+    if (id >= n_vocab) return invalid_param("logit_bias", fmt::format("Token id {} is outside the vocabulary of {} tokens.", id, n_vocab));
+    p.logit_bias.emplace_back(id, static_cast<float>(bias));
+  }
+  if (f.seed) {
+    // Choices of one request differ, and each is reproducible.
+    p.seed = static_cast<std::uint64_t>(*f.seed) + static_cast<std::uint64_t>(choice);
+    p.has_seed = true;
+  }
+  p.n_logprobs = n_logprobs;
+  RETURN_IF_ERROR(p.validate(n_vocab));
+  return p;
+}
+
+Status context_error(std::int64_t n_ctx, std::int64_t prompt, std::int64_t max_tokens, std::string_view param) {
+  std::string msg = max_tokens > 0
+                        ? fmt::format("This model's maximum context length is {} tokens. However, you requested {} tokens "
+                                      "({} in the prompt, {} for the completion). Please reduce the prompt or the "
+                                      "completion length.",
+                                      n_ctx, prompt + max_tokens, prompt, max_tokens)
+                        : fmt::format("This model's maximum context length is {} tokens. However, your prompt has {} "
+                                      "tokens. Please reduce the length of the prompt.",
+                                      n_ctx, prompt);
+  return invalid_param(param, std::move(msg)).with_detail("code", "context_length_exceeded");
+}
+
+}  // namespace
+
+Gateway::Gateway(std::vector<std::unique_ptr<ServedModel>> models, const GatewayOptions& options)
+    : models_(std::move(models)), options_(options), metrics_(registry_) {
+  for (const auto& m : models_) metrics_.watch_engine(m->id(), m->engine());
+}
+
+Gateway::~Gateway() = default;
+
+const ServedModel* Gateway::find_model(std::string_view id) const {
+  for (const auto& m : models_) {
+    if (m->id() == id) return m.get();
+  }
+  return nullptr;
+}
+
+void Gateway::reply_error(HttpResponder& responder, const std::string& request_id, const Status& st,
+                          const std::string& model, const std::string& endpoint) {
+  const HttpError e = to_http_error(st);
+  HttpHeaders headers = json_headers(request_id);
+  if (e.retry_after_s > 0) headers.emplace_back("Retry-After", std::to_string(e.retry_after_s));
+  responder.respond(e.status, std::move(headers), e.body());
+  metrics_.requests.with({model, endpoint, std::to_string(e.status)}).inc();
+  log_event(e.status >= 500 ? LogLevel::kError : LogLevel::kInfo, "request",
+            {{"request_id", request_id}, {"endpoint", endpoint}, {"model", model}, {"status", e.status},
+             {"error", e.message}});
+}
+
+void Gateway::handle(HttpRequest req, std::shared_ptr<HttpResponder> responder) {
+  const std::string request_id = request_id_from_header(req.header("X-Request-Id"));
+  const std::string& path = req.path;
+  const auto method_not_allowed = [&](const char* allowed) {
+    HttpHeaders h = json_headers(request_id);
+    h.emplace_back("Allow", allowed);
+    responder->respond(405, std::move(h),
+                       error_body(fmt::format("Method {} is not allowed for {}.", req.method, path), "invalid_request_error", "", ""));
+  };
+  if (path == "/health") {
+    if (req.method != "GET" && req.method != "HEAD") return method_not_allowed("GET, HEAD");
+    responder->respond(200, json_headers(request_id), R"({"status":"ok"})");
+    return;
+  }
+  if (path == "/ready") {
+    if (req.method != "GET" && req.method != "HEAD") return method_not_allowed("GET, HEAD");
+    const bool ready = !models_.empty();
+    responder->respond(ready ? 200 : 503, json_headers(request_id),
+                       ready ? std::string(R"({"status":"ready"})") : std::string(R"({"status":"no model loaded"})"));
+    return;
+  }
+  if (path == "/metrics") {
+    if (req.method != "GET") return method_not_allowed("GET");
+    responder->respond(200, {{"Content-Type", "text/plain; version=0.0.4; charset=utf-8"}, {"X-Request-Id", request_id}},
+                       registry_.render());
+    return;
+  }
+  if (path == "/v1/models") {
+    if (req.method != "GET") return method_not_allowed("GET");
+    return list_models(request_id, *responder);
+  }
+  if (path.rfind("/v1/models/", 0) == 0) {
+    if (req.method != "GET") return method_not_allowed("GET");
+    const std::string id = path.substr(std::string_view("/v1/models/").size());
+    if (const ServedModel* m = find_model(id)) {
+      responder->respond(200, json_headers(request_id), model_json({m->id(), m->created(), "parley"}));
+    } else {
+      reply_error(*responder, request_id,
+                  not_found_error("The model '{}' does not exist.", id).with_detail("param", "model").with_detail("code", "model_not_found"),
+                  id, "models");
+    }
+    return;
+  }
+  if (path == "/v1/chat/completions") {
+    if (req.method != "POST") return method_not_allowed("POST");
+    return chat_completions(req, request_id, std::move(responder));
+  }
+  if (path == "/v1/completions") {
+    if (req.method != "POST") return method_not_allowed("POST");
+    return completions(req, request_id, std::move(responder));
+  }
+  responder->respond(404, json_headers(request_id),
+                     error_body(fmt::format("Unknown path {} {}.", req.method, path), "invalid_request_error", "", "not_found"));
+}
+
+void Gateway::list_models(const std::string& request_id, HttpResponder& responder) const {
+  std::vector<ModelInfoOut> out;
+  for (const auto& m : models_) out.push_back({m->id(), m->created(), "parley"});
+  responder.respond(200, json_headers(request_id), model_list_json(out));
+}
+
+void Gateway::chat_completions(const HttpRequest& req, const std::string& request_id,
+                               std::shared_ptr<HttpResponder> responder) {
+  const auto arrival = Clock::now();
+  Result<ChatCompletionRequest> parsed = parse_chat_completion_request(req.body, options_.limits);
+  if (!parsed.ok()) return reply_error(*responder, request_id, parsed.status(), "", "chat");
+  ChatCompletionRequest& r = *parsed;
+  const ServedModel* m = find_model(r.model);
+  if (m == nullptr) {
+    return reply_error(*responder, request_id,
+                       not_found_error("The model '{}' does not exist.", r.model).with_detail("param", "model").with_detail("code", "model_not_found"),
+                       r.model, "chat");
+  }
+  // Messages (and tools) go to the chat template as the JSON the client sent, normalised.
+  chat::ChatInput input;
+  Result<chat::Value> messages = chat::value_from_json(r.messages_json);
+  if (!messages.ok()) return reply_error(*responder, request_id, messages.status().with_detail("param", "messages"), r.model, "chat");
+  input.messages = std::move(*messages);
+  if (!r.tools_json.empty()) {
+    Result<chat::Value> tools = chat::value_from_json(r.tools_json);
+    if (!tools.ok()) return reply_error(*responder, request_id, tools.status().with_detail("param", "tools"), r.model, "chat");
+    input.tools = std::move(*tools);
+  }
+  const Vocab& vocab = m->tokenizer().vocab();
+  input.add_generation_prompt = true;
+  input.bos_token = std::string(m->tokenizer().token_text(vocab.bos));
+  input.eos_token = std::string(m->tokenizer().token_text(vocab.eos));
+  Result<std::string> prompt = m->chat_template().render(input);
+  if (!prompt.ok()) {
+    return reply_error(*responder, request_id,
+                       Status(ErrorCode::kInvalidArgument, fmt::format("The model's chat template rejected the messages: {}", prompt.status().message()))
+                           .with_detail("param", "messages"),
+                       r.model, "chat");
+  }
+  // The template writes the special tokens (BOS included) itself.
+  const std::vector<TokenId> tokens = m->tokenizer().encode(*prompt, {.add_special = false, .parse_special = true});
+  const auto n_prompt = static_cast<std::int64_t>(tokens.size());
+  if (n_prompt == 0) return reply_error(*responder, request_id, invalid_param("messages", "The prompt is empty."), r.model, "chat");
+  if (n_prompt >= m->n_ctx() || (r.max_tokens && n_prompt + *r.max_tokens > m->n_ctx())) {
+    return reply_error(*responder, request_id, context_error(m->n_ctx(), n_prompt, r.max_tokens.value_or(0), "messages"), r.model, "chat");
+  }
+  std::vector<ChoiceInput> choices;
+  for (std::int32_t i = 0; i < r.n; ++i) {
+    Result<SamplingParams> sp = sampling_from(r.sampling, r.logprobs ? r.top_logprobs : -1, m->tokenizer().n_tokens(), i);
+    if (!sp.ok()) return reply_error(*responder, request_id, sp.status(), r.model, "chat");
+    GenerateRequest g;
+    g.prompt = tokens;
+    g.sampling = std::move(*sp);
+    g.max_tokens = static_cast<std::int32_t>(r.max_tokens.value_or(0));
+    g.ignore_eos = r.sampling.ignore_eos;
+    g.tenant = r.user;
+    choices.push_back({0, std::move(g)});
+  }
+  JobSpec spec;
+  spec.kind = ApiKind::kChat;
+  spec.response_id = "chatcmpl-" + new_request_id().substr(4);
+  spec.request_id = request_id;
+  spec.model = r.model;
+  spec.endpoint = "chat";
+  spec.created = unix_now();
+  spec.stream = r.stream;
+  spec.include_usage = r.include_usage;
+  spec.stop = r.sampling.stop;
+  spec.n_logprobs = r.logprobs ? r.top_logprobs : -1;
+  spec.user = r.user;
+  spec.arrival = arrival;
+  auto job = GenerationJob::create(std::move(spec), m->tokenizer(), m->engine(), responder, metrics_);
+  if (Status st = job->start(std::move(choices)); !st.ok()) reply_error(*responder, request_id, st, r.model, "chat");
+}
+
+void Gateway::completions(const HttpRequest& req, const std::string& request_id, std::shared_ptr<HttpResponder> responder) {
+  const auto arrival = Clock::now();
+  Result<CompletionRequest> parsed = parse_completion_request(req.body, options_.limits);
+  if (!parsed.ok()) return reply_error(*responder, request_id, parsed.status(), "", "completions");
+  CompletionRequest& r = *parsed;
+  const ServedModel* m = find_model(r.model);
+  if (m == nullptr) {
+    return reply_error(*responder, request_id,
+                       not_found_error("The model '{}' does not exist.", r.model).with_detail("param", "model").with_detail("code", "model_not_found"),
+                       r.model, "completions");
+  }
+  if (r.max_tokens < 1) {
+    // (OpenAI's max_tokens 0 with echo returns prompt logprobs, which Parley does not compute.)
+    return reply_error(*responder, request_id, invalid_param("max_tokens", "'max_tokens' must be at least 1."), r.model,
+                       "completions");
+  }
+  const std::int32_t n_vocab = m->tokenizer().n_tokens();
+  std::vector<ChoiceInput> choices;
+  std::vector<std::string> echo;
+  for (std::size_t p = 0; p < r.prompts.size(); ++p) {
+    const auto& pr = r.prompts[p];
+    std::vector<TokenId> tokens;
+    if (pr.is_tokens) {
+      for (const std::int32_t t : pr.tokens) {
+        if (t >= n_vocab) {
+          return reply_error(*responder, request_id, invalid_param("prompt", fmt::format("Token id {} is outside the vocabulary.", t)), r.model, "completions");
+        }
+      }
+      tokens.assign(pr.tokens.begin(), pr.tokens.end());
+    } else {
+      // A raw prompt: BOS as the model adds it; special-token texts are parsed, as other servers do.
+      tokens = m->tokenizer().encode(pr.text, {.add_special = true, .parse_special = true});
+    }
+    if (r.echo) echo.push_back(pr.is_tokens ? m->tokenizer().decode(tokens) : pr.text);
+    const auto n_prompt = static_cast<std::int64_t>(tokens.size());
+    if (n_prompt == 0) return reply_error(*responder, request_id, invalid_param("prompt", "The prompt is empty."), r.model, "completions");
+    if (n_prompt >= m->n_ctx() || n_prompt + r.max_tokens > m->n_ctx()) {
+      return reply_error(*responder, request_id, context_error(m->n_ctx(), n_prompt, r.max_tokens, "prompt"), r.model, "completions");
+    }
+    for (std::int32_t i = 0; i < r.n; ++i) {
+      const auto choice = static_cast<std::int32_t>(p) * r.n + i;
+      Result<SamplingParams> sp = sampling_from(r.sampling, r.logprobs.value_or(-1), n_vocab, choice);
+      if (!sp.ok()) return reply_error(*responder, request_id, sp.status(), r.model, "completions");
+      GenerateRequest g;
+      g.prompt = tokens;
+      g.sampling = std::move(*sp);
+      g.max_tokens = static_cast<std::int32_t>(r.max_tokens);
+      g.ignore_eos = r.sampling.ignore_eos;
+      g.tenant = r.user;
+      choices.push_back({static_cast<std::int32_t>(p), std::move(g)});
+    }
+  }
+  JobSpec spec;
+  spec.kind = ApiKind::kCompletion;
+  spec.response_id = "cmpl-" + new_request_id().substr(4);
+  spec.request_id = request_id;
+  spec.model = r.model;
+  spec.endpoint = "completions";
+  spec.created = unix_now();
+  spec.stream = r.stream;
+  spec.include_usage = r.include_usage;
+  spec.stop = r.sampling.stop;
+  spec.n_logprobs = r.logprobs.value_or(-1);
+  spec.echo = std::move(echo);
+  spec.user = r.user;
+  spec.arrival = arrival;
+  auto job = GenerationJob::create(std::move(spec), m->tokenizer(), m->engine(), responder, metrics_);
+  if (Status st = job->start(std::move(choices)); !st.ok()) reply_error(*responder, request_id, st, r.model, "completions");
+}
+
+}  // namespace parley

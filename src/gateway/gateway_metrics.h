@@ -1,0 +1,35 @@
+// The metric families the gateway exports on /metrics, labelled by model.
+#pragma once
+
+#include <string>
+
+#include "engine/engine_client.h"
+#include "obs/metrics.h"
+
+namespace parley {
+
+struct GatewayMetrics {
+  explicit GatewayMetrics(MetricsRegistry& r);
+
+  // Copies the engine's statistics into the gauges and counters (registered as a collector).
+  void watch_engine(const std::string& model, const EngineClient& engine);
+
+  MetricsRegistry& registry;
+  Family<Counter>& requests;            // {model, endpoint, status}
+  Family<Histogram>& ttft;              // {model}
+  Family<Histogram>& itl;               // {model}
+  Family<Histogram>& e2e;               // {model, endpoint}
+  Family<Histogram>& prompt_tokens;     // {model}
+  Family<Histogram>& generation_tokens; // {model}
+  Family<Counter>& prompt_tokens_total;      // {model}
+  Family<Counter>& generation_tokens_total;  // {model}
+  Family<Gauge>& queue_depth;           // {model}
+  Family<Gauge>& running;               // {model}
+  Family<Gauge>& kv_usage;              // {model}: used / total blocks
+  Family<Gauge>& kv_blocks;             // {model, state}
+  Family<Gauge>& prefix_hit_rate;       // {model}
+  Family<Counter>& preemptions;         // {model}
+  Family<Counter>& prefix_hit_tokens;   // {model}
+};
+
+}  // namespace parley

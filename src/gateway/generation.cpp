@@ -1,0 +1,271 @@
+#include "gateway/generation.h"
+
+#include "base/log.h"
+#include "base/utf8.h"
+#include "gateway/http_errors.h"
+
+namespace parley {
+
+using Clock = std::chrono::steady_clock;
+
+std::shared_ptr<GenerationJob> GenerationJob::create(JobSpec spec, const Tokenizer& tokenizer, EngineClient& engine,
+                                                     std::shared_ptr<HttpResponder> responder, GatewayMetrics& metrics) {
+  return std::shared_ptr<GenerationJob>(new GenerationJob(std::move(spec), tokenizer, engine, std::move(responder), metrics));
+}
+
+GenerationJob::GenerationJob(JobSpec spec, const Tokenizer& tokenizer, EngineClient& engine,
+                             std::shared_ptr<HttpResponder> responder, GatewayMetrics& metrics)
+    : spec_(std::move(spec)), tokenizer_(tokenizer), engine_(engine), responder_(std::move(responder)), metrics_(metrics) {}
+
+Status GenerationJob::start(std::vector<ChoiceInput> inputs) {
+  std::unique_lock<std::mutex> lock(mutex_);  // events for early tokens wait until the ids are known
+  choices_.resize(inputs.size());
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    Choice& c = choices_[i];
+    c.index = static_cast<std::int32_t>(i);
+    c.prompt_index = inputs[i].prompt_index;
+    c.detok.emplace(tokenizer_);
+    c.stop.emplace(spec_.stop);
+  }
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    Result<RequestId> id = engine_.submit(std::move(inputs[i].request), shared_from_this());
+    if (!id.ok()) {
+      for (std::size_t j = 0; j < i; ++j) engine_.cancel(choices_[j].engine_id);
+      done_ = true;  // the caller answers; late events for the cancelled ones are ignored
+      return id.status();
+    }
+    choices_[i].engine_id = *id;
+  }
+  if (spec_.stream) {
+    responder_->start_stream(200, {{"Content-Type", "text/event-stream"},
+                                   {"Cache-Control", "no-cache"},
+                                   {"X-Request-Id", spec_.request_id}});
+    if (spec_.kind == ApiKind::kChat) {
+      for (const Choice& c : choices_) {
+        responder_->write(sse_event(chat_chunk_json(spec_.response_id, spec_.created, spec_.model, c.index, "assistant", "",
+                                                    nullptr, std::nullopt)));
+      }
+    }
+  }
+  lock.unlock();
+  // Outside the lock: if the client is already gone, the callback runs right here.
+  std::weak_ptr<GenerationJob> weak = weak_from_this();
+  responder_->on_disconnect([weak] {
+    if (auto job = weak.lock()) job->on_disconnect();
+  });
+  return ok_status();
+}
+
+GenerationJob::Choice* GenerationJob::find(RequestId id) {
+  for (Choice& c : choices_) {
+    if (c.engine_id == id) return &c;
+  }
+  return nullptr;
+}
+
+void GenerationJob::on_event(RequestId id, EngineEvent event) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Choice* c = find(id);
+  if (c == nullptr || c->finished) return;
+  if (auto* t = std::get_if<TokenEvent>(&event)) {
+    on_tokens(*c, *t);
+  } else {
+    on_finish(*c, std::get<FinishEvent>(event));
+  }
+}
+
+TokenLogprobOut GenerationJob::logprob_of(const SampleResult& r) const {
+  const auto out = [this](TokenId id) {
+    const std::string piece = tokenizer_.token_piece(id, true);
+    return std::pair{sanitize_utf8(piece), std::vector<std::uint8_t>(piece.begin(), piece.end())};
+  };
+  TokenLogprobOut t;
+  auto [text, bytes] = out(r.token);
+  t.token = std::move(text);
+  t.bytes = std::move(bytes);
+  t.logprob = r.logprob;
+  for (const TokenLogprob& alt : r.top) {
+    auto [at, ab] = out(alt.token);
+    t.top.push_back({std::move(at), alt.logprob, std::move(ab)});
+  }
+  return t;
+}
+
+void GenerationJob::on_tokens(Choice& c, const TokenEvent& e) {
+  const auto now = Clock::now();
+  if (!first_token_) {
+    first_token_ = now;
+    metrics_.ttft.with({spec_.model}).observe(std::chrono::duration<double>(now - spec_.arrival).count());
+  }
+  if (c.last_token) metrics_.itl.with({spec_.model}).observe(std::chrono::duration<double>(now - *c.last_token).count());
+  c.last_token = now;
+  if (c.stopped_by_string || done_) return;
+  std::string text;
+  std::vector<TokenLogprobOut> lps;
+  for (std::size_t i = 0; i < e.tokens.size(); ++i) {
+    text += c.stop->feed(c.detok->push(e.tokens[i]));
+    if (spec_.n_logprobs >= 0 && i < e.logprobs.size()) lps.push_back(logprob_of(e.logprobs[i]));
+    if (c.stop->stopped()) {
+      c.stopped_by_string = true;
+      engine_.cancel(c.engine_id);  // the engine finishes it with kCancelled: reported as "stop"
+      break;
+    }
+  }
+  if (!text.empty() || !lps.empty()) emit(c, text, std::move(lps), std::nullopt);
+}
+
+void GenerationJob::on_finish(Choice& c, const FinishEvent& e) {
+  c.finished = true;
+  ++n_finished_;
+  c.usage = e;
+  if (e.reason == FinishReason::kError && !done_) {
+    fail(e.message.empty() ? "the engine failed this request" : e.message);
+    return;
+  }
+  if (!c.stopped_by_string) {
+    std::string tail = c.stop->feed(c.detok->finish());
+    tail += c.stop->flush();
+    c.stopped_by_string = c.stop->stopped();
+    if (!tail.empty() && !done_) emit(c, tail, {}, std::nullopt);
+  }
+  c.finish_reason = c.stopped_by_string || e.reason != FinishReason::kLength ? "stop" : "length";
+  if (done_) return;
+  if (spec_.stream) emit(c, "", {}, c.finish_reason);
+  if (n_finished_ == choices_.size()) complete();
+}
+
+void GenerationJob::emit(Choice& c, const std::string& text, std::vector<TokenLogprobOut> lps,
+                         std::optional<std::string> finish) {
+  if (!spec_.stream) {
+    c.text += text;
+    for (auto& l : lps) c.logprobs.push_back(std::move(l));
+    return;
+  }
+  const std::vector<TokenLogprobOut>* lp = spec_.n_logprobs >= 0 && !lps.empty() ? &lps : nullptr;
+  std::string chunk;
+  if (spec_.kind == ApiKind::kChat) {
+    // The final chunk has an empty delta; a chunk with only logprobs has content "".
+    std::optional<std::string_view> content;
+    if (!text.empty() || !finish) content = text;
+    chunk = chat_chunk_json(spec_.response_id, spec_.created, spec_.model, c.index, std::nullopt, content, lp,
+                            finish ? std::optional<std::string_view>(*finish) : std::nullopt);
+  } else {
+    std::string out = text;
+    if (c.text_bytes == 0 && !spec_.echo.empty()) out = spec_.echo[static_cast<std::size_t>(c.prompt_index)] + out;
+    chunk = completion_chunk_json(spec_.response_id, spec_.created, spec_.model, c.index, out, lp, c.text_bytes,
+                                  finish ? std::optional<std::string_view>(*finish) : std::nullopt);
+    c.text_bytes += static_cast<std::int64_t>(out.size());
+  }
+  if (!responder_->write(sse_event(chunk))) disconnect_locked();
+}
+
+Usage GenerationJob::usage() const {
+  Usage u;
+  std::vector<bool> counted;
+  for (const Choice& c : choices_) {
+    u.completion_tokens += c.usage.completion_tokens;
+    const auto p = static_cast<std::size_t>(c.prompt_index);
+    if (counted.size() <= p) counted.resize(p + 1, false);
+    if (!counted[p]) {  // a prompt counts once, however many completions it has
+      counted[p] = true;
+      u.prompt_tokens += c.usage.prompt_tokens;
+      u.cached_tokens += c.usage.cached_prompt_tokens;
+    }
+  }
+  return u;
+}
+
+void GenerationJob::complete() {
+  done_ = true;
+  const Usage u = usage();
+  if (spec_.stream) {
+    if (spec_.include_usage) {
+      responder_->write(sse_event(spec_.kind == ApiKind::kChat
+                                      ? chat_usage_chunk_json(spec_.response_id, spec_.created, spec_.model, u)
+                                      : completion_usage_chunk_json(spec_.response_id, spec_.created, spec_.model, u)));
+    }
+    responder_->write(std::string(kSseDone));
+    responder_->finish();
+  } else {
+    std::string body;
+    if (spec_.kind == ApiKind::kChat) {
+      std::vector<ChatChoiceOut> out;
+      for (Choice& c : choices_) {
+        std::optional<std::vector<TokenLogprobOut>> lp;
+        if (spec_.n_logprobs >= 0) lp = std::move(c.logprobs);
+        out.push_back({c.index, std::move(c.text), c.finish_reason, std::move(lp)});
+      }
+      body = chat_completion_json(spec_.response_id, spec_.created, spec_.model, out, u);
+    } else {
+      std::vector<CompletionChoiceOut> out;
+      for (Choice& c : choices_) {
+        std::optional<std::vector<TokenLogprobOut>> lp;
+        if (spec_.n_logprobs >= 0) lp = std::move(c.logprobs);
+        const std::string prefix = spec_.echo.empty() ? std::string() : spec_.echo[static_cast<std::size_t>(c.prompt_index)];
+        out.push_back({c.index, prefix + c.text, c.finish_reason, std::move(lp), static_cast<std::int64_t>(prefix.size())});
+      }
+      body = completion_json(spec_.response_id, spec_.created, spec_.model, out, u);
+    }
+    responder_->respond(200, {{"Content-Type", "application/json"}, {"X-Request-Id", spec_.request_id}}, std::move(body));
+  }
+  metrics_.prompt_tokens.with({spec_.model}).observe(static_cast<double>(u.prompt_tokens));
+  metrics_.generation_tokens.with({spec_.model}).observe(static_cast<double>(u.completion_tokens));
+  metrics_.prompt_tokens_total.with({spec_.model}).inc(static_cast<double>(u.prompt_tokens));
+  metrics_.generation_tokens_total.with({spec_.model}).inc(static_cast<double>(u.completion_tokens));
+  record(200);
+}
+
+void GenerationJob::fail(const std::string& message) {
+  done_ = true;
+  cancel_all();
+  const HttpError err = to_http_error(internal_error("{}", message));
+  if (spec_.stream) {
+    responder_->write(sse_event(err.body()));
+    responder_->finish();
+  } else {
+    responder_->respond(err.status, {{"Content-Type", "application/json"}, {"X-Request-Id", spec_.request_id}}, err.body());
+  }
+  record(err.status);
+}
+
+void GenerationJob::on_disconnect() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  disconnect_locked();
+}
+
+void GenerationJob::disconnect_locked() {
+  if (disconnected_ || (done_ && n_finished_ == choices_.size())) return;
+  disconnected_ = true;
+  const bool was_done = done_;
+  done_ = true;
+  cancel_all();
+  if (!was_done) record(499);
+}
+
+void GenerationJob::cancel_all() {
+  for (const Choice& c : choices_) {
+    if (!c.finished && c.engine_id != 0) engine_.cancel(c.engine_id);
+  }
+}
+
+void GenerationJob::record(int status) {
+  const double seconds = std::chrono::duration<double>(Clock::now() - spec_.arrival).count();
+  metrics_.requests.with({spec_.model, spec_.endpoint, std::to_string(status)}).inc();
+  metrics_.e2e.with({spec_.model, spec_.endpoint}).observe(seconds);
+  const Usage u = usage();
+  log_event(LogLevel::kInfo, "request",
+            {{"request_id", spec_.request_id},
+             {"endpoint", spec_.endpoint},
+             {"model", spec_.model},
+             {"status", status},
+             {"stream", spec_.stream},
+             {"choices", static_cast<std::int64_t>(choices_.size())},
+             {"prompt_tokens", u.prompt_tokens},
+             {"cached_tokens", u.cached_tokens},
+             {"completion_tokens", u.completion_tokens},
+             {"ttft_ms", first_token_ ? std::chrono::duration<double, std::milli>(*first_token_ - spec_.arrival).count() : -1.0},
+             {"duration_ms", seconds * 1000.0},
+             {"user", spec_.user}});
+}
+
+}  // namespace parley

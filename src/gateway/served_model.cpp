@@ -1,0 +1,49 @@
+#include "gateway/served_model.h"
+
+#include <sys/stat.h>
+
+#include <filesystem>
+
+#include "base/log.h"
+
+namespace parley {
+
+std::string model_id_from_path(const std::string& path) {
+  return std::filesystem::path(path).stem().string();
+}
+
+ServedModel::~ServedModel() { engine_.reset(); }
+
+Result<std::unique_ptr<ServedModel>> ServedModel::load(const ServedModelOptions& o) {
+  std::unique_ptr<ServedModel> m(new ServedModel());
+  m->id_ = o.id.empty() ? model_id_from_path(o.path) : o.id;
+  ASSIGN_OR_RETURN(std::unique_ptr<GgufFile> file, GgufFile::open(o.path));
+  m->file_ = std::shared_ptr<const GgufFile>(std::move(file));
+  ASSIGN_OR_RETURN(m->tokenizer_, Tokenizer::from_gguf(*m->file_));
+  Result<chat::ChatTemplate> tmpl = chat::chat_template_for(m->tokenizer_->vocab());
+  if (!tmpl.ok()) return tmpl.status().with_context(fmt::format("{}: the model's chat template", o.path));
+  m->template_ = std::move(*tmpl);
+  m->has_own_template_ = !m->tokenizer_->vocab().chat_template.empty();
+  ASSIGN_OR_RETURN(m->backend_, create_backend(o.backend, {.n_threads = o.threads}));
+  ASSIGN_OR_RETURN(m->model_, Model::from_file(m->file_, *m->backend_));
+  const ModelHParams& h = m->model_->hparams();
+  m->n_ctx_ = static_cast<std::int32_t>(o.n_ctx > 0 ? o.n_ctx : h.n_ctx_train);
+
+  LocalEngineOptions eo;
+  eo.engine.n_ctx = m->n_ctx_;
+  eo.engine.max_waiting = o.max_waiting;
+  eo.engine.scheduler.max_batch_tokens = o.max_batch_tokens;
+  eo.engine.scheduler.max_running = o.max_running;
+  eo.engine.eog_tokens = m->tokenizer_->vocab().eog;
+  eo.kv_bytes = o.kv_cache_bytes;
+  ASSIGN_OR_RETURN(m->engine_, LocalEngine::start(*m->model_, eo));
+
+  struct stat st {};
+  m->created_ = ::stat(o.path.c_str(), &st) == 0 ? static_cast<std::int64_t>(st.st_mtime) : 0;
+  log_info("model '{}' ready: {} ({} layers, {} embd, context {}), {} chat template, backend {}", m->id_, o.path,
+           h.n_layer, h.n_embd, m->n_ctx_, m->has_own_template_ ? "its own" : "the built-in ChatML",
+           m->backend_->name());
+  return m;
+}
+
+}  // namespace parley

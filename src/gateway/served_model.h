@@ -1,0 +1,64 @@
+// ServedModel: one model as the API serves it: its file, tokenizer, chat template, backend,
+// weights and engine, under an id (the file name without extension by default).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "base/result.h"
+#include "chat/chat_template.h"
+#include "engine/local_engine.h"
+#include "gguf/gguf_file.h"
+#include "kernels/backend.h"
+#include "model/model.h"
+#include "tokenizer/tokenizer.h"
+
+namespace parley {
+
+struct ServedModelOptions {
+  std::string path;
+  std::string id;                       // "" = file name without extension
+  int threads = 0;                      // CPU threads (0 = all cores)
+  std::int32_t n_ctx = 0;               // 0 = the model's training context
+  std::int64_t max_batch_tokens = 512;  // engine step budget
+  std::int32_t max_running = 16;        // sequences generating at once
+  std::int32_t max_waiting = 256;       // queued requests before 429
+  std::int64_t kv_cache_bytes = std::int64_t{2} << 30;
+  std::string backend = "cpu";
+};
+
+class ServedModel {
+ public:
+  // Loads the file, the tokenizer and the chat template (a template that cannot be parsed fails
+  // the load; a model without one gets ChatML), binds the weights and starts the engine.
+  static Result<std::unique_ptr<ServedModel>> load(const ServedModelOptions& options);
+  ~ServedModel();
+
+  const std::string& id() const { return id_; }
+  std::int64_t created() const { return created_; }
+  std::int32_t n_ctx() const { return n_ctx_; }
+  const Tokenizer& tokenizer() const { return *tokenizer_; }
+  const chat::ChatTemplate& chat_template() const { return *template_; }
+  bool has_own_template() const { return has_own_template_; }
+  EngineClient& engine() const { return *engine_; }
+  const Model& model() const { return *model_; }
+
+ private:
+  ServedModel() = default;
+  std::string id_;
+  std::int64_t created_ = 0;
+  std::int32_t n_ctx_ = 0;
+  bool has_own_template_ = false;
+  std::shared_ptr<const GgufFile> file_;
+  std::unique_ptr<Tokenizer> tokenizer_;
+  std::optional<chat::ChatTemplate> template_;
+  std::unique_ptr<Backend> backend_;
+  std::unique_ptr<Model> model_;
+  std::unique_ptr<LocalEngine> engine_;  // last: stopped first
+};
+
+// "models/tiny-q8_0.gguf" -> "tiny-q8_0"
+std::string model_id_from_path(const std::string& path);
+
+}  // namespace parley

@@ -1,0 +1,66 @@
+// Starts `parley serve` on a free loopback port for a test file and stops it afterwards.
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const parleyBin = process.env.PARLEY_BIN || 'build/bin/parley';
+
+// A small synthetic model with the built-in byte-level vocabulary and its ChatML template.
+export function synthModel(dir, extra = []) {
+  const path = join(dir, 'tiny.gguf');
+  execFileSync(parleyBin, ['model', 'synth', '--arch', 'qwen2', '--vocab-from', 'builtin:bytes', '--layers', '2',
+    '--embd', '128', '--heads', '4', '--kv-heads', '2', '--ff', '256', '--ctx', '512', '--type', 'q8_0',
+    '--tie-embeddings', '--seed', '3', '--out', path, ...extra], { stdio: 'pipe' });
+  return path;
+}
+
+export async function startServer(args = []) {
+  const dir = mkdtempSync(join(tmpdir(), 'parley-it-'));
+  const model = synthModel(dir);
+  const proc = spawn(parleyBin, ['--log-format', 'json', 'serve', '--model', model, '--port', '0', '-t', '2',
+    '--data', dir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const logs = [];
+  const port = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('server did not start:\n' + logs.join('\n'))), 30000);
+    let buffered = '';
+    proc.stderr.on('data', (chunk) => {
+      buffered += chunk.toString();
+      let nl;
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        logs.push(line);
+        try {
+          const event = JSON.parse(line);
+          if (event.msg && event.msg.startsWith('listening on') && event.port) {
+            clearTimeout(timer);
+            resolve(event.port);
+          }
+        } catch { /* not JSON */ }
+      }
+    });
+    proc.on('exit', (code) => reject(new Error(`server exited with ${code}:\n` + logs.join('\n'))));
+  });
+  return {
+    port,
+    baseURL: `http://127.0.0.1:${port}`,
+    logs,
+    async stop() {
+      proc.kill('SIGTERM');
+      await new Promise((resolve) => proc.once('exit', resolve));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+// Reads a metric value from /metrics (first series whose name and labels match).
+export async function metric(baseURL, name, labelFilter = '') {
+  const text = await (await fetch(`${baseURL}/metrics`)).text();
+  for (const line of text.split('\n')) {
+    if (line.startsWith(name) && (line[name.length] === ' ' || line[name.length] === '{') && line.includes(labelFilter)) {
+      return Number(line.slice(line.lastIndexOf(' ') + 1));
+    }
+  }
+  return undefined;
+}
