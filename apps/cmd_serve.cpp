@@ -8,6 +8,7 @@
 #include "apps/cli.h"
 #include "base/log.h"
 #include "gateway/gateway.h"
+#include "gateway/serve_config.h"
 #include "model/synth.h"
 #include "net/http_server.h"
 #include "tokenizer/builtin_vocab.h"
@@ -16,21 +17,10 @@ namespace parley::cli {
 namespace {
 
 struct ServeArgs {
+  std::string config;
   std::vector<std::string> models;
   std::vector<std::string> ids;
-  std::string host = "127.0.0.1";
-  int port = 8080;
-  int io_threads = 2;
-  int threads = 0;
-  std::int32_t ctx = 0;
-  std::int64_t max_batch_tokens = 512;
-  std::int32_t max_running = 16;
-  std::int32_t max_waiting = 256;
-  std::int64_t kv_cache_mib = 2048;
-  std::size_t max_body_mib = 16;
-  std::string data = "data";
-  std::string tls_cert;
-  std::string tls_key;
+  ServeConfig cli;  // the flags' values; only flags given on the command line are applied
 };
 
 constexpr std::string_view kDemoId = "parley-demo";
@@ -59,20 +49,66 @@ Result<std::string> ensure_demo_model(const std::string& data_dir) {
   return path;
 }
 
-int run_serve(ServeArgs a) {
-  if (!a.ids.empty() && a.ids.size() != a.models.size()) {
-    return fail("serve", invalid_argument_error("give one --model-id per --model ({} ids for {} models)", a.ids.size(),
-                                                a.models.size()));
+// The configuration: defaults, then the --config file, then the flags given on the command line
+// (a flag overrides the same setting of every model in the file).
+Result<ServeConfig> build_config(const ServeArgs& a, const CLI::App& cmd) {
+  ServeConfig c;
+  if (!a.config.empty()) {
+    ASSIGN_OR_RETURN(c, load_serve_config(a.config));
   }
-  if (a.port < 0 || a.port > 65535) return fail("serve", invalid_argument_error("--port {} is out of range", a.port));
+  const auto given = [&cmd](const char* flag) { return cmd.count(flag) > 0; };
+  const ServeConfig& f = a.cli;
+  if (given("--host")) c.server.host = f.server.host;
+  if (given("--port")) c.server.port = f.server.port;
+  if (given("--io-threads")) c.server.io_threads = f.server.io_threads;
+  if (given("--max-body-mib")) c.server.max_body_bytes = f.server.max_body_bytes << 20;
+  if (given("--tls-cert")) c.server.tls_cert_file = f.server.tls_cert_file;
+  if (given("--tls-key")) c.server.tls_key_file = f.server.tls_key_file;
+  if (given("--data")) c.data_dir = f.data_dir;
+  if (!a.ids.empty() && a.ids.size() != a.models.size()) {
+    return invalid_argument_error("give one --model-id per --model ({} ids for {} models)", a.ids.size(), a.models.size());
+  }
+  if (!a.models.empty()) {  // --model replaces the file's [[models]]
+    c.models.clear();
+    for (std::size_t i = 0; i < a.models.size(); ++i) {
+      ServedModelOptions m = c.model_defaults;
+      m.path = a.models[i];
+      m.id = i < a.ids.size() ? a.ids[i] : "";
+      c.models.push_back(std::move(m));
+    }
+  }
+  std::vector<ServedModelOptions*> all{&c.model_defaults};
+  for (ServedModelOptions& m : c.models) all.push_back(&m);
+  const ServedModelOptions& e = f.model_defaults;
+  for (ServedModelOptions* m : all) {
+    if (given("--threads")) m->threads = e.threads;
+    if (given("--ctx")) m->n_ctx = e.n_ctx;
+    if (given("--max-batch-tokens")) m->max_batch_tokens = e.max_batch_tokens;
+    if (given("--max-running")) m->max_running = e.max_running;
+    if (given("--max-waiting")) m->max_waiting = e.max_waiting;
+    if (given("--kv-cache-mib")) m->kv_cache_bytes = e.kv_cache_bytes << 20;
+    RETURN_IF_ERROR(validate_model_options(*m));
+  }
+  if (c.server.tls_cert_file.empty() != c.server.tls_key_file.empty()) {
+    return invalid_argument_error("--tls-cert and --tls-key go together");
+  }
+  return c;
+}
+
+int run_serve(const ServeArgs& args, const CLI::App& cmd) {
+  Result<ServeConfig> config = build_config(args, cmd);
+  if (!config.ok()) return fail("serve", config.status());
+  ServeConfig& a = *config;
   const bool demo = a.models.empty();
   if (demo) {
-    Result<std::string> path = ensure_demo_model(a.data);
+    Result<std::string> path = ensure_demo_model(a.data_dir);
     if (!path.ok()) return fail("serve", path.status());
-    a.models.push_back(*path);
-    a.ids.push_back(std::string(kDemoId));
-    log_warn("no --model given: serving the built-in demo model '{}' ({}). It has random weights, so its replies are "
-             "noise; start with --model FILE.gguf to serve a real model.",
+    ServedModelOptions m = a.model_defaults;
+    m.path = *path;
+    m.id = std::string(kDemoId);
+    a.models.push_back(std::move(m));
+    log_warn("no model configured: serving the built-in demo model '{}' ({}). It has random weights, so its replies "
+             "are noise; start with --model FILE.gguf (or [[models]] in --config) to serve a real model.",
              kDemoId, *path);
   }
   // Signals go to the main thread only: block them before any thread starts, then wait for them.
@@ -83,16 +119,7 @@ int run_serve(ServeArgs a) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   std::vector<std::unique_ptr<ServedModel>> models;
-  for (std::size_t i = 0; i < a.models.size(); ++i) {
-    ServedModelOptions o;
-    o.path = a.models[i];
-    o.id = i < a.ids.size() ? a.ids[i] : "";
-    o.threads = a.threads;
-    o.n_ctx = a.ctx;
-    o.max_batch_tokens = a.max_batch_tokens;
-    o.max_running = a.max_running;
-    o.max_waiting = a.max_waiting;
-    o.kv_cache_bytes = a.kv_cache_mib << 20;
+  for (const ServedModelOptions& o : a.models) {
     Result<std::unique_ptr<ServedModel>> m = ServedModel::load(o);
     if (!m.ok()) return fail("serve", m.status());
     for (const auto& other : models) {
@@ -100,27 +127,21 @@ int run_serve(ServeArgs a) {
     }
     models.push_back(std::move(*m));
   }
-  auto gateway = std::make_shared<Gateway>(std::move(models));
+  auto gateway = std::make_shared<Gateway>(std::move(models), a.gateway);
 
-  HttpServerOptions so;
-  so.host = a.host;
-  so.port = static_cast<std::uint16_t>(a.port);
-  so.io_threads = a.io_threads;
-  so.max_body_bytes = a.max_body_mib << 20;
-  so.tls_cert_file = a.tls_cert;
-  so.tls_key_file = a.tls_key;
   Result<std::unique_ptr<HttpServer>> server =
-      HttpServer::start(so, [gateway](HttpRequest req, std::shared_ptr<HttpResponder> res) { gateway->handle(std::move(req), std::move(res)); });
+      HttpServer::start(a.server, [gateway](HttpRequest req, std::shared_ptr<HttpResponder> res) { gateway->handle(std::move(req), std::move(res)); });
   if (!server.ok()) return fail("serve", server.status());
-  const std::string scheme = a.tls_cert.empty() ? "http" : "https";
+  const std::string scheme = a.server.tls_cert_file.empty() ? "http" : "https";
   std::string ids;
   for (const auto& m : gateway->models()) ids += (ids.empty() ? "" : ", ") + m->id();
-  log_event(LogLevel::kInfo, fmt::format("listening on {}://{}:{} (models: {})", scheme, a.host, (*server)->port(), ids),
+  log_event(LogLevel::kInfo, fmt::format("listening on {}://{}:{} (models: {})", scheme, a.server.host, (*server)->port(), ids),
             {{"port", static_cast<std::int64_t>((*server)->port())}});
-  if (a.host == "127.0.0.1" || a.host == "localhost" || a.host == "::1") {
+  const std::string& host = a.server.host;
+  if (host == "127.0.0.1" || host == "localhost" || host == "::1") {
     log_info("bound to loopback: only this machine can connect");
   } else {
-    log_warn("listening on {} without authentication: anyone who can reach this port can use the models", a.host);
+    log_warn("listening on {} without authentication: anyone who can reach this port can use the models", host);
   }
 
   int sig = 0;
@@ -141,22 +162,31 @@ void add_serve_command(CLI::App& app, int* exit_code) {
       "serve",
       "Serve models over an OpenAI-compatible HTTP API (/v1/chat/completions, /v1/completions, /v1/models, /health, "
       "/ready, /metrics). With no --model, serves a small built-in demo model with random weights.");
-  cmd->add_option("--model", a->models, "GGUF model file to serve (repeatable)");
+  ServeConfig& f = a->cli;
+  ServedModelOptions& e = f.model_defaults;
+  e.kv_cache_bytes >>= 20;  // the flag is in MiB
+  f.server.max_body_bytes >>= 20;
+  cmd->add_option("--config", a->config,
+                  "TOML config file (docs/configuration.md); flags given on the command line override it")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--model", a->models, "GGUF model file to serve (repeatable; replaces the config's [[models]])");
   cmd->add_option("--model-id", a->ids, "Id of the model at the same position (default: the file name without extension)");
-  cmd->add_option("--host", a->host, "Address to listen on (0.0.0.0 for every interface)")->capture_default_str();
-  cmd->add_option("--port", a->port, "Port (0: any free port, printed at start-up)")->capture_default_str();
-  cmd->add_option("--io-threads", a->io_threads, "HTTP I/O threads")->capture_default_str();
-  cmd->add_option("-t,--threads", a->threads, "CPU threads per model (0: all cores)")->capture_default_str();
-  cmd->add_option("--ctx", a->ctx, "Context length per request, prompt and completion (0: the model's)")->capture_default_str();
-  cmd->add_option("--max-batch-tokens", a->max_batch_tokens, "Token budget of one engine step")->capture_default_str();
-  cmd->add_option("--max-running", a->max_running, "Requests computed at once per model")->capture_default_str();
-  cmd->add_option("--max-waiting", a->max_waiting, "Queued requests per model before 429")->capture_default_str();
-  cmd->add_option("--kv-cache-mib", a->kv_cache_mib, "KV cache size per model, MiB")->capture_default_str();
-  cmd->add_option("--max-body-mib", a->max_body_mib, "Largest request body, MiB")->capture_default_str();
-  cmd->add_option("--data", a->data, "Data directory (the demo model is generated here)")->capture_default_str();
-  cmd->add_option("--tls-cert", a->tls_cert, "PEM certificate chain: serve HTTPS (with --tls-key)");
-  cmd->add_option("--tls-key", a->tls_key, "PEM private key for --tls-cert");
-  cmd->callback([a, exit_code] { *exit_code = run_serve(*a); });
+  cmd->add_option("--host", f.server.host, "Address to listen on (0.0.0.0 for every interface)")->capture_default_str();
+  cmd->add_option("--port", f.server.port, "Port (0: any free port, printed at start-up)")->capture_default_str();
+  cmd->add_option("--io-threads", f.server.io_threads, "HTTP I/O threads")->capture_default_str()->check(CLI::Range(1, 256));
+  cmd->add_option("-t,--threads", e.threads, "CPU threads per model (0: all cores)")->capture_default_str();
+  cmd->add_option("--ctx", e.n_ctx, "Context length per request, prompt and completion (0: the model's)")->capture_default_str();
+  cmd->add_option("--max-batch-tokens", e.max_batch_tokens, "Token budget of one engine step")->capture_default_str();
+  cmd->add_option("--max-running", e.max_running, "Requests computed at once per model")->capture_default_str();
+  cmd->add_option("--max-waiting", e.max_waiting, "Queued requests per model before 429")->capture_default_str();
+  cmd->add_option("--kv-cache-mib", e.kv_cache_bytes, "KV cache size per model, MiB")->capture_default_str()
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 24));
+  cmd->add_option("--max-body-mib", f.server.max_body_bytes, "Largest request body, MiB")->capture_default_str()
+      ->check(CLI::Range(1, 1024));
+  cmd->add_option("--data", f.data_dir, "Data directory (the demo model is generated here)")->capture_default_str();
+  cmd->add_option("--tls-cert", f.server.tls_cert_file, "PEM certificate chain: serve HTTPS (with --tls-key)");
+  cmd->add_option("--tls-key", f.server.tls_key_file, "PEM private key for --tls-cert");
+  cmd->callback([a, cmd, exit_code] { *exit_code = run_serve(*a, *cmd); });
 }
 
 }  // namespace parley::cli

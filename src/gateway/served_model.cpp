@@ -23,6 +23,22 @@ Result<std::unique_ptr<ServedModel>> ServedModel::load(const ServedModelOptions&
   Result<chat::ChatTemplate> tmpl = chat::chat_template_for(m->tokenizer_->vocab());
   if (!tmpl.ok()) return tmpl.status().with_context(fmt::format("{}: the model's chat template", o.path));
   m->template_ = std::move(*tmpl);
+  {
+    // A template that parses but cannot render the simplest conversation would fail every chat
+    // request: refuse the model now, with the template's own error.
+    const chat::ChatMessage hello[] = {{"user", "Hello"}};
+    chat::ChatInput input;
+    input.messages = chat::messages_value(hello);
+    input.add_generation_prompt = true;
+    const Vocab& vocab = m->tokenizer_->vocab();
+    input.bos_token = std::string(m->tokenizer_->token_text(vocab.bos));
+    input.eos_token = std::string(m->tokenizer_->token_text(vocab.eos));
+    Result<std::string> rendered = m->template_->render(input);
+    if (!rendered.ok()) {
+      return rendered.status().with_context(
+          fmt::format("{}: the model's chat template cannot render a one-message conversation", o.path));
+    }
+  }
   m->has_own_template_ = !m->tokenizer_->vocab().chat_template.empty();
   ASSIGN_OR_RETURN(m->backend_, create_backend(o.backend, {.n_threads = o.threads}));
   ASSIGN_OR_RETURN(m->model_, Model::from_file(m->file_, *m->backend_));

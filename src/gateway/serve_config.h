@@ -1,0 +1,46 @@
+// ServeConfig: everything `parley serve` is configured with, from a TOML file (`--config
+// parley.toml`) and/or command-line flags. docs/configuration.md describes the file; every key
+// there maps to one field here.
+//
+//   [server]   host, port, io_threads, max_body_mib, max_connections, data, tls_cert, tls_key
+//   [engine]   defaults for every model: threads, ctx, max_batch_tokens, max_running, max_waiting,
+//              kv_cache_mib, backend
+//   [limits]   request limits of the API (ApiLimits)
+//   [[models]] path (required), id, and any [engine] key to override it for that model
+//
+// Unknown sections and keys, wrong types and out-of-range values are errors naming the key and
+// its line: a typo in a config file must not silently fall back to a default.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+#include "gateway/gateway.h"
+#include "gateway/served_model.h"
+#include "net/http_server.h"
+
+namespace parley {
+
+struct ServeConfig {
+  HttpServerOptions server;
+  std::string data_dir = "data";         // the demo model is generated here
+  ServedModelOptions model_defaults;     // [engine]: the base of every model entry
+  std::vector<ServedModelOptions> models;  // empty: serve the built-in demo model
+  GatewayOptions gateway;
+};
+
+inline constexpr std::size_t kMaxConfigFileBytes = 1 << 20;
+
+// Parses a config document. Relative paths in it (model files, data, TLS files) are resolved
+// against `base_dir` (the file's directory); `source` names the document in errors.
+Result<ServeConfig> parse_serve_config(std::string_view text, const std::string& base_dir, std::string_view source);
+
+// Reads and parses a config file (at most kMaxConfigFileBytes).
+Result<ServeConfig> load_serve_config(const std::string& path);
+
+// Checks the ranges of one model's engine settings (shared by the file and the command line).
+Status validate_model_options(const ServedModelOptions& options);
+
+}  // namespace parley

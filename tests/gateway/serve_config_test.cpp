@@ -1,0 +1,157 @@
+#include "gateway/serve_config.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+namespace parley {
+namespace {
+
+Result<ServeConfig> parse(std::string_view text) { return parse_serve_config(text, "/etc/parley", "parley.toml"); }
+
+std::string error_of(std::string_view text) {
+  Result<ServeConfig> c = parse(text);
+  EXPECT_FALSE(c.ok()) << text;
+  return c.ok() ? std::string() : c.status().to_string();
+}
+
+TEST(ServeConfig, EmptyFileGivesTheDefaults) {
+  Result<ServeConfig> c = parse("");
+  ASSERT_TRUE(c.ok()) << c.status().to_string();
+  const ServeConfig defaults;
+  EXPECT_EQ(c->server.host, defaults.server.host);
+  EXPECT_EQ(c->server.port, defaults.server.port);
+  EXPECT_EQ(c->data_dir, "data");
+  EXPECT_TRUE(c->models.empty());
+  EXPECT_EQ(c->model_defaults.max_running, ServedModelOptions{}.max_running);
+}
+
+TEST(ServeConfig, EverySectionAndPerModelOverrides) {
+  Result<ServeConfig> c = parse(R"(
+[server]
+host = "0.0.0.0"
+port = 9000
+io_threads = 4
+max_body_mib = 2
+max_connections = 100
+data = "state"
+tls_cert = "/certs/cert.pem"
+tls_key = "key.pem"
+
+[engine]
+threads = 2
+ctx = 4096
+max_batch_tokens = 256
+max_running = 8
+max_waiting = 32
+kv_cache_mib = 512
+
+[limits]
+max_messages = 100
+max_stop = 2
+max_n = 4
+
+[[models]]
+path = "models/a.gguf"
+id = "alpha"
+
+[[models]]
+path = "/srv/b.gguf"
+max_running = 2
+kv_cache_mib = 64
+)");
+  ASSERT_TRUE(c.ok()) << c.status().to_string();
+  EXPECT_EQ(c->server.host, "0.0.0.0");
+  EXPECT_EQ(c->server.port, 9000);
+  EXPECT_EQ(c->server.io_threads, 4);
+  EXPECT_EQ(c->server.max_body_bytes, std::size_t{2} << 20);
+  EXPECT_EQ(c->server.max_connections, 100u);
+  EXPECT_EQ(c->data_dir, "/etc/parley/state");
+  EXPECT_EQ(c->server.tls_cert_file, "/certs/cert.pem");
+  EXPECT_EQ(c->server.tls_key_file, "/etc/parley/key.pem");
+  EXPECT_EQ(c->gateway.limits.max_messages, 100u);
+  EXPECT_EQ(c->gateway.limits.max_stop, 2u);
+  EXPECT_EQ(c->gateway.limits.max_n, 4);
+  ASSERT_EQ(c->models.size(), 2u);
+  // The first model inherits [engine]; the second overrides two keys and keeps the rest.
+  EXPECT_EQ(c->models[0].path, "/etc/parley/models/a.gguf");
+  EXPECT_EQ(c->models[0].id, "alpha");
+  EXPECT_EQ(c->models[0].threads, 2);
+  EXPECT_EQ(c->models[0].n_ctx, 4096);
+  EXPECT_EQ(c->models[0].max_running, 8);
+  EXPECT_EQ(c->models[0].kv_cache_bytes, std::int64_t{512} << 20);
+  EXPECT_EQ(c->models[1].path, "/srv/b.gguf");
+  EXPECT_EQ(c->models[1].id, "");
+  EXPECT_EQ(c->models[1].max_running, 2);
+  EXPECT_EQ(c->models[1].kv_cache_bytes, std::int64_t{64} << 20);
+  EXPECT_EQ(c->models[1].max_batch_tokens, 256);
+}
+
+TEST(ServeConfig, ErrorsNameTheKeyAndItsLine) {
+  // A typo is an error, not a silent default, and the message lists what the section knows.
+  std::string e = error_of("[server]\nhots = \"x\"\n");
+  EXPECT_NE(e.find("parley.toml:2:"), std::string::npos) << e;
+  EXPECT_NE(e.find("server.hots"), std::string::npos) << e;
+  EXPECT_NE(e.find("host, port"), std::string::npos) << e;
+
+  e = error_of("[sever]\n");
+  EXPECT_NE(e.find("'sever'"), std::string::npos) << e;
+
+  e = error_of("[server]\nport = \"8080\"\n");
+  EXPECT_NE(e.find("server.port must be an integer"), std::string::npos) << e;
+
+  e = error_of("[server]\nport = 70000\n");
+  EXPECT_NE(e.find("out of range [0, 65535]"), std::string::npos) << e;
+
+  e = error_of("[engine]\nmax_running = 0\n");
+  EXPECT_NE(e.find("engine.max_running = 0 is out of range"), std::string::npos) << e;
+
+  e = error_of("[engine]\nbackend = \"tpu\"\n");
+  EXPECT_NE(e.find("backend 'tpu'"), std::string::npos) << e;
+
+  e = error_of("[[models]]\nid = \"x\"\n");
+  EXPECT_NE(e.find("models[0] needs a path"), std::string::npos) << e;
+
+  e = error_of("[[models]]\npath = \"a.gguf\"\nmax_runing = 3\n");
+  EXPECT_NE(e.find("models[0].max_runing"), std::string::npos) << e;
+
+  e = error_of("models = 3\n");
+  EXPECT_NE(e.find("array of tables"), std::string::npos) << e;
+
+  e = error_of("[server]\ntls_cert = \"c.pem\"\n");
+  EXPECT_NE(e.find("go together"), std::string::npos) << e;
+}
+
+TEST(ServeConfig, TomlSyntaxErrorsHaveAPosition) {
+  const std::string e = error_of("[server]\nport = = 3\n");
+  EXPECT_NE(e.find("parley.toml:2:"), std::string::npos) << e;
+}
+
+TEST(ServeConfig, OversizedDocumentsAreRefusedBeforeParsing) {
+  const std::string big(kMaxConfigFileBytes + 1, '#');
+  EXPECT_NE(error_of(big).find("more than a config file may have"), std::string::npos);
+}
+
+TEST(ServeConfig, LoadsAFileAndResolvesPathsAgainstItsDirectory) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / "parley_serve_config_test";
+  std::filesystem::create_directories(dir);
+  const std::filesystem::path file = dir / "parley.toml";
+  {
+    std::ofstream out(file);
+    out << "[[models]]\npath = \"m.gguf\"\n";
+  }
+  Result<ServeConfig> c = load_serve_config(file.string());
+  ASSERT_TRUE(c.ok()) << c.status().to_string();
+  ASSERT_EQ(c->models.size(), 1u);
+  EXPECT_EQ(c->models[0].path, (dir / "m.gguf").string());
+
+  Result<ServeConfig> missing = load_serve_config((dir / "nope.toml").string());
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), ErrorCode::kNotFound);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace parley

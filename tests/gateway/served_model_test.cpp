@@ -1,0 +1,85 @@
+#include "gateway/served_model.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "model/synth.h"
+#include "tokenizer/builtin_vocab.h"
+
+namespace parley {
+namespace {
+
+class ServedModelTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("parley_served_model_" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  // A tiny model whose tokenizer.chat_template is `tmpl` (nullopt: no template at all).
+  std::string write_model(const std::string& name, const std::optional<std::string>& tmpl) {
+    auto md = builtin_vocab_metadata("bytes");
+    EXPECT_TRUE(md.ok());
+    std::vector<std::pair<std::string, GgufValue>> meta;
+    for (auto& [k, v] : *md) {
+      if (k != "tokenizer.chat_template") meta.emplace_back(k, v);
+    }
+    if (tmpl) meta.emplace_back("tokenizer.chat_template", GgufValue::string(*tmpl));
+    SynthOptions o;
+    o.n_layer = 1;
+    o.n_embd = 64;
+    o.n_head = 2;
+    o.n_head_kv = 1;
+    o.n_ff = 128;
+    o.type = TensorType::kQ8_0;
+    const std::string path = (dir_ / (name + ".gguf")).string();
+    EXPECT_TRUE(synth_model(o, meta, path).ok());
+    return path;
+  }
+
+  Result<std::unique_ptr<ServedModel>> load(const std::string& path) {
+    ServedModelOptions o;
+    o.path = path;
+    o.threads = 1;
+    o.kv_cache_bytes = 8 << 20;
+    return ServedModel::load(o);
+  }
+
+  std::filesystem::path dir_;
+};
+
+TEST_F(ServedModelTest, OwnTemplateIsUsedAndTheIdComesFromTheFileName) {
+  Result<std::unique_ptr<ServedModel>> m = load(write_model("own", "{% for m in messages %}[{{ m.content }}]{% endfor %}"));
+  ASSERT_TRUE(m.ok()) << m.status().to_string();
+  EXPECT_EQ((*m)->id(), "own");
+  chat::ChatInput input;
+  const chat::ChatMessage hi[] = {{"user", "hi"}};
+  input.messages = chat::messages_value(hi);
+  EXPECT_EQ(*(*m)->chat_template().render(input), "[hi]");
+}
+
+TEST_F(ServedModelTest, NoTemplateFallsBackToChatML) {
+  Result<std::unique_ptr<ServedModel>> m = load(write_model("none", std::nullopt));
+  ASSERT_TRUE(m.ok()) << m.status().to_string();
+  EXPECT_EQ((*m)->chat_template().source(), chat::builtin_chatml_template());
+}
+
+TEST_F(ServedModelTest, TemplateThatDoesNotParseFailsTheLoad) {
+  Result<std::unique_ptr<ServedModel>> m = load(write_model("broken", "{% for m in messages %}"));
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.status().to_string().find("chat template"), std::string::npos) << m.status().to_string();
+}
+
+TEST_F(ServedModelTest, TemplateThatCannotRenderFailsTheLoad) {
+  Result<std::unique_ptr<ServedModel>> m = load(write_model("raises", "{{ raise_exception('This template needs tools') }}"));
+  ASSERT_FALSE(m.ok());
+  const std::string e = m.status().to_string();
+  EXPECT_NE(e.find("cannot render a one-message conversation"), std::string::npos) << e;
+  EXPECT_NE(e.find("This template needs tools"), std::string::npos) << e;
+}
+
+}  // namespace
+}  // namespace parley
