@@ -82,9 +82,12 @@ void Gateway::reply_error(HttpResponder& responder, const std::string& request_i
   HttpHeaders headers = json_headers(request_id);
   if (e.retry_after_s > 0) headers.emplace_back("Retry-After", std::to_string(e.retry_after_s));
   responder.respond(e.status, std::move(headers), e.body());
-  metrics_.requests.with({model, endpoint, std::to_string(e.status)}).inc();
+  // The model name is the client's: label metrics only with served ids (an unbounded label set
+  // would let clients grow the registry without limit) and cap what the log keeps.
+  const std::string label = find_model(model) != nullptr ? model : "";
+  metrics_.requests.with({label, endpoint, std::to_string(e.status)}).inc();
   log_event(e.status >= 500 ? LogLevel::kError : LogLevel::kInfo, "request",
-            {{"request_id", request_id}, {"endpoint", endpoint}, {"model", model}, {"status", e.status},
+            {{"request_id", request_id}, {"endpoint", endpoint}, {"model", model.substr(0, 256)}, {"status", e.status},
              {"error", e.message}});
 }
 

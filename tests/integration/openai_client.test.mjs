@@ -156,6 +156,10 @@ test('errors have OpenAI shapes', async () => {
   assert.equal((await raw.json()).error.type, 'invalid_request_error');
   const wrongMethod = await fetch(`${server.baseURL}/v1/chat/completions`);
   assert.equal(wrongMethod.status, 405);
+  // Names the client made up never become metric labels (that would grow /metrics without bound).
+  const text = await (await fetch(`${server.baseURL}/metrics`)).text();
+  assert.ok(!text.includes('model="nope"'));
+  assert.match(text, /parley_requests_total\{model="",endpoint="chat",status="404"\} [1-9]/);
 });
 
 test('request ids are honoured or generated', async () => {
