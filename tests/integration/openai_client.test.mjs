@@ -2,7 +2,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
-import { startServer, metric } from './server.mjs';
+import { execFile } from 'node:child_process';
+import { startServer, metric, parleyBin } from './server.mjs';
 
 let server;
 let client;
@@ -202,4 +203,24 @@ test('health, readiness and metrics', async () => {
     'parley_preemptions_total']) {
     assert.ok(text.includes(name), name);
   }
+});
+
+test('parley chat streams replies and keeps the conversation', async () => {
+  // Two turns on stdin (not a terminal: no prompts or banner on stdout), greedy decoding.
+  const out = await new Promise((resolve, reject) => {
+    const child = execFile(parleyBin, ['chat', '--url', server.baseURL, '--temp', '0', '--max-tokens', '6'],
+      { timeout: 60000 }, (err, stdout, stderr) => (err ? reject(new Error(`${err}\n${stderr}`)) : resolve(stdout)));
+    child.stdin.end('Hello there\n/help\nAnd again\n');
+  });
+  const lines = out.split('\n');
+  // The first reply is exactly what the API gives for the same single-turn request.
+  const r = await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'Hello there' }],
+    temperature: 0, max_tokens: 6 });
+  assert.ok(out.startsWith(r.choices[0].message.content + '\n'), JSON.stringify(out));
+  assert.ok(lines.some((l) => l.startsWith('/reset')), 'help text');
+  // The second request carried the whole conversation: its prompt is longer than the first's.
+  const requests = server.logs.map((l) => { try { return JSON.parse(l); } catch { return null; } })
+    .filter((e) => e && e.msg === 'request' && e.endpoint === 'chat' && e.stream === true);
+  const [first, second] = requests.slice(-2);
+  assert.ok(second.prompt_tokens > first.prompt_tokens + 6, `${first.prompt_tokens} -> ${second.prompt_tokens}`);
 });
