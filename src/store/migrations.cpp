@@ -1,0 +1,167 @@
+#include "store/migrations.h"
+
+#include <chrono>
+#include <string_view>
+
+#include "base/log.h"
+#include "store/store.h"
+
+namespace parley::store {
+namespace {
+
+// Conventions of the schema (docs/store.md): ids are TEXT (random, opaque); instants are BIGINT
+// microseconds since the Unix epoch, UTC; flags are INTEGER 0/1; money is BIGINT micro-units.
+// The version 1 text is valid in both dialects (SQLite maps BIGINT to INTEGER affinity); later
+// versions may differ per backend (ALTER TABLE support does).
+constexpr std::string_view kSchemaV1 = R"sql(
+CREATE TABLE users (
+  id            TEXT PRIMARY KEY,
+  email         TEXT NOT NULL,
+  email_key     TEXT NOT NULL UNIQUE,   -- ASCII-lowercased email: case-insensitive uniqueness
+  display_name  TEXT NOT NULL,
+  role          TEXT NOT NULL CHECK (role IN ('user', 'admin')),
+  disabled      INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),
+  password_hash TEXT NOT NULL DEFAULT '',
+  created_at    BIGINT NOT NULL,
+  updated_at    BIGINT NOT NULL
+);
+CREATE INDEX users_created ON users (created_at, id);
+
+CREATE TABLE sessions (
+  token_hash TEXT PRIMARY KEY,
+  user_id    TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL
+);
+CREATE INDEX sessions_user ON sessions (user_id);
+CREATE INDEX sessions_expiry ON sessions (expires_at);
+
+CREATE TABLE api_keys (
+  id           TEXT PRIMARY KEY,
+  user_id      TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  name         TEXT NOT NULL,
+  prefix       TEXT NOT NULL,
+  key_hash     TEXT NOT NULL UNIQUE,
+  scopes       TEXT NOT NULL DEFAULT '',  -- space-separated
+  created_at   BIGINT NOT NULL,
+  expires_at   BIGINT,
+  last_used_at BIGINT,
+  revoked_at   BIGINT
+);
+CREATE INDEX api_keys_user ON api_keys (user_id, created_at);
+
+CREATE TABLE conversations (
+  id              TEXT PRIMARY KEY,
+  owner_id        TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  title           TEXT NOT NULL,
+  created_at      BIGINT NOT NULL,
+  updated_at      BIGINT NOT NULL,
+  archived        INTEGER NOT NULL DEFAULT 0 CHECK (archived IN (0, 1)),
+  deleted_at      BIGINT,               -- soft delete: invisible, purged later
+  current_leaf_id TEXT,
+  message_count   BIGINT NOT NULL DEFAULT 0
+);
+CREATE INDEX conversations_owner ON conversations (owner_id, updated_at, id) WHERE deleted_at IS NULL;
+CREATE INDEX conversations_deleted ON conversations (deleted_at) WHERE deleted_at IS NOT NULL;
+
+CREATE TABLE messages (
+  id                TEXT PRIMARY KEY,
+  conversation_id   TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+  parent_id         TEXT,
+  seq               BIGINT NOT NULL,
+  role              TEXT NOT NULL CHECK (role IN ('system', 'user', 'assistant', 'tool')),
+  content           TEXT NOT NULL,
+  model             TEXT NOT NULL DEFAULT '',
+  metadata          TEXT NOT NULL DEFAULT '',
+  prompt_tokens     BIGINT NOT NULL DEFAULT 0,
+  completion_tokens BIGINT NOT NULL DEFAULT 0,
+  created_at        BIGINT NOT NULL,
+  UNIQUE (conversation_id, id),
+  UNIQUE (conversation_id, seq),
+  -- a parent is always a message of the same conversation
+  FOREIGN KEY (conversation_id, parent_id) REFERENCES messages (conversation_id, id)
+);
+
+CREATE TABLE usage_records (
+  id                TEXT PRIMARY KEY,
+  user_id           TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  api_key_id        TEXT REFERENCES api_keys (id) ON DELETE SET NULL,
+  model             TEXT NOT NULL,
+  prompt_tokens     BIGINT NOT NULL,
+  completion_tokens BIGINT NOT NULL,
+  cost_micros       BIGINT NOT NULL,
+  at                BIGINT NOT NULL
+);
+CREATE INDEX usage_user_time ON usage_records (user_id, at);
+CREATE INDEX usage_time ON usage_records (at);
+)sql";
+
+struct Migration {
+  int version;
+  std::string_view name;
+  std::string_view sqlite;
+  std::string_view postgres;
+};
+
+constexpr Migration kMigrations[] = {
+    {1, "initial schema", kSchemaV1, kSchemaV1},
+};
+
+constexpr std::string_view kCreateMigrationsTable =
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
+
+// Serializes migrations of concurrent processes on one PostgreSQL database (any fixed number).
+constexpr std::string_view kPgLock = "SELECT pg_advisory_xact_lock(7306812104)";
+
+Status lock_and_prepare(sql::Db& db, sql::Conn& conn) {
+  if (db.dialect() == sql::Dialect::kPostgres) RETURN_IF_ERROR(conn.run_script(kPgLock));
+  return conn.run_script(kCreateMigrationsTable);
+}
+
+Result<int> current_version(sql::Conn& conn) {
+  ASSIGN_OR_RETURN(sql::Rows rows, conn.run("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
+  return static_cast<int>(rows.int64(0, 0));
+}
+
+Status check_not_newer(int version) {
+  if (version > known_schema_version()) {
+    return failed_precondition_error(
+        "the database schema is at version {}, newer than this binary knows ({}): upgrade parley", version,
+        known_schema_version());
+  }
+  return ok_status();
+}
+
+}  // namespace
+
+int known_schema_version() { return kMigrations[std::size(kMigrations) - 1].version; }
+
+Result<int> migrate(sql::Db& db) {
+  int version = 0;
+  RETURN_IF_ERROR(db.transact(sql::TxKind::kWrite, [&](sql::Conn& conn) -> Status {
+    RETURN_IF_ERROR(lock_and_prepare(db, conn));
+    ASSIGN_OR_RETURN(version, current_version(conn));
+    return check_not_newer(version);
+  }));
+  for (const Migration& m : kMigrations) {
+    if (m.version <= version) continue;
+    RETURN_IF_ERROR(db.transact(sql::TxKind::kWrite, [&](sql::Conn& conn) -> Status {
+      RETURN_IF_ERROR(lock_and_prepare(db, conn));
+      ASSIGN_OR_RETURN(int now_at, current_version(conn));  // another process may have been first
+      RETURN_IF_ERROR(check_not_newer(now_at));
+      if (now_at >= m.version) return ok_status();
+      RETURN_IF_ERROR_CTX(conn.run_script(db.dialect() == sql::Dialect::kSqlite ? m.sqlite : m.postgres),
+                          fmt::format("migration {} ({})", m.version, m.name));
+      const auto applied = system_now().time_since_epoch().count();
+      return conn.run("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                      {std::int64_t{m.version}, m.name, std::int64_t{applied}})
+          .status();
+    }));
+    log_info("store: applied schema migration {} ({})", m.version, m.name);
+    version = m.version;
+  }
+  return version;
+}
+
+}  // namespace parley::store

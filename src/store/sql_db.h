@@ -1,0 +1,105 @@
+// The small SQL driver under SqlStore: connections, pooling, transactions, prepared statements and
+// error mapping for one backend. Internal to src/store.
+//
+// SQL is written once with `?` placeholders (the PostgreSQL driver rewrites them to $1, $2, ... when
+// it prepares a statement). Every value travels as a bound parameter; statement texts are
+// compile-time constants (or joined from constant fragments), never built from input. Each distinct
+// text is prepared once per connection and cached.
+//
+// Results are materialized as text cells (SQLite's and libpq's text forms agree for the integer
+// and text columns the schema uses).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "base/result.h"
+#include "base/status.h"
+
+namespace parley::store::sql {
+
+// A bound parameter: NULL, a 64-bit integer, or text (the viewed bytes must outlive the call).
+using Param = std::variant<std::nullptr_t, std::int64_t, std::string_view>;
+
+inline Param null_or(std::string_view s) { return s.empty() ? Param(nullptr) : Param(s); }
+
+class Rows {
+ public:
+  std::size_t size() const { return cells_.size(); }
+  bool empty() const { return cells_.empty(); }
+  bool is_null(std::size_t row, std::size_t col) const { return !cells_[row][col].has_value(); }
+  // NULL reads as "" / 0.
+  const std::string& text(std::size_t row, std::size_t col) const;
+  std::int64_t int64(std::size_t row, std::size_t col) const;
+  std::optional<std::int64_t> optional_int64(std::size_t row, std::size_t col) const;
+  // Rows changed by an INSERT/UPDATE/DELETE without RETURNING.
+  std::int64_t affected() const { return affected_; }
+
+  void add_row(std::vector<std::optional<std::string>> row) { cells_.push_back(std::move(row)); }
+  void set_affected(std::int64_t n) { affected_ = n; }
+
+ private:
+  std::vector<std::vector<std::optional<std::string>>> cells_;
+  std::int64_t affected_ = 0;
+};
+
+// One connection inside a transaction (or in autocommit mode for Db::query). Not thread-safe:
+// it belongs to the calling thread for the duration of the callback.
+class Conn {
+ public:
+  virtual ~Conn() = default;
+  virtual Result<Rows> run(std::string_view sql, std::span<const Param> params) = 0;
+  Result<Rows> run(std::string_view sql, std::initializer_list<Param> params = {}) {
+    return run(sql, std::span<const Param>(params.begin(), params.size()));
+  }
+  // Several statements without parameters (migrations).
+  virtual Status run_script(std::string_view sql) = 0;
+};
+
+enum class Dialect { kSqlite, kPostgres };
+enum class TxKind { kRead, kWrite };
+
+class Db {
+ public:
+  virtual ~Db() = default;
+  virtual Dialect dialect() const = 0;
+
+  // Runs `fn` in one transaction on a connection of the pool: COMMIT when it returns OK (a COMMIT
+  // that fails is the returned error), ROLLBACK otherwise. Read transactions see one snapshot.
+  virtual Status transact(TxKind kind, const std::function<Status(Conn&)>& fn) = 0;
+
+  // One read-only statement outside an explicit transaction (saves PostgreSQL two round trips).
+  virtual Result<Rows> query(std::string_view sql, std::span<const Param> params) = 0;
+  Result<Rows> query(std::string_view sql, std::initializer_list<Param> params = {}) {
+    return query(sql, std::span<const Param>(params.begin(), params.size()));
+  }
+};
+
+struct SqliteOptions {
+  int readers = 4;
+  std::chrono::milliseconds busy_timeout{5000};
+  std::chrono::milliseconds acquire_timeout{10000};
+};
+Result<std::unique_ptr<Db>> open_sqlite(const std::string& path, const SqliteOptions& options);
+
+struct PostgresOptions {
+  int pool_size = 8;
+  std::chrono::milliseconds acquire_timeout{10000};
+  std::chrono::seconds connect_timeout{5};
+};
+Result<std::unique_ptr<Db>> open_postgres(const std::string& url, const PostgresOptions& options);
+
+// `?` -> `$1`, `$2`, ... outside quoted literals and identifiers.
+std::string to_dollar_placeholders(std::string_view sql);
+
+}  // namespace parley::store::sql

@@ -1,0 +1,237 @@
+// SqlStore: conversations and their message trees. Every statement matches the owner (and
+// deleted_at IS NULL) in SQL; message statements reach the owner through their conversation.
+#include "store/sql_store.h"
+#include "store/validation.h"
+
+namespace parley::store {
+
+using sql::Param;
+using I = std::int64_t;
+
+namespace {
+
+Status conversation_not_found() { return not_found_error("conversation not found"); }
+
+Status check_new_message(const NewMessage& m) {
+  if (!m.parent_id.empty() && !plausible_id(m.parent_id)) {
+    return invalid_argument_error("parent_id is not a message of this conversation").with_detail("param", "parent_id");
+  }
+  RETURN_IF_ERROR(check_text("content", m.content, kMaxContentBytes));
+  RETURN_IF_ERROR(check_text("model", m.model, kMaxModelBytes));
+  RETURN_IF_ERROR(check_text("metadata", m.metadata, kMaxMetadataBytes));
+  RETURN_IF_ERROR(check_tokens("prompt_tokens", m.prompt_tokens));
+  return check_tokens("completion_tokens", m.completion_tokens);
+}
+
+}  // namespace
+
+Result<Conversation> SqlStore::create_conversation(std::string_view owner_id, std::string_view title) {
+  RETURN_IF_ERROR(check_text("title", title, kMaxTitleBytes));
+  if (!plausible_id(owner_id)) return not_found_error("user not found");
+  Conversation c;
+  c.id = new_id("cnv");
+  c.owner_id = owner_id;
+  c.title = title;
+  c.created_at = c.updated_at = now();
+  auto rows = write("INSERT INTO conversations (id, owner_id, title, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+                    {c.id, c.owner_id, c.title, I{micros(c.created_at)}, I{micros(c.updated_at)}});
+  if (!rows.ok()) {
+    if (rows.status().code() == ErrorCode::kNotFound) return not_found_error("user not found");
+    return rows.status();
+  }
+  return c;
+}
+
+Result<Conversation> SqlStore::get_conversation(std::string_view owner_id, std::string_view id) {
+  if (!plausible_id(owner_id) || !plausible_id(id)) return conversation_not_found();
+  ASSIGN_OR_RETURN(auto rows, read("SELECT " PARLEY_CONV_COLS " FROM conversations "
+                                   "WHERE id = ? AND owner_id = ? AND deleted_at IS NULL",
+                                   {id, owner_id}));
+  if (rows.empty()) return conversation_not_found();
+  return decode_conversation(rows, 0);
+}
+
+Result<Page<Conversation>> SqlStore::list_conversations(std::string_view owner_id, const ConversationQuery& q) {
+  RETURN_IF_ERROR(check_page(q.page));
+  RETURN_IF_ERROR(check_text("title_contains", q.title_contains, kMaxSearchBytes));
+  Page<Conversation> page;
+  if (!plausible_id(owner_id)) return page;
+  const I limit = q.page.limit + 1;
+  const I offset = q.page.offset;
+  const std::string pattern = like_contains_pattern(q.title_contains);
+#define PARLEY_LIST_HEAD "SELECT " PARLEY_CONV_COLS " FROM conversations WHERE owner_id = ? AND deleted_at IS NULL "
+#define PARLEY_LIST_TAIL "ORDER BY updated_at DESC, id DESC LIMIT ? OFFSET ?"
+#define PARLEY_LIST_LIKE "AND lower(title) LIKE ? ESCAPE '\\' "
+  Result<sql::Rows> rows = sql::Rows();
+  const bool search = !q.title_contains.empty();
+  if (q.include_archived && !search) {
+    rows = read(PARLEY_LIST_HEAD PARLEY_LIST_TAIL, {owner_id, limit, offset});
+  } else if (q.include_archived) {
+    rows = read(PARLEY_LIST_HEAD PARLEY_LIST_LIKE PARLEY_LIST_TAIL, {owner_id, pattern, limit, offset});
+  } else if (!search) {
+    rows = read(PARLEY_LIST_HEAD "AND archived = 0 " PARLEY_LIST_TAIL, {owner_id, limit, offset});
+  } else {
+    rows = read(PARLEY_LIST_HEAD "AND archived = 0 " PARLEY_LIST_LIKE PARLEY_LIST_TAIL,
+                {owner_id, pattern, limit, offset});
+  }
+#undef PARLEY_LIST_HEAD
+#undef PARLEY_LIST_TAIL
+#undef PARLEY_LIST_LIKE
+  if (!rows.ok()) return rows.status();
+  for (std::size_t r = 0; r < rows->size(); ++r) {
+    if (static_cast<int>(r) == q.page.limit) {
+      page.has_more = true;
+      break;
+    }
+    page.items.push_back(decode_conversation(*rows, r));
+  }
+  return page;
+}
+
+Result<Conversation> SqlStore::rename_conversation(std::string_view owner_id, std::string_view id,
+                                                   std::string_view title) {
+  RETURN_IF_ERROR(check_text("title", title, kMaxTitleBytes));
+  if (!plausible_id(owner_id) || !plausible_id(id)) return conversation_not_found();
+  ASSIGN_OR_RETURN(auto rows, write("UPDATE conversations SET title = ?, updated_at = ? "
+                                    "WHERE id = ? AND owner_id = ? AND deleted_at IS NULL RETURNING " PARLEY_CONV_COLS,
+                                    {title, I{micros(now())}, id, owner_id}));
+  if (rows.empty()) return conversation_not_found();
+  return decode_conversation(rows, 0);
+}
+
+Result<Conversation> SqlStore::set_conversation_archived(std::string_view owner_id, std::string_view id,
+                                                         bool archived) {
+  if (!plausible_id(owner_id) || !plausible_id(id)) return conversation_not_found();
+  ASSIGN_OR_RETURN(auto rows, write("UPDATE conversations SET archived = ?, updated_at = ? "
+                                    "WHERE id = ? AND owner_id = ? AND deleted_at IS NULL RETURNING " PARLEY_CONV_COLS,
+                                    {I{archived ? 1 : 0}, I{micros(now())}, id, owner_id}));
+  if (rows.empty()) return conversation_not_found();
+  return decode_conversation(rows, 0);
+}
+
+Status SqlStore::soft_delete_conversation(std::string_view owner_id, std::string_view id) {
+  if (!plausible_id(owner_id) || !plausible_id(id)) return conversation_not_found();
+  ASSIGN_OR_RETURN(auto rows, write("UPDATE conversations SET deleted_at = ? "
+                                    "WHERE id = ? AND owner_id = ? AND deleted_at IS NULL",
+                                    {I{micros(now())}, id, owner_id}));
+  if (rows.affected() == 0) return conversation_not_found();
+  return ok_status();
+}
+
+Result<std::int64_t> SqlStore::purge_deleted_conversations(Time deleted_before) {
+  // Messages go with their conversation (ON DELETE CASCADE).
+  ASSIGN_OR_RETURN(auto rows, write("DELETE FROM conversations WHERE deleted_at IS NOT NULL AND deleted_at < ?",
+                                    {I{micros(deleted_before)}}));
+  return rows.affected();
+}
+
+Result<Message> SqlStore::append_message(std::string_view owner_id, const NewMessage& in) {
+  RETURN_IF_ERROR(check_new_message(in));
+  if (!plausible_id(owner_id) || !plausible_id(in.conversation_id)) return conversation_not_found();
+  Message m;
+  m.id = new_id("msg");
+  m.conversation_id = in.conversation_id;
+  m.parent_id = in.parent_id;
+  m.role = in.role;
+  m.content = in.content;
+  m.model = in.model;
+  m.metadata = in.metadata;
+  m.prompt_tokens = in.prompt_tokens;
+  m.completion_tokens = in.completion_tokens;
+  m.created_at = now();
+  RETURN_IF_ERROR(db_->transact(sql::TxKind::kWrite, [&](sql::Conn& conn) -> Status {
+    // Claims the next seq and, on PostgreSQL, locks the conversation row: appends to one
+    // conversation serialize here, appends to different ones do not.
+    const I t = micros(m.created_at);
+    Result<sql::Rows> claimed =
+        in.make_current
+            ? conn.run("UPDATE conversations SET message_count = message_count + 1, updated_at = ?, "
+                       "current_leaf_id = ? WHERE id = ? AND owner_id = ? AND deleted_at IS NULL "
+                       "RETURNING message_count",
+                       {t, m.id, m.conversation_id, owner_id})
+            : conn.run("UPDATE conversations SET message_count = message_count + 1, updated_at = ? "
+                       "WHERE id = ? AND owner_id = ? AND deleted_at IS NULL RETURNING message_count",
+                       {t, m.conversation_id, owner_id});
+    if (!claimed.ok()) return claimed.status();
+    if (claimed->empty()) return conversation_not_found();
+    m.seq = claimed->int64(0, 0);
+    if (!m.parent_id.empty()) {
+      ASSIGN_OR_RETURN(auto parent, conn.run("SELECT 1 FROM messages WHERE id = ? AND conversation_id = ?",
+                                             {m.parent_id, m.conversation_id}));
+      if (parent.empty()) {
+        return invalid_argument_error("parent_id is not a message of this conversation")
+            .with_detail("param", "parent_id");
+      }
+    }
+    return conn
+        .run("INSERT INTO messages (id, conversation_id, parent_id, seq, role, content, model, metadata, "
+             "prompt_tokens, completion_tokens, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             {m.id, m.conversation_id, sql::null_or(m.parent_id), I{m.seq}, message_role_name(m.role), m.content,
+              m.model, m.metadata, I{m.prompt_tokens}, I{m.completion_tokens}, t})
+        .status();
+  }));
+  return m;
+}
+
+Result<Message> SqlStore::get_message(std::string_view owner_id, std::string_view conversation_id,
+                                      std::string_view message_id) {
+  if (!plausible_id(owner_id) || !plausible_id(conversation_id) || !plausible_id(message_id)) {
+    return not_found_error("message not found");
+  }
+  ASSIGN_OR_RETURN(auto rows, read("SELECT " PARLEY_MSG_COLS_M " FROM messages m "
+                                   "JOIN conversations c ON c.id = m.conversation_id "
+                                   "WHERE m.id = ? AND m.conversation_id = ? AND c.owner_id = ? "
+                                   "AND c.deleted_at IS NULL",
+                                   {message_id, conversation_id, owner_id}));
+  if (rows.empty()) return not_found_error("message not found");
+  return decode_message(rows, 0);
+}
+
+Result<MessageTree> SqlStore::get_message_tree(std::string_view owner_id, std::string_view conversation_id) {
+  if (!plausible_id(owner_id) || !plausible_id(conversation_id)) return conversation_not_found();
+  MessageTree tree;
+  // One read transaction: the conversation (its current leaf) and the messages are one snapshot.
+  RETURN_IF_ERROR(db_->transact(sql::TxKind::kRead, [&](sql::Conn& conn) -> Status {
+    ASSIGN_OR_RETURN(auto conv, conn.run("SELECT " PARLEY_CONV_COLS " FROM conversations "
+                                         "WHERE id = ? AND owner_id = ? AND deleted_at IS NULL",
+                                         {conversation_id, owner_id}));
+    if (conv.empty()) return conversation_not_found();
+    tree.conversation = decode_conversation(conv, 0);
+    ASSIGN_OR_RETURN(auto rows, conn.run("SELECT " PARLEY_MSG_COLS_M " FROM messages m "
+                                         "JOIN conversations c ON c.id = m.conversation_id "
+                                         "WHERE m.conversation_id = ? AND c.owner_id = ? ORDER BY m.seq",
+                                         {conversation_id, owner_id}));
+    tree.messages.reserve(rows.size());
+    for (std::size_t r = 0; r < rows.size(); ++r) tree.messages.push_back(decode_message(rows, r));
+    return ok_status();
+  }));
+  return tree;
+}
+
+Result<Conversation> SqlStore::set_current_leaf(std::string_view owner_id, std::string_view conversation_id,
+                                                std::string_view message_id) {
+  if (!plausible_id(owner_id) || !plausible_id(conversation_id)) return conversation_not_found();
+  if (!plausible_id(message_id)) {
+    return invalid_argument_error("message is not in this conversation").with_detail("param", "message_id");
+  }
+  Conversation out;
+  RETURN_IF_ERROR(db_->transact(sql::TxKind::kWrite, [&](sql::Conn& conn) -> Status {
+    ASSIGN_OR_RETURN(auto rows, conn.run("UPDATE conversations SET current_leaf_id = ? "
+                                         "WHERE id = ? AND owner_id = ? AND deleted_at IS NULL AND EXISTS ("
+                                         "SELECT 1 FROM messages m WHERE m.id = ? AND m.conversation_id = "
+                                         "conversations.id) RETURNING " PARLEY_CONV_COLS,
+                                         {message_id, conversation_id, owner_id, message_id}));
+    if (!rows.empty()) {
+      out = decode_conversation(rows, 0);
+      return ok_status();
+    }
+    ASSIGN_OR_RETURN(auto conv, conn.run("SELECT 1 FROM conversations WHERE id = ? AND owner_id = ? "
+                                         "AND deleted_at IS NULL",
+                                         {conversation_id, owner_id}));
+    if (conv.empty()) return conversation_not_found();
+    return invalid_argument_error("message is not in this conversation").with_detail("param", "message_id");
+  }));
+  return out;
+}
+
+}  // namespace parley::store

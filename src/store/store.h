@@ -1,0 +1,307 @@
+// Store: the persistence of Parley's accounts, credentials, conversations and usage, behind one
+// interface with two real implementations (open_store.h picks one from a URL):
+//
+//   SQLite      the embedded default: one file (`sqlite:DIR/parley.db`), WAL, synchronous=FULL.
+//   PostgreSQL  `postgres://...` through libpq, for deployments with several gateway processes.
+//
+// Both run the same SQL (store/sql_store.cpp) over a small driver (store/sql_db.h); the same test
+// suite (tests/store) runs against both. docs/store.md has the schema, ids, durability and pooling.
+//
+// Tenant isolation. Every method on conversations, messages, API keys and usage takes the owner's
+// user id and matches it in SQL: a row of another user is never returned or changed, and a wrong
+// owner is indistinguishable from a missing row (kNotFound). The only lookups without an owner
+// are those by a secret's hash (find_session, find_api_key_by_hash): the secret is the proof.
+//
+// Errors: kNotFound (missing, or not the caller's), kAlreadyExists (unique violations such as a
+// duplicate email, case-insensitively), kInvalidArgument (a value over its documented limit,
+// invalid UTF-8, a NUL byte, a parent message from another conversation...), kUnavailable (the
+// database cannot be reached, the pool is exhausted past its timeout, SQLite stayed busy),
+// kFailedPrecondition (schema newer than this binary), kDataLoss (corrupt file), kInternal.
+// A call that fails changes nothing (each write is one transaction).
+//
+// Thread safety: a Store may be called from any number of threads at once; it owns a bounded set
+// of connections (see open_store.h) and every method is safe to call concurrently.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+#include "base/status.h"
+
+namespace parley::store {
+
+// Wall-clock instants, microseconds since the Unix epoch (UTC); stored as 64-bit integers.
+using Time = std::chrono::sys_time<std::chrono::microseconds>;
+using Clock = std::function<Time()>;
+Time system_now();
+
+// Limits on what the store accepts (bytes of UTF-8 unless said otherwise). Every text field must
+// also be valid UTF-8 without NUL bytes (PostgreSQL's text type cannot hold NUL; we refuse it on
+// both backends so they behave alike). Over a limit: kInvalidArgument naming the field.
+inline constexpr std::size_t kMaxEmailBytes = 254;          // RFC 5321 path limit
+inline constexpr std::size_t kMaxDisplayNameBytes = 200;
+inline constexpr std::size_t kMaxPasswordHashBytes = 1024;  // opaque (PHC string)
+inline constexpr std::size_t kMaxSecretHashBytes = 256;     // session token / API key hashes
+inline constexpr std::size_t kMaxKeyNameBytes = 128;
+inline constexpr std::size_t kMaxKeyPrefixBytes = 32;
+inline constexpr std::size_t kMaxScopes = 32;
+inline constexpr std::size_t kMaxScopeBytes = 64;           // each scope: [A-Za-z0-9:._-]+
+inline constexpr std::size_t kMaxTitleBytes = 512;
+inline constexpr std::size_t kMaxContentBytes = 4u << 20;   // one message
+inline constexpr std::size_t kMaxMetadataBytes = 64u << 10; // opaque per-message metadata (JSON)
+inline constexpr std::size_t kMaxModelBytes = 256;
+inline constexpr std::size_t kMaxSearchBytes = 256;
+inline constexpr int kMaxPageLimit = 200;
+
+// Ids are random opaque text: a type prefix, '_', then 26 base32 characters (128 random bits
+// from the OS), e.g. "cnv_0q3z...". They do not reveal counts or creation order and cannot be
+// enumerated in URLs. An id that is not of this shape is simply not found.
+inline constexpr std::size_t kMaxIdBytes = 40;
+
+// ---- users and sessions -------------------------------------------------------------------
+
+enum class UserRole { kUser, kAdmin };
+std::string_view user_role_name(UserRole role);  // "user", "admin"
+
+struct User {
+  std::string id;
+  std::string email;          // as given; uniqueness is case-insensitive (ASCII letters)
+  std::string display_name;
+  UserRole role = UserRole::kUser;
+  bool disabled = false;
+  std::string password_hash;  // opaque to the store; empty: no password login
+  Time created_at{};
+  Time updated_at{};
+};
+
+struct NewUser {
+  std::string email;  // 3..kMaxEmailBytes, one '@' not at either end, no spaces or controls
+  std::string display_name;
+  UserRole role = UserRole::kUser;
+  std::string password_hash;
+};
+
+// Fields left empty are unchanged.
+struct UserUpdate {
+  std::optional<std::string> display_name;
+  std::optional<UserRole> role;
+  std::optional<bool> disabled;
+  std::optional<std::string> password_hash;
+};
+
+// limit 1..kMaxPageLimit, offset >= 0.
+struct PageRequest {
+  int limit = 50;
+  int offset = 0;
+};
+
+template <typename T>
+struct Page {
+  std::vector<T> items;
+  bool has_more = false;  // another page follows
+};
+
+struct UserQuery {
+  PageRequest page;
+  std::string search;  // substring of email or display name, case-insensitive (ASCII); literal
+};
+
+// A login session; the store keeps only the hash of the cookie's secret.
+struct Session {
+  std::string token_hash;
+  std::string user_id;
+  Time created_at{};
+  Time expires_at{};
+};
+
+// ---- API keys -------------------------------------------------------------------------------
+
+struct ApiKey {
+  std::string id;
+  std::string user_id;
+  std::string name;
+  std::string prefix;  // the visible start of the key, shown in lists ("pk-3fa9...")
+  std::string hash;    // hash of the whole secret; the store never sees the secret
+  std::vector<std::string> scopes;
+  Time created_at{};
+  std::optional<Time> expires_at;
+  std::optional<Time> last_used_at;
+  std::optional<Time> revoked_at;
+
+  // Not revoked and not expired at `now`.
+  bool usable_at(Time now) const;
+};
+
+struct NewApiKey {
+  std::string user_id;
+  std::string name;
+  std::string prefix;
+  std::string hash;
+  std::vector<std::string> scopes;
+  std::optional<Time> expires_at;
+};
+
+// ---- conversations and message trees --------------------------------------------------------
+
+struct Conversation {
+  std::string id;
+  std::string owner_id;
+  std::string title;
+  Time created_at{};
+  Time updated_at{};  // creation, a new message, rename or (un)archive
+  bool archived = false;
+  std::string current_leaf_id;  // the message the UI shows the path to; empty: no messages
+  std::int64_t message_count = 0;
+};
+
+struct ConversationQuery {
+  PageRequest page;
+  std::string title_contains;  // case-insensitive (ASCII); '%', '_' and '\' match literally
+  bool include_archived = false;
+};
+
+enum class MessageRole { kSystem, kUser, kAssistant, kTool };
+std::string_view message_role_name(MessageRole role);  // "system", "user", "assistant", "tool"
+
+// Messages form a tree: editing a user message or regenerating an answer appends a sibling (a
+// new message with the same parent), and the conversation remembers which leaf is current.
+struct Message {
+  std::string id;
+  std::string conversation_id;
+  std::string parent_id;  // empty: a root (a conversation may have several roots)
+  MessageRole role = MessageRole::kUser;
+  std::string content;
+  std::string model;     // the model that wrote an assistant message; may be empty
+  std::string metadata;  // opaque to the store (the gateway keeps JSON here)
+  std::int64_t prompt_tokens = 0;
+  std::int64_t completion_tokens = 0;
+  Time created_at{};
+  std::int64_t seq = 0;  // 1, 2, ... in order of creation within the conversation
+};
+
+struct NewMessage {
+  std::string conversation_id;
+  std::string parent_id;  // empty: a new root; otherwise a message of the same conversation
+  MessageRole role = MessageRole::kUser;
+  std::string content;
+  std::string model;
+  std::string metadata;
+  std::int64_t prompt_tokens = 0;
+  std::int64_t completion_tokens = 0;
+  bool make_current = true;  // the new message becomes the conversation's current leaf
+};
+
+struct MessageTree {
+  Conversation conversation;
+  std::vector<Message> messages;  // by seq: every parent comes before its children
+};
+
+// The messages from a root down to `leaf_id` (inclusive), root first; kNotFound when the tree
+// has no such message. With an empty leaf_id: the path to the current leaf (empty if none).
+Result<std::vector<Message>> message_path(const MessageTree& tree, std::string_view leaf_id = {});
+
+// ---- usage ---------------------------------------------------------------------------------
+
+struct UsageRecord {
+  std::string user_id;
+  std::string api_key_id;  // empty: not through a key (a browser session)
+  std::string model;
+  std::int64_t prompt_tokens = 0;
+  std::int64_t completion_tokens = 0;
+  std::int64_t cost_micros = 0;  // cost in millionths of the billing currency unit
+  Time at{};                     // zero: the store's clock
+};
+
+struct UsageTotals {
+  std::int64_t requests = 0;
+  std::int64_t prompt_tokens = 0;
+  std::int64_t completion_tokens = 0;
+  std::int64_t cost_micros = 0;
+};
+
+struct ModelUsage {
+  std::string model;
+  UsageTotals totals;
+};
+
+struct UserUsage {
+  std::string user_id;
+  std::string email;
+  UsageTotals totals;
+};
+
+// ---- the interface ---------------------------------------------------------------------------
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  virtual std::string_view backend() const = 0;  // "sqlite" or "postgres"
+  virtual int schema_version() const = 0;        // the migrations applied at open
+
+  // Users.
+  virtual Result<User> create_user(const NewUser& user) = 0;            // kAlreadyExists: email
+  virtual Result<User> get_user(std::string_view user_id) = 0;
+  virtual Result<User> find_user_by_email(std::string_view email) = 0;  // case-insensitive
+  virtual Result<Page<User>> list_users(const UserQuery& query) = 0;   // oldest first
+  virtual Result<User> update_user(std::string_view user_id, const UserUpdate& update) = 0;
+  virtual Result<std::int64_t> count_users() = 0;
+
+  // Sessions. find_session does not return expired sessions (by the store's clock).
+  virtual Status create_session(const Session& session) = 0;  // kNotFound: no such user
+  virtual Result<Session> find_session(std::string_view token_hash) = 0;
+  virtual Status extend_session(std::string_view token_hash, Time expires_at) = 0;
+  virtual Status delete_session(std::string_view token_hash) = 0;
+  virtual Result<std::int64_t> delete_user_sessions(std::string_view user_id) = 0;
+  virtual Result<std::int64_t> delete_expired_sessions() = 0;
+
+  // API keys. find_api_key_by_hash returns revoked and expired keys too (with their fields), so
+  // that the caller can say why a key is refused; ApiKey::usable_at decides.
+  virtual Result<ApiKey> create_api_key(const NewApiKey& key) = 0;
+  virtual Result<ApiKey> find_api_key_by_hash(std::string_view hash) = 0;
+  virtual Result<std::vector<ApiKey>> list_api_keys(std::string_view user_id) = 0;  // newest first
+  virtual Result<ApiKey> revoke_api_key(std::string_view user_id, std::string_view key_id) = 0;
+  virtual Status touch_api_key(std::string_view user_id, std::string_view key_id, Time used_at) = 0;
+
+  // Conversations. Soft-deleted ones are invisible to every method (kNotFound) until purged.
+  virtual Result<Conversation> create_conversation(std::string_view owner_id, std::string_view title) = 0;
+  virtual Result<Conversation> get_conversation(std::string_view owner_id, std::string_view id) = 0;
+  // Most recently updated first.
+  virtual Result<Page<Conversation>> list_conversations(std::string_view owner_id,
+                                                        const ConversationQuery& query) = 0;
+  virtual Result<Conversation> rename_conversation(std::string_view owner_id, std::string_view id,
+                                                   std::string_view title) = 0;
+  virtual Result<Conversation> set_conversation_archived(std::string_view owner_id, std::string_view id,
+                                                         bool archived) = 0;
+  virtual Status soft_delete_conversation(std::string_view owner_id, std::string_view id) = 0;
+  // Removes (with their messages) conversations soft-deleted before `deleted_before`.
+  virtual Result<std::int64_t> purge_deleted_conversations(Time deleted_before) = 0;
+
+  // Messages. append_message: kNotFound for the conversation, kInvalidArgument for a parent that
+  // is not a message of that conversation. set_current_leaf accepts any message of the
+  // conversation (kInvalidArgument otherwise) and does not change updated_at.
+  virtual Result<Message> append_message(std::string_view owner_id, const NewMessage& message) = 0;
+  virtual Result<Message> get_message(std::string_view owner_id, std::string_view conversation_id,
+                                      std::string_view message_id) = 0;
+  virtual Result<MessageTree> get_message_tree(std::string_view owner_id, std::string_view conversation_id) = 0;
+  virtual Result<Conversation> set_current_leaf(std::string_view owner_id, std::string_view conversation_id,
+                                                std::string_view message_id) = 0;
+
+  // Usage. Windows are half-open: from <= at < to. api_key_id, when set, must be a key of the
+  // user (kInvalidArgument otherwise).
+  virtual Status record_usage(const UsageRecord& record) = 0;
+  virtual Result<std::vector<ModelUsage>> usage_summary(std::string_view user_id, Time from, Time to) = 0;
+  virtual Result<std::vector<UserUsage>> usage_by_user(Time from, Time to) = 0;  // admin; by cost
+  // Totals since `since` (for quotas); restricted to one key when api_key_id is not empty.
+  virtual Result<UsageTotals> usage_totals(std::string_view user_id, Time since,
+                                           std::string_view api_key_id = {}) = 0;
+};
+
+}  // namespace parley::store
