@@ -7,6 +7,7 @@
 #include <thread>
 #include <vector>
 
+#include "kernels/cpu/attention.h"
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/matmul.h"
 #include "kernels/cpu/ops_avx2.h"
@@ -140,58 +141,7 @@ class CpuBackend final : public Backend {
       reference_->attention(out, q, kv, layer, seqs, p);
       return;
     }
-    // Work items: (sequence row, head). Each thread keeps its own score buffer.
-    std::int64_t max_ctx = 0;
-    std::int64_t n_rows = 0;
-    for (const auto& s : seqs) {
-      max_ctx = std::max<std::int64_t>(max_ctx, s.pos_begin + s.n_rows);
-      n_rows += s.n_rows;
-    }
-    const std::int64_t items = n_rows * p.n_head;
-    const std::size_t per_thread = static_cast<std::size_t>(max_ctx + p.head_dim);
-    attn_scratch_.resize(per_thread * static_cast<std::size_t>(pool_.size()));
-    const std::int64_t row_stride = kv.n_kv_heads * kv.head_dim;
-    const std::int64_t group = p.n_head / p.n_kv_heads;
-    const auto work = [&](int thread, std::int64_t begin, std::int64_t end) {
-      float* scores = attn_scratch_.data() + per_thread * static_cast<std::size_t>(thread);
-      std::int64_t item = 0;
-      for (const auto& s : seqs) {
-        for (std::int64_t r = 0; r < s.n_rows; ++r) {
-          for (std::int64_t h = 0; h < p.n_head; ++h, ++item) {
-            if (item < begin || item >= end) continue;
-            const std::int64_t b = s.row_begin + r;
-            const std::int64_t n_keys = s.pos_begin + r + 1;
-            const std::int64_t kvh = h / group;
-            const float* qh = q + (b * p.n_head + h) * p.head_dim;
-            float* oh = out + (b * p.n_head + h) * p.head_dim;
-            if (kv.type == TensorType::kF16) {
-              avx2::dot_f16_rows(scores, qh, static_cast<const fp16_t*>(kv.k[layer]) + kvh * p.head_dim, s.block_table,
-                                 kv.block_size, row_stride, n_keys, p.head_dim, p.scale);
-            } else {
-              avx2::dot_f32_rows(scores, qh, static_cast<const float*>(kv.k[layer]) + kvh * p.head_dim, s.block_table,
-                                 kv.block_size, row_stride, n_keys, p.head_dim, p.scale);
-            }
-            const float mx = avx2::max_of(scores, n_keys);
-            const float sum = avx2::exp_shift_sum(scores, n_keys, mx);
-            const float inv = 1.0f / sum;
-            for (std::int64_t j = 0; j < n_keys; ++j) scores[j] *= inv;
-            std::memset(oh, 0, static_cast<std::size_t>(p.head_dim) * sizeof(float));
-            if (kv.type == TensorType::kF16) {
-              avx2::axpy_f16_rows(oh, scores, static_cast<const fp16_t*>(kv.v[layer]) + kvh * p.head_dim, s.block_table,
-                                  kv.block_size, row_stride, n_keys, p.head_dim);
-            } else {
-              avx2::axpy_f32_rows(oh, scores, static_cast<const float*>(kv.v[layer]) + kvh * p.head_dim, s.block_table,
-                                  kv.block_size, row_stride, n_keys, p.head_dim);
-            }
-          }
-        }
-      }
-    };
-    if (items * max_ctx * p.head_dim < kParallelMin) {
-      work(0, 0, items);
-      return;
-    }
-    pool_.run([&](int t) { work(t, items * t / pool_.size(), items * (t + 1) / pool_.size()); });
+    cpu::attention(pool_, attn_scratch_, out, q, kv, layer, seqs, p);
   }
 
  private:
@@ -227,7 +177,7 @@ class CpuBackend final : public Backend {
   std::vector<float> rope_table_;
   std::vector<std::int32_t> rope_positions_;
   RopeParams rope_params_;
-  std::vector<float> attn_scratch_;
+  cpu::MatmulScratch attn_scratch_;  // the attention's per-thread arrays
   std::unique_ptr<Backend> reference_ = make_reference_backend();
 };
 

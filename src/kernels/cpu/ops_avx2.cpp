@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include "kernels/cpu/exp_avx2.h"
+
 namespace parley::avx2 {
 namespace {
 
@@ -14,34 +16,6 @@ float hsum(__m256 v) {
   lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
   lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
   return _mm_cvtss_f32(lo);
-}
-
-// exp(x) for x in about [-87, 88]: 2^(x log2 e) split into 2^n * 2^f, with a degree-6 polynomial
-// for 2^f on [-0.5, 0.5]. Inputs below the range give 0, above give +inf.
-__m256 exp_ps(__m256 x) {
-  const __m256 log2e = _mm256_set1_ps(1.44269504088896341f);
-  x = _mm256_max_ps(x, _mm256_set1_ps(-87.3f));
-  x = _mm256_min_ps(x, _mm256_set1_ps(88.7f));
-  const __m256 t = _mm256_mul_ps(x, log2e);
-  const __m256 n = _mm256_round_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  // f = x - n ln2, in two parts for precision.
-  __m256 f = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693145751953125f), x);
-  f = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.428606765330187045e-06f), f);
-  // e^f, |f| <= ln2/2, Taylor/minimax coefficients.
-  __m256 p = _mm256_set1_ps(1.0f / 720.0f);
-  p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(1.0f / 120.0f));
-  p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(1.0f / 24.0f));
-  p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(1.0f / 6.0f));
-  p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(0.5f));
-  p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(1.0f));
-  p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(1.0f));
-  // Scale by 2^n through the exponent bits (n in [-126, 128]; 2^128 overflows to inf as wanted).
-  const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-  const __m256 scale = _mm256_castsi256_ps(e);
-  __m256 r = _mm256_mul_ps(p, scale);
-  // n = 128 would wrap the exponent: return inf there.
-  const __m256 big = _mm256_cmp_ps(n, _mm256_set1_ps(127.5f), _CMP_GT_OQ);
-  return _mm256_blendv_ps(r, _mm256_set1_ps(INFINITY), big);
 }
 
 inline const float* kv_row_f32(const float* base, const std::int32_t* table, std::int64_t block, std::int64_t stride,
@@ -86,7 +60,7 @@ void swiglu(float* y, const float* g, const float* u, std::int64_t n) {
   std::int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
     const __m256 gv = _mm256_loadu_ps(g + i);
-    const __m256 e = exp_ps(_mm256_sub_ps(_mm256_setzero_ps(), gv));
+    const __m256 e = exp256(_mm256_sub_ps(_mm256_setzero_ps(), gv));
     const __m256 silu = _mm256_div_ps(gv, _mm256_add_ps(one, e));
     _mm256_storeu_ps(y + i, _mm256_mul_ps(silu, _mm256_loadu_ps(u + i)));
   }
@@ -208,7 +182,7 @@ float exp_shift_sum(float* x, std::int64_t n, float max) {
   __m256 acc = _mm256_setzero_ps();
   std::int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
-    const __m256 e = exp_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), mv));
+    const __m256 e = exp256(_mm256_sub_ps(_mm256_loadu_ps(x + i), mv));
     _mm256_storeu_ps(x + i, e);
     acc = _mm256_add_ps(acc, e);
   }

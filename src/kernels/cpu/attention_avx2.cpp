@@ -1,0 +1,306 @@
+// The attention tile kernel (AVX2/FMA/F16C): flash-attention style, with online softmax.
+//
+// The tile's M queries (query m is row m / n_heads, head m % n_heads) walk the keys in chunks of
+// up to kChunk positions. Per chunk:
+//   1. the chunk's keys and values are gathered from their blocks into contiguous F32 rows: each
+//      F16 element is converted once and then used by all M queries (the row-at-a-time path
+//      converted every key once per query head);
+//   2. s[j][m] = k_j . q_m with the queries held transposed and pre-scaled (qt[d][m] =
+//      q_m[d] * scale): a ymm holds 8 queries, a key element is a broadcast, so no horizontal sums;
+//   3. online softmax, a ymm of queries at a time: the running max mx and sum l per query,
+//      p[j][m] = exp(s[j][m] - mx_new), and alpha = exp(mx_old - mx_new), the factor that moves
+//      what was accumulated under the old max to the new one. Keys after a row's position get
+//      p = 0 (causal), so no score buffer as long as the context is needed;
+//   4. o[m][:] = alpha[m] * o[m][:] + sum_j p[j][m] * v_j, a ymm over head dimensions.
+// At the end out[m] = o[m] / l[m].
+//
+// No std:: templates here: an instantiation compiled with AVX2 could be the one the linker keeps
+// for code that runs on older processors (see kernels/CMakeLists.txt).
+#include <immintrin.h>
+
+#include <cstdint>
+#include <cstring>
+
+#include "kernels/cpu/attention_kernels.h"
+#include "kernels/cpu/exp_avx2.h"
+
+namespace parley::cpu::avx2 {
+namespace {
+
+using parley::avx2::exp256;
+
+// The tile loops have compile-time trip counts; unrolled completely the accumulator arrays become
+// registers, which GCC at -O2 does not do on its own.
+#define PARLEY_UNROLL _Pragma("GCC unroll 32")
+
+constexpr std::int64_t kLanes = 8;
+// Keys per step: two blocks of 16. More keys per step means fewer loads and stores of the
+// accumulators o per key; the chunk's scores, keys and values (3 * 32 * 64 floats for 64 queries
+// of head_dim 64) stay in L1.
+constexpr std::int64_t kChunk = 32;
+// Dimensions per partial dot product (see qk_tile).
+constexpr std::int64_t kDotSlice = 16;
+
+constexpr std::int64_t round_up(std::int64_t n, std::int64_t m) { return (n + m - 1) / m * m; }
+constexpr std::int64_t min64(std::int64_t a, std::int64_t b) { return a < b ? a : b; }
+
+// Byte offsets of the tile's arrays in the scratch, each 64-byte aligned.
+struct Layout {
+  std::int64_t mp = 0;  // queries rounded up to whole ymm (the extra lanes are zero queries)
+  std::size_t qt = 0, o = 0, s = 0, kf = 0, vf = 0, mx = 0, l = 0, alpha = 0, lim = 0, total = 0;
+};
+
+Layout layout(std::int64_t n_queries, std::int64_t head_dim) {
+  Layout a;
+  a.mp = round_up(n_queries, kLanes);
+  std::size_t at = 0;
+  const auto take = [&](std::int64_t floats) {
+    const std::size_t r = at;
+    at += static_cast<std::size_t>(round_up(floats * 4, 64));
+    return r;
+  };
+  a.qt = take(head_dim * a.mp);  // [head_dim, mp]
+  a.o = take(a.mp * head_dim);   // [mp, head_dim]
+  a.s = take(kChunk * a.mp);     // [kChunk, mp]
+  a.kf = take(kChunk * head_dim);
+  a.vf = take(kChunk * head_dim);
+  a.mx = take(a.mp);
+  a.l = take(a.mp);
+  a.alpha = take(a.mp);
+  a.lim = take(a.mp);  // int32: the number of keys each query sees
+  a.total = at;
+  return a;
+}
+
+// dst [n, head_dim] = the K or V rows of positions j0 .. j0 + n, as F32.
+void gather(float* dst, const AttentionTile& t, const void* base, std::int64_t j0, std::int64_t n) {
+  for (std::int64_t j = 0; j < n; ++j) {
+    const std::int64_t pos = j0 + j;
+    const std::int64_t slot = static_cast<std::int64_t>(t.block_table[pos / t.block_size]) * t.block_size + pos % t.block_size;
+    float* row = dst + j * t.head_dim;
+    if (t.f16) {
+      const std::uint16_t* src = static_cast<const std::uint16_t*>(base) + slot * t.kv_stride;
+      for (std::int64_t d = 0; d < t.head_dim; d += kLanes) {
+        _mm256_store_ps(row + d, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + d))));
+      }
+    } else {
+      const float* src = static_cast<const float*>(base) + slot * t.kv_stride;
+      for (std::int64_t d = 0; d < t.head_dim; d += kLanes) _mm256_store_ps(row + d, _mm256_loadu_ps(src + d));
+    }
+  }
+}
+
+// Asks for the K and V rows of positions j0 .. j0 + n to be brought into the cache: a decode step
+// reads them from memory, block by scattered block, where the hardware prefetchers do not follow.
+void prefetch(const AttentionTile& t, std::int64_t j0, std::int64_t n) {
+  const std::int64_t elem = t.f16 ? 2 : 4;
+  const std::int64_t row_bytes = t.head_dim * elem;
+  for (std::int64_t j = 0; j < n; ++j) {
+    const std::int64_t pos = j0 + j;
+    const std::int64_t slot = static_cast<std::int64_t>(t.block_table[pos / t.block_size]) * t.block_size + pos % t.block_size;
+    const char* k = static_cast<const char*>(t.k) + slot * t.kv_stride * elem;
+    const char* v = static_cast<const char*>(t.v) + slot * t.kv_stride * elem;
+    for (std::int64_t b = 0; b < row_bytes; b += 64) {
+      _mm_prefetch(k + b, _MM_HINT_T0);
+      _mm_prefetch(v + b, _MM_HINT_T0);
+    }
+  }
+}
+
+// s[j][m] = sum_d kf[j][d] * qt[d][m] for JN keys and MV ymm of queries (pointers at the first).
+// The sum runs in slices of kDotSlice dimensions, each from zero, added up in s: one chain of
+// head_dim rounding steps on a growing sum loses about 3x the accuracy of the row path's 8 lanes.
+template <int JN, int MV>
+void qk_tile(float* s, const float* kf, const float* qt, std::int64_t head_dim, std::int64_t mp) {
+  for (std::int64_t d0 = 0; d0 < head_dim; d0 += kDotSlice) {
+    __m256 acc[JN][MV];
+    PARLEY_UNROLL for (int j = 0; j < JN; ++j)
+      PARLEY_UNROLL for (int v = 0; v < MV; ++v) acc[j][v] = _mm256_setzero_ps();
+    for (std::int64_t d = d0; d < min64(d0 + kDotSlice, head_dim); ++d) {
+      __m256 qv[MV];
+      PARLEY_UNROLL for (int v = 0; v < MV; ++v) qv[v] = _mm256_load_ps(qt + d * mp + kLanes * v);
+      PARLEY_UNROLL for (int j = 0; j < JN; ++j) {
+        const __m256 kb = _mm256_broadcast_ss(kf + j * head_dim + d);
+        PARLEY_UNROLL for (int v = 0; v < MV; ++v) acc[j][v] = _mm256_fmadd_ps(kb, qv[v], acc[j][v]);
+      }
+    }
+    PARLEY_UNROLL for (int j = 0; j < JN; ++j) {
+      PARLEY_UNROLL for (int v = 0; v < MV; ++v) {
+        float* dst = s + j * mp + kLanes * v;
+        _mm256_store_ps(dst, d0 == 0 ? acc[j][v] : _mm256_add_ps(_mm256_load_ps(dst), acc[j][v]));
+      }
+    }
+  }
+}
+
+// All nb keys against MV ymm of queries.
+template <int MV>
+void qk_columns(float* s, const float* kf, const float* qt, std::int64_t nb, std::int64_t head_dim, std::int64_t mp) {
+  // With one ymm of queries (decode with 8 heads per KV head) 4 keys would give 4 accumulators,
+  // too few to cover the FMA latency: take 8.
+  constexpr int kWide = MV == 1 ? 8 : 4;
+  std::int64_t j = 0;
+  for (; j + kWide <= nb; j += kWide) qk_tile<kWide, MV>(s + j * mp, kf + j * head_dim, qt, head_dim, mp);
+  if constexpr (kWide == 8) {
+    if (j + 4 <= nb) {
+      qk_tile<4, MV>(s + j * mp, kf + j * head_dim, qt, head_dim, mp);
+      j += 4;
+    }
+  }
+  for (; j < nb; ++j) qk_tile<1, MV>(s + j * mp, kf + j * head_dim, qt, head_dim, mp);
+}
+
+void qk(float* s, const float* kf, const float* qt, std::int64_t nb, std::int64_t head_dim, std::int64_t mp) {
+  for (std::int64_t m = 0; m < mp;) {
+    const std::int64_t left = (mp - m) / kLanes;
+    if (left >= 3) {
+      qk_columns<3>(s + m, kf, qt + m, nb, head_dim, mp);
+      m += 3 * kLanes;
+    } else if (left == 2) {
+      qk_columns<2>(s + m, kf, qt + m, nb, head_dim, mp);
+      m += 2 * kLanes;
+    } else {
+      qk_columns<1>(s + m, kf, qt + m, nb, head_dim, mp);
+      m += kLanes;
+    }
+  }
+}
+
+// Online softmax over the chunk of keys j0 .. j0 + nb: s becomes p, mx and l move on, alpha is
+// the factor for the accumulators. `causal`: some query of the tile must not see some key of the
+// chunk (lim[m] = the number of keys query m sees).
+void softmax_chunk(float* s, float* mx, float* l, float* alpha, const std::int32_t* lim, std::int64_t j0, std::int64_t nb,
+                   std::int64_t mp, bool causal) {
+  const __m256 neg_inf = _mm256_set1_ps(-INFINITY);
+  for (std::int64_t m = 0; m < mp; m += kLanes) {
+    const __m256i lv = _mm256_load_si256(reinterpret_cast<const __m256i*>(lim + m));
+    __m256 block_max = neg_inf;
+    for (std::int64_t j = 0; j < nb; ++j) {
+      float* sj = s + j * mp + m;
+      __m256 x = _mm256_load_ps(sj);
+      if (causal) {
+        const __m256 visible = _mm256_castsi256_ps(_mm256_cmpgt_epi32(lv, _mm256_set1_epi32(static_cast<int>(j0 + j))));
+        x = _mm256_blendv_ps(neg_inf, x, visible);
+        _mm256_store_ps(sj, x);
+      }
+      block_max = _mm256_max_ps(block_max, x);
+    }
+    // Every query sees key 0, in the first chunk: from then on the max is finite.
+    const __m256 old_max = _mm256_load_ps(mx + m);
+    const __m256 new_max = _mm256_max_ps(old_max, block_max);
+    const __m256 a = exp256(_mm256_sub_ps(old_max, new_max));
+    _mm256_store_ps(mx + m, new_max);
+    _mm256_store_ps(alpha + m, a);
+    __m256 sum = _mm256_setzero_ps();
+    for (std::int64_t j = 0; j < nb; ++j) {
+      float* sj = s + j * mp + m;
+      const __m256 x = _mm256_load_ps(sj);
+      __m256 e = exp256(_mm256_sub_ps(x, new_max));
+      // exp256(-inf) is ~1e-38, not 0: a hidden key must weigh nothing.
+      if (causal) e = _mm256_and_ps(e, _mm256_cmp_ps(x, neg_inf, _CMP_NEQ_OQ));
+      _mm256_store_ps(sj, e);
+      sum = _mm256_add_ps(sum, e);
+    }
+    _mm256_store_ps(l + m, _mm256_fmadd_ps(_mm256_load_ps(l + m), a, sum));
+  }
+}
+
+// o[m][:] = alpha[m] * o[m][:] + sum_j p[j][m] * vf[j][:] for MN queries and DV ymm of dimensions
+// (pointers at the first).
+template <int MN, int DV>
+void pv_tile(float* o, const float* p, const float* vf, const float* alpha, std::int64_t nb, std::int64_t head_dim,
+             std::int64_t mp) {
+  __m256 acc[MN][DV];
+  PARLEY_UNROLL for (int i = 0; i < MN; ++i) {
+    const __m256 a = _mm256_broadcast_ss(alpha + i);
+    PARLEY_UNROLL for (int v = 0; v < DV; ++v) acc[i][v] = _mm256_mul_ps(a, _mm256_load_ps(o + i * head_dim + kLanes * v));
+  }
+  for (std::int64_t j = 0; j < nb; ++j) {
+    __m256 vv[DV];
+    PARLEY_UNROLL for (int v = 0; v < DV; ++v) vv[v] = _mm256_load_ps(vf + j * head_dim + kLanes * v);
+    PARLEY_UNROLL for (int i = 0; i < MN; ++i) {
+      const __m256 pb = _mm256_broadcast_ss(p + j * mp + i);
+      PARLEY_UNROLL for (int v = 0; v < DV; ++v) acc[i][v] = _mm256_fmadd_ps(pb, vv[v], acc[i][v]);
+    }
+  }
+  PARLEY_UNROLL for (int i = 0; i < MN; ++i)
+    PARLEY_UNROLL for (int v = 0; v < DV; ++v) _mm256_store_ps(o + i * head_dim + kLanes * v, acc[i][v]);
+}
+
+// All nq queries for DV ymm of dimensions.
+template <int DV>
+void pv_rows(float* o, const float* p, const float* vf, const float* alpha, std::int64_t nq, std::int64_t nb,
+             std::int64_t head_dim, std::int64_t mp) {
+  std::int64_t m = 0;
+  for (; m + 3 <= nq; m += 3) pv_tile<3, DV>(o + m * head_dim, p + m, vf, alpha + m, nb, head_dim, mp);
+  if (nq - m == 2) pv_tile<2, DV>(o + m * head_dim, p + m, vf, alpha + m, nb, head_dim, mp);
+  if (nq - m == 1) pv_tile<1, DV>(o + m * head_dim, p + m, vf, alpha + m, nb, head_dim, mp);
+}
+
+void pv(float* o, const float* p, const float* vf, const float* alpha, std::int64_t nq, std::int64_t nb, std::int64_t head_dim,
+        std::int64_t mp) {
+  std::int64_t d = 0;
+  for (; d + 4 * kLanes <= head_dim; d += 4 * kLanes) pv_rows<4>(o + d, p, vf + d, alpha, nq, nb, head_dim, mp);
+  switch ((head_dim - d) / kLanes) {
+    case 3: pv_rows<3>(o + d, p, vf + d, alpha, nq, nb, head_dim, mp); break;
+    case 2: pv_rows<2>(o + d, p, vf + d, alpha, nq, nb, head_dim, mp); break;
+    case 1: pv_rows<1>(o + d, p, vf + d, alpha, nq, nb, head_dim, mp); break;
+    default: break;
+  }
+}
+
+}  // namespace
+
+std::size_t attention_tile_scratch(std::int64_t n_queries, std::int64_t head_dim) { return layout(n_queries, head_dim).total; }
+
+void attention_tile(const AttentionTile& t, std::byte* scratch) {
+  const std::int64_t nq = t.n_rows * t.n_heads;
+  const std::int64_t hd = t.head_dim;
+  const Layout lay = layout(nq, hd);
+  const std::int64_t mp = lay.mp;
+  float* qt = reinterpret_cast<float*>(scratch + lay.qt);
+  float* o = reinterpret_cast<float*>(scratch + lay.o);
+  float* s = reinterpret_cast<float*>(scratch + lay.s);
+  float* kf = reinterpret_cast<float*>(scratch + lay.kf);
+  float* vf = reinterpret_cast<float*>(scratch + lay.vf);
+  float* mx = reinterpret_cast<float*>(scratch + lay.mx);
+  float* l = reinterpret_cast<float*>(scratch + lay.l);
+  float* alpha = reinterpret_cast<float*>(scratch + lay.alpha);
+  auto* lim = reinterpret_cast<std::int32_t*>(scratch + lay.lim);
+
+  // Queries transposed and scaled. The padding lanes are zero queries that see every key: their
+  // scores are 0, finite, and their outputs are never stored.
+  for (std::int64_t m = 0; m < mp; ++m) {
+    if (m < nq) {
+      const float* src = t.q + (m / t.n_heads) * t.row_stride + (m % t.n_heads) * hd;
+      for (std::int64_t d = 0; d < hd; ++d) qt[d * mp + m] = src[d] * t.scale;
+      lim[m] = static_cast<std::int32_t>(t.first_pos + m / t.n_heads + 1);
+    } else {
+      for (std::int64_t d = 0; d < hd; ++d) qt[d * mp + m] = 0.0f;
+      lim[m] = static_cast<std::int32_t>(t.first_pos + t.n_rows);
+    }
+    mx[m] = -INFINITY;
+    l[m] = 0.0f;
+  }
+  std::memset(o, 0, static_cast<std::size_t>(mp * hd) * sizeof(float));
+
+  const std::int64_t n_keys = t.first_pos + t.n_rows;  // the last row's
+  const std::int64_t seen_by_all = t.first_pos + 1;    // the first row's
+  for (std::int64_t j0 = 0; j0 < n_keys; j0 += kChunk) {
+    const std::int64_t nb = min64(kChunk, n_keys - j0);
+    if (j0 + kChunk < n_keys) prefetch(t, j0 + kChunk, min64(kChunk, n_keys - j0 - kChunk));
+    gather(kf, t, t.k, j0, nb);
+    gather(vf, t, t.v, j0, nb);
+    qk(s, kf, qt, nb, hd, mp);
+    softmax_chunk(s, mx, l, alpha, lim, j0, nb, mp, j0 + nb > seen_by_all);
+    pv(o, s, vf, alpha, nq, nb, hd, mp);
+  }
+
+  for (std::int64_t m = 0; m < nq; ++m) {
+    const __m256 inv = _mm256_set1_ps(1.0f / l[m]);
+    float* dst = t.out + (m / t.n_heads) * t.row_stride + (m % t.n_heads) * hd;
+    for (std::int64_t d = 0; d < hd; d += kLanes) _mm256_storeu_ps(dst + d, _mm256_mul_ps(_mm256_load_ps(o + m * hd + d), inv));
+  }
+}
+
+}  // namespace parley::cpu::avx2
