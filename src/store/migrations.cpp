@@ -135,7 +135,9 @@ Status check_not_newer(int version) {
 
 }  // namespace
 
-int known_schema_version() { return kMigrations[std::size(kMigrations) - 1].version; }
+int known_schema_version() {
+  return kMigrations[std::size(kMigrations) - 1].version;
+}
 
 Result<int> migrate(sql::Db& db) {
   int version = 0;
@@ -154,8 +156,9 @@ Result<int> migrate(sql::Db& db) {
       RETURN_IF_ERROR_CTX(conn.run_script(db.dialect() == sql::Dialect::kSqlite ? m.sqlite : m.postgres),
                           fmt::format("migration {} ({})", m.version, m.name));
       const auto applied = system_now().time_since_epoch().count();
-      return conn.run("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-                      {std::int64_t{m.version}, m.name, std::int64_t{applied}})
+      return conn
+          .run("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+               {std::int64_t{m.version}, m.name, std::int64_t{applied}})
           .status();
     }));
     log_info("store: applied schema migration {} ({})", m.version, m.name);

@@ -5,7 +5,9 @@
 
 namespace parley::store {
 
-int latest_schema_version() { return known_schema_version(); }
+int latest_schema_version() {
+  return known_schema_version();
+}
 
 std::string default_store_url(std::string_view data_dir) {
   std::string url = "sqlite:";
@@ -30,7 +32,8 @@ Result<std::unique_ptr<Store>> open_store(std::string_view url_or_path, const St
     // "sqlite:///abs/path" (URL style) is accepted too.
     if (path.starts_with("//")) path.remove_prefix(2);
     if (path.find("://") != std::string_view::npos) {
-      return invalid_argument_error("store: unsupported database URL '{}' (sqlite:PATH or postgres://...)", url_or_path);
+      return invalid_argument_error("store: unsupported database URL '{}' (sqlite:PATH or postgres://...)",
+                                    url_or_path);
     }
     sql::SqliteOptions lite;
     lite.readers = options.sqlite_readers;

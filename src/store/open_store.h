@@ -32,8 +32,8 @@ struct StoreOptions {
   Clock clock = system_now;  // timestamps the store sets itself (tests inject a fake clock)
   int sqlite_readers = 4;
   int pg_pool_size = 8;
-  std::chrono::milliseconds busy_timeout{5000};     // SQLite: wait for another process's lock
-  std::chrono::milliseconds acquire_timeout{10000}; // waiting for a pooled connection
+  std::chrono::milliseconds busy_timeout{5000};      // SQLite: wait for another process's lock
+  std::chrono::milliseconds acquire_timeout{10000};  // waiting for a pooled connection
   std::chrono::seconds connect_timeout{5};           // PostgreSQL: unless the URL sets one
 };
 

@@ -37,7 +37,9 @@ Status pg_error(PGconn* conn, const PGresult* res, std::string_view what) {
   return internal_error("{}: {} (SQLSTATE {})", what, msg, state.empty() ? "none" : state);
 }
 
-void drop_notice(void* /*arg*/, const char* message) { log_debug("postgres: {}", trimmed(message)); }
+void drop_notice(void* /*arg*/, const char* message) {
+  log_debug("postgres: {}", trimmed(message));
+}
 
 class PgConn final : public Conn {
  public:
@@ -67,8 +69,8 @@ class PgConn final : public Conn {
       }
       values[i] = storage[i].c_str();
     }
-    PGresult* res = PQexecPrepared(conn_, name->c_str(), static_cast<int>(params.size()), values.data(), nullptr,
-                                   nullptr, 0);
+    PGresult* res =
+        PQexecPrepared(conn_, name->c_str(), static_cast<int>(params.size()), values.data(), nullptr, nullptr, 0);
     return collect(res, "postgres");
   }
 
@@ -199,8 +201,8 @@ class PostgresDb final : public Db {
  private:
   Result<std::unique_ptr<PgConn>> acquire() {
     std::unique_lock lock(mu_);
-    const bool ok = cv_.wait_for(lock, options_.acquire_timeout,
-                                 [&] { return !idle_.empty() || open_ < options_.pool_size; });
+    const bool ok =
+        cv_.wait_for(lock, options_.acquire_timeout, [&] { return !idle_.empty() || open_ < options_.pool_size; });
     if (!ok) {
       return unavailable_error("postgres: no free connection within {} ms (pool of {})",
                                options_.acquire_timeout.count(), options_.pool_size);

@@ -29,7 +29,9 @@ std::optional<std::int64_t> Rows::optional_int64(std::size_t row, std::size_t co
   return v;
 }
 
-std::int64_t Rows::int64(std::size_t row, std::size_t col) const { return optional_int64(row, col).value_or(0); }
+std::int64_t Rows::int64(std::size_t row, std::size_t col) const {
+  return optional_int64(row, col).value_or(0);
+}
 
 std::string to_dollar_placeholders(std::string_view sql) {
   std::string out;

@@ -31,7 +31,9 @@ namespace parley::store::sql {
 // A bound parameter: NULL, a 64-bit integer, or text (the viewed bytes must outlive the call).
 using Param = std::variant<std::nullptr_t, std::int64_t, std::string_view>;
 
-inline Param null_or(std::string_view s) { return s.empty() ? Param(nullptr) : Param(s); }
+inline Param null_or(std::string_view s) {
+  return s.empty() ? Param(nullptr) : Param(s);
+}
 
 class Rows {
  public:

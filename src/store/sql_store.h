@@ -17,10 +17,9 @@ namespace parley::store {
 // Column lists, in the order the decoders below read them.
 #define PARLEY_USER_COLS "id, email, display_name, role, disabled, password_hash, created_at, updated_at"
 #define PARLEY_SESSION_COLS "token_hash, user_id, created_at, expires_at"
-#define PARLEY_KEY_COLS \
-  "id, user_id, name, prefix, key_hash, scopes, created_at, expires_at, last_used_at, revoked_at"
+#define PARLEY_KEY_COLS "id, user_id, name, prefix, key_hash, scopes, created_at, expires_at, last_used_at, revoked_at"
 #define PARLEY_CONV_COLS "id, owner_id, title, created_at, updated_at, archived, current_leaf_id, message_count"
-#define PARLEY_MSG_COLS_M                                                                                   \
+#define PARLEY_MSG_COLS_M                                                                           \
   "m.id, m.conversation_id, m.parent_id, m.role, m.content, m.model, m.metadata, m.prompt_tokens, " \
   "m.completion_tokens, m.created_at, m.seq"
 
@@ -35,9 +34,7 @@ class SqlStore final : public Store {
   SqlStore(std::unique_ptr<sql::Db> db, Clock clock, int version)
       : db_(std::move(db)), clock_(std::move(clock)), version_(version) {}
 
-  std::string_view backend() const override {
-    return db_->dialect() == sql::Dialect::kSqlite ? "sqlite" : "postgres";
-  }
+  std::string_view backend() const override { return db_->dialect() == sql::Dialect::kSqlite ? "sqlite" : "postgres"; }
   int schema_version() const override { return version_; }
 
   Result<User> create_user(const NewUser& user) override;

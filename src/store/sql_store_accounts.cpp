@@ -68,7 +68,8 @@ Result<Page<User>> SqlStore::list_users(const UserQuery& q) {
                 {limit, I{q.page.offset}});
   } else {
     const std::string pattern = like_contains_pattern(q.search);
-    rows = read("SELECT " PARLEY_USER_COLS " FROM users "
+    rows = read("SELECT " PARLEY_USER_COLS
+                " FROM users "
                 "WHERE email_key LIKE ? ESCAPE '\\' OR lower(display_name) LIKE ? ESCAPE '\\' "
                 "ORDER BY created_at, id LIMIT ? OFFSET ?",
                 {pattern, pattern, limit, I{q.page.offset}});
@@ -123,8 +124,9 @@ Status SqlStore::create_session(const Session& s) {
 
 Result<Session> SqlStore::find_session(std::string_view token_hash) {
   if (!plausible_secret_hash(token_hash)) return not_found_error("session not found");
-  ASSIGN_OR_RETURN(auto rows, read("SELECT " PARLEY_SESSION_COLS " FROM sessions WHERE token_hash = ? AND expires_at > ?",
-                                   {token_hash, I{micros(now())}}));
+  ASSIGN_OR_RETURN(auto rows,
+                   read("SELECT " PARLEY_SESSION_COLS " FROM sessions WHERE token_hash = ? AND expires_at > ?",
+                        {token_hash, I{micros(now())}}));
   if (rows.empty()) return not_found_error("session not found");
   return decode_session(rows, 0);
 }
@@ -161,7 +163,8 @@ Result<ApiKey> SqlStore::create_api_key(const NewApiKey& in) {
   RETURN_IF_ERROR(check_text("name", in.name, kMaxKeyNameBytes));
   RETURN_IF_ERROR(check_text("prefix", in.prefix, kMaxKeyPrefixBytes, false));
   if (!plausible_secret_hash(in.hash)) {
-    return invalid_argument_error("hash must be 1..{} bytes of UTF-8", kMaxSecretHashBytes).with_detail("param", "hash");
+    return invalid_argument_error("hash must be 1..{} bytes of UTF-8", kMaxSecretHashBytes)
+        .with_detail("param", "hash");
   }
   RETURN_IF_ERROR(check_scopes(in.scopes));
   if (!plausible_id(in.user_id)) return not_found_error("user not found");
@@ -182,7 +185,8 @@ Result<ApiKey> SqlStore::create_api_key(const NewApiKey& in) {
       {k.id, k.user_id, k.name, k.prefix, k.hash, scopes, I{micros(k.created_at)}, expires});
   if (!rows.ok()) {
     if (rows.status().code() == ErrorCode::kNotFound) return not_found_error("user not found");
-    if (rows.status().code() == ErrorCode::kAlreadyExists) return already_exists_error("an API key with this hash exists");
+    if (rows.status().code() == ErrorCode::kAlreadyExists)
+      return already_exists_error("an API key with this hash exists");
     return rows.status();
   }
   return k;

@@ -10,7 +10,9 @@ using I = std::int64_t;
 
 namespace {
 
-Status conversation_not_found() { return not_found_error("conversation not found"); }
+Status conversation_not_found() {
+  return not_found_error("conversation not found");
+}
 
 Status check_new_message(const NewMessage& m) {
   if (!m.parent_id.empty() && !plausible_id(m.parent_id)) {
@@ -144,14 +146,15 @@ Result<Message> SqlStore::append_message(std::string_view owner_id, const NewMes
     // conversation serialize here, appends to different ones do not.
     const I t = micros(m.created_at);
     Result<sql::Rows> claimed =
-        in.make_current
-            ? conn.run("UPDATE conversations SET message_count = message_count + 1, updated_at = ?, "
-                       "current_leaf_id = ? WHERE id = ? AND owner_id = ? AND deleted_at IS NULL "
-                       "RETURNING message_count",
-                       {t, m.id, m.conversation_id, owner_id})
-            : conn.run("UPDATE conversations SET message_count = message_count + 1, updated_at = ? "
-                       "WHERE id = ? AND owner_id = ? AND deleted_at IS NULL RETURNING message_count",
-                       {t, m.conversation_id, owner_id});
+        in.make_current ? conn.run(
+                              "UPDATE conversations SET message_count = message_count + 1, updated_at = ?, "
+                              "current_leaf_id = ? WHERE id = ? AND owner_id = ? AND deleted_at IS NULL "
+                              "RETURNING message_count",
+                              {t, m.id, m.conversation_id, owner_id})
+                        : conn.run(
+                              "UPDATE conversations SET message_count = message_count + 1, updated_at = ? "
+                              "WHERE id = ? AND owner_id = ? AND deleted_at IS NULL RETURNING message_count",
+                              {t, m.conversation_id, owner_id});
     if (!claimed.ok()) return claimed.status();
     if (claimed->empty()) return conversation_not_found();
     m.seq = claimed->int64(0, 0);
@@ -164,10 +167,11 @@ Result<Message> SqlStore::append_message(std::string_view owner_id, const NewMes
       }
     }
     return conn
-        .run("INSERT INTO messages (id, conversation_id, parent_id, seq, role, content, model, metadata, "
-             "prompt_tokens, completion_tokens, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-             {m.id, m.conversation_id, sql::null_or(m.parent_id), I{m.seq}, message_role_name(m.role), m.content,
-              m.model, m.metadata, I{m.prompt_tokens}, I{m.completion_tokens}, t})
+        .run(
+            "INSERT INTO messages (id, conversation_id, parent_id, seq, role, content, model, metadata, "
+            "prompt_tokens, completion_tokens, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            {m.id, m.conversation_id, sql::null_or(m.parent_id), I{m.seq}, message_role_name(m.role), m.content,
+             m.model, m.metadata, I{m.prompt_tokens}, I{m.completion_tokens}, t})
         .status();
   }));
   return m;

@@ -39,17 +39,18 @@ Status SqlStore::record_usage(const UsageRecord& in) {
   const I at = micros(in.at == Time{} ? now() : in.at);
   Status s = db_->transact(sql::TxKind::kWrite, [&](sql::Conn& conn) -> Status {
     if (!in.api_key_id.empty()) {
-      ASSIGN_OR_RETURN(auto key, conn.run("SELECT 1 FROM api_keys WHERE id = ? AND user_id = ?",
-                                          {in.api_key_id, in.user_id}));
+      ASSIGN_OR_RETURN(auto key,
+                       conn.run("SELECT 1 FROM api_keys WHERE id = ? AND user_id = ?", {in.api_key_id, in.user_id}));
       if (key.empty()) {
         return invalid_argument_error("api_key_id is not a key of this user").with_detail("param", "api_key_id");
       }
     }
     return conn
-        .run("INSERT INTO usage_records (id, user_id, api_key_id, model, prompt_tokens, completion_tokens, "
-             "cost_micros, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-             {id, in.user_id, sql::null_or(in.api_key_id), in.model, I{in.prompt_tokens}, I{in.completion_tokens},
-              I{in.cost_micros}, at})
+        .run(
+            "INSERT INTO usage_records (id, user_id, api_key_id, model, prompt_tokens, completion_tokens, "
+            "cost_micros, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            {id, in.user_id, sql::null_or(in.api_key_id), in.model, I{in.prompt_tokens}, I{in.completion_tokens},
+             I{in.cost_micros}, at})
         .status();
   });
   if (s.code() == ErrorCode::kNotFound) return not_found_error("user not found");

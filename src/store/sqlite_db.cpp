@@ -121,8 +121,8 @@ class SqliteConn final : public Conn {
     auto it = stmts_.find(std::string(sql));
     if (it != stmts_.end()) return it->second;
     sqlite3_stmt* stmt = nullptr;
-    const int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
-                                      &stmt, nullptr);
+    const int rc =
+        sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
     if (rc != SQLITE_OK) return sqlite_error(db_, rc, "prepare");
     if (stmt == nullptr) return internal_error("prepare: empty statement");
     stmts_.emplace(std::string(sql), stmt);
@@ -154,8 +154,8 @@ Result<std::unique_ptr<SqliteConn>> open_conn(const std::string& path, bool writ
     }
     // FULL: the WAL is fsynced at every commit, so an acknowledged write survives power loss and
     // OS crashes, not only a killed process (NORMAL syncs only at checkpoints).
-    RETURN_IF_ERROR(conn->run_script(
-        "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA journal_size_limit=67108864;"));
+    RETURN_IF_ERROR(
+        conn->run_script("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA journal_size_limit=67108864;"));
   } else {
     RETURN_IF_ERROR(conn->run_script("PRAGMA query_only=ON; PRAGMA foreign_keys=ON;"));
   }
@@ -204,9 +204,10 @@ class SqliteDb final : public Db {
 
   Result<std::unique_ptr<SqliteConn>> acquire() {
     std::unique_lock lock(pool_mu_);
-    const bool ok = pool_cv_.wait_for(lock, options_.acquire_timeout,
-                                      [&] { return !idle_.empty() || open_ < options_.readers; });
-    if (!ok) return unavailable_error("sqlite: no free reader connection within {} ms", options_.acquire_timeout.count());
+    const bool ok =
+        pool_cv_.wait_for(lock, options_.acquire_timeout, [&] { return !idle_.empty() || open_ < options_.readers; });
+    if (!ok)
+      return unavailable_error("sqlite: no free reader connection within {} ms", options_.acquire_timeout.count());
     if (!idle_.empty()) {
       auto conn = std::move(idle_.back());
       idle_.pop_back();

@@ -6,16 +6,24 @@
 
 namespace parley::store {
 
-Time system_now() { return std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now()); }
+Time system_now() {
+  return std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
+}
 
-std::string_view user_role_name(UserRole role) { return role == UserRole::kAdmin ? "admin" : "user"; }
+std::string_view user_role_name(UserRole role) {
+  return role == UserRole::kAdmin ? "admin" : "user";
+}
 
 std::string_view message_role_name(MessageRole role) {
   switch (role) {
-    case MessageRole::kSystem: return "system";
-    case MessageRole::kUser: return "user";
-    case MessageRole::kAssistant: return "assistant";
-    case MessageRole::kTool: return "tool";
+    case MessageRole::kSystem:
+      return "system";
+    case MessageRole::kUser:
+      return "user";
+    case MessageRole::kAssistant:
+      return "assistant";
+    case MessageRole::kTool:
+      return "tool";
   }
   return "user";
 }

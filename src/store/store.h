@@ -45,17 +45,17 @@ Time system_now();
 // Limits on what the store accepts (bytes of UTF-8 unless said otherwise). Every text field must
 // also be valid UTF-8 without NUL bytes (PostgreSQL's text type cannot hold NUL; we refuse it on
 // both backends so they behave alike). Over a limit: kInvalidArgument naming the field.
-inline constexpr std::size_t kMaxEmailBytes = 254;          // RFC 5321 path limit
+inline constexpr std::size_t kMaxEmailBytes = 254;  // RFC 5321 path limit
 inline constexpr std::size_t kMaxDisplayNameBytes = 200;
 inline constexpr std::size_t kMaxPasswordHashBytes = 1024;  // opaque (PHC string)
 inline constexpr std::size_t kMaxSecretHashBytes = 256;     // session token / API key hashes
 inline constexpr std::size_t kMaxKeyNameBytes = 128;
 inline constexpr std::size_t kMaxKeyPrefixBytes = 32;
 inline constexpr std::size_t kMaxScopes = 32;
-inline constexpr std::size_t kMaxScopeBytes = 64;           // each scope: [A-Za-z0-9:._-]+
+inline constexpr std::size_t kMaxScopeBytes = 64;  // each scope: [A-Za-z0-9:._-]+
 inline constexpr std::size_t kMaxTitleBytes = 512;
-inline constexpr std::size_t kMaxContentBytes = 4u << 20;   // one message
-inline constexpr std::size_t kMaxMetadataBytes = 64u << 10; // opaque per-message metadata (JSON)
+inline constexpr std::size_t kMaxContentBytes = 4u << 20;    // one message
+inline constexpr std::size_t kMaxMetadataBytes = 64u << 10;  // opaque per-message metadata (JSON)
 inline constexpr std::size_t kMaxModelBytes = 256;
 inline constexpr std::size_t kMaxSearchBytes = 256;
 inline constexpr int kMaxPageLimit = 200;
@@ -72,7 +72,7 @@ std::string_view user_role_name(UserRole role);  // "user", "admin"
 
 struct User {
   std::string id;
-  std::string email;          // as given; uniqueness is case-insensitive (ASCII letters)
+  std::string email;  // as given; uniqueness is case-insensitive (ASCII letters)
   std::string display_name;
   UserRole role = UserRole::kUser;
   bool disabled = false;
@@ -247,10 +247,10 @@ class Store {
   virtual int schema_version() const = 0;        // the migrations applied at open
 
   // Users.
-  virtual Result<User> create_user(const NewUser& user) = 0;            // kAlreadyExists: email
+  virtual Result<User> create_user(const NewUser& user) = 0;  // kAlreadyExists: email
   virtual Result<User> get_user(std::string_view user_id) = 0;
   virtual Result<User> find_user_by_email(std::string_view email) = 0;  // case-insensitive
-  virtual Result<Page<User>> list_users(const UserQuery& query) = 0;   // oldest first
+  virtual Result<Page<User>> list_users(const UserQuery& query) = 0;    // oldest first
   virtual Result<User> update_user(std::string_view user_id, const UserUpdate& update) = 0;
   virtual Result<std::int64_t> count_users() = 0;
 
@@ -274,8 +274,7 @@ class Store {
   virtual Result<Conversation> create_conversation(std::string_view owner_id, std::string_view title) = 0;
   virtual Result<Conversation> get_conversation(std::string_view owner_id, std::string_view id) = 0;
   // Most recently updated first.
-  virtual Result<Page<Conversation>> list_conversations(std::string_view owner_id,
-                                                        const ConversationQuery& query) = 0;
+  virtual Result<Page<Conversation>> list_conversations(std::string_view owner_id, const ConversationQuery& query) = 0;
   virtual Result<Conversation> rename_conversation(std::string_view owner_id, std::string_view id,
                                                    std::string_view title) = 0;
   virtual Result<Conversation> set_conversation_archived(std::string_view owner_id, std::string_view id,
@@ -300,8 +299,7 @@ class Store {
   virtual Result<std::vector<ModelUsage>> usage_summary(std::string_view user_id, Time from, Time to) = 0;
   virtual Result<std::vector<UserUsage>> usage_by_user(Time from, Time to) = 0;  // admin; by cost
   // Totals since `since` (for quotas); restricted to one key when api_key_id is not empty.
-  virtual Result<UsageTotals> usage_totals(std::string_view user_id, Time since,
-                                           std::string_view api_key_id = {}) = 0;
+  virtual Result<UsageTotals> usage_totals(std::string_view user_id, Time since, std::string_view api_key_id = {}) = 0;
 };
 
 }  // namespace parley::store

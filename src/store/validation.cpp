@@ -11,7 +11,8 @@
 namespace parley::store {
 
 Status check_text(std::string_view field, std::string_view value, std::size_t max_bytes, bool allow_empty) {
-  if (value.empty() && !allow_empty) return invalid_argument_error("{} must not be empty", field).with_detail("param", std::string(field));
+  if (value.empty() && !allow_empty)
+    return invalid_argument_error("{} must not be empty", field).with_detail("param", std::string(field));
   if (value.size() > max_bytes) {
     return invalid_argument_error("{} is {} bytes, more than the limit of {}", field, value.size(), max_bytes)
         .with_detail("param", std::string(field));
@@ -47,7 +48,8 @@ Status check_page(const PageRequest& page) {
 }
 
 Status check_scopes(const std::vector<std::string>& scopes) {
-  if (scopes.size() > kMaxScopes) return invalid_argument_error("at most {} scopes", kMaxScopes).with_detail("param", "scopes");
+  if (scopes.size() > kMaxScopes)
+    return invalid_argument_error("at most {} scopes", kMaxScopes).with_detail("param", "scopes");
   for (const std::string& s : scopes) {
     bool ok = !s.empty() && s.size() <= kMaxScopeBytes;
     for (unsigned char c : s) {
@@ -67,7 +69,8 @@ Status check_tokens(std::string_view field, std::int64_t n) {
   // Far above any context length, far below anything a SUM over years could overflow.
   constexpr std::int64_t kMax = std::int64_t{1} << 40;
   if (n < 0 || n > kMax) {
-    return invalid_argument_error("{} must be between 0 and {}, got {}", field, kMax, n).with_detail("param", std::string(field));
+    return invalid_argument_error("{} must be between 0 and {}, got {}", field, kMax, n)
+        .with_detail("param", std::string(field));
   }
   return ok_status();
 }
@@ -92,7 +95,7 @@ std::string like_contains_pattern(std::string_view needle) {
 
 namespace {
 constexpr char kBase32[] = "0123456789abcdefghjkmnpqrstvwxyz";  // Crockford's alphabet, lowercase
-constexpr std::size_t kIdChars = 26;                              // ceil(128 / 5)
+constexpr std::size_t kIdChars = 26;                            // ceil(128 / 5)
 
 bool is_base32(char c) {
   for (const char* p = kBase32; *p; ++p) {

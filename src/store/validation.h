@@ -40,7 +40,11 @@ bool plausible_secret_hash(std::string_view hash);
 std::string join_scopes(const std::vector<std::string>& scopes);
 std::vector<std::string> split_scopes(std::string_view joined);
 
-inline std::int64_t micros(Time t) { return t.time_since_epoch().count(); }
-inline Time from_micros(std::int64_t us) { return Time(std::chrono::microseconds(us)); }
+inline std::int64_t micros(Time t) {
+  return t.time_since_epoch().count();
+}
+inline Time from_micros(std::int64_t us) {
+  return Time(std::chrono::microseconds(us));
+}
 
 }  // namespace parley::store

@@ -57,7 +57,9 @@ std::string backend_param_name(const ::testing::TestParamInfo<Backend>& info) {
   return info.param == Backend::kSqlite ? "sqlite" : "postgres";
 }
 
-void PrintTo(Backend backend, std::ostream* os) { *os << (backend == Backend::kSqlite ? "sqlite" : "postgres"); }
+void PrintTo(Backend backend, std::ostream* os) {
+  *os << (backend == Backend::kSqlite ? "sqlite" : "postgres");
+}
 
 StoreOptions StoreTest::default_options() const {
   StoreOptions o;
@@ -99,9 +101,13 @@ void StoreTest::TearDown() {
   }
 }
 
-Result<std::unique_ptr<Store>> StoreTest::open() { return open_store(url_, default_options()); }
+Result<std::unique_ptr<Store>> StoreTest::open() {
+  return open_store(url_, default_options());
+}
 
-Result<std::unique_ptr<Store>> StoreTest::open(const StoreOptions& options) { return open_store(url_, options); }
+Result<std::unique_ptr<Store>> StoreTest::open(const StoreOptions& options) {
+  return open_store(url_, options);
+}
 
 void StoreTest::exec_raw(const std::string& sql) {
   if (postgres()) {

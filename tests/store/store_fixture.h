@@ -72,31 +72,30 @@ class StoreTest : public ::testing::TestWithParam<Backend> {
 
 }  // namespace parley::store::testing
 
-#define ASSERT_OK(expr)                                                   \
-  do {                                                                    \
-    const ::parley::Status st_ = ::parley::detail::as_status(expr);       \
-    ASSERT_TRUE(st_.ok()) << #expr << ": " << st_.to_string();            \
+#define ASSERT_OK(expr)                                             \
+  do {                                                              \
+    const ::parley::Status st_ = ::parley::detail::as_status(expr); \
+    ASSERT_TRUE(st_.ok()) << #expr << ": " << st_.to_string();      \
   } while (0)
 
-#define EXPECT_OK(expr)                                                   \
-  do {                                                                    \
-    const ::parley::Status st_ = ::parley::detail::as_status(expr);       \
-    EXPECT_TRUE(st_.ok()) << #expr << ": " << st_.to_string();            \
+#define EXPECT_OK(expr)                                             \
+  do {                                                              \
+    const ::parley::Status st_ = ::parley::detail::as_status(expr); \
+    EXPECT_TRUE(st_.ok()) << #expr << ": " << st_.to_string();      \
   } while (0)
 
 #define STORE_ASSIGN_CONCAT_(a, b) a##b
 #define STORE_ASSIGN_CONCAT(a, b) STORE_ASSIGN_CONCAT_(a, b)
-#define ASSERT_OK_AND_ASSIGN(lhs, expr) \
-  ASSERT_OK_AND_ASSIGN_IMPL(STORE_ASSIGN_CONCAT(result_, __LINE__), lhs, expr)
-#define ASSERT_OK_AND_ASSIGN_IMPL(tmp, lhs, expr)                          \
-  auto tmp = (expr);                                                       \
-  ASSERT_TRUE(tmp.ok()) << #expr << ": " << tmp.status().to_string();     \
+#define ASSERT_OK_AND_ASSIGN(lhs, expr) ASSERT_OK_AND_ASSIGN_IMPL(STORE_ASSIGN_CONCAT(result_, __LINE__), lhs, expr)
+#define ASSERT_OK_AND_ASSIGN_IMPL(tmp, lhs, expr)                     \
+  auto tmp = (expr);                                                  \
+  ASSERT_TRUE(tmp.ok()) << #expr << ": " << tmp.status().to_string(); \
   lhs = std::move(tmp).value()
 
 // The error code of a Status or Result, by name (readable in failure messages).
-#define EXPECT_CODE(expr, code_)                                                                 \
-  do {                                                                                           \
-    const ::parley::Status st_ = ::parley::detail::as_status(expr);                              \
+#define EXPECT_CODE(expr, code_)                                                                            \
+  do {                                                                                                      \
+    const ::parley::Status st_ = ::parley::detail::as_status(expr);                                         \
     EXPECT_EQ(::parley::error_code_name(st_.code()), ::parley::error_code_name(::parley::ErrorCode::code_)) \
-        << #expr << ": " << st_.to_string();                                                     \
+        << #expr << ": " << st_.to_string();                                                                \
   } while (0)

@@ -177,7 +177,8 @@ TEST_P(StoreTest, ReconnectsAfterTheServerDropsConnections) {
   for (auto& th : threads) th.join();
   EXPECT_GE(query_raw_int("SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = '" + app + "'"), 1);
   EXPECT_GE(query_raw_int("SELECT COUNT(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                          "WHERE application_name = '" + app + "') t"),
+                          "WHERE application_name = '" +
+                          app + "') t"),
             1);
   // A write (retried after BEGIN fails) and a read (retried as a whole) both succeed.
   ASSERT_OK_AND_ASSIGN(Conversation c, s->create_conversation(u.id, "after the drop"));
