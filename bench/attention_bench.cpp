@@ -67,8 +67,9 @@ void run(benchmark::State& state, const Shape& sh, std::int64_t n_seqs, std::int
   const std::int64_t row = sh.n_kv * sh.head_dim;
   const std::size_t elem = sh.f16 ? 2 : 4;
   const std::size_t layer_bytes = static_cast<std::size_t>(n_blocks * kBlock * row) * elem;
-  // Random keys and values, the same bytes in every layer (distinct memory).
-  std::vector<std::vector<std::byte>> storage(2 * kLayers, std::vector<std::byte>(layer_bytes));
+  // Random keys and values, the same bytes in every layer (distinct memory, from the backend's
+  // allocator as the model's cache is).
+  std::vector<void*> ks(kLayers), vs(kLayers);
   Rng rng(1);
   {
     std::vector<std::byte> pattern(layer_bytes);
@@ -82,12 +83,12 @@ void run(benchmark::State& state, const Shape& sh, std::int64_t n_seqs, std::int
         std::memcpy(pattern.data() + i * 4, &x, 4);
       }
     }
-    for (auto& s : storage) s = pattern;
-  }
-  std::vector<void*> ks(kLayers), vs(kLayers);
-  for (int l = 0; l < kLayers; ++l) {
-    ks[static_cast<std::size_t>(l)] = storage[static_cast<std::size_t>(2 * l)].data();
-    vs[static_cast<std::size_t>(l)] = storage[static_cast<std::size_t>(2 * l + 1)].data();
+    for (int l = 0; l < kLayers; ++l) {
+      for (void** p : {&ks[static_cast<std::size_t>(l)], &vs[static_cast<std::size_t>(l)]}) {
+        *p = backend().alloc(layer_bytes);
+        std::memcpy(*p, pattern.data(), layer_bytes);
+      }
+    }
   }
   const KvCacheView kv{sh.f16 ? TensorType::kF16 : TensorType::kF32, n_blocks, kBlock, sh.n_kv, sh.head_dim, ks.data(), vs.data()};
   // Every block once, in a shuffled order, dealt out to the sequences.
@@ -121,6 +122,10 @@ void run(benchmark::State& state, const Shape& sh, std::int64_t n_seqs, std::int
     call();
     times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     benchmark::DoNotOptimize(out.data());
+  }
+  for (int l = 0; l < kLayers; ++l) {
+    backend().free(ks[static_cast<std::size_t>(l)]);
+    backend().free(vs[static_cast<std::size_t>(l)]);
   }
   // Medians: a call now and then loses a scheduler tick to another process.
   const double seconds = median(times);

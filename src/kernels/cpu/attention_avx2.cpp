@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "kernels/cpu/attention_kernels.h"
 #include "kernels/cpu/exp_avx2.h"
@@ -27,7 +28,7 @@
 namespace parley::cpu::avx2 {
 namespace {
 
-using parley::avx2::exp256;
+using parley::avx2::exp256_nonpositive;
 
 // The tile loops have compile-time trip counts; unrolled completely the accumulator arrays become
 // registers, which GCC at -O2 does not do on its own.
@@ -72,34 +73,51 @@ Layout layout(std::int64_t n_queries, std::int64_t head_dim) {
   return a;
 }
 
-// dst [n, head_dim] = the K or V rows of positions j0 .. j0 + n, as F32.
-void gather(float* dst, const AttentionTile& t, const void* base, std::int64_t j0, std::int64_t n) {
+// slots[j] = the cache slot of position j0 + j, for j < n: one division per chunk, not one per key
+// (a 64-bit idiv costs more than converting the key).
+void chunk_slots(std::int64_t* slots, const AttentionTile& t, std::int64_t j0, std::int64_t n) {
+  std::int64_t block = j0 / t.block_size;
+  std::int64_t offset = j0 - block * t.block_size;
   for (std::int64_t j = 0; j < n; ++j) {
-    const std::int64_t pos = j0 + j;
-    const std::int64_t slot = static_cast<std::int64_t>(t.block_table[pos / t.block_size]) * t.block_size + pos % t.block_size;
-    float* row = dst + j * t.head_dim;
-    if (t.f16) {
-      const std::uint16_t* src = static_cast<const std::uint16_t*>(base) + slot * t.kv_stride;
-      for (std::int64_t d = 0; d < t.head_dim; d += kLanes) {
-        _mm256_store_ps(row + d, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + d))));
-      }
-    } else {
-      const float* src = static_cast<const float*>(base) + slot * t.kv_stride;
-      for (std::int64_t d = 0; d < t.head_dim; d += kLanes) _mm256_store_ps(row + d, _mm256_loadu_ps(src + d));
+    slots[j] = static_cast<std::int64_t>(t.block_table[block]) * t.block_size + offset;
+    if (++offset == t.block_size) {
+      offset = 0;
+      ++block;
     }
   }
 }
 
-// Asks for the K and V rows of positions j0 .. j0 + n to be brought into the cache: a decode step
-// reads them from memory, block by scattered block, where the hardware prefetchers do not follow.
-void prefetch(const AttentionTile& t, std::int64_t j0, std::int64_t n) {
+// kf, vf [n, head_dim] = the K and V rows of the slots, as F32. A plain loop of independent loads
+// keeps many cache misses in flight; reading the keys inside the dot products instead was slower
+// (tried for decode), as there each miss holds up a chain of FMAs and the window fills.
+template <bool kF16>
+void gather(float* kf, float* vf, const AttentionTile& t, const std::int64_t* slots, std::int64_t n) {
+  using Elem = std::conditional_t<kF16, std::uint16_t, float>;
+  for (std::int64_t j = 0; j < n; ++j) {
+    const Elem* ks = static_cast<const Elem*>(t.k) + slots[j] * t.kv_stride;
+    const Elem* vs = static_cast<const Elem*>(t.v) + slots[j] * t.kv_stride;
+    float* kd = kf + j * t.head_dim;
+    float* vd = vf + j * t.head_dim;
+    for (std::int64_t d = 0; d < t.head_dim; d += kLanes) {
+      if constexpr (kF16) {
+        _mm256_store_ps(kd + d, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(ks + d))));
+        _mm256_store_ps(vd + d, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(vs + d))));
+      } else {
+        _mm256_store_ps(kd + d, _mm256_loadu_ps(ks + d));
+        _mm256_store_ps(vd + d, _mm256_loadu_ps(vs + d));
+      }
+    }
+  }
+}
+
+// Asks for the K and V rows of the slots to be brought into the cache while the current chunk
+// is computed: a decode step reads them from memory, block by scattered block.
+void prefetch(const AttentionTile& t, const std::int64_t* slots, std::int64_t n) {
   const std::int64_t elem = t.f16 ? 2 : 4;
   const std::int64_t row_bytes = t.head_dim * elem;
   for (std::int64_t j = 0; j < n; ++j) {
-    const std::int64_t pos = j0 + j;
-    const std::int64_t slot = static_cast<std::int64_t>(t.block_table[pos / t.block_size]) * t.block_size + pos % t.block_size;
-    const char* k = static_cast<const char*>(t.k) + slot * t.kv_stride * elem;
-    const char* v = static_cast<const char*>(t.v) + slot * t.kv_stride * elem;
+    const char* k = static_cast<const char*>(t.k) + slots[j] * t.kv_stride * elem;
+    const char* v = static_cast<const char*>(t.v) + slots[j] * t.kv_stride * elem;
     for (std::int64_t b = 0; b < row_bytes; b += 64) {
       _mm_prefetch(k + b, _MM_HINT_T0);
       _mm_prefetch(v + b, _MM_HINT_T0);
@@ -150,13 +168,15 @@ void qk_columns(float* s, const float* kf, const float* qt, std::int64_t nb, std
   for (; j < nb; ++j) qk_tile<1, MV>(s + j * mp, kf + j * head_dim, qt, head_dim, mp);
 }
 
+// Columns of 3 ymm of queries (12 accumulators), the rest in columns of 2 (4 = 2 + 2, not 3 + 1:
+// one column has too few accumulators per load).
 void qk(float* s, const float* kf, const float* qt, std::int64_t nb, std::int64_t head_dim, std::int64_t mp) {
   for (std::int64_t m = 0; m < mp;) {
     const std::int64_t left = (mp - m) / kLanes;
-    if (left >= 3) {
+    if (left >= 3 && left != 4) {
       qk_columns<3>(s + m, kf, qt + m, nb, head_dim, mp);
       m += 3 * kLanes;
-    } else if (left == 2) {
+    } else if (left >= 2) {
       qk_columns<2>(s + m, kf, qt + m, nb, head_dim, mp);
       m += 2 * kLanes;
     } else {
@@ -188,15 +208,15 @@ void softmax_chunk(float* s, float* mx, float* l, float* alpha, const std::int32
     // Every query sees key 0, in the first chunk: from then on the max is finite.
     const __m256 old_max = _mm256_load_ps(mx + m);
     const __m256 new_max = _mm256_max_ps(old_max, block_max);
-    const __m256 a = exp256(_mm256_sub_ps(old_max, new_max));
+    const __m256 a = exp256_nonpositive(_mm256_sub_ps(old_max, new_max));
     _mm256_store_ps(mx + m, new_max);
     _mm256_store_ps(alpha + m, a);
     __m256 sum = _mm256_setzero_ps();
     for (std::int64_t j = 0; j < nb; ++j) {
       float* sj = s + j * mp + m;
       const __m256 x = _mm256_load_ps(sj);
-      __m256 e = exp256(_mm256_sub_ps(x, new_max));
-      // exp256(-inf) is ~1e-38, not 0: a hidden key must weigh nothing.
+      __m256 e = exp256_nonpositive(_mm256_sub_ps(x, new_max));
+      // exp256_nonpositive(-inf) is ~1e-38, not 0: a hidden key must weigh exactly nothing.
       if (causal) e = _mm256_and_ps(e, _mm256_cmp_ps(x, neg_inf, _CMP_NEQ_OQ));
       _mm256_store_ps(sj, e);
       sum = _mm256_add_ps(sum, e);
@@ -286,11 +306,20 @@ void attention_tile(const AttentionTile& t, std::byte* scratch) {
 
   const std::int64_t n_keys = t.first_pos + t.n_rows;  // the last row's
   const std::int64_t seen_by_all = t.first_pos + 1;    // the first row's
-  for (std::int64_t j0 = 0; j0 < n_keys; j0 += kChunk) {
+  std::int64_t slots[2][kChunk];  // the chunk's and the next one's
+  chunk_slots(slots[0], t, 0, min64(kChunk, n_keys));
+  for (std::int64_t j0 = 0, c = 0; j0 < n_keys; j0 += kChunk, c ^= 1) {
     const std::int64_t nb = min64(kChunk, n_keys - j0);
-    if (j0 + kChunk < n_keys) prefetch(t, j0 + kChunk, min64(kChunk, n_keys - j0 - kChunk));
-    gather(kf, t, t.k, j0, nb);
-    gather(vf, t, t.v, j0, nb);
+    if (j0 + kChunk < n_keys) {
+      const std::int64_t next = min64(kChunk, n_keys - j0 - kChunk);
+      chunk_slots(slots[c ^ 1], t, j0 + kChunk, next);
+      prefetch(t, slots[c ^ 1], next);
+    }
+    if (t.f16) {
+      gather<true>(kf, vf, t, slots[c], nb);
+    } else {
+      gather<false>(kf, vf, t, slots[c], nb);
+    }
     qk(s, kf, qt, nb, hd, mp);
     softmax_chunk(s, mx, l, alpha, lim, j0, nb, mp, j0 + nb > seen_by_all);
     pv(o, s, vf, alpha, nq, nb, hd, mp);
