@@ -26,17 +26,22 @@ auth::Limits UsageLimitsConfig::for_user(auth::Role role, std::string_view email
 
 bool is_loopback_host(std::string_view host) {
   if (host == "localhost" || host == "::1" || host == "[::1]") return true;
-  // 127.0.0.0/8: four dotted decimal parts, the first 127.
+  // 127.0.0.0/8: four dotted decimal parts of 1-3 digits, the first 127.
   if (host.rfind("127.", 0) != 0) return false;
   int parts = 1;
-  for (char c : host.substr(4)) {
+  int digits = 0;
+  for (const char c : host.substr(4)) {
     if (c == '.') {
+      if (digits == 0) return false;
       ++parts;
-    } else if (c < '0' || c > '9') {
+      digits = 0;
+    } else if (c >= '0' && c <= '9' && digits < 3) {
+      ++digits;
+    } else {
       return false;
     }
   }
-  return parts == 4;
+  return parts == 3 && digits > 0;
 }
 
 AuthMode effective_auth_mode(const AuthConfig& auth, std::string_view host) {
