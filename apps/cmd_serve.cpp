@@ -189,6 +189,8 @@ int run_serve(const ServeArgs& args, const CLI::App& cmd) {
   const AuthMode mode = (*accounts)->mode();
   auto gateway = std::make_shared<Gateway>(std::move(models), a.gateway, std::move(*accounts));
 
+  // Before "listening on": whoever waits for that line may rely on knowing who can connect.
+  announce_auth(a, mode, *gateway->accounts());
   Result<std::unique_ptr<HttpServer>> server =
       HttpServer::start(a.server, [gateway](HttpRequest req, std::shared_ptr<HttpResponder> res) { gateway->handle(std::move(req), std::move(res)); });
   if (!server.ok()) return fail("serve", server.status());
@@ -197,7 +199,6 @@ int run_serve(const ServeArgs& args, const CLI::App& cmd) {
   for (const auto& m : gateway->models()) ids += (ids.empty() ? "" : ", ") + m->id();
   log_event(LogLevel::kInfo, fmt::format("listening on {}://{}:{} (models: {})", scheme, a.server.host, (*server)->port(), ids),
             {{"port", static_cast<std::int64_t>((*server)->port())}});
-  announce_auth(a, mode, *gateway->accounts());
 
   int sig = 0;
   sigwait(&signals, &sig);
