@@ -269,6 +269,10 @@ void Gateway::chat_completions(const HttpRequest& req, const Principal& who, con
   if (n_prompt >= m->n_ctx() || (r.max_tokens && n_prompt + *r.max_tokens > m->n_ctx())) {
     return reply_error(*responder, request_id, context_error(m->n_ctx(), n_prompt, r.max_tokens.value_or(0), "messages"), r.model, "chat");
   }
+  // Fair scheduling is per account (the client's `user` field is theirs to choose: it would let
+  // one account claim many shares); in local mode, where everyone is the one local user, it is
+  // the `user` field as before.
+  const std::string tenant = who.local_mode ? r.user : who.user_id;
   std::vector<ChoiceInput> choices;
   for (std::int32_t i = 0; i < r.n; ++i) {
     Result<SamplingParams> sp = sampling_from(r.sampling, r.logprobs ? r.top_logprobs : -1, m->tokenizer().n_tokens(), i);
@@ -278,7 +282,7 @@ void Gateway::chat_completions(const HttpRequest& req, const Principal& who, con
     g.sampling = std::move(*sp);
     g.max_tokens = static_cast<std::int32_t>(r.max_tokens.value_or(0));
     g.ignore_eos = r.sampling.ignore_eos;
-    g.tenant = r.user;
+    g.tenant = tenant;
     choices.push_back({0, std::move(g)});
   }
   JobSpec spec;
@@ -317,6 +321,7 @@ void Gateway::completions(const HttpRequest& req, const Principal& who, const st
                        "completions");
   }
   const std::int32_t n_vocab = m->tokenizer().n_tokens();
+  const std::string tenant = who.local_mode ? r.user : who.user_id;  // as in chat_completions
   std::vector<ChoiceInput> choices;
   std::vector<std::string> echo;
   std::int64_t upper_bound = 0;
@@ -350,7 +355,7 @@ void Gateway::completions(const HttpRequest& req, const Principal& who, const st
       g.sampling = std::move(*sp);
       g.max_tokens = static_cast<std::int32_t>(r.max_tokens);
       g.ignore_eos = r.sampling.ignore_eos;
-      g.tenant = r.user;
+      g.tenant = tenant;
       choices.push_back({static_cast<std::int32_t>(p), std::move(g)});
     }
   }
