@@ -249,7 +249,8 @@ Status read_auth(const toml::table& t, std::string_view source, AuthConfig* a) {
   RETURN_IF_ERROR(r.boolean("secure_cookies", &a->secure_cookies));
   if (const toml::node* key = t.get("csrf_key")) {
     RETURN_IF_ERROR(r.string("csrf_key", &a->csrf_key_hex));
-    if (a->csrf_key_hex.size() < 2 * auth::kCsrfKeyBytesMin || a->csrf_key_hex.size() % 2 != 0 || !is_hex(a->csrf_key_hex)) {
+    if (!a->csrf_key_hex.empty() &&  // empty: a random key per start, as when absent
+        (a->csrf_key_hex.size() < 2 * auth::kCsrfKeyBytesMin || a->csrf_key_hex.size() % 2 != 0 || !is_hex(a->csrf_key_hex))) {
       // The message does not echo the value: it is a secret.
       return invalid_argument_error("{}: auth.csrf_key must be at least {} hexadecimal characters (an even number)",
                                     where(*key, source), 2 * auth::kCsrfKeyBytesMin);

@@ -1,6 +1,9 @@
 // Limits and usage accounting of /v1 requests end to end: requests and tokens per minute per user
 // and per key (429 + Retry-After), quotas refused before the request is queued, usage rows with
 // the price table's cost, and the config that sets them.
+#include <fstream>
+#include <sstream>
+
 #include "accounts_fixture.h"
 #include "gateway/serve_config.h"
 
@@ -266,6 +269,25 @@ TEST(AccountsConfig, ErrorsNameTheKey) {
   EXPECT_NE(error("[prices.m]\nprompt_per_million = \"cheap\"\n").find("prompt_per_million"), std::string::npos);
   EXPECT_NE(error("[prices.m]\nprompt = 1\n").find("prompt"), std::string::npos);
   EXPECT_NE(error("[store]\nurl = 5\n").find("store.url"), std::string::npos);
+}
+
+// The example in docs/configuration.md is a valid file (the tests run in the source tree).
+TEST(AccountsConfig, TheDocumentedExampleParses) {
+  std::ifstream in("docs/configuration.md");
+  ASSERT_TRUE(in.good()) << "run from the repository root";
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string doc = ss.str();
+  const std::size_t start = doc.find("```toml\n");
+  ASSERT_NE(start, std::string::npos);
+  const std::size_t end = doc.find("```", start + 8);
+  Result<ServeConfig> c = parse_serve_config(doc.substr(start + 8, end - start - 8), "/srv", "configuration.md");
+  ASSERT_TRUE(c.ok()) << c.status().to_string();
+  EXPECT_EQ(c->accounts.auth.mode, AuthMode::kRequired);
+  EXPECT_EQ(c->accounts.limits.roles.user.requests_per_minute, 60);
+  EXPECT_EQ(c->accounts.limits.roles.user.cost_micros_per_month, 20'000'000);
+  EXPECT_EQ(c->accounts.prices.at("llama-3.2-1b").completion_per_million, 0.6);
+  EXPECT_TRUE(c->accounts.auth.csrf_key_hex.empty());
 }
 
 TEST(AccountsConfig, LocalModeIsTheDefaultOnlyOnLoopback) {
