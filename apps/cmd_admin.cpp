@@ -6,9 +6,9 @@
 // other users could read it in the process list; without it a random one is generated and printed
 // once. A new API key's secret is the only thing create-key prints on stdout, so that
 // `KEY=$(parley admin create-key --email a@b.c)` works; the rest goes to stderr.
-#include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
+#include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -149,7 +149,10 @@ Status set_role(const AdminArgs& a) {
   ASSIGN_OR_RETURN(Opened o, open(a));
   ASSIGN_OR_RETURN(const auth::Role role, auth::parse_role(a.role));
   ASSIGN_OR_RETURN(const store::User u, user_by_email(*o.store, a.email));
-  RETURN_IF_ERROR(o.store->update_user(u.id, {.role = role == auth::Role::kAdmin ? store::UserRole::kAdmin : store::UserRole::kUser}).status());
+  RETURN_IF_ERROR(
+      o.store
+          ->update_user(u.id, {.role = role == auth::Role::kAdmin ? store::UserRole::kAdmin : store::UserRole::kUser})
+          .status());
   fmt::print(stderr, "{} is now {}\n", u.email, auth::role_name(role));
   return ok_status();
 }
@@ -177,7 +180,8 @@ Status create_key(const AdminArgs& a) {
   if (!a.scopes.empty()) {
     ASSIGN_OR_RETURN(scopes, auth::parse_scope_list(a.scopes));
   }
-  RETURN_IF_ERROR(auth::check_scopes_for_role(scopes, u.role == store::UserRole::kAdmin ? auth::Role::kAdmin : auth::Role::kUser));
+  RETURN_IF_ERROR(
+      auth::check_scopes_for_role(scopes, u.role == store::UserRole::kAdmin ? auth::Role::kAdmin : auth::Role::kUser));
   const auth::GeneratedApiKey generated = auth::generate_api_key();
   store::NewApiKey nk;
   nk.user_id = u.id;
@@ -199,7 +203,8 @@ Status revoke_key(const AdminArgs& a) {
   ASSIGN_OR_RETURN(Opened o, open(a));
   ASSIGN_OR_RETURN(const store::User u, user_by_email(*o.store, a.email));
   Result<store::ApiKey> k = o.store->revoke_api_key(u.id, a.key_id);
-  if (!k.ok() && k.status().code() == ErrorCode::kNotFound) return not_found_error("{} has no API key {}", u.email, a.key_id);
+  if (!k.ok() && k.status().code() == ErrorCode::kNotFound)
+    return not_found_error("{} has no API key {}", u.email, a.key_id);
   if (!k.ok()) return k.status();
   fmt::print(stderr, "revoked API key {} ({}...) of {}\n", k->id, k->prefix, u.email);
   return ok_status();
@@ -264,12 +269,16 @@ Status usage(const AdminArgs& a) {
 void add_admin_command(CLI::App& app, int* exit_code) {
   auto a = std::make_shared<AdminArgs>();
   CLI::App* admin = app.add_subcommand(
-      "admin", "Manage accounts, API keys and usage in the store that `parley serve` uses (--data / --database / --config)");
+      "admin",
+      "Manage accounts, API keys and usage in the store that `parley serve` uses (--data / --database / --config)");
   admin->require_subcommand(1);
   // On `admin` and, through fallthrough, accepted after the subcommand as well.
-  admin->add_option("--config", a->config, "TOML config file of `parley serve` ([store] url, [server] data, [auth] password cost)")
+  admin
+      ->add_option("--config", a->config,
+                   "TOML config file of `parley serve` ([store] url, [server] data, [auth] password cost)")
       ->check(CLI::ExistingFile);
-  admin->add_option("--data", a->data, "Data directory of `parley serve` (the store is <data>/parley.db; default: data)");
+  admin->add_option("--data", a->data,
+                    "Data directory of `parley serve` (the store is <data>/parley.db; default: data)");
   admin->add_option("--database", a->database, "Store URL: postgres://... or sqlite:PATH (overrides --data)");
 
   const auto add = [&](const char* name, const char* help, std::function<Status(const AdminArgs&)> run) {
@@ -285,20 +294,24 @@ void add_admin_command(CLI::App& app, int* exit_code) {
                   "Read the password from the first line of stdin (default: generate one and print it)");
   };
 
-  CLI::App* cmd = add("create-user", "Create an account (prints a generated password unless --password-stdin)", create_user);
+  CLI::App* cmd =
+      add("create-user", "Create an account (prints a generated password unless --password-stdin)", create_user);
   email(cmd);
   cmd->add_option("--name", a->name, "Display name");
   cmd->add_option("--role", a->role, "user or admin")->capture_default_str()->check(CLI::IsMember({"user", "admin"}));
   password(cmd);
 
-  cmd = add("reset-password", "Set a new password (prints a generated one unless --password-stdin); ends the user's sessions", reset_password);
+  cmd = add("reset-password",
+            "Set a new password (prints a generated one unless --password-stdin); ends the user's sessions",
+            reset_password);
   email(cmd);
   password(cmd);
 
   cmd = add("disable-user", "Disable an account: its sessions and API keys are refused at once",
             [](const AdminArgs& args) { return set_disabled(args, true); });
   email(cmd);
-  cmd = add("enable-user", "Enable a disabled account", [](const AdminArgs& args) { return set_disabled(args, false); });
+  cmd =
+      add("enable-user", "Enable a disabled account", [](const AdminArgs& args) { return set_disabled(args, false); });
   email(cmd);
   cmd = add("set-role", "Change an account's role", set_role);
   email(cmd);
@@ -307,17 +320,20 @@ void add_admin_command(CLI::App& app, int* exit_code) {
   cmd = add("list-users", "List accounts: id, role, state, created, email", list_users);
   cmd->add_option("--search", a->search, "Only accounts whose email or name contains this text");
 
-  cmd = add("create-key", "Create an API key for a user and print its secret (shown only this once) on stdout", create_key);
+  cmd = add("create-key", "Create an API key for a user and print its secret (shown only this once) on stdout",
+            create_key);
   email(cmd);
   cmd->add_option("--name", a->name, "A name to recognise the key by");
   cmd->add_option("--scopes", a->scopes, "Comma-separated scopes: chat, models, admin (default: chat,models)");
-  cmd->add_option("--expires-days", a->expires_days, "Expire after this many days (default: never)")->check(CLI::Range(1, 3650));
+  cmd->add_option("--expires-days", a->expires_days, "Expire after this many days (default: never)")
+      ->check(CLI::Range(1, 3650));
 
   cmd = add("revoke-key", "Revoke one of a user's API keys (refused from the next request on)", revoke_key);
   email(cmd);
   cmd->add_option("--id", a->key_id, "The key's id (key_...; see list-keys)")->required();
 
-  cmd = add("list-keys", "List a user's API keys: id, prefix, state, created, scopes, name (never the secrets)", list_keys);
+  cmd = add("list-keys", "List a user's API keys: id, prefix, state, created, scopes, name (never the secrets)",
+            list_keys);
   email(cmd);
 
   cmd = add("usage", "Usage by user (or, with --email, one user's usage by model) in UTC days [--from, --to)", usage);

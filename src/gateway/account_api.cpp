@@ -13,8 +13,8 @@
 namespace parley {
 namespace {
 
-using api_json::reply;
 using api_json::method_not_allowed;
+using api_json::reply;
 using api_json::reply_error;
 using api_json::store_error;
 
@@ -147,7 +147,9 @@ bool AccountApi::handle(const HttpRequest& req, const std::string& rid, const Re
     }
   } else if (admin) {
     if (!p.is_admin() || (!p.api_key_id.empty() && !p.may(auth::Scope::kAdmin))) {
-      reply_error(*r, rid, Status(ErrorCode::kPermissionDenied, "This endpoint is for administrators.").with_detail("code", "admin_required"));
+      reply_error(*r, rid,
+                  Status(ErrorCode::kPermissionDenied, "This endpoint is for administrators.")
+                      .with_detail("code", "admin_required"));
     } else {
       this->admin(req, p, path.substr(std::string_view("/api/admin").size()), rid, r);
     }
@@ -183,7 +185,8 @@ void AccountApi::auth_options(const std::string& rid, const Responder& r) {
 
 Status AccountApi::check_login_rate(const HttpRequest& req, std::string_view email) {
   const std::string ip_key = "ip:" + req.remote_address + ":login";
-  const auth::RateDecision ip = limiter_.try_acquire(ip_key, 1, auth::TokenBucketSpec::per_minute(options_.login_per_minute_ip));
+  const auth::RateDecision ip =
+      limiter_.try_acquire(ip_key, 1, auth::TokenBucketSpec::per_minute(options_.login_per_minute_ip));
   if (!ip.allowed) return auth::rate_limited_error(ip, "log-in attempts from this address");
   if (!email.empty()) {
     const auth::RateDecision account = limiter_.try_acquire(
@@ -195,7 +198,9 @@ Status AccountApi::check_login_rate(const HttpRequest& req, std::string_view ema
 
 void AccountApi::on_password_pool(const std::string& rid, const Responder& r, std::function<void()> task) {
   if (!password_pool_.try_submit(std::move(task))) {
-    reply_error(*r, rid, unavailable_error("Too many sign-ins are being processed; retry in a moment.").with_detail("retry_after", "1"));
+    reply_error(
+        *r, rid,
+        unavailable_error("Too many sign-ins are being processed; retry in a moment.").with_detail("retry_after", "1"));
   }
 }
 
@@ -210,7 +215,8 @@ Result<bool> AccountApi::no_real_users() {
 void AccountApi::start_session(const store::User& user, int status, const std::string& rid, const Responder& r) {
   const auth::GeneratedSessionToken token = auth::generate_session_token();
   const store::Time now = authenticator_.now();
-  store::Session s{token.hash, user.id, now, now + std::chrono::duration_cast<std::chrono::microseconds>(options_.session_ttl)};
+  store::Session s{token.hash, user.id, now,
+                   now + std::chrono::duration_cast<std::chrono::microseconds>(options_.session_ttl)};
   if (Status st = store_.create_session(s); !st.ok()) return reply_error(*r, rid, store_error(st));
   auth::SetCookie cookie;
   cookie.name = std::string(authenticator_.cookie_name());
@@ -227,11 +233,14 @@ void AccountApi::start_session(const store::User& user, int status, const std::s
 
 void AccountApi::signup(const HttpRequest& req, const std::string& rid, const Responder& r) {
   if (authenticator_.mode() != AuthMode::kRequired) {
-    return reply_error(*r, rid, failed_precondition_error("Authentication is off (local mode): there is nothing to sign up for."));
+    return reply_error(
+        *r, rid, failed_precondition_error("Authentication is off (local mode): there is nothing to sign up for."));
   }
   if (!options_.signup) {
-    return reply_error(*r, rid, Status(ErrorCode::kPermissionDenied, "Sign-up is disabled on this server; ask an administrator for an account.")
-                                    .with_detail("code", "signup_disabled"));
+    return reply_error(
+        *r, rid,
+        Status(ErrorCode::kPermissionDenied, "Sign-up is disabled on this server; ask an administrator for an account.")
+            .with_detail("code", "signup_disabled"));
   }
   Result<boost::json::object> body = api_json::parse_body(req, {"email", "password", "display_name"});
   if (!body.ok()) return reply_error(*r, rid, body.status());
@@ -267,7 +276,8 @@ void AccountApi::signup(const HttpRequest& req, const std::string& rid, const Re
 
 void AccountApi::login(const HttpRequest& req, const std::string& rid, const Responder& r) {
   if (authenticator_.mode() != AuthMode::kRequired) {
-    return reply_error(*r, rid, failed_precondition_error("Authentication is off (local mode): there is no need to log in."));
+    return reply_error(*r, rid,
+                       failed_precondition_error("Authentication is off (local mode): there is no need to log in."));
   }
   Result<boost::json::object> body = api_json::parse_body(req, {"email", "password"});
   if (!body.ok()) return reply_error(*r, rid, body.status());
@@ -280,7 +290,8 @@ void AccountApi::login(const HttpRequest& req, const std::string& rid, const Res
   if (!*password) return reply_error(*r, rid, api_json::missing("password"));
   if (Status st = check_login_rate(req, **email); !st.ok()) return reply_error(*r, rid, st);
   Result<store::User> user = store_.find_user_by_email(**email);
-  if (!user.ok() && user.status().code() != ErrorCode::kNotFound) return reply_error(*r, rid, store_error(user.status()));
+  if (!user.ok() && user.status().code() != ErrorCode::kNotFound)
+    return reply_error(*r, rid, store_error(user.status()));
   std::optional<store::User> found;
   if (user.ok()) found = std::move(*user);
   on_password_pool(rid, r, [this, found = std::move(found), pw = std::move(**password), rid, r]() mutable {
@@ -298,7 +309,9 @@ void AccountApi::login(const HttpRequest& req, const std::string& rid, const Res
       return reply_error(*r, rid, bad_credentials());
     }
     if (found->disabled) {
-      return reply_error(*r, rid, Status(ErrorCode::kPermissionDenied, "This account is disabled.").with_detail("code", "account_disabled"));
+      return reply_error(
+          *r, rid,
+          Status(ErrorCode::kPermissionDenied, "This account is disabled.").with_detail("code", "account_disabled"));
     }
     if (auth::needs_rehash(found->password_hash, options_.password)) {
       // The parameters changed since this hash was made: re-hash the password just verified.
@@ -367,14 +380,16 @@ void AccountApi::create_key(const HttpRequest& req, const Principal& p, const st
   for (const Status& st : {name.status(), days.status(), scopes.status()}) {
     if (!st.ok()) return reply_error(*r, rid, st);
   }
-  if (Status st = auth::check_scopes_for_role(*scopes, p.role); !st.ok()) return reply_error(*r, rid, st.with_detail("param", "scopes"));
+  if (Status st = auth::check_scopes_for_role(*scopes, p.role); !st.ok())
+    return reply_error(*r, rid, st.with_detail("param", "scopes"));
   Result<std::vector<store::ApiKey>> existing = store_.list_api_keys(p.user_id);
   if (!existing.ok()) return reply_error(*r, rid, store_error(existing.status()));
   std::size_t live = 0;
   for (const store::ApiKey& k : *existing) live += k.revoked_at ? 0 : 1;
   if (live >= options_.max_keys_per_user) {
-    return reply_error(*r, rid, invalid_argument_error("You have {} API keys; revoke one before creating another.", live)
-                                    .with_detail("code", "too_many_keys"));
+    return reply_error(*r, rid,
+                       invalid_argument_error("You have {} API keys; revoke one before creating another.", live)
+                           .with_detail("code", "too_many_keys"));
   }
   const auth::GeneratedApiKey generated = auth::generate_api_key();
   store::NewApiKey nk;

@@ -12,9 +12,9 @@
 //   GET  /api/usage?from=&to=                    own usage by model, limits and quota use
 //   /api/admin/...                               users and usage of everyone (admin_api.cpp)
 //
-// Who may call what: /api/auth/* and /api/keys need a browser session (or the local mode): an
-// API key cannot mint or revoke keys, so a leaked chat key cannot be turned into a stronger one.
-// /api/usage takes either. /api/admin/* needs the admin role, and through an API key also the
+// Who may call what: /api/keys needs a browser session (or the local mode): an API key cannot
+// mint or revoke keys, so a leaked chat key cannot be turned into a stronger one. /api/auth/me
+// and /api/usage take either. /api/admin/* needs the admin role, and through an API key also the
 // key's "admin" scope. Resources of other users answer 404 exactly like missing ones.
 //
 // Passwords: hashing and verification run on the password pool (bounded, see work_pool.h);
@@ -25,14 +25,13 @@
 // Thread safety: handle() is called on the gateway's request pool, concurrently.
 #pragma once
 
+#include <boost/json.hpp>
 #include <chrono>
 #include <cstddef>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
-
-#include <boost/json.hpp>
 
 #include "auth/password.h"
 #include "auth/rate_limiter.h"
@@ -64,7 +63,8 @@ class AccountApi {
 
   // Answers `request` when its path is one of the above and returns true; false otherwise (nothing
   // was answered).
-  bool handle(const HttpRequest& request, const std::string& request_id, const std::shared_ptr<HttpResponder>& responder);
+  bool handle(const HttpRequest& request, const std::string& request_id,
+              const std::shared_ptr<HttpResponder>& responder);
 
  private:
   using Responder = std::shared_ptr<HttpResponder>;
@@ -78,11 +78,13 @@ class AccountApi {
   void create_key(const HttpRequest& req, const Principal& p, const std::string& rid, const Responder& r);
   void revoke_key(const Principal& p, std::string_view key_id, const std::string& rid, const Responder& r);
   void own_usage(const HttpRequest& req, const Principal& p, const std::string& rid, const Responder& r);
-  void admin(const HttpRequest& req, const Principal& p, std::string_view rest, const std::string& rid, const Responder& r);
+  void admin(const HttpRequest& req, const Principal& p, std::string_view rest, const std::string& rid,
+             const Responder& r);
   void admin_create_user(const HttpRequest& req, const std::string& rid, const Responder& r);
   void admin_update_user(const HttpRequest& req, const Principal& p, std::string_view user_id, const std::string& rid,
                          const Responder& r);
-  void admin_reset_password(const HttpRequest& req, std::string_view user_id, const std::string& rid, const Responder& r);
+  void admin_reset_password(const HttpRequest& req, std::string_view user_id, const std::string& rid,
+                            const Responder& r);
 
   // Starts a session for `user` and answers `status` with the user, the CSRF token and the cookie.
   void start_session(const store::User& user, int status, const std::string& rid, const Responder& r);

@@ -4,7 +4,9 @@
 
 namespace parley {
 
-std::string_view auth_mode_name(AuthMode mode) { return mode == AuthMode::kNone ? "none" : "required"; }
+std::string_view auth_mode_name(AuthMode mode) {
+  return mode == AuthMode::kNone ? "none" : "required";
+}
 
 std::int64_t cost_micros(const PriceTable& prices, std::string_view model, std::int64_t prompt_tokens,
                          std::int64_t completion_tokens) {

@@ -26,10 +26,10 @@ struct AuthConfig {
   std::optional<AuthMode> mode;  // unset: none when bound to loopback, required otherwise
   bool signup = true;            // POST /api/auth/signup open to anyone (the first user becomes admin)
   std::int64_t session_days = 30;
-  bool secure_cookies = false;   // Secure + __Host- cookie; always on when serving TLS
-  std::string csrf_key_hex;      // >= 32 bytes as hex, shared by replicas; empty: random per start
+  bool secure_cookies = false;  // Secure + __Host- cookie; always on when serving TLS
+  std::string csrf_key_hex;     // >= 32 bytes as hex, shared by replicas; empty: random per start
   auth::PasswordHashParams password;
-  int password_workers = 2;      // Argon2 computations at once (64 MiB each)
+  int password_workers = 2;                    // Argon2 computations at once (64 MiB each)
   std::int64_t login_per_minute_ip = 20;       // log-in and sign-up attempts per client address
   std::int64_t login_per_minute_account = 10;  // log-in attempts per email
 };
@@ -47,9 +47,9 @@ std::int64_t cost_micros(const PriceTable& prices, std::string_view model, std::
                          std::int64_t completion_tokens);
 
 struct UsageLimitsConfig {
-  auth::RoleLimits roles;                               // [limits.roles.user], [limits.roles.admin]
-  std::map<std::string, auth::LimitOverrides> users;    // [limits.users."email"], by lowercased email
-  auth::LimitValue key_requests_per_minute;             // [limits.keys]: each API key on its own
+  auth::RoleLimits roles;                             // [limits.roles.user], [limits.roles.admin]
+  std::map<std::string, auth::LimitOverrides> users;  // [limits.users."email"], by lowercased email
+  auth::LimitValue key_requests_per_minute;           // [limits.keys]: each API key on its own
   auth::LimitValue key_tokens_per_minute;
 
   // The limits of a user: the role's, with the overrides configured for `email`.

@@ -24,7 +24,9 @@ using api_json::reply;
 using api_json::reply_error;
 using api_json::store_error;
 
-Status user_not_found() { return not_found_error("No such user.").with_detail("param", "id"); }
+Status user_not_found() {
+  return not_found_error("No such user.").with_detail("param", "id");
+}
 
 Result<store::UserRole> role_from(const std::optional<std::string>& name) {
   if (!name) return store::UserRole::kUser;
@@ -39,14 +41,16 @@ Result<store::UserQuery> user_query(const HttpRequest& req) {
   if (!params.ok()) return invalid_argument_error("The query string is malformed.");
   for (const auto& [name, value] : *params) {
     if (name == "search") {
-      if (value.size() > store::kMaxSearchBytes) return invalid_argument_error("'search' is too long.").with_detail("param", "search");
+      if (value.size() > store::kMaxSearchBytes)
+        return invalid_argument_error("'search' is too long.").with_detail("param", "search");
       q.search = value;
     } else if (name == "limit" || name == "offset") {
       int v = 0;
       const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
       const int hi = name == "limit" ? store::kMaxPageLimit : 1'000'000;
       if (ec != std::errc() || ptr != value.data() + value.size() || v < (name == "limit" ? 1 : 0) || v > hi) {
-        return invalid_argument_error("'{}' must be an integer in [{}, {}].", name, name == "limit" ? 1 : 0, hi).with_detail("param", name);
+        return invalid_argument_error("'{}' must be an integer in [{}, {}].", name, name == "limit" ? 1 : 0, hi)
+            .with_detail("param", name);
       }
       (name == "limit" ? q.page.limit : q.page.offset) = v;
     }
@@ -96,7 +100,8 @@ void AccountApi::admin(const HttpRequest& req, const Principal& p, std::string_v
     return reply(*r, 200, rid, o);
   }
   constexpr std::string_view kUsers = "/users/";
-  if (!rest.starts_with(kUsers)) return reply_error(*r, rid, not_found_error("Unknown path {} {}.", m.substr(0, 16), req.path.substr(0, 256)));
+  if (!rest.starts_with(kUsers))
+    return reply_error(*r, rid, not_found_error("Unknown path {} {}.", m.substr(0, 16), req.path.substr(0, 256)));
   std::string_view id = rest.substr(kUsers.size());
   std::string_view sub;
   if (const std::size_t slash = id.find('/'); slash != std::string_view::npos) {
@@ -106,7 +111,9 @@ void AccountApi::admin(const HttpRequest& req, const Principal& p, std::string_v
   if (sub.empty()) {
     if (m == "GET") {
       Result<store::User> u = store_.get_user(id);
-      if (!u.ok()) return reply_error(*r, rid, u.status().code() == ErrorCode::kNotFound ? user_not_found() : store_error(u.status()));
+      if (!u.ok())
+        return reply_error(*r, rid,
+                           u.status().code() == ErrorCode::kNotFound ? user_not_found() : store_error(u.status()));
       return reply(*r, 200, rid, user_json(*u));
     }
     if (m == "PATCH") return admin_update_user(req, p, id, rid, r);
@@ -119,7 +126,9 @@ void AccountApi::admin(const HttpRequest& req, const Principal& p, std::string_v
   if (sub == "/usage") {
     if (m != "GET") return reply_error(*r, rid, method_not_allowed(m, "GET"));
     Result<store::User> u = store_.get_user(id);
-    if (!u.ok()) return reply_error(*r, rid, u.status().code() == ErrorCode::kNotFound ? user_not_found() : store_error(u.status()));
+    if (!u.ok())
+      return reply_error(*r, rid,
+                         u.status().code() == ErrorCode::kNotFound ? user_not_found() : store_error(u.status()));
     Result<api_json::UsageWindow> w = api_json::usage_window(req, usage_.now());
     if (!w.ok()) return reply_error(*r, rid, w.status());
     Result<std::vector<store::ModelUsage>> by_model = store_.usage_summary(u->id, w->from, w->to);
@@ -191,17 +200,21 @@ void AccountApi::admin_update_user(const HttpRequest& req, const Principal& p, s
   }
   // An admin who disables or demotes themselves may leave nobody able to undo it.
   if (user_id == p.user_id && ((up.disabled && *up.disabled) || (up.role && *up.role != store::UserRole::kAdmin))) {
-    return reply_error(*r, rid, invalid_argument_error("You cannot disable or demote your own account.").with_detail("code", "self_lockout"));
+    return reply_error(
+        *r, rid,
+        invalid_argument_error("You cannot disable or demote your own account.").with_detail("code", "self_lockout"));
   }
   Result<store::User> u = store_.update_user(user_id, up);
-  if (!u.ok()) return reply_error(*r, rid, u.status().code() == ErrorCode::kNotFound ? user_not_found() : store_error(u.status()));
+  if (!u.ok())
+    return reply_error(*r, rid, u.status().code() == ErrorCode::kNotFound ? user_not_found() : store_error(u.status()));
   if (u->disabled) {
     // Its keys and sessions are refused from now on anyway (checked per request); deleting the
     // sessions also makes re-enabling require a fresh log-in.
     store_.delete_user_sessions(u->id).status().ignore();
   }
-  log_event(LogLevel::kInfo, "user updated by an admin",
-            {{"request_id", rid}, {"user_id", u->id}, {"role", store::user_role_name(u->role)}, {"disabled", u->disabled}});
+  log_event(
+      LogLevel::kInfo, "user updated by an admin",
+      {{"request_id", rid}, {"user_id", u->id}, {"role", store::user_role_name(u->role)}, {"disabled", u->disabled}});
   reply(*r, 200, rid, user_json(*u));
 }
 
@@ -214,7 +227,8 @@ void AccountApi::admin_reset_password(const HttpRequest& req, std::string_view u
   if (!*password) return reply_error(*r, rid, api_json::missing("password"));
   if (Status st = auth::validate_password(**password); !st.ok()) return reply_error(*r, rid, st);
   Result<store::User> u = store_.get_user(user_id);
-  if (!u.ok()) return reply_error(*r, rid, u.status().code() == ErrorCode::kNotFound ? user_not_found() : store_error(u.status()));
+  if (!u.ok())
+    return reply_error(*r, rid, u.status().code() == ErrorCode::kNotFound ? user_not_found() : store_error(u.status()));
   on_password_pool(rid, r, [this, id = u->id, pw = std::move(**password), rid, r] {
     Result<std::string> hash = auth::hash_password(pw, options_.password);
     if (!hash.ok()) return reply_error(*r, rid, hash.status());

@@ -42,7 +42,8 @@ Result<boost::json::object> parse_body(const HttpRequest& request, std::initiali
   boost::system::error_code ec;
   boost::json::value v = boost::json::parse(request.body, ec, {}, opts);
   if (ec) return invalid_argument_error("The request body is not valid JSON.").with_detail("code", "invalid_json");
-  if (!v.is_object()) return invalid_argument_error("The request body must be a JSON object.").with_detail("code", "invalid_json");
+  if (!v.is_object())
+    return invalid_argument_error("The request body must be a JSON object.").with_detail("code", "invalid_json");
   boost::json::object& o = v.as_object();
   for (const auto& kv : o) {
     bool ok = false;
@@ -80,13 +81,15 @@ Status missing(std::string_view key) {
   return invalid_argument_error("'{}' is required.", key).with_detail("param", std::string(key));
 }
 
-Result<std::optional<std::string>> string_field(const boost::json::object& o, std::string_view key, std::size_t max_bytes) {
+Result<std::optional<std::string>> string_field(const boost::json::object& o, std::string_view key,
+                                                std::size_t max_bytes) {
   const boost::json::value* v = o.if_contains(key);
   if (v == nullptr || v->is_null()) return std::optional<std::string>();
   if (!v->is_string()) return bad_type(key, "a string");
   const boost::json::string& s = v->get_string();
   if (s.size() > max_bytes) {
-    return invalid_argument_error("'{}' is longer than {} bytes.", key, max_bytes).with_detail("param", std::string(key));
+    return invalid_argument_error("'{}' is longer than {} bytes.", key, max_bytes)
+        .with_detail("param", std::string(key));
   }
   return std::optional<std::string>(std::string(s.data(), s.size()));
 }
@@ -143,11 +146,14 @@ boost::json::value unix_seconds_or_null(const std::optional<store::Time>& t) {
   return unix_seconds(*t);
 }
 
-store::Time from_unix_seconds(std::int64_t s) { return store::Time(std::chrono::seconds(s)); }
+store::Time from_unix_seconds(std::int64_t s) {
+  return store::Time(std::chrono::seconds(s));
+}
 
 Result<UsageWindow> usage_window(const HttpRequest& request, std::chrono::system_clock::time_point now) {
   UsageWindow w;
-  w.from = std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::time_point(auth::month_window(now).start));
+  w.from = std::chrono::time_point_cast<std::chrono::microseconds>(
+      std::chrono::system_clock::time_point(auth::month_window(now).start));
   w.to = std::chrono::time_point_cast<std::chrono::microseconds>(now) + std::chrono::seconds(1);
   Result<QueryParams> q = parse_query(request.query);
   if (!q.ok()) return invalid_argument_error("The query string is malformed.");

@@ -32,7 +32,8 @@ inline constexpr std::size_t kMaxApiBodyBytes = 64 << 10;
 Result<boost::json::object> parse_body(const HttpRequest& request, std::initializer_list<std::string_view> known);
 
 // Absent (or null) fields are nullopt; a wrong type or size is kInvalidArgument naming the field.
-Result<std::optional<std::string>> string_field(const boost::json::object& o, std::string_view key, std::size_t max_bytes);
+Result<std::optional<std::string>> string_field(const boost::json::object& o, std::string_view key,
+                                                std::size_t max_bytes);
 Result<std::optional<bool>> bool_field(const boost::json::object& o, std::string_view key);
 Result<std::optional<std::int64_t>> int_field(const boost::json::object& o, std::string_view key, std::int64_t lo,
                                               std::int64_t hi);

@@ -26,21 +26,30 @@ Status not_signed_in() {
 // A store failure other than "not found" is the store's problem, not the caller's: keep its code
 // (kUnavailable -> 503) but not its message, which may name database internals.
 Status store_failure(const Status& st) {
-  if (st.code() == ErrorCode::kUnavailable) return unavailable_error("the account database is unavailable; retry shortly");
+  if (st.code() == ErrorCode::kUnavailable)
+    return unavailable_error("the account database is unavailable; retry shortly");
   return internal_error("the account database failed");
 }
 
 }  // namespace
 
-bool is_safe_method(std::string_view method) { return method == "GET" || method == "HEAD" || method == "OPTIONS"; }
+bool is_safe_method(std::string_view method) {
+  return method == "GET" || method == "HEAD" || method == "OPTIONS";
+}
 
-auth::Role role_of(store::UserRole role) { return role == store::UserRole::kAdmin ? auth::Role::kAdmin : auth::Role::kUser; }
-store::UserRole store_role(auth::Role role) { return role == auth::Role::kAdmin ? store::UserRole::kAdmin : store::UserRole::kUser; }
+auth::Role role_of(store::UserRole role) {
+  return role == store::UserRole::kAdmin ? auth::Role::kAdmin : auth::Role::kUser;
+}
+store::UserRole store_role(auth::Role role) {
+  return role == auth::Role::kAdmin ? store::UserRole::kAdmin : store::UserRole::kUser;
+}
 
 Authenticator::Authenticator(store::Store& store, auth::CsrfSigner csrf, AuthenticatorOptions options)
     : store_(store), csrf_(std::move(csrf)), options_(std::move(options)) {}
 
-std::string_view Authenticator::cookie_name() const { return auth::session_cookie_name(options_.secure_cookies); }
+std::string_view Authenticator::cookie_name() const {
+  return auth::session_cookie_name(options_.secure_cookies);
+}
 
 Principal Authenticator::session_principal(const store::User& user) {
   Principal p;
@@ -74,13 +83,17 @@ Result<Principal> Authenticator::from_api_key(std::string_view authorization) co
   Result<std::string> hash = auth::api_key_lookup_hash(*token);
   if (!hash.ok()) return bad_key("Incorrect API key provided.");
   Result<store::ApiKey> key = store_.find_api_key_by_hash(*hash);
-  if (!key.ok()) return key.status().code() == ErrorCode::kNotFound ? bad_key("Incorrect API key provided.") : store_failure(key.status());
+  if (!key.ok())
+    return key.status().code() == ErrorCode::kNotFound ? bad_key("Incorrect API key provided.")
+                                                       : store_failure(key.status());
   const store::Time now = options_.clock();
   if (!key->usable_at(now)) {
     return bad_key(key->revoked_at ? "This API key has been revoked." : "This API key has expired.");
   }
   Result<store::User> user = store_.get_user(key->user_id);
-  if (!user.ok()) return user.status().code() == ErrorCode::kNotFound ? bad_key("Incorrect API key provided.") : store_failure(user.status());
+  if (!user.ok())
+    return user.status().code() == ErrorCode::kNotFound ? bad_key("Incorrect API key provided.")
+                                                        : store_failure(user.status());
   if (user->disabled) return bad_key("The account of this API key is disabled.");
   Principal p;
   p.user_id = user->id;
@@ -114,7 +127,8 @@ Result<Principal> Authenticator::from_session(const HttpRequest& request) const 
   Result<std::string> hash = auth::session_token_lookup_hash(token);
   if (!hash.ok()) return not_signed_in();
   Result<store::Session> session = store_.find_session(*hash);
-  if (!session.ok()) return session.status().code() == ErrorCode::kNotFound ? not_signed_in() : store_failure(session.status());
+  if (!session.ok())
+    return session.status().code() == ErrorCode::kNotFound ? not_signed_in() : store_failure(session.status());
   Result<store::User> user = store_.get_user(session->user_id);
   if (!user.ok()) return user.status().code() == ErrorCode::kNotFound ? not_signed_in() : store_failure(user.status());
   if (user->disabled) {

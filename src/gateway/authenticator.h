@@ -40,8 +40,8 @@ namespace parley {
 
 struct AuthenticatorOptions {
   AuthMode mode = AuthMode::kRequired;
-  bool secure_cookies = false;  // the cookie name is __Host-parley_session when true
-  store::User local_user;       // AuthMode::kNone: the user every request acts as
+  bool secure_cookies = false;             // the cookie name is __Host-parley_session when true
+  store::User local_user;                  // AuthMode::kNone: the user every request acts as
   store::Clock clock = store::system_now;  // key expiry and last-used stamps (tests move it)
 };
 

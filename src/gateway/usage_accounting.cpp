@@ -57,8 +57,10 @@ auth::Limits AccountingUsageRecorder::limits_for(const Principal& p) const {
 
 Result<auth::QuotaUsage> AccountingUsageRecorder::quota_usage(std::string_view user_id) const {
   const auto now = options_.now();
-  ASSIGN_OR_RETURN(const store::UsageTotals day, store_.usage_totals(user_id, to_store_time(auth::day_window(now).start)));
-  ASSIGN_OR_RETURN(const store::UsageTotals month, store_.usage_totals(user_id, to_store_time(auth::month_window(now).start)));
+  ASSIGN_OR_RETURN(const store::UsageTotals day,
+                   store_.usage_totals(user_id, to_store_time(auth::day_window(now).start)));
+  ASSIGN_OR_RETURN(const store::UsageTotals month,
+                   store_.usage_totals(user_id, to_store_time(auth::month_window(now).start)));
   auth::QuotaUsage q;
   q.tokens_day = day.prompt_tokens + day.completion_tokens;
   q.tokens_month = month.prompt_tokens + month.completion_tokens;
@@ -79,12 +81,16 @@ Result<UsageTicket> AccountingUsageRecorder::admit(const Principal& p, std::int6
     RETURN_IF_ERROR(auth::check_quota(limits, *used, options_.now()));
   }
   std::vector<Bucket> rpm, tpm;
-  if (limits.requests_per_minute) rpm.push_back({bucket("user", p.user_id, "rpm"), *limits.requests_per_minute, "requests per minute"});
-  if (limits.tokens_per_minute) tpm.push_back({bucket("user", p.user_id, "tpm"), *limits.tokens_per_minute, "tokens per minute"});
+  if (limits.requests_per_minute)
+    rpm.push_back({bucket("user", p.user_id, "rpm"), *limits.requests_per_minute, "requests per minute"});
+  if (limits.tokens_per_minute)
+    tpm.push_back({bucket("user", p.user_id, "tpm"), *limits.tokens_per_minute, "tokens per minute"});
   if (!p.api_key_id.empty()) {
     const UsageLimitsConfig& k = options_.limits;
-    if (k.key_requests_per_minute) rpm.push_back({bucket("key", p.api_key_id, "rpm"), *k.key_requests_per_minute, "API key requests per minute"});
-    if (k.key_tokens_per_minute) tpm.push_back({bucket("key", p.api_key_id, "tpm"), *k.key_tokens_per_minute, "API key tokens per minute"});
+    if (k.key_requests_per_minute)
+      rpm.push_back({bucket("key", p.api_key_id, "rpm"), *k.key_requests_per_minute, "API key requests per minute"});
+    if (k.key_tokens_per_minute)
+      tpm.push_back({bucket("key", p.api_key_id, "tpm"), *k.key_tokens_per_minute, "API key tokens per minute"});
   }
   for (const Bucket& b : rpm) {
     if (b.limit == 0) return suspended(b.what);

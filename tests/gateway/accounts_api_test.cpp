@@ -18,7 +18,9 @@ using testing::Session;
 
 TEST_F(AccountsTest, FirstSignupBecomesAdminTheNextAreUsers) {
   start();
-  const Reply first = call("POST", "/api/auth/signup", R"({"email":"Alice@Example.com","password":"correct horse battery","display_name":"Alice"})");
+  const Reply first =
+      call("POST", "/api/auth/signup",
+           R"({"email":"Alice@Example.com","password":"correct horse battery","display_name":"Alice"})");
   ASSERT_EQ(first.status, 201) << first.body;
   EXPECT_EQ(first.json.at("user").at("role"), "admin");
   EXPECT_EQ(first.json.at("user").at("display_name"), "Alice");
@@ -63,7 +65,8 @@ TEST_F(AccountsTest, LoginGivesAFreshSessionAndLogoutEndsIt) {
   const Reply wrong = call("POST", "/api/auth/login", R"({"email":"a@example.com","password":"not the password"})");
   EXPECT_EQ(wrong.status, 401);
   EXPECT_EQ(wrong.error_code(), "invalid_credentials");
-  const Reply unknown = call("POST", "/api/auth/login", R"({"email":"nobody@example.com","password":"not the password"})");
+  const Reply unknown =
+      call("POST", "/api/auth/login", R"({"email":"nobody@example.com","password":"not the password"})");
   EXPECT_EQ(unknown.status, 401);
   EXPECT_EQ(unknown.body, wrong.body) << "an unknown email must look like a wrong password";
 
@@ -90,12 +93,14 @@ TEST_F(AccountsTest, LoginAttemptsAreRateLimitedPerAccount) {
   for (int i = 0; i < 2; ++i) {
     EXPECT_EQ(call("POST", "/api/auth/login", R"({"email":"a@example.com","password":"wrong password"})").status, 401);
   }
-  const Reply limited = call("POST", "/api/auth/login", R"({"email":"a@example.com","password":"correct horse battery"})");
+  const Reply limited =
+      call("POST", "/api/auth/login", R"({"email":"a@example.com","password":"correct horse battery"})");
   EXPECT_EQ(limited.status, 429);
   EXPECT_GE(std::stoi(std::string(limited.header("Retry-After"))), 1);
   // Another account from the same address is not locked out by that.
   signup("b@example.com");
-  EXPECT_EQ(call("POST", "/api/auth/login", R"({"email":"b@example.com","password":"correct horse battery"})").status, 200);
+  EXPECT_EQ(call("POST", "/api/auth/login", R"({"email":"b@example.com","password":"correct horse battery"})").status,
+            200);
 }
 
 TEST_F(AccountsTest, UnsafeRequestsWithASessionNeedTheCsrfTokenOfThatSession) {
@@ -175,7 +180,8 @@ TEST_F(AccountsTest, ExpiredKeysAreRefused) {
 
 TEST_F(AccountsTest, BadKeysAreAuthenticationErrors) {
   start();
-  for (const std::string& auth : std::vector<std::string>{"Bearer pk-" + std::string(48, 'a'), "Bearer nonsense", "Basic dXNlcjpwYXNz", "Bearer "}) {
+  for (const std::string& auth : std::vector<std::string>{"Bearer pk-" + std::string(48, 'a'), "Bearer nonsense",
+                                                          "Basic dXNlcjpwYXNz", "Bearer "}) {
     const Reply r = call("GET", "/v1/models", "", {{"Authorization", auth}});
     EXPECT_EQ(r.status, 401) << auth;
     EXPECT_EQ(r.json.at("error").at("type"), "authentication_error") << auth;
@@ -201,7 +207,8 @@ TEST_F(AccountsTest, DisabledUsersAreRefusedAtOnce) {
   EXPECT_EQ(key.status, 401);
   EXPECT_EQ(key.error_code(), "invalid_api_key");
   EXPECT_EQ(as(u, "GET", "/api/auth/me").status, 401);
-  const Reply relogin = call("POST", "/api/auth/login", R"({"email":"u@example.com","password":"correct horse battery"})");
+  const Reply relogin =
+      call("POST", "/api/auth/login", R"({"email":"u@example.com","password":"correct horse battery"})");
   EXPECT_EQ(relogin.status, 403);
   EXPECT_EQ(relogin.error_code(), "account_disabled");
 
@@ -240,14 +247,16 @@ TEST_F(AccountsTest, TenantIsolation) {
   EXPECT_EQ(as(a, "GET", "/api/usage").json.at("totals").at("requests"), 1);
 
   // Admin endpoints: not for users, whatever the id (so nothing is learnt about it).
-  for (const std::string& path : std::vector<std::string>{"/api/admin/users", "/api/admin/usage", "/api/admin/users/" + a.user_id,
-                                 "/api/admin/users/" + a.user_id + "/usage", "/api/admin/users/usr_nothing/usage"}) {
+  for (const std::string& path :
+       std::vector<std::string>{"/api/admin/users", "/api/admin/usage", "/api/admin/users/" + a.user_id,
+                                "/api/admin/users/" + a.user_id + "/usage", "/api/admin/users/usr_nothing/usage"}) {
     const Reply r = as(b, "GET", path);
     EXPECT_EQ(r.status, 403) << path;
     EXPECT_EQ(r.body.find("a@example.com"), std::string::npos) << path;
   }
   EXPECT_EQ(as(b, "PATCH", "/api/admin/users/" + a.user_id, R"({"disabled":true})").status, 403);
-  EXPECT_EQ(as(b, "POST", "/api/admin/users/" + a.user_id + "/password", R"({"password":"taken over now"})").status, 403);
+  EXPECT_EQ(as(b, "POST", "/api/admin/users/" + a.user_id + "/password", R"({"password":"taken over now"})").status,
+            403);
   EXPECT_EQ(with_key(b_key, "GET", "/api/admin/users").status, 403);
   EXPECT_EQ(as(a, "GET", "/api/auth/me").json.at("user").at("disabled"), false);
 
@@ -265,7 +274,8 @@ TEST_F(AccountsTest, TenantIsolation) {
 TEST_F(AccountsTest, AdminManagesUsers) {
   start();
   const Session admin = signup("admin@example.com");
-  const Reply created = as(admin, "POST", "/api/admin/users", R"({"email":"new@example.com","password":"first password","role":"user"})");
+  const Reply created =
+      as(admin, "POST", "/api/admin/users", R"({"email":"new@example.com","password":"first password","role":"user"})");
   ASSERT_EQ(created.status, 201) << created.body;
   const std::string id(created.json.at("id").as_string());
   const Session s = login("new@example.com", "first password");
@@ -300,27 +310,39 @@ TEST_F(AccountsTest, InputValidation) {
   start();
   const Session a = signup("a@example.com");
   // Wrong content type: 415, before anything else.
-  const Reply text = call("POST", "/api/auth/login", R"({"email":"a@example.com","password":"x"})", {{"Content-Type", "text/plain"}}, false);
+  const Reply text = call("POST", "/api/auth/login", R"({"email":"a@example.com","password":"x"})",
+                          {{"Content-Type", "text/plain"}}, false);
   EXPECT_EQ(text.status, 415);
-  EXPECT_EQ(call("POST", "/api/auth/signup", "email=a&password=b", {{"Content-Type", "application/x-www-form-urlencoded"}}, false).status, 415);
-  EXPECT_EQ(call("POST", "/api/auth/login", R"({"email":"a@example.com"})", {}, false).status, 415) << "no Content-Type";
+  EXPECT_EQ(call("POST", "/api/auth/signup", "email=a&password=b",
+                 {{"Content-Type", "application/x-www-form-urlencoded"}}, false)
+                .status,
+            415);
+  EXPECT_EQ(call("POST", "/api/auth/login", R"({"email":"a@example.com"})", {}, false).status, 415)
+      << "no Content-Type";
   EXPECT_EQ(call("POST", "/api/auth/login", R"({"email":"a@example.com","password":"correct horse battery"})",
-                 {{"Content-Type", "Application/JSON; charset=utf-8"}}, false).status, 200);
+                 {{"Content-Type", "Application/JSON; charset=utf-8"}}, false)
+                .status,
+            200);
   // Malformed JSON, non-objects, unknown or mistyped fields.
-  for (const std::string& body : std::vector<std::string>{"{", "[]", "\"x\"", R"({"email":"a@example.com","pasword":"x"})", R"({"email":7,"password":"x"})",
-                                 R"({"email":"a@example.com"})", "{\"email\":\"a@example.com\",\"password\":\"\xff\xfe\"}"}) {
+  for (const std::string& body : std::vector<std::string>{
+           "{", "[]", "\"x\"", R"({"email":"a@example.com","pasword":"x"})", R"({"email":7,"password":"x"})",
+           R"({"email":"a@example.com"})", "{\"email\":\"a@example.com\",\"password\":\"\xff\xfe\"}"}) {
     const Reply r = call("POST", "/api/auth/login", body);
     EXPECT_EQ(r.status, 400) << body << " -> " << r.body;
     EXPECT_EQ(r.json.at("error").at("type"), "invalid_request_error") << body;
   }
   // Oversized fields and bodies.
   const std::string long_email = std::string(250, 'x') + "@example.com";
-  EXPECT_EQ(call("POST", "/api/auth/signup", R"({"email":")" + long_email + R"(","password":"correct horse battery"})").status, 400);
-  const Reply long_password = call("POST", "/api/auth/signup", R"({"email":"p@example.com","password":")" + std::string(1025, 'p') + R"("})");
+  EXPECT_EQ(call("POST", "/api/auth/signup", R"({"email":")" + long_email + R"(","password":"correct horse battery"})")
+                .status,
+            400);
+  const Reply long_password =
+      call("POST", "/api/auth/signup", R"({"email":"p@example.com","password":")" + std::string(1025, 'p') + R"("})");
   EXPECT_EQ(long_password.status, 400);
   EXPECT_EQ(long_password.json.at("error").at("param"), "password");
   EXPECT_EQ(call("POST", "/api/auth/signup", R"({"email":"p@example.com","password":"short"})").status, 400);
-  EXPECT_EQ(call("POST", "/api/auth/signup", R"({"email":"not-an-email","password":"correct horse battery"})").status, 400);
+  EXPECT_EQ(call("POST", "/api/auth/signup", R"({"email":"not-an-email","password":"correct horse battery"})").status,
+            400);
   const Reply long_name = as(a, "POST", "/api/keys", R"({"name":")" + std::string(129, 'n') + R"("})");
   EXPECT_EQ(long_name.status, 400);
   EXPECT_EQ(long_name.json.at("error").at("param"), "name");
@@ -328,7 +350,8 @@ TEST_F(AccountsTest, InputValidation) {
   EXPECT_EQ(as(a, "POST", "/api/keys", R"({"expires_in_days":"soon"})").status, 400);
   EXPECT_EQ(as(a, "POST", "/api/keys", R"({"name":")" + std::string(70 << 10, 'n') + R"("})").status, 413);
   // Invalid ids are simply not found; bad query parameters are 400; wrong methods 405.
-  for (const std::string& id : std::vector<std::string>{"x", "key_%27%20OR%201=1", std::string(300, 'k'), "key_/../../etc"}) {
+  for (const std::string& id :
+       std::vector<std::string>{"x", "key_%27%20OR%201=1", std::string(300, 'k'), "key_/../../etc"}) {
     EXPECT_EQ(as(a, "DELETE", "/api/keys/" + id).status, 404) << id;
   }
   EXPECT_EQ(as(a, "GET", "/api/usage?from=yesterday").status, 400);
@@ -389,7 +412,8 @@ TEST_F(AccountsTest, PasswordsKeysAndTokensNeverAppearInLogsOrErrors) {
     OutputCapture capture;
     const Session admin = signup("admin@example.com", password);
     const Session s = login("admin@example.com", password);
-    const Reply bad = call("POST", "/api/auth/login", R"({"email":"admin@example.com","password":"wrong-SECRET-guess"})");
+    const Reply bad =
+        call("POST", "/api/auth/login", R"({"email":"admin@example.com","password":"wrong-SECRET-guess"})");
     EXPECT_EQ(bad.body.find("wrong-SECRET-guess"), std::string::npos);
     secrets.push_back("wrong-SECRET-guess");
     const auto [id, key] = create_key(s);
@@ -426,7 +450,8 @@ TEST_F(AccountsTest, LocalModeActsAsTheBuiltInAdmin) {
   EXPECT_EQ(chat("unused").status, 200);
   accounts_->usage().flush();
   EXPECT_EQ(call("GET", "/api/usage").json.at("totals").at("requests"), 2);
-  EXPECT_EQ(call("POST", "/api/auth/signup", R"({"email":"a@example.com","password":"correct horse battery"})").status, 400);
+  EXPECT_EQ(call("POST", "/api/auth/signup", R"({"email":"a@example.com","password":"correct horse battery"})").status,
+            400);
   // Still JSON only: a cross-site form post cannot reach the API (there is no session to check).
   EXPECT_EQ(call("POST", "/api/keys", "{}", {{"Content-Type", "text/plain"}}, false).status, 415);
   EXPECT_EQ(call("POST", "/api/keys", "{}").status, 201);
@@ -437,7 +462,8 @@ TEST_F(AccountsTest, LocalModeActsAsTheBuiltInAdmin) {
   mode_ = AuthMode::kRequired;
   start();
   EXPECT_EQ(call("GET", "/api/auth/me").status, 401);
-  const Reply first = call("POST", "/api/auth/signup", R"({"email":"a@example.com","password":"correct horse battery"})");
+  const Reply first =
+      call("POST", "/api/auth/signup", R"({"email":"a@example.com","password":"correct horse battery"})");
   ASSERT_EQ(first.status, 201);
   EXPECT_EQ(first.json.at("user").at("role"), "admin");
 }

@@ -86,7 +86,9 @@ class AccountsTest : public ::testing::Test {
     o.config = config_;
     o.mode = mode_;
     o.request_workers = 2;
-    o.clock = [this] { return store::system_now() + std::chrono::duration_cast<std::chrono::microseconds>(clock_offset_.load()); };
+    o.clock = [this] {
+      return store::system_now() + std::chrono::duration_cast<std::chrono::microseconds>(clock_offset_.load());
+    };
     o.wall_clock = [this] { return std::chrono::system_clock::now() + clock_offset_.load(); };
     auto accounts = Accounts::create(std::move(*db), std::move(o));
     ASSERT_TRUE(accounts.ok()) << accounts.status().to_string();
@@ -159,7 +161,8 @@ class AccountsTest : public ::testing::Test {
   }
 
   Session signup(const std::string& email, const std::string& password = "correct horse battery") {
-    const Reply r = call("POST", "/api/auth/signup", R"({"email":")" + email + R"(","password":")" + password + R"("})");
+    const Reply r =
+        call("POST", "/api/auth/signup", R"({"email":")" + email + R"(","password":")" + password + R"("})");
     EXPECT_EQ(r.status, 201) << r.body;
     return session_of(r);
   }
@@ -179,9 +182,11 @@ class AccountsTest : public ::testing::Test {
   }
 
   Reply chat(std::string_view key, int max_tokens = 1, bool stream = false) {
-    const std::string body = R"({"model":"tiny","messages":[{"role":"user","content":"hi"}],"temperature":0,"max_tokens":)" +
-                             std::to_string(max_tokens) + (stream ? R"(,"stream":true})" : "}");
-    return key.empty() ? call("POST", "/v1/chat/completions", body) : with_key(key, "POST", "/v1/chat/completions", body);
+    const std::string body =
+        R"({"model":"tiny","messages":[{"role":"user","content":"hi"}],"temperature":0,"max_tokens":)" +
+        std::to_string(max_tokens) + (stream ? R"(,"stream":true})" : "}");
+    return key.empty() ? call("POST", "/v1/chat/completions", body)
+                       : with_key(key, "POST", "/v1/chat/completions", body);
   }
 
   void advance(std::chrono::seconds by) { clock_offset_ = clock_offset_.load() + by; }

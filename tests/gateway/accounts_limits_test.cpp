@@ -105,8 +105,9 @@ TEST_F(AccountsTest, QuotaRefusesBeforeQueueing) {
 }
 
 TEST_F(AccountsTest, CostQuotaFromThePriceTable) {
-  config_.prices["tiny"] = {.prompt_per_million = 1'000'000, .completion_per_million = 2'000'000};  // 1 and 2 units a token
-  config_.limits.roles.admin.cost_micros_per_month = 5'000'000;  // 5 units
+  config_.prices["tiny"] = {.prompt_per_million = 1'000'000,
+                            .completion_per_million = 2'000'000};  // 1 and 2 units a token
+  config_.limits.roles.admin.cost_micros_per_month = 5'000'000;    // 5 units
   start();
   const auto [id, key] = create_key(signup("a@example.com"));
   const Reply r = chat(key, 2);
@@ -128,7 +129,8 @@ TEST_F(AccountsTest, EveryRequestIsRecordedWithItsKeyAndCost) {
   const Reply streamed = chat(key, 2, true);
   ASSERT_EQ(streamed.status, 200);
   EXPECT_NE(streamed.body.find("[DONE]"), std::string::npos);
-  const Reply completion = with_key(key, "POST", "/v1/completions", R"({"model":"tiny","prompt":["ab","cd"],"max_tokens":2,"n":2})");
+  const Reply completion =
+      with_key(key, "POST", "/v1/completions", R"({"model":"tiny","prompt":["ab","cd"],"max_tokens":2,"n":2})");
   ASSERT_EQ(completion.status, 200) << completion.body;
   accounts_->usage().flush();
 
@@ -159,7 +161,8 @@ TEST_F(AccountsTest, ADisconnectedStreamIsChargedForWhatWasComputed) {
   req.method = "POST";
   req.url = "http://127.0.0.1:" + std::to_string(server_->port()) + "/v1/chat/completions";
   req.headers = {{"Authorization", "Bearer " + key}, {"Content-Type", "application/json"}};
-  req.body = R"({"model":"tiny","messages":[{"role":"user","content":"hi"}],"max_tokens":200,"ignore_eos":true,"stream":true})";
+  req.body =
+      R"({"model":"tiny","messages":[{"role":"user","content":"hi"}],"max_tokens":200,"ignore_eos":true,"stream":true})";
   req.cancel = cancel;
   int chunks = 0;
   auto r = client_.stream(req, {.on_data = [&](std::string_view) { return ++chunks < 4; }});
@@ -295,7 +298,8 @@ TEST(AccountsConfig, LocalModeIsTheDefaultOnlyOnLoopback) {
     EXPECT_TRUE(is_loopback_host(host)) << host;
     EXPECT_EQ(effective_auth_mode({}, host), AuthMode::kNone) << host;
   }
-  for (const char* host : {"0.0.0.0", "::", "192.168.1.2", "127.0.0.1.example.com", "127.0.0", "127.0.0.1000", "example.com", ""}) {
+  for (const char* host :
+       {"0.0.0.0", "::", "192.168.1.2", "127.0.0.1.example.com", "127.0.0", "127.0.0.1000", "example.com", ""}) {
     EXPECT_FALSE(is_loopback_host(host)) << host;
     EXPECT_EQ(effective_auth_mode({}, host), AuthMode::kRequired) << host;
   }
