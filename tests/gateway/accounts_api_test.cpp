@@ -103,6 +103,33 @@ TEST_F(AccountsTest, LoginAttemptsAreRateLimitedPerAccount) {
             200);
 }
 
+TEST_F(AccountsTest, LoginAndSignupAttemptsAreRateLimitedPerAddress) {
+  config_.auth.login_per_minute_ip = 3;
+  start();
+  signup("a@example.com");
+  EXPECT_EQ(call("POST", "/api/auth/login", R"({"email":"b@example.com","password":"wrong password"})").status, 401);
+  EXPECT_EQ(call("POST", "/api/auth/login", R"({"email":"c@example.com","password":"wrong password"})").status, 401);
+  const Reply limited = call("POST", "/api/auth/login", R"({"email":"a@example.com","password":"correct horse battery"})");
+  EXPECT_EQ(limited.status, 429) << "sign-up, then two log-ins with different emails, used the address's 3";
+  EXPECT_GE(std::stoi(std::string(limited.header("Retry-After"))), 1);
+  EXPECT_EQ(call("POST", "/api/auth/signup", R"({"email":"d@example.com","password":"correct horse battery"})").status, 429);
+}
+
+TEST_F(AccountsTest, SecureCookiesUseTheHostPrefix) {
+  config_.auth.secure_cookies = true;  // behind a TLS-terminating proxy
+  start();
+  const Reply r = call("POST", "/api/auth/signup", R"({"email":"a@example.com","password":"correct horse battery"})");
+  ASSERT_EQ(r.status, 201);
+  const std::string cookie(r.header("Set-Cookie"));
+  EXPECT_EQ(cookie.rfind("__Host-parley_session=", 0), 0u) << cookie;
+  EXPECT_NE(cookie.find("; Secure"), std::string::npos) << cookie;
+  const Session s = session_of(r);
+  EXPECT_EQ(as(s, "GET", "/api/auth/me").status, 200);
+  Session plain = s;
+  plain.cookie = "parley_session=" + s.cookie.substr(s.cookie.find('=') + 1);
+  EXPECT_EQ(as(plain, "GET", "/api/auth/me").status, 401) << "only the prefixed name counts";
+}
+
 TEST_F(AccountsTest, UnsafeRequestsWithASessionNeedTheCsrfTokenOfThatSession) {
   start();
   const Session a = signup("a@example.com");
