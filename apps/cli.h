@@ -23,6 +23,7 @@ void add_generate_command(CLI::App& app, int* exit_code);
 void add_serve_command(CLI::App& app, int* exit_code);
 void add_chat_command(CLI::App& app, int* exit_code);
 void add_bench_command(CLI::App& app, int* exit_code);
+void add_admin_command(CLI::App& app, int* exit_code);
 // `parley bench serve`, a subcommand of `bench`.
 CLI::App* add_bench_serve_command(CLI::App& bench, int* exit_code);
 

@@ -7,10 +7,12 @@
 
 #include "apps/cli.h"
 #include "base/log.h"
+#include "gateway/accounts.h"
 #include "gateway/gateway.h"
 #include "gateway/serve_config.h"
 #include "model/synth.h"
 #include "net/http_server.h"
+#include "store/open_store.h"
 #include "tokenizer/builtin_vocab.h"
 
 namespace parley::cli {
@@ -20,6 +22,8 @@ struct ServeArgs {
   std::string config;
   std::vector<std::string> models;
   std::vector<std::string> ids;
+  std::string database;  // --database URL
+  std::string auth;      // --auth none|required
   ServeConfig cli;  // the flags' values; only flags given on the command line are applied
 };
 
@@ -65,6 +69,8 @@ Result<ServeConfig> build_config(const ServeArgs& a, const CLI::App& cmd) {
   if (given("--tls-cert")) c.server.tls_cert_file = f.server.tls_cert_file;
   if (given("--tls-key")) c.server.tls_key_file = f.server.tls_key_file;
   if (given("--data")) c.data_dir = f.data_dir;
+  if (given("--database")) c.accounts.store_url = a.database;
+  if (given("--auth")) c.accounts.auth.mode = a.auth == "none" ? AuthMode::kNone : AuthMode::kRequired;
   if (!a.ids.empty() && a.ids.size() != a.models.size()) {
     return invalid_argument_error("give one --model-id per --model ({} ids for {} models)", a.ids.size(), a.models.size());
   }
@@ -95,6 +101,55 @@ Result<ServeConfig> build_config(const ServeArgs& a, const CLI::App& cmd) {
   return c;
 }
 
+// The store (--database, [store] url, or SQLite in the data directory) and everything on it.
+Result<std::unique_ptr<Accounts>> open_accounts(const ServeConfig& c) {
+  std::string url = c.accounts.store_url;
+  if (url.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(c.data_dir, ec);
+    if (ec) return io_error("cannot create the data directory {}: {}", c.data_dir, ec.message());
+    url = store::default_store_url(c.data_dir);
+  }
+  Result<std::unique_ptr<store::Store>> db = store::open_store(url);
+  // The URL may hold a database password: errors name the backend, never the URL.
+  if (!db.ok()) return db.status().with_context("opening the account store");
+  AccountsOptions o;
+  o.config = c.accounts;
+  o.mode = effective_auth_mode(c.accounts.auth, c.server.host);
+  o.tls = !c.server.tls_cert_file.empty();
+  o.request_workers = std::max(4, c.server.io_threads * 2);
+  log_info("account store: {} (schema version {})", (*db)->backend(), (*db)->schema_version());
+  return Accounts::create(std::move(*db), std::move(o));
+}
+
+// Says at start-up who can use the server, so that nobody runs an open server by accident.
+void announce_auth(const ServeConfig& c, AuthMode mode, Accounts& accounts) {
+  const std::string& host = c.server.host;
+  const bool loopback = is_loopback_host(host);
+  if (mode == AuthMode::kNone) {
+    if (loopback) {
+      log_info("authentication is off (local mode, the default on loopback): every request acts as the built-in "
+               "admin user {}; only this machine can connect. Use --auth required for accounts and API keys.",
+               kLocalUserEmail);
+    } else {
+      log_warn("AUTHENTICATION IS OFF (--auth none / [auth] mode = \"none\") while listening on {}: anyone who can "
+               "reach this port acts as the admin user {} and can use the models, read its conversations and "
+               "change accounts. Remove it to require API keys and sign-in.",
+               host, kLocalUserEmail);
+    }
+    return;
+  }
+  log_info("authentication is required{}: /v1/* needs an API key (Authorization: Bearer pk-...), the web API a "
+           "signed-in session; sign-up is {}",
+           c.accounts.auth.mode ? "" : " (the default when not bound to loopback)",
+           c.accounts.auth.signup ? "open (the first user becomes admin)" : "disabled");
+  Result<std::int64_t> n = accounts.store().count_users();
+  if (n.ok() && *n == 0) {
+    log_info("no accounts yet: sign up in the web UI, or create an admin with `parley admin create-user --email "
+             "EMAIL --role admin` and a key with `parley admin create-key --email EMAIL`");
+  }
+}
+
 int run_serve(const ServeArgs& args, const CLI::App& cmd) {
   Result<ServeConfig> config = build_config(args, cmd);
   if (!config.ok()) return fail("serve", config.status());
@@ -118,6 +173,10 @@ int run_serve(const ServeArgs& args, const CLI::App& cmd) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  // The store first: a wrong --database fails in a second, not after loading the models.
+  Result<std::unique_ptr<Accounts>> accounts = open_accounts(a);
+  if (!accounts.ok()) return fail("serve", accounts.status());
+
   std::vector<std::unique_ptr<ServedModel>> models;
   for (const ServedModelOptions& o : a.models) {
     Result<std::unique_ptr<ServedModel>> m = ServedModel::load(o);
@@ -127,8 +186,11 @@ int run_serve(const ServeArgs& args, const CLI::App& cmd) {
     }
     models.push_back(std::move(*m));
   }
-  auto gateway = std::make_shared<Gateway>(std::move(models), a.gateway);
+  const AuthMode mode = (*accounts)->mode();
+  auto gateway = std::make_shared<Gateway>(std::move(models), a.gateway, std::move(*accounts));
 
+  // Before "listening on": whoever waits for that line may rely on knowing who can connect.
+  announce_auth(a, mode, *gateway->accounts());
   Result<std::unique_ptr<HttpServer>> server =
       HttpServer::start(a.server, [gateway](HttpRequest req, std::shared_ptr<HttpResponder> res) { gateway->handle(std::move(req), std::move(res)); });
   if (!server.ok()) return fail("serve", server.status());
@@ -137,12 +199,6 @@ int run_serve(const ServeArgs& args, const CLI::App& cmd) {
   for (const auto& m : gateway->models()) ids += (ids.empty() ? "" : ", ") + m->id();
   log_event(LogLevel::kInfo, fmt::format("listening on {}://{}:{} (models: {})", scheme, a.server.host, (*server)->port(), ids),
             {{"port", static_cast<std::int64_t>((*server)->port())}});
-  const std::string& host = a.server.host;
-  if (host == "127.0.0.1" || host == "localhost" || host == "::1") {
-    log_info("bound to loopback: only this machine can connect");
-  } else {
-    log_warn("listening on {} without authentication: anyone who can reach this port can use the models", host);
-  }
 
   int sig = 0;
   sigwait(&signals, &sig);
@@ -161,7 +217,8 @@ void add_serve_command(CLI::App& app, int* exit_code) {
   CLI::App* cmd = app.add_subcommand(
       "serve",
       "Serve models over an OpenAI-compatible HTTP API (/v1/chat/completions, /v1/completions, /v1/models, /health, "
-      "/ready, /metrics). With no --model, serves a small built-in demo model with random weights.");
+      "/ready, /metrics) and the account API (/api/auth, /api/keys, /api/usage, /api/admin). With no --model, "
+      "serves a small built-in demo model with random weights.");
   ServeConfig& f = a->cli;
   ServedModelOptions& e = f.model_defaults;
   e.kv_cache_bytes >>= 20;  // the flag is in MiB
@@ -186,6 +243,12 @@ void add_serve_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--data", f.data_dir, "Data directory (the demo model is generated here)")->capture_default_str();
   cmd->add_option("--tls-cert", f.server.tls_cert_file, "PEM certificate chain: serve HTTPS (with --tls-key)");
   cmd->add_option("--tls-key", f.server.tls_key_file, "PEM private key for --tls-cert");
+  cmd->add_option("--database", a->database,
+                  "Account store: postgres://... or sqlite:PATH (default: sqlite:<data>/parley.db)");
+  cmd->add_option("--auth", a->auth,
+                  "none (every request is the local admin user) or required (API keys and sign-in). Default: none "
+                  "when --host is loopback, required otherwise")
+      ->check(CLI::IsMember({"none", "required"}));
   cmd->callback([a, cmd, exit_code] { *exit_code = run_serve(*a, *cmd); });
 }
 

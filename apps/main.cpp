@@ -36,12 +36,14 @@ int main(int argc, char** argv) {
   cli::add_chat_command(app, &exit_code);
   cli::add_generate_command(app, &exit_code);
   cli::add_bench_command(app, &exit_code);
+  cli::add_admin_command(app, &exit_code);
   // Set after the subcommands are added, which would otherwise inherit it.
   app.footer(
       "Examples:\n"
       "  parley serve                                 the OpenAI-compatible server with the demo model\n"
       "  parley serve --model model.gguf --port 8080  ... with a real model\n"
       "  parley chat                                  chat with the server in the terminal\n"
+      "  parley admin create-key --email me@example.com   an API key for the server's OpenAI API\n"
       "  parley model info model.gguf                 describe a GGUF model file\n"
       "  parley tokenize --model model.gguf 'Hello'   print the token ids of a text\n"
       "  parley generate --model model.gguf --prompt 'Once upon a time' -n 64\n"

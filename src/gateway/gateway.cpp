@@ -62,12 +62,30 @@ Status context_error(std::int64_t n_ctx, std::int64_t prompt, std::int64_t max_t
 
 }  // namespace
 
-Gateway::Gateway(std::vector<std::unique_ptr<ServedModel>> models, const GatewayOptions& options)
-    : models_(std::move(models)), options_(options), metrics_(registry_) {
+Gateway::Gateway(std::vector<std::unique_ptr<ServedModel>> models, const GatewayOptions& options,
+                 std::unique_ptr<Accounts> accounts)
+    : accounts_(std::move(accounts)), models_(std::move(models)), options_(options), metrics_(registry_) {
   for (const auto& m : models_) metrics_.watch_engine(m->id(), m->engine());
 }
 
-Gateway::~Gateway() = default;
+Gateway::~Gateway() {
+  if (accounts_) accounts_->stop_pools();  // queued requests use the models
+  models_.clear();                          // engines end their requests, which record usage
+}
+
+Result<Principal> Gateway::authenticate(const HttpRequest& request) const {
+  if (accounts_) return accounts_->authenticator().authenticate(request);
+  Principal p;
+  p.role = auth::Role::kAdmin;
+  p.scopes = auth::scopes_for_role(auth::Role::kAdmin);
+  p.local_mode = true;
+  return p;
+}
+
+UsageRecorder& Gateway::usage_recorder() {
+  if (accounts_) return accounts_->usage();
+  return null_usage_;
+}
 
 const ServedModel* Gateway::find_model(std::string_view id) const {
   for (const auto& m : models_) {
@@ -118,12 +136,65 @@ void Gateway::handle(HttpRequest req, std::shared_ptr<HttpResponder> responder) 
                        registry_.render());
     return;
   }
-  if (path == "/v1/models") {
-    if (req.method != "GET") return method_not_allowed("GET");
-    return list_models(request_id, *responder);
+  if (!accounts_) return route(req, request_id, responder);
+  // Off the I/O thread: authentication and accounts wait on the database.
+  auto task = [this, req = std::move(req), request_id, responder]() { route(req, request_id, responder); };
+  if (!accounts_->request_pool().try_submit(std::move(task))) {
+    reply_error(*responder, request_id,
+                unavailable_error("The server is busy; retry shortly.").with_detail("retry_after", "1"), "", "overload");
   }
-  if (path.rfind("/v1/models/", 0) == 0) {
-    if (req.method != "GET") return method_not_allowed("GET");
+}
+
+void Gateway::route(const HttpRequest& req, const std::string& request_id, const std::shared_ptr<HttpResponder>& responder) {
+  const std::string& path = req.path;
+  if (path == "/v1" || path.rfind("/v1/", 0) == 0) return openai(req, request_id, responder);
+  if (path.rfind("/api/", 0) == 0 && accounts_ && accounts_->api().handle(req, request_id, responder)) return;
+  responder->respond(404, json_headers(request_id),
+                     error_body(fmt::format("Unknown path {} {}.", req.method.substr(0, 16), path.substr(0, 256)),
+                                "invalid_request_error", "", "not_found"));
+}
+
+void Gateway::openai(const HttpRequest& req, const std::string& request_id, const std::shared_ptr<HttpResponder>& responder) {
+  const std::string& path = req.path;
+  const auto method_not_allowed = [&](const char* allowed) {
+    HttpHeaders h = json_headers(request_id);
+    h.emplace_back("Allow", allowed);
+    responder->respond(405, std::move(h),
+                       error_body(fmt::format("Method {} is not allowed for {}.", req.method.substr(0, 16), path.substr(0, 256)),
+                                  "invalid_request_error", "", ""));
+  };
+  const bool models = path == "/v1/models" || path.rfind("/v1/models/", 0) == 0;
+  const bool chat = path == "/v1/chat/completions";
+  const bool completion = path == "/v1/completions";
+  if (!models && !chat && !completion) {
+    responder->respond(404, json_headers(request_id),
+                       error_body(fmt::format("Unknown path {} {}.", req.method.substr(0, 16), path.substr(0, 256)),
+                                  "invalid_request_error", "", "not_found"));
+    return;
+  }
+  const char* allowed = models ? "GET" : "POST";
+  if (req.method != allowed) return method_not_allowed(allowed);
+  const std::string endpoint = models ? "models" : chat ? "chat" : "completions";
+  Result<Principal> who = authenticate(req);
+  if (!who.ok()) return reply_error(*responder, request_id, who.status(), "", endpoint);
+  if (who->via_session) {
+    // The OpenAI API is for programs: they authenticate with keys. A browser session here would
+    // also make every POST need a CSRF token that OpenAI clients do not send.
+    return reply_error(*responder, request_id,
+                       Status(ErrorCode::kUnauthenticated, "The OpenAI API needs an API key: 'Authorization: Bearer pk-...'.")
+                           .with_detail("code", "invalid_api_key"),
+                       "", endpoint);
+  }
+  const auth::Scope scope = models ? auth::Scope::kModels : auth::Scope::kChat;
+  if (!who->may(scope)) {
+    return reply_error(*responder, request_id,
+                       Status(ErrorCode::kPermissionDenied,
+                              fmt::format("This API key lacks the '{}' scope.", auth::scope_name(scope)))
+                           .with_detail("code", "insufficient_scope"),
+                       "", endpoint);
+  }
+  if (path == "/v1/models") return list_models(request_id, *responder);
+  if (models) {
     const std::string id = path.substr(std::string_view("/v1/models/").size());
     if (const ServedModel* m = find_model(id)) {
       responder->respond(200, json_headers(request_id), model_json({m->id(), m->created(), "parley"}));
@@ -134,16 +205,22 @@ void Gateway::handle(HttpRequest req, std::shared_ptr<HttpResponder> responder) 
     }
     return;
   }
-  if (path == "/v1/chat/completions") {
-    if (req.method != "POST") return method_not_allowed("POST");
-    return chat_completions(req, request_id, std::move(responder));
-  }
-  if (path == "/v1/completions") {
-    if (req.method != "POST") return method_not_allowed("POST");
-    return completions(req, request_id, std::move(responder));
-  }
-  responder->respond(404, json_headers(request_id),
-                     error_body(fmt::format("Unknown path {} {}.", req.method, path), "invalid_request_error", "", "not_found"));
+  if (chat) return chat_completions(req, *who, request_id, responder);
+  completions(req, *who, request_id, responder);
+}
+
+void Gateway::start_job(JobSpec spec, const Principal& who, std::int64_t tokens_upper_bound, const ServedModel& m,
+                        std::vector<ChoiceInput> choices, const std::shared_ptr<HttpResponder>& responder) {
+  UsageRecorder& usage = usage_recorder();
+  Result<UsageTicket> ticket = usage.admit(who, tokens_upper_bound);
+  if (!ticket.ok()) return reply_error(*responder, spec.request_id, ticket.status(), spec.model, spec.endpoint);
+  spec.usage = &usage;
+  spec.ticket = std::move(*ticket);
+  const std::string request_id = spec.request_id;
+  const std::string model = spec.model;
+  const std::string endpoint = spec.endpoint;
+  auto job = GenerationJob::create(std::move(spec), m.tokenizer(), m.engine(), responder, metrics_);
+  if (Status st = job->start(std::move(choices)); !st.ok()) reply_error(*responder, request_id, st, model, endpoint);
 }
 
 void Gateway::list_models(const std::string& request_id, HttpResponder& responder) const {
@@ -152,7 +229,7 @@ void Gateway::list_models(const std::string& request_id, HttpResponder& responde
   responder.respond(200, json_headers(request_id), model_list_json(out));
 }
 
-void Gateway::chat_completions(const HttpRequest& req, const std::string& request_id,
+void Gateway::chat_completions(const HttpRequest& req, const Principal& who, const std::string& request_id,
                                std::shared_ptr<HttpResponder> responder) {
   const auto arrival = Clock::now();
   Result<ChatCompletionRequest> parsed = parse_chat_completion_request(req.body, options_.limits);
@@ -192,6 +269,10 @@ void Gateway::chat_completions(const HttpRequest& req, const std::string& reques
   if (n_prompt >= m->n_ctx() || (r.max_tokens && n_prompt + *r.max_tokens > m->n_ctx())) {
     return reply_error(*responder, request_id, context_error(m->n_ctx(), n_prompt, r.max_tokens.value_or(0), "messages"), r.model, "chat");
   }
+  // Fair scheduling is per account (the client's `user` field is theirs to choose: it would let
+  // one account claim many shares); in local mode, where everyone is the one local user, it is
+  // the `user` field as before.
+  const std::string tenant = who.local_mode ? r.user : who.user_id;
   std::vector<ChoiceInput> choices;
   for (std::int32_t i = 0; i < r.n; ++i) {
     Result<SamplingParams> sp = sampling_from(r.sampling, r.logprobs ? r.top_logprobs : -1, m->tokenizer().n_tokens(), i);
@@ -201,7 +282,7 @@ void Gateway::chat_completions(const HttpRequest& req, const std::string& reques
     g.sampling = std::move(*sp);
     g.max_tokens = static_cast<std::int32_t>(r.max_tokens.value_or(0));
     g.ignore_eos = r.sampling.ignore_eos;
-    g.tenant = r.user;
+    g.tenant = tenant;
     choices.push_back({0, std::move(g)});
   }
   JobSpec spec;
@@ -217,11 +298,13 @@ void Gateway::chat_completions(const HttpRequest& req, const std::string& reques
   spec.n_logprobs = r.logprobs ? r.top_logprobs : -1;
   spec.user = r.user;
   spec.arrival = arrival;
-  auto job = GenerationJob::create(std::move(spec), m->tokenizer(), m->engine(), responder, metrics_);
-  if (Status st = job->start(std::move(choices)); !st.ok()) reply_error(*responder, request_id, st, r.model, "chat");
+  // The most it can cost: the prompt once, plus every choice's completion up to its limit.
+  const std::int64_t max_completion = r.max_tokens.value_or(m->n_ctx() - n_prompt);
+  start_job(std::move(spec), who, n_prompt + r.n * max_completion, *m, std::move(choices), responder);
 }
 
-void Gateway::completions(const HttpRequest& req, const std::string& request_id, std::shared_ptr<HttpResponder> responder) {
+void Gateway::completions(const HttpRequest& req, const Principal& who, const std::string& request_id,
+                          std::shared_ptr<HttpResponder> responder) {
   const auto arrival = Clock::now();
   Result<CompletionRequest> parsed = parse_completion_request(req.body, options_.limits);
   if (!parsed.ok()) return reply_error(*responder, request_id, parsed.status(), "", "completions");
@@ -238,8 +321,10 @@ void Gateway::completions(const HttpRequest& req, const std::string& request_id,
                        "completions");
   }
   const std::int32_t n_vocab = m->tokenizer().n_tokens();
+  const std::string tenant = who.local_mode ? r.user : who.user_id;  // as in chat_completions
   std::vector<ChoiceInput> choices;
   std::vector<std::string> echo;
+  std::int64_t upper_bound = 0;
   for (std::size_t p = 0; p < r.prompts.size(); ++p) {
     const auto& pr = r.prompts[p];
     std::vector<TokenId> tokens;
@@ -256,6 +341,7 @@ void Gateway::completions(const HttpRequest& req, const std::string& request_id,
     }
     if (r.echo) echo.push_back(pr.is_tokens ? m->tokenizer().decode(tokens) : pr.text);
     const auto n_prompt = static_cast<std::int64_t>(tokens.size());
+    upper_bound += n_prompt + r.n * r.max_tokens;
     if (n_prompt == 0) return reply_error(*responder, request_id, invalid_param("prompt", "The prompt is empty."), r.model, "completions");
     if (n_prompt >= m->n_ctx() || n_prompt + r.max_tokens > m->n_ctx()) {
       return reply_error(*responder, request_id, context_error(m->n_ctx(), n_prompt, r.max_tokens, "prompt"), r.model, "completions");
@@ -269,7 +355,7 @@ void Gateway::completions(const HttpRequest& req, const std::string& request_id,
       g.sampling = std::move(*sp);
       g.max_tokens = static_cast<std::int32_t>(r.max_tokens);
       g.ignore_eos = r.sampling.ignore_eos;
-      g.tenant = r.user;
+      g.tenant = tenant;
       choices.push_back({static_cast<std::int32_t>(p), std::move(g)});
     }
   }
@@ -287,8 +373,7 @@ void Gateway::completions(const HttpRequest& req, const std::string& request_id,
   spec.echo = std::move(echo);
   spec.user = r.user;
   spec.arrival = arrival;
-  auto job = GenerationJob::create(std::move(spec), m->tokenizer(), m->engine(), responder, metrics_);
-  if (Status st = job->start(std::move(choices)); !st.ok()) reply_error(*responder, request_id, st, r.model, "completions");
+  start_job(std::move(spec), who, upper_bound, *m, std::move(choices), responder);
 }
 
 }  // namespace parley

@@ -32,6 +32,9 @@ Status GenerationJob::start(std::vector<ChoiceInput> inputs) {
     if (!id.ok()) {
       for (std::size_t j = 0; j < i; ++j) engine_.cancel(choices_[j].engine_id);
       done_ = true;  // the caller answers; late events for the cancelled ones are ignored
+      // Nothing was computed (the engine refused before scheduling): release the reservation.
+      usage_accounted_ = true;
+      if (spec_.usage != nullptr) spec_.usage->record(spec_.ticket, spec_.model, 0, 0);
       return id.status();
     }
     choices_[i].engine_id = *id;
@@ -118,6 +121,9 @@ void GenerationJob::on_finish(Choice& c, const FinishEvent& e) {
   c.finished = true;
   ++n_finished_;
   c.usage = e;
+  // Every choice has ended, however (finished, stopped, failed, cancelled by a disconnect): the
+  // engine's counts are final, so this is when the request is charged.
+  if (n_finished_ == choices_.size()) account_usage();
   if (e.reason == FinishReason::kError && !done_) {
     fail(e.message.empty() ? "the engine failed this request" : e.message);
     return;
@@ -248,6 +254,13 @@ void GenerationJob::cancel_all() {
   }
 }
 
+void GenerationJob::account_usage() {
+  if (usage_accounted_ || spec_.usage == nullptr) return;
+  usage_accounted_ = true;
+  const Usage u = usage();
+  spec_.usage->record(spec_.ticket, spec_.model, u.prompt_tokens, u.completion_tokens);
+}
+
 void GenerationJob::record(int status) {
   const double seconds = std::chrono::duration<double>(Clock::now() - spec_.arrival).count();
   metrics_.requests.with({spec_.model, spec_.endpoint, std::to_string(status)}).inc();
@@ -265,7 +278,9 @@ void GenerationJob::record(int status) {
              {"completion_tokens", u.completion_tokens},
              {"ttft_ms", first_token_ ? std::chrono::duration<double, std::milli>(*first_token_ - spec_.arrival).count() : -1.0},
              {"duration_ms", seconds * 1000.0},
-             {"user", spec_.user}});
+             {"user", spec_.user},
+             {"user_id", spec_.ticket.principal.user_id},
+             {"api_key_id", spec_.ticket.principal.api_key_id}});
 }
 
 }  // namespace parley

@@ -20,6 +20,7 @@
 #include "engine/engine_client.h"
 #include "gateway/gateway_metrics.h"
 #include "gateway/stop_matcher.h"
+#include "gateway/usage_recorder.h"
 #include "net/http_responder.h"
 #include "tokenizer/detokenizer.h"
 #include "tokenizer/tokenizer.h"
@@ -42,6 +43,11 @@ struct JobSpec {
   std::vector<std::string> echo;  // completions with echo: the prompt text per prompt, else empty
   std::string user;
   std::chrono::steady_clock::time_point arrival;
+  // Accounting: the admission ticket, handed back to `usage` once every choice has finished
+  // (whatever the outcome: the tokens the engine computed are charged), or with zero tokens when
+  // start() fails. Null: no accounting.
+  UsageRecorder* usage = nullptr;
+  UsageTicket ticket;
 };
 
 // One engine request: which prompt it belongs to, and what to submit.
@@ -92,6 +98,7 @@ class GenerationJob final : public RequestSink, public std::enable_shared_from_t
   void disconnect_locked();
   void cancel_all();
   void record(int status);
+  void account_usage();  // once: the usage of every choice to spec_.usage
   Usage usage() const;
 
   JobSpec spec_;
@@ -104,6 +111,7 @@ class GenerationJob final : public RequestSink, public std::enable_shared_from_t
   std::size_t n_finished_ = 0;
   bool done_ = false;  // response sent (or the client is gone)
   bool disconnected_ = false;
+  bool usage_accounted_ = false;
   std::optional<std::chrono::steady_clock::time_point> first_token_;
 };
 

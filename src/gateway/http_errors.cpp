@@ -67,6 +67,10 @@ HttpError to_http_error(const Status& st) {
     int v = 0;
     if (std::from_chars(ra.data(), ra.data() + ra.size(), v).ec == std::errc() && v > 0) e.retry_after_s = v;
   }
+  if (const std::string_view hs = st.detail("http_status"); !hs.empty()) {
+    int v = 0;
+    if (std::from_chars(hs.data(), hs.data() + hs.size(), v).ec == std::errc() && v >= 400 && v <= 599) e.status = v;
+  }
   if (e.message.empty()) e.message = std::string(error_code_name(st.code()));
   return e;
 }

@@ -17,7 +17,8 @@ struct HttpError {
   std::string body() const;  // {"error": {...}}
 };
 
-// Mapping (details "param", "code", "retry_after" are honoured when present):
+// Mapping (details "param", "code", "retry_after" are honoured when present; "http_status" (e.g.
+// "413", "415") overrides the status for errors that have no ErrorCode of their own):
 //   kInvalidArgument, kOutOfRange -> 400 invalid_request_error
 //   kUnauthenticated -> 401 authentication_error;  kPermissionDenied -> 403 permission_error
 //   kNotFound -> 404 invalid_request_error;  kAlreadyExists, kAborted -> 409

@@ -12,6 +12,7 @@ namespace parley {
 
 struct Principal {
   std::string user_id;            // the store's user id (the built-in local user in local mode)
+  std::string email;              // the user's email (per-user limit overrides are keyed by it)
   auth::Role role = auth::Role::kUser;
   std::string api_key_id;         // set when the request carried an API key
   auth::ScopeSet scopes;          // the key's scopes; for sessions, everything the role allows

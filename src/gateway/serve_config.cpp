@@ -2,13 +2,17 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <limits>
 #include <memory>
 #include <set>
 #include <toml++/toml.h>
+
+#include "auth/csrf.h"
 
 namespace parley {
 namespace {
@@ -68,6 +72,51 @@ class TableReader {
     return ok_status();
   }
 
+  Status boolean(std::string_view key, bool* out) {
+    const toml::node* n = take(key);
+    if (n == nullptr) return ok_status();
+    const std::optional<bool> v = n->value_exact<bool>();
+    if (!v) return bad(*n, key, "true or false");
+    *out = *v;
+    return ok_status();
+  }
+
+  // A non-negative number, integer or float (prices, costs).
+  Status number(std::string_view key, double hi, double* out) {
+    const toml::node* n = take(key);
+    if (n == nullptr) return ok_status();
+    const std::optional<double> v = n->value<double>();
+    if (!v || !(n->is_integer() || n->is_floating_point())) return bad(*n, key, "a number");
+    if (!(*v >= 0 && *v <= hi)) {
+      return invalid_argument_error("{}: {}{} = {} is out of range [0, {}]", where(*n, source_), prefix_, key, *v, hi);
+    }
+    *out = *v;
+    return ok_status();
+  }
+
+  // A limit: an integer >= 0 (0 suspends), or "unlimited". `scale` multiplies a number (cost in
+  // currency units -> micro-units), which may then be a float. Absent: *out is left alone.
+  Status limit(std::string_view key, double scale, std::optional<auth::LimitValue>* out) {
+    const toml::node* n = take(key);
+    if (n == nullptr) return ok_status();
+    if (const std::optional<std::string> s = n->value_exact<std::string>()) {
+      if (*s != "unlimited") return bad(*n, key, "a number >= 0 or \"unlimited\"");
+      *out = auth::LimitValue();
+      return ok_status();
+    }
+    const std::optional<double> v = n->value<double>();
+    if (!v || !(n->is_integer() || (scale != 1 && n->is_floating_point()))) {
+      return bad(*n, key, scale != 1 ? "a number >= 0 or \"unlimited\"" : "an integer >= 0 or \"unlimited\"");
+    }
+    const double scaled = *v * scale;
+    if (!(scaled >= 0 && scaled <= 1e15)) {
+      return invalid_argument_error("{}: {}{} = {} is out of range", where(*n, source_), prefix_, key, *v);
+    }
+    *out = auth::LimitValue(n->is_integer() && scale == 1 ? *n->value_exact<std::int64_t>()
+                                                          : static_cast<std::int64_t>(std::llround(scaled)));
+    return ok_status();
+  }
+
   const toml::node* node(std::string_view key) { return take(key); }
 
   // Every key not consumed is an error (with the keys this table knows, for typos).
@@ -113,13 +162,152 @@ Status read_engine_keys(TableReader& r, ServedModelOptions* m) {
 
 const toml::table* as_table(const toml::node* n) { return n == nullptr ? nullptr : n->as_table(); }
 
+Result<const toml::table*> table_at(const toml::node& n, std::string_view name, std::string_view source) {
+  const toml::table* t = n.as_table();
+  if (t == nullptr) return invalid_argument_error("{}: '{}' must be a table ([{}])", where(n, source), name, name);
+  return t;
+}
+
+constexpr std::string_view kLimitKeys =
+    "requests_per_minute, tokens_per_minute, tokens_per_day, tokens_per_month, cost_per_day, cost_per_month";
+
+// One [limits.roles.*] or [limits.users.*] table. Costs are in currency units, kept in micro-units.
+Status read_limit_table(const toml::table& t, std::string prefix, std::string_view source, auth::LimitOverrides* o) {
+  TableReader r(t, std::move(prefix), source);
+  RETURN_IF_ERROR(r.limit("requests_per_minute", 1, &o->requests_per_minute));
+  RETURN_IF_ERROR(r.limit("tokens_per_minute", 1, &o->tokens_per_minute));
+  RETURN_IF_ERROR(r.limit("tokens_per_day", 1, &o->tokens_per_day));
+  RETURN_IF_ERROR(r.limit("tokens_per_month", 1, &o->tokens_per_month));
+  RETURN_IF_ERROR(r.limit("cost_per_day", 1e6, &o->cost_micros_per_day));
+  RETURN_IF_ERROR(r.limit("cost_per_month", 1e6, &o->cost_micros_per_month));
+  return r.finish(kLimitKeys);
+}
+
+// The account parts of [limits]: roles, users, keys (the rest of the table is ApiLimits).
+Status read_usage_limits(TableReader& limits, std::string_view source, UsageLimitsConfig* u) {
+  if (const toml::node* roles = limits.node("roles")) {
+    ASSIGN_OR_RETURN(const toml::table* t, table_at(*roles, "limits.roles", source));
+    TableReader r(*t, "limits.roles.", source);
+    for (const auto role : {auth::Role::kUser, auth::Role::kAdmin}) {
+      const std::string name(auth::role_name(role));
+      if (const toml::node* n = r.node(name)) {
+        ASSIGN_OR_RETURN(const toml::table* rt, table_at(*n, "limits.roles." + name, source));
+        auth::LimitOverrides o;
+        RETURN_IF_ERROR(read_limit_table(*rt, "limits.roles." + name + ".", source, &o));
+        auth::Limits& l = role == auth::Role::kAdmin ? u->roles.admin : u->roles.user;
+        l = auth::resolve_limits(l, o);
+      }
+    }
+    RETURN_IF_ERROR(r.finish("user, admin"));
+  }
+  if (const toml::node* users = limits.node("users")) {
+    ASSIGN_OR_RETURN(const toml::table* t, table_at(*users, "limits.users", source));
+    for (const auto& [key, value] : *t) {
+      const std::string email(key.str());
+      if (email.find('@') == std::string::npos) {
+        return invalid_argument_error("{}: limits.users.\"{}\": the key must be a user's email", where(value, source), email);
+      }
+      ASSIGN_OR_RETURN(const toml::table* ut, table_at(value, "limits.users", source));
+      std::string lower = email;
+      for (char& c : lower) {
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+      }
+      RETURN_IF_ERROR(read_limit_table(*ut, fmt::format("limits.users.\"{}\".", email), source, &u->users[lower]));
+    }
+  }
+  if (const toml::node* keys = limits.node("keys")) {
+    ASSIGN_OR_RETURN(const toml::table* t, table_at(*keys, "limits.keys", source));
+    TableReader r(*t, "limits.keys.", source);
+    std::optional<auth::LimitValue> rpm, tpm;
+    RETURN_IF_ERROR(r.limit("requests_per_minute", 1, &rpm));
+    RETURN_IF_ERROR(r.limit("tokens_per_minute", 1, &tpm));
+    RETURN_IF_ERROR(r.finish("requests_per_minute, tokens_per_minute"));
+    if (rpm) u->key_requests_per_minute = *rpm;
+    if (tpm) u->key_tokens_per_minute = *tpm;
+  }
+  return ok_status();
+}
+
+bool is_hex(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); });
+}
+
+Status read_auth(const toml::table& t, std::string_view source, AuthConfig* a) {
+  TableReader r(t, "auth.", source);
+  if (const toml::node* mode = r.node("mode")) {
+    const std::optional<std::string> m = mode->value_exact<std::string>();
+    if (m == "none") {
+      a->mode = AuthMode::kNone;
+    } else if (m == "required") {
+      a->mode = AuthMode::kRequired;
+    } else {
+      return invalid_argument_error("{}: auth.mode must be \"none\" or \"required\"", where(*mode, source));
+    }
+  }
+  RETURN_IF_ERROR(r.boolean("signup", &a->signup));
+  RETURN_IF_ERROR(r.integer("session_days", 1, 3650, &a->session_days));
+  RETURN_IF_ERROR(r.boolean("secure_cookies", &a->secure_cookies));
+  if (const toml::node* key = t.get("csrf_key")) {
+    RETURN_IF_ERROR(r.string("csrf_key", &a->csrf_key_hex));
+    if (!a->csrf_key_hex.empty() &&  // empty: a random key per start, as when absent
+        (a->csrf_key_hex.size() < 2 * auth::kCsrfKeyBytesMin || a->csrf_key_hex.size() % 2 != 0 || !is_hex(a->csrf_key_hex))) {
+      // The message does not echo the value: it is a secret.
+      return invalid_argument_error("{}: auth.csrf_key must be at least {} hexadecimal characters (an even number)",
+                                    where(*key, source), 2 * auth::kCsrfKeyBytesMin);
+    }
+  }
+  std::int64_t mem_mib = static_cast<std::int64_t>(a->password.mem_limit_bytes >> 20);
+  RETURN_IF_ERROR(r.integer("password_memory_mib", 8, 4096, &mem_mib));
+  a->password.mem_limit_bytes = static_cast<std::size_t>(mem_mib) << 20;
+  std::int64_t passes = static_cast<std::int64_t>(a->password.ops_limit);
+  RETURN_IF_ERROR(r.integer("password_passes", 1, 16, &passes));
+  a->password.ops_limit = static_cast<std::uint64_t>(passes);
+  RETURN_IF_ERROR(r.integer_as("password_workers", 1, 64, &a->password_workers));
+  RETURN_IF_ERROR(r.integer("login_per_minute_ip", 1, 1 << 20, &a->login_per_minute_ip));
+  RETURN_IF_ERROR(r.integer("login_per_minute_account", 1, 1 << 20, &a->login_per_minute_account));
+  return r.finish(
+      "mode, signup, session_days, secure_cookies, csrf_key, password_memory_mib, password_passes, password_workers, "
+      "login_per_minute_ip, login_per_minute_account");
+}
+
+Status read_prices(const toml::table& t, std::string_view source, PriceTable* prices) {
+  for (const auto& [key, value] : t) {
+    const std::string model(key.str());
+    ASSIGN_OR_RETURN(const toml::table* pt, table_at(value, "prices." + model, source));
+    TableReader r(*pt, fmt::format("prices.\"{}\".", model), source);
+    ModelPrice& p = (*prices)[model];
+    RETURN_IF_ERROR(r.number("prompt_per_million", 1e6, &p.prompt_per_million));
+    RETURN_IF_ERROR(r.number("completion_per_million", 1e6, &p.completion_per_million));
+    RETURN_IF_ERROR(r.finish("prompt_per_million, completion_per_million"));
+  }
+  return ok_status();
+}
+
 Status parse_document(const toml::table& doc, const std::string& base_dir, std::string_view source, ServeConfig* c) {
   TableReader top(doc, "", source);
   const toml::node* server = top.node("server");
   const toml::node* engine = top.node("engine");
   const toml::node* limits = top.node("limits");
   const toml::node* models = top.node("models");
-  RETURN_IF_ERROR(top.finish("[server], [engine], [limits], [[models]]"));
+  const toml::node* store = top.node("store");
+  const toml::node* auth = top.node("auth");
+  const toml::node* prices = top.node("prices");
+  RETURN_IF_ERROR(top.finish("[server], [engine], [limits], [[models]], [store], [auth], [prices]"));
+
+  if (store != nullptr) {
+    ASSIGN_OR_RETURN(const toml::table* t, table_at(*store, "store", source));
+    TableReader r(*t, "store.", source);
+    RETURN_IF_ERROR(r.string("url", &c->accounts.store_url));
+    RETURN_IF_ERROR(r.finish("url"));
+  }
+  if (auth != nullptr) {
+    ASSIGN_OR_RETURN(const toml::table* t, table_at(*auth, "auth", source));
+    RETURN_IF_ERROR(read_auth(*t, source, &c->accounts.auth));
+  }
+  if (prices != nullptr) {
+    ASSIGN_OR_RETURN(const toml::table* t, table_at(*prices, "prices", source));
+    RETURN_IF_ERROR(read_prices(*t, source, &c->accounts.prices));
+  }
 
   if (server != nullptr) {
     const toml::table* t = as_table(server);
@@ -158,7 +346,8 @@ Status parse_document(const toml::table& doc, const std::string& base_dir, std::
     RETURN_IF_ERROR(r.integer_as("max_n", 1, 128, &l.max_n));
     RETURN_IF_ERROR(r.integer_as("max_prompts", 1, 4096, &l.max_prompts));
     RETURN_IF_ERROR(r.integer_as("max_json_depth", 4, 512, &l.max_json_depth));
-    RETURN_IF_ERROR(r.finish("max_messages, max_stop, max_stop_bytes, max_n, max_prompts, max_json_depth"));
+    RETURN_IF_ERROR(read_usage_limits(r, source, &c->accounts.limits));
+    RETURN_IF_ERROR(r.finish("max_messages, max_stop, max_stop_bytes, max_n, max_prompts, max_json_depth, roles, users, keys"));
   }
   if (models != nullptr) {
     const toml::array* list = models->as_array();

@@ -7,6 +7,9 @@
 //              kv_cache_mib, backend
 //   [limits]   request limits of the API (ApiLimits)
 //   [[models]] path (required), id, and any [engine] key to override it for that model
+//   [store]    url;  [auth] mode, signup, sessions, CSRF key, password cost, log-in limits
+//   [limits.roles.user|admin], [limits.users."email"], [limits.keys]: rates and quotas
+//   [prices."model-id"] prompt_per_million, completion_per_million
 //
 // Unknown sections and keys, wrong types and out-of-range values are errors naming the key and
 // its line: a typo in a config file must not silently fall back to a default.
@@ -17,6 +20,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "gateway/accounts_config.h"
 #include "gateway/gateway.h"
 #include "gateway/served_model.h"
 #include "net/http_server.h"
@@ -29,6 +33,7 @@ struct ServeConfig {
   ServedModelOptions model_defaults;     // [engine]: the base of every model entry
   std::vector<ServedModelOptions> models;  // empty: serve the built-in demo model
   GatewayOptions gateway;
+  AccountsConfig accounts;  // [store], [auth], account limits, [prices]
 };
 
 inline constexpr std::size_t kMaxConfigFileBytes = 1 << 20;

@@ -49,7 +49,11 @@ class CliTest : public ::testing::Test {
 
 TEST_F(CliTest, HelpForEveryCommand) {
   for (const char* cmd : {"--help", "model --help", "model info --help", "model synth --help", "tokenize --help",
-                          "generate --help", "bench --help", "bench serve --help"}) {
+                          "generate --help", "bench --help", "bench serve --help", "admin --help",
+                          "admin create-user --help", "admin reset-password --help", "admin disable-user --help",
+                          "admin enable-user --help", "admin set-role --help", "admin list-users --help",
+                          "admin create-key --help", "admin revoke-key --help", "admin list-keys --help",
+                          "admin usage --help"}) {
     const Outcome r = run(cmd);
     EXPECT_EQ(r.exit_code, 0) << cmd;
     EXPECT_NE(r.out.find("Usage"), std::string::npos) << cmd;
@@ -231,6 +235,80 @@ TEST_F(CliTest, JsonLogsAreOneObjectPerLine) {
     EXPECT_TRUE(o.contains("msg"));
   }
   EXPECT_NE(run("--log-format yaml model info x").exit_code, 0);
+}
+
+// `parley admin` on a store in a data directory: what serve would open with the same --data.
+TEST_F(CliTest, AdminManagesAccountsAndKeys) {
+  const std::string data = "--data " + path("data");
+  EXPECT_NE(run("admin " + data + " list-users").exit_code, 0) << "a data directory that does not exist is an error";
+  std::filesystem::create_directories(path("data"));
+
+  // A generated password is printed once on stdout; a given one is read from stdin only.
+  Outcome r = run("admin " + data + " create-user --email Admin@Example.com --role admin");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.size(), 21u) << r.out;  // 20 characters and a newline
+  EXPECT_NE(r.err.find("created admin Admin@Example.com"), std::string::npos) << r.err;
+  {
+    std::ofstream f(path("pw.txt"));
+    f << "correct horse battery\n";
+  }
+  r = run("admin create-user --email bob@example.com --password-stdin " + data + " < " + path("pw.txt"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "") << "a password given on stdin is not echoed";
+  r = run("admin " + data + " create-user --email BOB@example.com");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("already exists"), std::string::npos) << r.err;
+  {
+    std::ofstream f(path("short.txt"));
+    f << "short\n";
+  }
+  EXPECT_NE(run("admin " + data + " create-user --email c@example.com --password-stdin < " + path("short.txt")).exit_code, 0);
+  EXPECT_NE(run("admin " + data + " create-user").exit_code, 0) << "--email is required";
+
+  // create-key prints the secret alone on stdout; lists show only its prefix.
+  r = run("admin " + data + " create-key --email bob@example.com --name ci --scopes chat --expires-days 30");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string secret = r.out.substr(0, r.out.find('\n'));
+  EXPECT_EQ(secret.size(), 51u);
+  EXPECT_EQ(secret.rfind("pk-", 0), 0u);
+  const std::size_t id_at = r.err.find("key_");
+  ASSERT_NE(id_at, std::string::npos) << r.err;
+  const std::string key_id = r.err.substr(id_at, 30);
+  EXPECT_NE(run("admin " + data + " create-key --email bob@example.com --scopes admin").exit_code, 0)
+      << "a user's key cannot have the admin scope";
+  r = run("admin " + data + " list-keys --email bob@example.com");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find(key_id), std::string::npos);
+  EXPECT_NE(r.out.find(secret.substr(0, 12)), std::string::npos);
+  EXPECT_EQ(r.out.find(secret), std::string::npos);
+  EXPECT_NE(r.out.find("active"), std::string::npos);
+  EXPECT_NE(run("admin " + data + " revoke-key --email admin@example.com --id " + key_id).exit_code, 0)
+      << "another user's key is not found";
+  ASSERT_EQ(run("admin " + data + " revoke-key --email bob@example.com --id " + key_id).exit_code, 0);
+  EXPECT_NE(run("admin " + data + " list-keys --email bob@example.com").out.find("revoked"), std::string::npos);
+
+  // Accounts: disable, role, reset; the list reflects them.
+  ASSERT_EQ(run("admin " + data + " disable-user --email bob@example.com").exit_code, 0);
+  ASSERT_EQ(run("admin " + data + " set-role --email bob@example.com --role admin").exit_code, 0);
+  r = run("admin " + data + " reset-password --email bob@example.com");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.size(), 21u);
+  r = run("admin " + data + " list-users --search bob");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("bob@example.com"), std::string::npos);
+  EXPECT_NE(r.out.find("disabled"), std::string::npos);
+  EXPECT_NE(r.out.find("admin"), std::string::npos);
+  EXPECT_EQ(r.out.find("Admin@Example.com"), std::string::npos);
+  EXPECT_NE(run("admin " + data + " disable-user --email nobody@example.com").exit_code, 0);
+
+  // Usage (empty here) and its argument checks.
+  r = run("admin " + data + " usage --json");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(run("admin " + data + " usage --email bob@example.com --from 2026-01-01 --to 2026-02-01").exit_code, 0);
+  EXPECT_NE(run("admin " + data + " usage --from 2026-13-01").exit_code, 0);
+  EXPECT_NE(run("admin " + data + " usage --from 2026-02-01 --to 2026-01-01").exit_code, 0);
+  EXPECT_NE(run("admin " + data).exit_code, 0) << "a subcommand is required";
 }
 
 }  // namespace

@@ -42,5 +42,17 @@ TEST(HttpErrors, MapsCodesToStatusesAndOpenAIBodies) {
   EXPECT_EQ(body.at("type").as_string(), "invalid_request_error");
 }
 
+TEST(HttpErrors, AnHttpStatusDetailOverridesTheStatusForCodesWithoutOne) {
+  EXPECT_EQ(to_http_error(invalid_argument_error("json only").with_detail("http_status", "415")).status, 415);
+  EXPECT_EQ(to_http_error(invalid_argument_error("big").with_detail("http_status", "413")).status, 413);
+  const HttpError e = to_http_error(invalid_argument_error("x").with_detail("http_status", "405"));
+  EXPECT_EQ(e.status, 405);
+  EXPECT_EQ(e.type, "invalid_request_error");
+  // Nonsense is ignored: the code's own status stands.
+  for (const char* bad : {"200", "abc", "99999", ""}) {
+    EXPECT_EQ(to_http_error(invalid_argument_error("x").with_detail("http_status", bad)).status, 400) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace parley

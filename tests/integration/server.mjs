@@ -15,9 +15,12 @@ export function synthModel(dir, extra = []) {
   return path;
 }
 
-export async function startServer(args = []) {
+// `setup(dir)`, if given, runs after the data directory exists and before the server starts
+// (e.g. `parley admin` creating accounts in the store the server will open).
+export async function startServer(args = [], { setup } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'parley-it-'));
   const model = synthModel(dir);
+  if (setup) await setup(dir);
   const proc = spawn(parleyBin, ['--log-format', 'json', 'serve', '--model', model, '--port', '0', '-t', '2',
     '--data', dir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const logs = [];
@@ -44,6 +47,7 @@ export async function startServer(args = []) {
   });
   return {
     port,
+    dir,
     baseURL: `http://127.0.0.1:${port}`,
     logs,
     async stop() {
@@ -52,6 +56,11 @@ export async function startServer(args = []) {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+// Runs `parley admin <args> --data <dir>` and returns its stdout (throws on a non-zero exit).
+export function admin(dir, args, input) {
+  return execFileSync(parleyBin, ['admin', ...args, '--data', dir], { input, stdio: ['pipe', 'pipe', 'pipe'] }).toString();
 }
 
 // Reads a metric value from /metrics (first series whose name and labels match).

@@ -1,0 +1,51 @@
+#include "gateway/work_pool.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+
+namespace parley {
+namespace {
+
+TEST(WorkPool, RunsTasksAndRefusesBeyondItsQueue) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false;
+  std::atomic<int> ran{0};
+  {
+    WorkPool pool("test-pool", 1, 2);
+    const auto blocker = [&] {
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait(lock, [&] { return release; });
+      ++ran;
+    };
+    ASSERT_TRUE(pool.try_submit(blocker));
+    // The one thread is (or soon is) busy; two may wait, the next is refused at once.
+    while (pool.queued() != 0) std::this_thread::yield();
+    EXPECT_TRUE(pool.try_submit([&] { ++ran; }));
+    EXPECT_TRUE(pool.try_submit([&] { ++ran; }));
+    EXPECT_FALSE(pool.try_submit([&] { ++ran; }));
+    EXPECT_EQ(pool.queued(), 2u);
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      release = true;
+    }
+    cv.notify_all();
+  }  // the destructor runs what was queued
+  EXPECT_EQ(ran.load(), 3);
+}
+
+TEST(WorkPool, ATaskThatThrowsDoesNotKillTheThread) {
+  std::atomic<int> ran{0};
+  {
+    WorkPool pool("test-pool", 1, 8);
+    EXPECT_TRUE(pool.try_submit([] { throw std::runtime_error("boom"); }));
+    EXPECT_TRUE(pool.try_submit([&] { ++ran; }));
+  }
+  EXPECT_EQ(ran.load(), 1);
+}
+
+}  // namespace
+}  // namespace parley
