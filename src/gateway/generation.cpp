@@ -1,5 +1,6 @@
 #include "gateway/generation.h"
 
+#include "base/check.h"
 #include "base/log.h"
 #include "base/utf8.h"
 #include "gateway/http_errors.h"
@@ -18,6 +19,7 @@ GenerationJob::GenerationJob(JobSpec spec, const Tokenizer& tokenizer, EngineCli
     : spec_(std::move(spec)), tokenizer_(tokenizer), engine_(engine), responder_(std::move(responder)), metrics_(metrics) {}
 
 Status GenerationJob::start(std::vector<ChoiceInput> inputs) {
+  CHECK(!spec_.observer || inputs.size() == 1, "an observed job has one choice, not {}", inputs.size());
   std::unique_lock<std::mutex> lock(mutex_);  // events for early tokens wait until the ids are known
   choices_.resize(inputs.size());
   for (std::size_t i = 0; i < inputs.size(); ++i) {
@@ -36,7 +38,9 @@ Status GenerationJob::start(std::vector<ChoiceInput> inputs) {
     }
     choices_[i].engine_id = *id;
   }
-  if (spec_.stream) {
+  if (spec_.observer) {
+    spec_.observer->on_start();
+  } else if (spec_.stream) {
     responder_->start_stream(200, {{"Content-Type", "text/event-stream"},
                                    {"Cache-Control", "no-cache"},
                                    {"X-Request-Id", spec_.request_id}});
@@ -114,10 +118,18 @@ void GenerationJob::on_tokens(Choice& c, const TokenEvent& e) {
   if (!text.empty() || !lps.empty()) emit(c, text, std::move(lps), std::nullopt);
 }
 
+void GenerationJob::stop() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (done_) return;
+  stop_requested_ = true;
+  cancel_all();  // the engine answers with kCancelled finishes, reported as "stopped"
+}
+
 void GenerationJob::on_finish(Choice& c, const FinishEvent& e) {
   c.finished = true;
   ++n_finished_;
   c.usage = e;
+  if (spec_.observer) return observer_finish(c, e);
   if (e.reason == FinishReason::kError && !done_) {
     fail(e.message.empty() ? "the engine failed this request" : e.message);
     return;
@@ -134,8 +146,50 @@ void GenerationJob::on_finish(Choice& c, const FinishEvent& e) {
   if (n_finished_ == choices_.size()) complete();
 }
 
+void GenerationJob::observer_finish(Choice& c, const FinishEvent& e) {
+  GenerationOutcome out;
+  int status = 200;
+  if (e.reason == FinishReason::kError) {
+    out.finish_reason = "error";
+    out.error = e.message.empty() ? "the engine failed this request" : e.message;
+    status = 500;
+  } else {
+    if (!c.stopped_by_string) {
+      // What the detokenizer and the stop matcher still hold is part of the reply, also when it
+      // was stopped: the tokens were generated.
+      std::string tail = c.stop->feed(c.detok->finish());
+      tail += c.stop->flush();
+      c.stopped_by_string = c.stop->stopped();
+      if (!tail.empty() && !done_) emit(c, tail, {}, std::nullopt);
+    }
+    if (disconnected_) {
+      out.finish_reason = "cancelled";
+      status = 499;
+    } else if (e.reason == FinishReason::kCancelled && !c.stopped_by_string) {
+      out.finish_reason = stop_requested_ ? "stopped" : "cancelled";  // else: the engine shut down
+    } else {
+      out.finish_reason = c.stopped_by_string || e.reason != FinishReason::kLength ? "stop" : "length";
+    }
+  }
+  done_ = true;
+  c.finish_reason = out.finish_reason;
+  out.text = c.text;
+  out.usage = usage();
+  metrics_.prompt_tokens.with({spec_.model}).observe(static_cast<double>(out.usage.prompt_tokens));
+  metrics_.generation_tokens.with({spec_.model}).observe(static_cast<double>(out.usage.completion_tokens));
+  metrics_.prompt_tokens_total.with({spec_.model}).inc(static_cast<double>(out.usage.prompt_tokens));
+  metrics_.generation_tokens_total.with({spec_.model}).inc(static_cast<double>(out.usage.completion_tokens));
+  record(status);
+  spec_.observer->on_end(std::move(out));
+}
+
 void GenerationJob::emit(Choice& c, const std::string& text, std::vector<TokenLogprobOut> lps,
                          std::optional<std::string> finish) {
+  if (spec_.observer) {
+    c.text += text;
+    if (!text.empty() && !spec_.observer->on_text(text)) disconnect_locked();
+    return;
+  }
   if (!spec_.stream) {
     c.text += text;
     for (auto& l : lps) c.logprobs.push_back(std::move(l));
@@ -239,7 +293,8 @@ void GenerationJob::disconnect_locked() {
   const bool was_done = done_;
   done_ = true;
   cancel_all();
-  if (!was_done) record(499);
+  // An observed job reports (and records) when the engine has finished the cancelled request.
+  if (!was_done && !spec_.observer) record(499);
 }
 
 void GenerationJob::cancel_all() {

@@ -4,8 +4,13 @@
 // completion responses (SSE chunks as tokens arrive, or one JSON body at the end), reports usage,
 // cancels its engine requests when the client disconnects, and records metrics and one log line.
 //
-// Threading: created and started on an I/O thread; events arrive on the engine thread; the
-// disconnect callback on an I/O thread. All state is behind one mutex.
+// With a GenerationObserver in its spec, a job writes no OpenAI response: it hands the released
+// text and the outcome to the observer instead (Parley's conversation API streams its own events
+// and persists the reply), keeping the engine, detokenizer, stop-string, cancellation and metrics
+// machinery in one place.
+//
+// Threading: created and started on any thread but the engine's (I/O or task pool); events arrive
+// on the engine thread; the disconnect callback on an I/O thread. All state is behind one mutex.
 #pragma once
 
 #include <chrono>
@@ -14,6 +19,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "api/openai_response.h"
@@ -27,6 +33,31 @@
 namespace parley {
 
 enum class ApiKind { kChat, kCompletion };
+
+// How a generation ended, for a GenerationObserver.
+struct GenerationOutcome {
+  std::string text;  // everything released to on_text, in order
+  // "stop" (end of generation or a stop string), "length" (max_tokens or the context),
+  // "stopped" (GenerationJob::stop()), "cancelled" (the client went away, or the engine shut
+  // down), "error" (the engine failed the request; `error` says why)
+  std::string finish_reason;
+  std::string error;
+  Usage usage;
+};
+
+// Receives one job's output instead of the responder (one choice per job). Both methods are
+// called with the job's lock held, on the engine thread (or, for on_start, on the thread calling
+// start()): they must be quick and must not call back into the job.
+class GenerationObserver {
+ public:
+  virtual ~GenerationObserver() = default;
+  // The engine accepted the request; no text has been released yet.
+  virtual void on_start() = 0;
+  // Text as it becomes safe to show. Returning false says the client is gone: the job cancels.
+  virtual bool on_text(std::string_view text) = 0;
+  // Exactly once, after the engine has finished the request, also after a disconnect or stop().
+  virtual void on_end(GenerationOutcome outcome) = 0;
+};
 
 struct JobSpec {
   ApiKind kind = ApiKind::kChat;
@@ -42,6 +73,9 @@ struct JobSpec {
   std::vector<std::string> echo;  // completions with echo: the prompt text per prompt, else empty
   std::string user;
   std::chrono::steady_clock::time_point arrival;
+  // Set: the observer gets the output (see GenerationObserver) and the job writes no response;
+  // `stream`, `include_usage`, `n_logprobs` and `echo` are then unused. Exactly one choice.
+  std::shared_ptr<GenerationObserver> observer;
 };
 
 // One engine request: which prompt it belongs to, and what to submit.
@@ -60,6 +94,11 @@ class GenerationJob final : public RequestSink, public std::enable_shared_from_t
   Status start(std::vector<ChoiceInput> choices);
 
   void on_event(RequestId id, EngineEvent event) override;
+
+  // Stops generating, as a user's "stop" button: the engine requests are cancelled and the
+  // observer's outcome says "stopped" (text generated until then is kept). Any thread but the
+  // engine's; a finished job ignores it.
+  void stop();
 
  private:
   struct Choice {
@@ -84,6 +123,7 @@ class GenerationJob final : public RequestSink, public std::enable_shared_from_t
   TokenLogprobOut logprob_of(const SampleResult& r) const;
   void on_tokens(Choice& c, const TokenEvent& e);
   void on_finish(Choice& c, const FinishEvent& e);
+  void observer_finish(Choice& c, const FinishEvent& e);
   // Sends text (and logprobs) of one choice: an SSE chunk when streaming, else accumulates.
   void emit(Choice& c, const std::string& text, std::vector<TokenLogprobOut> logprobs, std::optional<std::string> finish);
   void complete();  // every choice finished: the final response
@@ -104,6 +144,7 @@ class GenerationJob final : public RequestSink, public std::enable_shared_from_t
   std::size_t n_finished_ = 0;
   bool done_ = false;  // response sent (or the client is gone)
   bool disconnected_ = false;
+  bool stop_requested_ = false;
   std::optional<std::chrono::steady_clock::time_point> first_token_;
 };
 
