@@ -176,6 +176,13 @@ void ConversationApi::handle(HttpRequest request, const Principal& principal, st
                                         "invalid_request_error", "", ""));
     return;
   }
+  if (!call->principal.may(auth::Scope::kChat)) {
+    // Conversations are chat: an API key limited to other scopes ("models") may not touch them.
+    call->name = "scope";
+    return reply(*call, 403,
+                 error_body("This API key lacks the 'chat' scope that conversations need.", "permission_error", "",
+                            "insufficient_scope"));
+  }
   const bool takes_body = *route == Route::kCreate || *route == Route::kUpdate || *route == Route::kSend ||
                           *route == Route::kRegenerate || *route == Route::kSetLeaf;
   if (takes_body && !is_json_content_type(call->request.header("Content-Type"))) {
@@ -397,8 +404,8 @@ Result<GenerateRequest> build_request(const ServedModel& model, const std::vecto
 }  // namespace
 
 Status ConversationApi::start_reply(Call& call, const ServedModel& model, const std::vector<store::Message>& path,
-                                    const ReplyOptions& options, const std::optional<store::Message>& user_message) {
-  ASSIGN_OR_RETURN(GenerateRequest request, build_request(model, path, options, call.principal));
+                                    GenerateRequest request, const ReplyOptions& options,
+                                    const std::optional<store::Message>& user_message) {
   ConversationReply::Params p;
   p.context = context_;
   p.principal = call.principal;
@@ -459,15 +466,14 @@ void ConversationApi::send(Call& call) {
   pending.role = store::MessageRole::kUser;
   pending.content = r->content;
   path.push_back(pending);
-  if (Result<GenerateRequest> check = build_request(**model, path, r->reply, call.principal); !check.ok()) {
-    return reply_error(call, check.status());
-  }
+  Result<GenerateRequest> request = build_request(**model, path, r->reply, call.principal);
+  if (!request.ok()) return reply_error(call, request.status());
   Result<store::Message> user = db.append_message(owner, {call.conversation_id, parent, store::MessageRole::kUser, r->content});
   if (!user.ok()) return reply_error(call, not_found_if(user.status()));
   path.back() = *user;
   // If the engine refuses now (queue full: 429), the user message stays, answered by nothing:
   // the client may regenerate on it.
-  if (Status st = start_reply(call, **model, path, r->reply, *user); !st.ok()) return reply_error(call, st);
+  if (Status st = start_reply(call, **model, path, std::move(*request), r->reply, *user); !st.ok()) return reply_error(call, st);
 }
 
 void ConversationApi::regenerate(Call& call) {
@@ -493,7 +499,11 @@ void ConversationApi::regenerate(Call& call) {
   if (target->role == store::MessageRole::kAssistant) with_target.push_back(*target);  // prefer its model
   Result<const ServedModel*> model = choose_model(r->model, with_target);
   if (!model.ok()) return reply_error(call, model.status());
-  if (Status st = start_reply(call, **model, *path, *r, std::nullopt); !st.ok()) return reply_error(call, st);
+  Result<GenerateRequest> request = build_request(**model, *path, *r, call.principal);
+  if (!request.ok()) return reply_error(call, request.status());
+  if (Status st = start_reply(call, **model, *path, std::move(*request), *r, std::nullopt); !st.ok()) {
+    return reply_error(call, st);
+  }
 }
 
 }  // namespace parley

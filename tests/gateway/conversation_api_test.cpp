@@ -225,6 +225,18 @@ TEST_F(ConversationApiTest, StopWithNothingRunningStopsNothing) {
   EXPECT_EQ(body_json(r).at("stopped"), 0);
 }
 
+TEST_F(ConversationApiTest, AKeyWithoutTheChatScopeIsRefused) {
+  const std::string id = create_conversation();
+  for (const auto& [method, path] : std::vector<std::pair<std::string, std::string>>{
+           {"GET", "/api/conversations"}, {"GET", "/api/conversations/" + id}, {"POST", "/api/conversations"},
+           {"DELETE", "/api/conversations/" + id}}) {
+    HttpResponse r = call(method, path, method == "POST" ? "{}" : "", "models-only");
+    EXPECT_EQ(r.status, 403) << method << " " << path;
+    EXPECT_EQ(body_json(r).at("error").at("type"), "permission_error");
+  }
+  EXPECT_EQ(call("GET", "/api/conversations/" + id).status, 200);  // still there
+}
+
 // ---- tenant isolation ------------------------------------------------------------------------------
 
 TEST_F(ConversationApiTest, AnotherUserCanNeitherReadNorChangeAConversation) {

@@ -73,6 +73,10 @@ class ConversationApiFixture : public ::testing::Test {
     ASSERT_TRUE(a.ok() && b.ok());
     alice_.user_id = a->id;
     bob_.user_id = b->id;
+    alice_.scopes = bob_.scopes = auth::scopes_for_role(auth::Role::kUser);
+    models_only_ = alice_;
+    models_only_.api_key_id = "key_for_models";
+    models_only_.scopes = {auth::Scope::kModels};
 
     auto model = ServedModel::load(model_options(write_model()));
     ASSERT_TRUE(model.ok()) << model.status().to_string();
@@ -90,7 +94,8 @@ class ConversationApiFixture : public ::testing::Test {
     so.port = 0;
     auto server = HttpServer::start(so, [this](HttpRequest req, std::shared_ptr<HttpResponder> r) {
       // Stand-in for the gateway's authentication: the test names the user in a header.
-      const Principal& who = req.header("X-Test-User") == "bob" ? bob_ : alice_;
+      const std::string_view user = req.header("X-Test-User");
+      const Principal& who = user == "bob" ? bob_ : user == "models-only" ? models_only_ : alice_;
       api_->handle(std::move(req), who, std::move(r));
     });
     ASSERT_TRUE(server.ok()) << server.status().to_string();
@@ -140,7 +145,7 @@ class ConversationApiFixture : public ::testing::Test {
   HttpHeaders headers(std::string_view user, std::string_view content_type = "application/json") const {
     HttpHeaders h;
     if (!content_type.empty()) h.emplace_back("Content-Type", std::string(content_type));
-    if (user == "bob") h.emplace_back("X-Test-User", "bob");
+    if (user != "alice") h.emplace_back("X-Test-User", std::string(user));
     return h;
   }
 
@@ -227,6 +232,7 @@ class ConversationApiFixture : public ::testing::Test {
   std::unique_ptr<store::Store> store_;
   Principal alice_;
   Principal bob_;
+  Principal models_only_;  // Alice through an API key without the "chat" scope
   std::vector<std::unique_ptr<ServedModel>> models_;
   MetricsRegistry registry_;
   std::unique_ptr<GatewayMetrics> metrics_;
