@@ -5,9 +5,10 @@
 
 #include <thread>
 
-#include "conversation_test_util.h"
 #include "base/utf8.h"
+#include "conversation_test_util.h"
 #include "net/http_client.h"
+#include "net/net_test_util.h"
 
 namespace parley::testing {
 namespace {
@@ -22,14 +23,8 @@ std::string send_body(std::string_view content, std::string_view extra = kGreedy
   return fmt::format(R"({{"content":{},{}}})", json::serialize(json::string(content)), extra);
 }
 
-// Polls until `pred` holds (the work finishes on other threads); the bound only keeps a bug from hanging.
-bool eventually(const std::function<bool()>& pred) {
-  for (int i = 0; i < 1000; ++i) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return false;
-}
+// Generous: waits end as soon as the work on other threads is done; the bound only keeps a bug from hanging.
+constexpr auto kPatience = 30s;
 
 TEST_F(ConversationReplyTest, SendStreamsTheReplyAndPersistsExactlyWhatWasStreamed) {
   const std::string id = create_conversation();
@@ -69,7 +64,7 @@ TEST_F(ConversationReplyTest, SendStreamsTheReplyAndPersistsExactlyWhatWasStream
   EXPECT_EQ(t.at("conversation").at("model"), model().id().c_str());
 
   // The usage hook saw this generation, with the same counts.
-  ASSERT_TRUE(eventually([&] { return usage().size() == 1; }));
+  ASSERT_TRUE(eventually([&] { return usage().size() == 1; }, kPatience));
   const UsageCall u = usage()[0];
   EXPECT_EQ(u.user_id, alice_.user_id);
   EXPECT_EQ(u.model, model().id());
@@ -255,14 +250,14 @@ TEST_F(ConversationReplyTest, AClientThatHangsUpCancelsAndThePartialReplyIsSaved
     if (t.at("messages").as_array().size() < 2) return false;
     answer = t.at("messages").as_array()[1];
     return true;
-  }));
+  }, kPatience));
   EXPECT_EQ(answer.at("role"), "assistant");
   EXPECT_EQ(answer.at("finish_reason"), "cancelled");
   const std::string saved(answer.at("content").as_string());
   EXPECT_EQ(saved.substr(0, received.size()), received);
   EXPECT_LT(answer.at("usage").at("completion_tokens").as_int64(), 4000);
-  EXPECT_TRUE(eventually([&] { return api_->active_replies() == 0; }));
-  EXPECT_TRUE(eventually([&] { return usage().size() == 1; }));
+  EXPECT_TRUE(eventually([&] { return api_->active_replies() == 0; }, kPatience));
+  EXPECT_TRUE(eventually([&] { return usage().size() == 1; }, kPatience));
   EXPECT_NE(registry_.render().find(R"(endpoint="conversation",status="499")"), std::string::npos);
 }
 
@@ -297,6 +292,52 @@ TEST_F(ConversationReplyTest, ShuttingDownSavesTheRepliesInFlight) {
   ASSERT_EQ(saved->messages.size(), 2u);
   EXPECT_EQ(saved->messages[1].role, store::MessageRole::kAssistant);
   EXPECT_EQ(saved->messages[1].content, s.text());
+}
+
+// One sequence at a time and one waiting: a third reply finds the engine's queue full.
+class ConversationQueueFullTest : public ConversationApiFixture {
+ protected:
+  ConversationQueueFullTest() {
+    max_running_ = 1;
+    max_waiting_ = 1;
+  }
+};
+
+TEST_F(ConversationQueueFullTest, AFullQueueIs429AndKeepsTheUserMessageForARetry) {
+  const std::string busy = create_conversation();
+  const std::string other = create_conversation();
+  const std::string path = "/api/conversations/" + busy + "/messages";
+  Event running, queued;
+  std::thread first([&] {
+    stream(path, send_body("one", kLong), "alice", [&](const SseEvent& e) {
+      if (e.event == "delta") running.set();
+      return true;
+    });
+  });
+  ASSERT_TRUE(running.wait(kPatience));
+  std::thread second([&] {
+    stream(path, send_body("two", kLong), "alice", [&](const SseEvent& e) {
+      if (e.event == "message") queued.set();  // sent once the engine accepted the request
+      return true;
+    });
+  });
+  ASSERT_TRUE(queued.wait(kPatience));
+
+  HttpResponse r = call("POST", "/api/conversations/" + other + "/messages", send_body("three"));
+  EXPECT_EQ(r.status, 429) << r.body;
+  EXPECT_EQ(r.header("Retry-After"), "1");
+  const json::value t = tree(other);
+  ASSERT_EQ(t.at("messages").as_array().size(), 1u);
+  const std::string user(t.at("current_leaf_id").as_string());
+  EXPECT_EQ(message(t, user).at("content"), "three");
+
+  // Free the engine, then retry by regenerating on the unanswered user message.
+  EXPECT_EQ(body_json(call("POST", "/api/conversations/" + busy + "/stop", {}, "alice", "")).at("stopped"), 2);
+  first.join();
+  second.join();
+  Streamed retry = stream("/api/conversations/" + other + "/messages/" + user + "/regenerate", "{" + std::string(kGreedy) + "}");
+  ASSERT_EQ(retry.status, 200) << retry.body;
+  EXPECT_EQ(retry.last("done").at("message").at("parent_id"), user.c_str());
 }
 
 // ---- auto_title ---------------------------------------------------------------------------------

@@ -131,12 +131,13 @@ class ConversationApiFixture : public ::testing::Test {
     return path;
   }
 
-  static ServedModelOptions model_options(const std::string& path) {
+  ServedModelOptions model_options(const std::string& path) const {
     ServedModelOptions o;
     o.path = path;
     o.threads = 1;
     o.kv_cache_bytes = 32 << 20;
-    o.max_running = 4;
+    o.max_running = max_running_;
+    o.max_waiting = max_waiting_;
     return o;
   }
 
@@ -227,6 +228,10 @@ class ConversationApiFixture : public ::testing::Test {
     std::lock_guard<std::mutex> lock(usage_mutex_);
     return usage_;
   }
+
+  // Engine limits; a derived fixture may lower them in its constructor.
+  std::int32_t max_running_ = 4;
+  std::int32_t max_waiting_ = 256;
 
   std::filesystem::path dir_;
   std::unique_ptr<store::Store> store_;
