@@ -22,9 +22,11 @@ ApiLimits json_limits(const ConversationLimits& limits) {
 Status check_text(std::string_view param, const std::string& value, std::size_t max_bytes, bool allow_empty) {
   if (!allow_empty && value.empty()) return invalid_param(param, fmt::format("'{}' must not be empty.", param));
   if (value.size() > max_bytes) {
-    return invalid_param(param, fmt::format("'{}' is too long: {} bytes, at most {} are allowed.", param, value.size(), max_bytes));
+    return invalid_param(
+        param, fmt::format("'{}' is too long: {} bytes, at most {} are allowed.", param, value.size(), max_bytes));
   }
-  if (value.find('\0') != std::string::npos) return invalid_param(param, fmt::format("'{}' must not contain NUL characters.", param));
+  if (value.find('\0') != std::string::npos)
+    return invalid_param(param, fmt::format("'{}' must not contain NUL characters.", param));
   return ok_status();
 }
 

@@ -17,15 +17,15 @@
 namespace parley {
 
 struct ConversationLimits {
-  std::size_t max_title_bytes = 512;             // the store's limit
-  std::size_t max_content_bytes = 1u << 20;      // one user message (and the system prompt)
-  std::int64_t max_page_size = 200;              // the store's limit
+  std::size_t max_title_bytes = 512;         // the store's limit
+  std::size_t max_content_bytes = 1u << 20;  // one user message (and the system prompt)
+  std::int64_t max_page_size = 200;          // the store's limit
   int max_json_depth = 64;
 };
 
 // POST /api/conversations
 struct CreateConversationRequest {
-  std::string title;                       // "" = untitled: the first exchange names it
+  std::string title;                         // "" = untitled: the first exchange names it
   std::optional<std::string> system_prompt;  // becomes the conversation's root message
 };
 
@@ -64,8 +64,10 @@ struct ListConversationsQuery {
   bool include_archived = false;
 };
 
-Result<CreateConversationRequest> parse_create_conversation(std::string_view body, const ConversationLimits& limits = {});
-Result<UpdateConversationRequest> parse_update_conversation(std::string_view body, const ConversationLimits& limits = {});
+Result<CreateConversationRequest> parse_create_conversation(std::string_view body,
+                                                            const ConversationLimits& limits = {});
+Result<UpdateConversationRequest> parse_update_conversation(std::string_view body,
+                                                            const ConversationLimits& limits = {});
 Result<SendMessageRequest> parse_send_message(std::string_view body, const ConversationLimits& limits = {});
 // An empty body means "all defaults".
 Result<ReplyOptions> parse_regenerate(std::string_view body, const ConversationLimits& limits = {});

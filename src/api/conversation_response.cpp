@@ -51,7 +51,9 @@ json::object message_object(const MessageOut& m) {
 
 }  // namespace
 
-std::string conversation_json(const ConversationOut& c) { return json::serialize(conversation_object(c)); }
+std::string conversation_json(const ConversationOut& c) {
+  return json::serialize(conversation_object(c));
+}
 
 std::string conversation_list_json(const std::vector<ConversationOut>& items, bool has_more) {
   json::array data;
@@ -67,16 +69,21 @@ std::string conversation_tree_json(const ConversationOut& c, const std::vector<M
                                       {"messages", std::move(data)}});
 }
 
-std::string message_json(const MessageOut& m) { return json::serialize(message_object(m)); }
+std::string message_json(const MessageOut& m) {
+  return json::serialize(message_object(m));
+}
 
 std::string message_event_json(std::string_view conversation_id, const MessageOut& user_message) {
   return json::serialize(json::object{{"conversation_id", conversation_id}, {"message", message_object(user_message)}});
 }
 
-std::string delta_event_json(std::string_view content) { return json::serialize(json::object{{"content", content}}); }
+std::string delta_event_json(std::string_view content) {
+  return json::serialize(json::object{{"content", content}});
+}
 
 std::string done_event_json(const MessageOut& assistant, const ConversationOut& conversation) {
-  return json::serialize(json::object{{"message", message_object(assistant)}, {"conversation", conversation_object(conversation)}});
+  return json::serialize(
+      json::object{{"message", message_object(assistant)}, {"conversation", conversation_object(conversation)}});
 }
 
 std::string error_event_json(std::string_view message, std::string_view type, std::string_view code,
@@ -101,7 +108,8 @@ ReplyMetadata parse_reply_metadata(std::string_view text) {
   const json::value v = json::parse(text, ec);
   if (ec || !v.is_object()) return m;
   const json::object& o = v.as_object();
-  if (const auto* f = o.if_contains("finish_reason"); f && f->is_string()) m.finish_reason = std::string(f->as_string());
+  if (const auto* f = o.if_contains("finish_reason"); f && f->is_string())
+    m.finish_reason = std::string(f->as_string());
   if (const auto* e = o.if_contains("error"); e && e->is_string()) m.error = std::string(e->as_string());
   return m;
 }

@@ -27,7 +27,7 @@ struct MessageOut {
   std::string parent_id;  // "" -> null (a root)
   std::string role;       // system, user, assistant, tool
   std::string content;
-  std::string model;      // "" -> null
+  std::string model;  // "" -> null
   std::int64_t created_at = 0;
   std::string finish_reason;  // assistant messages: stop, length, stopped, cancelled, error; "" -> omitted
   std::string error;          // with finish_reason "error"; "" -> omitted
@@ -45,7 +45,7 @@ std::string message_json(const MessageOut& m);
 
 // SSE payloads of a streamed reply (event names in docs/api.md).
 std::string message_event_json(std::string_view conversation_id, const MessageOut& user_message);  // event: message
-std::string delta_event_json(std::string_view content);                                          // event: delta
+std::string delta_event_json(std::string_view content);                                            // event: delta
 std::string done_event_json(const MessageOut& assistant, const ConversationOut& conversation);     // event: done
 // event: error. `message` is the assistant message persisted with what was generated, if any.
 std::string error_event_json(std::string_view message, std::string_view type, std::string_view code,

@@ -32,14 +32,21 @@ namespace {
 
 std::string kind_name(const json::value& v) {
   switch (v.kind()) {
-    case json::kind::null: return "null";
-    case json::kind::bool_: return "a boolean";
+    case json::kind::null:
+      return "null";
+    case json::kind::bool_:
+      return "a boolean";
     case json::kind::int64:
-    case json::kind::uint64: return "an integer";
-    case json::kind::double_: return "a number";
-    case json::kind::string: return "a string";
-    case json::kind::array: return "an array";
-    case json::kind::object: return "an object";
+    case json::kind::uint64:
+      return "an integer";
+    case json::kind::double_:
+      return "a number";
+    case json::kind::string:
+      return "a string";
+    case json::kind::array:
+      return "an array";
+    case json::kind::object:
+      return "an object";
   }
   return "a value";
 }
@@ -81,7 +88,8 @@ Status get_number(const json::object& o, std::string_view key, double lo, double
   if (v == nullptr) return ok_status();
   ASSIGN_OR_RETURN(const double d, as_number(*v, key));
   if (!(d >= lo && d <= hi)) {
-    return invalid_param(key, fmt::format("{} is out of range for '{}': it must be between {} and {}.", d, key, lo, hi));
+    return invalid_param(key,
+                         fmt::format("{} is out of range for '{}': it must be between {} and {}.", d, key, lo, hi));
   }
   *out = d;
   return ok_status();
@@ -90,7 +98,8 @@ Status get_number(const json::object& o, std::string_view key, double lo, double
 Result<std::int64_t> as_integer(const json::value& v, std::string_view param) {
   if (v.is_int64()) return v.as_int64();
   if (v.is_uint64()) {
-    if (v.as_uint64() > static_cast<std::uint64_t>(INT64_MAX)) return invalid_param(param, fmt::format("'{}' is too large.", param));
+    if (v.as_uint64() > static_cast<std::uint64_t>(INT64_MAX))
+      return invalid_param(param, fmt::format("'{}' is too large.", param));
     return static_cast<std::int64_t>(v.as_uint64());
   }
   if (v.is_double() && std::floor(v.as_double()) == v.as_double() && std::abs(v.as_double()) < 9e15) {
@@ -105,7 +114,8 @@ Status get_integer(const json::object& o, std::string_view key, std::int64_t lo,
   if (v == nullptr) return ok_status();
   ASSIGN_OR_RETURN(const std::int64_t i, as_integer(*v, key));
   if (i < lo || i > hi) {
-    return invalid_param(key, fmt::format("{} is out of range for '{}': it must be between {} and {}.", i, key, lo, hi));
+    return invalid_param(key,
+                         fmt::format("{} is out of range for '{}': it must be between {} and {}.", i, key, lo, hi));
   }
   *out = i;
   return ok_status();
@@ -129,7 +139,8 @@ Status parse_stop(const json::object& o, const ApiLimits& limits, std::vector<st
   if (v->as_array().size() > limits.max_stop) {
     return invalid_param("stop", fmt::format("At most {} stop sequences are allowed.", limits.max_stop));
   }
-  for (std::size_t i = 0; i < v->as_array().size(); ++i) RETURN_IF_ERROR(add(v->as_array()[i], fmt::format("stop[{}]", i)));
+  for (std::size_t i = 0; i < v->as_array().size(); ++i)
+    RETURN_IF_ERROR(add(v->as_array()[i], fmt::format("stop[{}]", i)));
   return ok_status();
 }
 
@@ -155,16 +166,19 @@ Status parse_sampling(const json::object& o, const ApiLimits& limits, SamplingFi
   RETURN_IF_ERROR(get_integer(o, "seed", INT64_MIN, INT64_MAX, &s->seed));
   if (const json::value* lb = field(o, "logit_bias")) {
     if (!lb->is_object()) return type_error("logit_bias", "an object mapping token ids to biases", *lb);
-    if (lb->as_object().size() > 4096) return invalid_param("logit_bias", "At most 4096 logit_bias entries are allowed.");
+    if (lb->as_object().size() > 4096)
+      return invalid_param("logit_bias", "At most 4096 logit_bias entries are allowed.");
     for (const auto& [key, value] : lb->as_object()) {
       const std::string param = fmt::format("logit_bias.{}", std::string_view(key));
       std::int32_t id = 0;
       const auto [p, ec] = std::from_chars(key.data(), key.data() + key.size(), id);
       if (ec != std::errc() || p != key.data() + key.size() || id < 0) {
-        return invalid_param("logit_bias", fmt::format("Invalid key in 'logit_bias': '{}' is not a token id.", std::string_view(key)));
+        return invalid_param(
+            "logit_bias", fmt::format("Invalid key in 'logit_bias': '{}' is not a token id.", std::string_view(key)));
       }
       ASSIGN_OR_RETURN(const double bias, as_number(value, param));
-      if (!(bias >= -100.0 && bias <= 100.0)) return invalid_param(param, "Logit bias values must be between -100 and 100.");
+      if (!(bias >= -100.0 && bias <= 100.0))
+        return invalid_param(param, "Logit bias values must be between -100 and 100.");
       s->logit_bias.emplace_back(id, bias);
     }
   }

@@ -100,7 +100,8 @@ ConversationApi::ConversationApi(store::Store& store, const std::vector<std::uni
     : models_(models),
       metrics_(metrics),
       options_(std::move(options)),
-      context_(std::make_shared<ConversationContext>(store, options_.threads, options_.max_queued, options_.usage_sink)) {}
+      context_(
+          std::make_shared<ConversationContext>(store, options_.threads, options_.max_queued, options_.usage_sink)) {}
 
 ConversationApi::~ConversationApi() {
   // Replies in flight end as "stopped" and are saved; then the pool saves what is queued.
@@ -115,38 +116,33 @@ bool ConversationApi::handles(std::string_view path) {
   return path.substr(0, kPrefix.size()) == kPrefix && (path.size() == kPrefix.size() || path[kPrefix.size()] == '/');
 }
 
-void ConversationApi::handle(HttpRequest request, const Principal& principal, std::shared_ptr<HttpResponder> responder,
-                             std::string request_id) {
-  auto call = std::make_shared<Call>();
-  call->arrival = SteadyClock::now();
-  call->request_id = request_id.empty() ? request_id_from_header(request.header("X-Request-Id")) : std::move(request_id);
-  call->principal = principal;
-  call->responder = std::move(responder);
-  const std::string method = request.method;
+struct ConversationApi::Resolved {
+  std::optional<Route> route;     // empty: a known path, a wrong method (when `allowed` is set)
+  const char* allowed = nullptr;  // the methods of a known path; null: unknown path
+  std::string conversation_id;
+  std::string message_id;
+};
 
+ConversationApi::Resolved ConversationApi::resolve(std::string_view method, std::string_view path) {
+  Resolved out;
+  if (!handles(path)) return out;
   // /api/conversations[/{id}[/messages[/{message_id}/regenerate] | /current_leaf | /stop]]
   std::vector<std::string_view> seg;
-  std::string_view rest = std::string_view(request.path).substr(std::min(kPrefix.size(), request.path.size()));
-  bool well_formed = handles(request.path);
-  while (well_formed && !rest.empty()) {
+  for (std::string_view rest = path.substr(kPrefix.size()); !rest.empty();) {
     rest.remove_prefix(1);  // the '/'
     const std::size_t slash = rest.find('/');
     const std::string_view s = rest.substr(0, slash);
-    if (s.empty()) well_formed = false;
+    if (s.empty()) return out;  // "//" or a trailing '/'
     seg.push_back(s);
     rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
   }
-  std::optional<Route> route;
-  const char* allowed = nullptr;
-  const auto pick = [&](std::initializer_list<std::pair<const char*, Route>> methods, const char* allow) {
-    allowed = allow;
+  const auto pick = [&](std::initializer_list<std::pair<std::string_view, Route>> methods, const char* allow) {
+    out.allowed = allow;
     for (const auto& [m, r] : methods) {
-      if (method == m) route = r;
+      if (method == m) out.route = r;
     }
   };
-  if (!well_formed) {
-    // not found below
-  } else if (seg.empty()) {
+  if (seg.empty()) {
     pick({{"GET", Route::kList}, {"POST", Route::kCreate}}, "GET, POST");
   } else if (seg.size() == 1) {
     pick({{"GET", Route::kGet}, {"PATCH", Route::kUpdate}, {"DELETE", Route::kDelete}}, "GET, PATCH, DELETE");
@@ -159,13 +155,31 @@ void ConversationApi::handle(HttpRequest request, const Principal& principal, st
   } else if (seg.size() == 4 && seg[1] == "messages" && seg[3] == "regenerate") {
     pick({{"POST", Route::kRegenerate}}, "POST");
   }
-  if (!seg.empty()) call->conversation_id = std::string(seg[0]);
-  if (seg.size() == 4) call->message_id = std::string(seg[2]);
+  if (!seg.empty()) out.conversation_id = std::string(seg[0]);
+  if (seg.size() == 4) out.message_id = std::string(seg[2]);
+  return out;
+}
+
+void ConversationApi::handle(HttpRequest request, const Principal& principal, std::shared_ptr<HttpResponder> responder,
+                             std::string request_id) {
+  auto call = std::make_shared<Call>();
+  call->arrival = SteadyClock::now();
+  call->request_id =
+      request_id.empty() ? request_id_from_header(request.header("X-Request-Id")) : std::move(request_id);
+  call->principal = principal;
+  call->responder = std::move(responder);
+  const std::string method = request.method;
+  const Resolved resolved = resolve(method, request.path);
+  const std::optional<Route> route = resolved.route;
+  const char* allowed = resolved.allowed;
+  call->conversation_id = resolved.conversation_id;
+  call->message_id = resolved.message_id;
   call->request = std::move(request);
   if (allowed == nullptr) {
     call->name = "unknown";
     return reply(*call, 404,
-                 error_body(fmt::format("Unknown path {} {}.", method, call->request.path), "invalid_request_error", "", "not_found"));
+                 error_body(fmt::format("Unknown path {} {}.", method, call->request.path), "invalid_request_error", "",
+                            "not_found"));
   }
   if (!route) {
     call->name = "method";
@@ -204,15 +218,33 @@ void ConversationApi::handle(HttpRequest request, const Principal& principal, st
 
 void ConversationApi::run(Route route, Call& call) {
   switch (route) {
-    case Route::kList: call.name = "list"; return list(call);
-    case Route::kCreate: call.name = "create"; return create(call);
-    case Route::kGet: call.name = "get"; return get_tree(call);
-    case Route::kUpdate: call.name = "update"; return update(call);
-    case Route::kDelete: call.name = "delete"; return remove(call);
-    case Route::kSend: call.name = "send"; return send(call);
-    case Route::kRegenerate: call.name = "regenerate"; return regenerate(call);
-    case Route::kSetLeaf: call.name = "current_leaf"; return set_leaf(call);
-    case Route::kStop: call.name = "stop"; return stop(call);
+    case Route::kList:
+      call.name = "list";
+      return list(call);
+    case Route::kCreate:
+      call.name = "create";
+      return create(call);
+    case Route::kGet:
+      call.name = "get";
+      return get_tree(call);
+    case Route::kUpdate:
+      call.name = "update";
+      return update(call);
+    case Route::kDelete:
+      call.name = "delete";
+      return remove(call);
+    case Route::kSend:
+      call.name = "send";
+      return send(call);
+    case Route::kRegenerate:
+      call.name = "regenerate";
+      return regenerate(call);
+    case Route::kSetLeaf:
+      call.name = "current_leaf";
+      return set_leaf(call);
+    case Route::kStop:
+      call.name = "stop";
+      return stop(call);
   }
 }
 
@@ -240,7 +272,10 @@ void ConversationApi::reply_error(Call& call, const Status& st) {
     h.emplace_back("Retry-After", std::to_string(e.retry_after_s));
     call.responder->respond(e.status, std::move(h), e.body());
     log_event(LogLevel::kWarn, "request",
-              {{"request_id", call.request_id}, {"endpoint", "conversations"}, {"action", call.name}, {"status", e.status},
+              {{"request_id", call.request_id},
+               {"endpoint", "conversations"},
+               {"action", call.name},
+               {"status", e.status},
                {"error", e.message}});
     return;
   }
@@ -362,7 +397,9 @@ Result<const ServedModel*> ConversationApi::choose_model(const std::string& requ
                                                          const std::vector<store::Message>& path) const {
   if (!requested.empty()) {
     if (const ServedModel* m = find_model(requested)) return m;
-    return not_found_error("The model '{}' does not exist.", requested).with_detail("param", "model").with_detail("code", "model_not_found");
+    return not_found_error("The model '{}' does not exist.", requested)
+        .with_detail("param", "model")
+        .with_detail("code", "model_not_found");
   }
   if (const std::optional<std::string> last = path_model(path)) {
     if (const ServedModel* m = find_model(*last)) return m;
@@ -468,12 +505,14 @@ void ConversationApi::send(Call& call) {
   path.push_back(pending);
   Result<GenerateRequest> request = build_request(**model, path, r->reply, call.principal);
   if (!request.ok()) return reply_error(call, request.status());
-  Result<store::Message> user = db.append_message(owner, {call.conversation_id, parent, store::MessageRole::kUser, r->content});
+  Result<store::Message> user =
+      db.append_message(owner, {call.conversation_id, parent, store::MessageRole::kUser, r->content});
   if (!user.ok()) return reply_error(call, not_found_if(user.status()));
   path.back() = *user;
   // If the engine refuses now (queue full: 429), the user message stays, answered by nothing:
   // the client may regenerate on it.
-  if (Status st = start_reply(call, **model, path, std::move(*request), r->reply, *user); !st.ok()) return reply_error(call, st);
+  if (Status st = start_reply(call, **model, path, std::move(*request), r->reply, *user); !st.ok())
+    return reply_error(call, st);
 }
 
 void ConversationApi::regenerate(Call& call) {
@@ -482,7 +521,8 @@ void ConversationApi::regenerate(Call& call) {
   Result<store::MessageTree> tree = context_->store.get_message_tree(call.principal.user_id, call.conversation_id);
   if (!tree.ok()) return reply_error(call, not_found_if(tree.status()));
   const store::Message* target = find_message(*tree, call.message_id);
-  if (target == nullptr) return reply_error(call, not_found_error("The message does not exist.").with_detail("code", "message_not_found"));
+  if (target == nullptr)
+    return reply_error(call, not_found_error("The message does not exist.").with_detail("code", "message_not_found"));
   // An answer is regenerated as a sibling (same user message); a user message gets a new answer.
   std::string leaf;
   if (target->role == store::MessageRole::kAssistant) {
@@ -491,7 +531,8 @@ void ConversationApi::regenerate(Call& call) {
     leaf = target->id;
   }
   if (leaf.empty()) {
-    return reply_error(call, invalid_argument_error("Only an answer or a user message can be regenerated.").with_detail("param", "message_id"));
+    return reply_error(call, invalid_argument_error("Only an answer or a user message can be regenerated.")
+                                 .with_detail("param", "message_id"));
   }
   Result<std::vector<store::Message>> path = store::message_path(*tree, leaf);
   if (!path.ok()) return reply_error(call, path.status());

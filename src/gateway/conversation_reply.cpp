@@ -38,9 +38,13 @@ std::size_t ActiveReplies::stop_matching(const std::string* conversation_id) {
   return jobs.size();
 }
 
-std::size_t ActiveReplies::stop(const std::string& conversation_id) { return stop_matching(&conversation_id); }
+std::size_t ActiveReplies::stop(const std::string& conversation_id) {
+  return stop_matching(&conversation_id);
+}
 
-std::size_t ActiveReplies::stop_all() { return stop_matching(nullptr); }
+std::size_t ActiveReplies::stop_all() {
+  return stop_matching(nullptr);
+}
 
 std::size_t ActiveReplies::size() const {
   std::lock_guard<std::mutex> lock(mutex_);
@@ -118,11 +122,11 @@ std::string auto_title(std::string_view text) {
 // ---- ConversationReply ------------------------------------------------------------------------
 
 void ConversationReply::on_start() {
-  p_.responder->start_stream(200, {{"Content-Type", "text/event-stream"},
-                                   {"Cache-Control", "no-cache"},
-                                   {"X-Request-Id", p_.request_id}});
+  p_.responder->start_stream(
+      200, {{"Content-Type", "text/event-stream"}, {"Cache-Control", "no-cache"}, {"X-Request-Id", p_.request_id}});
   if (p_.user_message) {
-    p_.responder->write(format_sse_event(message_event_json(p_.conversation_id, message_out(*p_.user_message)), "message"));
+    p_.responder->write(
+        format_sse_event(message_event_json(p_.conversation_id, message_out(*p_.user_message)), "message"));
   }
 }
 
@@ -171,15 +175,19 @@ void ConversationReply::persist(const GenerationOutcome& outcome) {
     // E.g. the conversation was deleted meanwhile, or the database is down: the text is lost,
     // and the client, if still there, is told so.
     log_event(LogLevel::kWarn, "reply not saved",
-              {{"request_id", p_.request_id}, {"conversation_id", p_.conversation_id}, {"error", saved.status().to_string()}});
-    out.write(format_sse_event(error_event_json("The reply could not be saved.", "server_error", "", nullptr), "error"));
+              {{"request_id", p_.request_id},
+               {"conversation_id", p_.conversation_id},
+               {"error", saved.status().to_string()}});
+    out.write(
+        format_sse_event(error_event_json("The reply could not be saved.", "server_error", "", nullptr), "error"));
     out.finish();
     return;
   }
   Result<store::Conversation> conv = store.get_conversation(p_.principal.user_id, p_.conversation_id);
   const MessageOut assistant = message_out(*saved);
   if (!conv.ok()) {
-    out.write(format_sse_event(error_event_json("The conversation is gone.", "invalid_request_error", "", &assistant), "error"));
+    out.write(format_sse_event(error_event_json("The conversation is gone.", "invalid_request_error", "", &assistant),
+                               "error"));
     out.finish();
     return;
   }

@@ -95,7 +95,7 @@ class ConversationReply final : public GenerationObserver, public std::enable_sh
     std::string model;
     std::string request_id;
     std::optional<store::Message> user_message;  // sent first as `event: message` (send, not regenerate)
-    std::string title_source;  // the first user message of the path: names an untitled conversation
+    std::string title_source;                    // the first user message of the path: names an untitled conversation
     std::shared_ptr<HttpResponder> responder;
   };
   explicit ConversationReply(Params params) : p_(std::move(params)) {}

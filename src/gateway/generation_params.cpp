@@ -16,7 +16,9 @@ Result<SamplingParams> sampling_from(const SamplingFields& f, std::int32_t n_log
   p.presence_penalty = static_cast<float>(f.presence_penalty);
   p.frequency_penalty = static_cast<float>(f.frequency_penalty);
   for (const auto& [id, bias] : f.logit_bias) {
-    if (id >= n_vocab) return invalid_param("logit_bias", fmt::format("Token id {} is outside the vocabulary of {} tokens.", id, n_vocab));
+    if (id >= n_vocab)
+      return invalid_param("logit_bias",
+                           fmt::format("Token id {} is outside the vocabulary of {} tokens.", id, n_vocab));
     p.logit_bias.emplace_back(id, static_cast<float>(bias));
   }
   if (f.seed) {
@@ -31,13 +33,15 @@ Result<SamplingParams> sampling_from(const SamplingFields& f, std::int32_t n_log
 
 Status context_error(std::int64_t n_ctx, std::int64_t prompt, std::int64_t max_tokens, std::string_view param) {
   std::string msg = max_tokens > 0
-                        ? fmt::format("This model's maximum context length is {} tokens. However, you requested {} tokens "
-                                      "({} in the prompt, {} for the completion). Please reduce the prompt or the "
-                                      "completion length.",
-                                      n_ctx, prompt + max_tokens, prompt, max_tokens)
-                        : fmt::format("This model's maximum context length is {} tokens. However, your prompt has {} "
-                                      "tokens. Please reduce the length of the prompt.",
-                                      n_ctx, prompt);
+                        ? fmt::format(
+                              "This model's maximum context length is {} tokens. However, you requested {} tokens "
+                              "({} in the prompt, {} for the completion). Please reduce the prompt or the "
+                              "completion length.",
+                              n_ctx, prompt + max_tokens, prompt, max_tokens)
+                        : fmt::format(
+                              "This model's maximum context length is {} tokens. However, your prompt has {} "
+                              "tokens. Please reduce the length of the prompt.",
+                              n_ctx, prompt);
   return invalid_param(param, std::move(msg)).with_detail("code", "context_length_exceeded");
 }
 

@@ -12,7 +12,9 @@ TaskPool::TaskPool(int threads, std::size_t max_queued) : max_queued_(max_queued
   for (int i = 0; i < n; ++i) threads_.emplace_back([this] { loop(); });
 }
 
-TaskPool::~TaskPool() { shutdown(); }
+TaskPool::~TaskPool() {
+  shutdown();
+}
 
 bool TaskPool::try_post(std::function<void()> task) {
   {

@@ -12,10 +12,13 @@ namespace {
 
 namespace json = boost::json;
 
-std::string param_of(const Status& st) { return std::string(st.detail("param")); }
+std::string param_of(const Status& st) {
+  return std::string(st.detail("param"));
+}
 
 TEST(ConversationRequest, SendMessageFieldsAndDefaults) {
-  auto r = parse_send_message(R"({"content":"Hi","temperature":0.5,"top_p":0.9,"max_tokens":12,"seed":3,"stop":["x"],"model":"m"})");
+  auto r = parse_send_message(
+      R"({"content":"Hi","temperature":0.5,"top_p":0.9,"max_tokens":12,"seed":3,"stop":["x"],"model":"m"})");
   ASSERT_TRUE(r.ok()) << r.status().to_string();
   EXPECT_EQ(r->content, "Hi");
   EXPECT_FALSE(r->parent_id.has_value());
@@ -74,11 +77,13 @@ TEST(ConversationRequest, CreateUpdateRegenerateLeaf) {
 
   EXPECT_EQ(parse_set_current_leaf(R"({"message_id":"msg_1"})")->message_id, "msg_1");
   EXPECT_EQ(param_of(parse_set_current_leaf(R"({"message_id":1})").status()), "message_id");
-  EXPECT_EQ(param_of(parse_set_current_leaf(R"({"message_id":")" + std::string(100, 'm') + "\"}").status()), "message_id");
+  EXPECT_EQ(param_of(parse_set_current_leaf(R"({"message_id":")" + std::string(100, 'm') + "\"}").status()),
+            "message_id");
 }
 
 TEST(ConversationRequest, ListQuery) {
-  auto q = parse_list_conversations({{"limit", "20"}, {"offset", "40"}, {"q", "50%"}, {"include_archived", "true"}, {"x", "y"}});
+  auto q = parse_list_conversations(
+      {{"limit", "20"}, {"offset", "40"}, {"q", "50%"}, {"include_archived", "true"}, {"x", "y"}});
   ASSERT_TRUE(q.ok());
   EXPECT_EQ(q->limit, 20);
   EXPECT_EQ(q->offset, 40);

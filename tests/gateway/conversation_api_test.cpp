@@ -9,7 +9,9 @@ namespace {
 
 using ConversationApiTest = ConversationApiFixture;
 
-std::string json_str(std::string_view s) { return json::serialize(json::string(s)); }
+std::string json_str(std::string_view s) {
+  return json::serialize(json::string(s));
+}
 
 TEST_F(ConversationApiTest, CreateReturnsTheConversationAndGetShowsIt) {
   HttpResponse r = call("POST", "/api/conversations", R"({"title":"Trip plans"})");
@@ -135,7 +137,8 @@ TEST_F(ConversationApiTest, BodiesMustBeJson) {
     EXPECT_EQ(body_json(r).at("error").at("code"), "unsupported_media_type");
     EXPECT_EQ(call("PATCH", "/api/conversations/" + id, R"({"title":"x"})", "alice", type).status, 415);
     EXPECT_EQ(call("POST", "/api/conversations/" + id + "/messages", R"({"content":"x"})", "alice", type).status, 415);
-    EXPECT_EQ(call("PUT", "/api/conversations/" + id + "/current_leaf", R"({"message_id":"x"})", "alice", type).status, 415);
+    EXPECT_EQ(call("PUT", "/api/conversations/" + id + "/current_leaf", R"({"message_id":"x"})", "alice", type).status,
+              415);
   }
   EXPECT_EQ(call("POST", "/api/conversations", "{}", "alice", "Application/JSON; charset=utf-8").status, 201);
   EXPECT_EQ(body_json(call("GET", "/api/conversations/" + id)).at("conversation").at("title"), "");  // unchanged
@@ -148,16 +151,21 @@ TEST_F(ConversationApiTest, MalformedJsonAndWrongTypesAre400NamingTheField) {
     EXPECT_EQ(r.status, 400) << r.body;
     return body_json(r).at("error");
   };
-  EXPECT_NE(std::string(error("POST", "/api/conversations", "{\"title\":").at("message").as_string()).find("JSON"), std::string::npos);
-  EXPECT_NE(std::string(error("POST", "/api/conversations", "[1,2]").at("message").as_string()).find("object"), std::string::npos);
+  EXPECT_NE(std::string(error("POST", "/api/conversations", "{\"title\":").at("message").as_string()).find("JSON"),
+            std::string::npos);
+  EXPECT_NE(std::string(error("POST", "/api/conversations", "[1,2]").at("message").as_string()).find("object"),
+            std::string::npos);
   EXPECT_EQ(error("POST", "/api/conversations", R"({"title":5})").at("param"), "title");
   EXPECT_EQ(error("PATCH", "/api/conversations/" + id, R"({"archived":"yes"})").at("param"), "archived");
   EXPECT_EQ(error("PATCH", "/api/conversations/" + id, R"({})").at("param"), "title");
   EXPECT_EQ(error("POST", "/api/conversations/" + id + "/messages", R"({})").at("param"), "content");
   EXPECT_EQ(error("POST", "/api/conversations/" + id + "/messages", R"({"content":""})").at("param"), "content");
-  EXPECT_EQ(error("POST", "/api/conversations/" + id + "/messages", R"({"content":"hi","temperature":9})").at("param"), "temperature");
-  EXPECT_EQ(error("POST", "/api/conversations/" + id + "/messages", R"({"content":"hi","max_tokens":0})").at("param"), "max_tokens");
-  EXPECT_EQ(error("POST", "/api/conversations/" + id + "/messages", R"({"content":"a\u0000b"})").at("param"), "content");
+  EXPECT_EQ(error("POST", "/api/conversations/" + id + "/messages", R"({"content":"hi","temperature":9})").at("param"),
+            "temperature");
+  EXPECT_EQ(error("POST", "/api/conversations/" + id + "/messages", R"({"content":"hi","max_tokens":0})").at("param"),
+            "max_tokens");
+  EXPECT_EQ(error("POST", "/api/conversations/" + id + "/messages", R"({"content":"a\u0000b"})").at("param"),
+            "content");
   EXPECT_EQ(error("PUT", "/api/conversations/" + id + "/current_leaf", R"({})").at("param"), "message_id");
   EXPECT_EQ(error("GET", "/api/conversations?limit=0", "").at("param"), "limit");
   EXPECT_EQ(error("GET", "/api/conversations?limit=201", "").at("param"), "limit");
@@ -175,7 +183,8 @@ TEST_F(ConversationApiTest, OversizedTitlesAndMessagesAreRefused) {
   EXPECT_EQ(body_json(r).at("error").at("param"), "title");
   r = call("PATCH", "/api/conversations/" + id, R"({"title":)" + json_str(long_title) + "}");
   EXPECT_EQ(r.status, 400);
-  EXPECT_EQ(call("PATCH", "/api/conversations/" + id, R"({"title":)" + json_str(std::string(512, 't')) + "}").status, 200);
+  EXPECT_EQ(call("PATCH", "/api/conversations/" + id, R"({"title":)" + json_str(std::string(512, 't')) + "}").status,
+            200);
   r = call("POST", "/api/conversations/" + id + "/messages", R"({"content":)" + json_str(std::string(4097, 'x')) + "}");
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(body_json(r).at("error").at("param"), "content");
@@ -186,7 +195,8 @@ TEST_F(ConversationApiTest, OversizedTitlesAndMessagesAreRefused) {
 }
 
 TEST_F(ConversationApiTest, InvalidIdsAreNotFound) {
-  for (const std::string& id : std::vector<std::string>{"nope", "cnv_", "cnv_0000000000000000000000000", "cnv_%27%20OR%201=1", std::string(300, 'c')}) {
+  for (const std::string& id : std::vector<std::string>{"nope", "cnv_", "cnv_0000000000000000000000000",
+                                                        "cnv_%27%20OR%201=1", std::string(300, 'c')}) {
     HttpResponse r = call("GET", "/api/conversations/" + id);
     EXPECT_EQ(r.status, 404) << id;
     EXPECT_EQ(body_json(r).at("error").at("code"), "conversation_not_found") << id;
@@ -196,7 +206,8 @@ TEST_F(ConversationApiTest, InvalidIdsAreNotFound) {
   HttpResponse r = call("POST", "/api/conversations/" + id + "/messages/msg_nope/regenerate", "{}");
   EXPECT_EQ(r.status, 404);
   EXPECT_EQ(body_json(r).at("error").at("code"), "message_not_found");
-  r = call("POST", "/api/conversations/" + id + "/messages", R"({"content":"hi","parent_id":"msg_0000000000000000000000000A"})");
+  r = call("POST", "/api/conversations/" + id + "/messages",
+           R"({"content":"hi","parent_id":"msg_0000000000000000000000000A"})");
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(body_json(r).at("error").at("param"), "parent_id");
   r = call("PUT", "/api/conversations/" + id + "/current_leaf", R"({"message_id":"msg_0000000000000000000000000A"})");
@@ -227,9 +238,11 @@ TEST_F(ConversationApiTest, StopWithNothingRunningStopsNothing) {
 
 TEST_F(ConversationApiTest, AKeyWithoutTheChatScopeIsRefused) {
   const std::string id = create_conversation();
-  for (const auto& [method, path] : std::vector<std::pair<std::string, std::string>>{
-           {"GET", "/api/conversations"}, {"GET", "/api/conversations/" + id}, {"POST", "/api/conversations"},
-           {"DELETE", "/api/conversations/" + id}}) {
+  for (const auto& [method, path] :
+       std::vector<std::pair<std::string, std::string>>{{"GET", "/api/conversations"},
+                                                        {"GET", "/api/conversations/" + id},
+                                                        {"POST", "/api/conversations"},
+                                                        {"DELETE", "/api/conversations/" + id}}) {
     HttpResponse r = call(method, path, method == "POST" ? "{}" : "", "models-only");
     EXPECT_EQ(r.status, 403) << method << " " << path;
     EXPECT_EQ(body_json(r).at("error").at("type"), "permission_error");
@@ -271,7 +284,8 @@ TEST_F(ConversationApiTest, AnotherUserCanNeitherReadNorChangeAConversation) {
     EXPECT_EQ(theirs.body, nobody.body) << p.method << " " << p.path_suffix;
   }
   // Bob's list does not show it, whatever he searches.
-  EXPECT_TRUE(body_json(call("GET", "/api/conversations?include_archived=true", {}, "bob")).at("data").as_array().empty());
+  EXPECT_TRUE(
+      body_json(call("GET", "/api/conversations?include_archived=true", {}, "bob")).at("data").as_array().empty());
   EXPECT_TRUE(body_json(call("GET", "/api/conversations?q=Alice", {}, "bob")).at("data").as_array().empty());
 
   // Bob cannot graft his messages onto Alice's tree, or point his leaf at her messages.

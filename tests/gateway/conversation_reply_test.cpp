@@ -76,10 +76,12 @@ TEST_F(ConversationReplyTest, SendStreamsTheReplyAndPersistsExactlyWhatWasStream
 
 TEST_F(ConversationReplyTest, TheFirstExchangeNamesAnUntitledConversation) {
   const std::string id = create_conversation();
-  Streamed s = stream("/api/conversations/" + id + "/messages",
-                      send_body("\n  Plan a three-day trip to Lisbon with a small budget, please, and list museums\nmore"));
+  Streamed s =
+      stream("/api/conversations/" + id + "/messages",
+             send_body("\n  Plan a three-day trip to Lisbon with a small budget, please, and list museums\nmore"));
   ASSERT_EQ(s.status, 200);
-  const std::string expected = auto_title("Plan a three-day trip to Lisbon with a small budget, please, and list museums");
+  const std::string expected =
+      auto_title("Plan a three-day trip to Lisbon with a small budget, please, and list museums");
   EXPECT_EQ(s.last("done").at("conversation").at("title"), expected.c_str());
   EXPECT_EQ(tree(id).at("conversation").at("title"), expected.c_str());
   // Later exchanges and given titles are left alone.
@@ -100,7 +102,8 @@ TEST_F(ConversationReplyTest, EditAndRegenerateMakeBranchesAndSwitchingChangesTh
   EXPECT_EQ(s1.last("message").at("message").at("parent_id"), sys.c_str());
 
   // Regenerate: a sibling answer under the same user message; greedy gives the same text.
-  Streamed s2 = stream("/api/conversations/" + id + "/messages/" + a1 + "/regenerate", "{" + std::string(kGreedy) + "}");
+  Streamed s2 =
+      stream("/api/conversations/" + id + "/messages/" + a1 + "/regenerate", "{" + std::string(kGreedy) + "}");
   ASSERT_EQ(s2.status, 200) << s2.body;
   EXPECT_EQ(s2.last("message"), nullptr);  // no new user message
   const json::value a2 = s2.last("done").at("message");
@@ -110,7 +113,8 @@ TEST_F(ConversationReplyTest, EditAndRegenerateMakeBranchesAndSwitchingChangesTh
 
   // Edit the user message: a new user message under the same parent (the system prompt).
   Streamed s3 = stream("/api/conversations/" + id + "/messages",
-                       send_body("Good morning, how are you today?", std::string(R"("parent_id":")") + sys + "\"," + std::string(kGreedy)));
+                       send_body("Good morning, how are you today?",
+                                 std::string(R"("parent_id":")") + sys + "\"," + std::string(kGreedy)));
   ASSERT_EQ(s3.status, 200) << s3.body;
   const std::string u2(s3.last("message").at("message").at("id").as_string());
   const std::string a3(s3.last("done").at("message").at("id").as_string());
@@ -142,17 +146,19 @@ TEST_F(ConversationReplyTest, EditAndRegenerateMakeBranchesAndSwitchingChangesTh
   };
   const std::int64_t on_first_branch =
       prompt_tokens({{"system", "Be brief."}, {"user", "Hello"}, {"assistant", a2_text}, {"user", "And then?"}});
-  const std::int64_t on_edit_branch = prompt_tokens({{"system", "Be brief."},
-                                                     {"user", "Good morning, how are you today?"},
-                                                     {"assistant", std::string(s3.last("done").at("message").at("content").as_string())},
-                                                     {"user", "And then?"}});
+  const std::int64_t on_edit_branch =
+      prompt_tokens({{"system", "Be brief."},
+                     {"user", "Good morning, how are you today?"},
+                     {"assistant", std::string(s3.last("done").at("message").at("content").as_string())},
+                     {"user", "And then?"}});
   ASSERT_NE(on_first_branch, on_edit_branch);
   EXPECT_EQ(s4.last("done").at("message").at("usage").at("prompt_tokens").as_int64(), on_first_branch);
 
   // Editing the very first message of a conversation without a system prompt: a second root.
   const std::string plain = create_conversation();
   ASSERT_EQ(stream("/api/conversations/" + plain + "/messages", send_body("One")).status, 200);
-  Streamed root2 = stream("/api/conversations/" + plain + "/messages", send_body("Two", std::string(R"("parent_id":"",)") + std::string(kGreedy)));
+  Streamed root2 = stream("/api/conversations/" + plain + "/messages",
+                          send_body("Two", std::string(R"("parent_id":"",)") + std::string(kGreedy)));
   ASSERT_EQ(root2.status, 200) << root2.body;
   EXPECT_TRUE(root2.last("message").at("message").at("parent_id").is_null());
   std::size_t roots = 0;
@@ -166,7 +172,8 @@ TEST_F(ConversationReplyTest, RegenerateOnAUserMessageAnswersIt) {
   Streamed s = stream("/api/conversations/" + id + "/messages", send_body("Hi"));
   ASSERT_EQ(s.status, 200);
   const std::string u(s.last("message").at("message").at("id").as_string());
-  Streamed again = stream("/api/conversations/" + id + "/messages/" + u + "/regenerate", "{" + std::string(kGreedy) + "}");
+  Streamed again =
+      stream("/api/conversations/" + id + "/messages/" + u + "/regenerate", "{" + std::string(kGreedy) + "}");
   ASSERT_EQ(again.status, 200) << again.body;
   EXPECT_EQ(again.last("done").at("message").at("parent_id"), u.c_str());
   EXPECT_EQ(message(tree(id), u).at("children").as_array().size(), 2u);
@@ -245,12 +252,14 @@ TEST_F(ConversationReplyTest, AClientThatHangsUpCancelsAndThePartialReplyIsSaved
   ASSERT_FALSE(received.empty());
   // The engine stops within a step; the reply is saved as "cancelled", starting with what we saw.
   json::value answer;
-  ASSERT_TRUE(eventually([&] {
-    const json::value t = tree(id);
-    if (t.at("messages").as_array().size() < 2) return false;
-    answer = t.at("messages").as_array()[1];
-    return true;
-  }, kPatience));
+  ASSERT_TRUE(eventually(
+      [&] {
+        const json::value t = tree(id);
+        if (t.at("messages").as_array().size() < 2) return false;
+        answer = t.at("messages").as_array()[1];
+        return true;
+      },
+      kPatience));
   EXPECT_EQ(answer.at("role"), "assistant");
   EXPECT_EQ(answer.at("finish_reason"), "cancelled");
   const std::string saved(answer.at("content").as_string());
@@ -264,12 +273,14 @@ TEST_F(ConversationReplyTest, AClientThatHangsUpCancelsAndThePartialReplyIsSaved
 TEST_F(ConversationReplyTest, DeletingAConversationStopsItsReply) {
   const std::string id = create_conversation();
   std::thread deleter;
-  Streamed s = stream("/api/conversations/" + id + "/messages", send_body("Go on", kLong), "alice", [&](const SseEvent& e) {
-    if (e.event == "delta" && !deleter.joinable()) {
-      deleter = std::thread([&] { EXPECT_EQ(call("DELETE", "/api/conversations/" + id, {}, "alice", "").status, 204); });
-    }
-    return true;
-  });
+  Streamed s =
+      stream("/api/conversations/" + id + "/messages", send_body("Go on", kLong), "alice", [&](const SseEvent& e) {
+        if (e.event == "delta" && !deleter.joinable()) {
+          deleter =
+              std::thread([&] { EXPECT_EQ(call("DELETE", "/api/conversations/" + id, {}, "alice", "").status, 204); });
+        }
+        return true;
+      });
   if (deleter.joinable()) deleter.join();
   ASSERT_EQ(s.status, 200);
   // The reply cannot be saved into a deleted conversation: the stream ends with an error.
@@ -281,10 +292,11 @@ TEST_F(ConversationReplyTest, DeletingAConversationStopsItsReply) {
 TEST_F(ConversationReplyTest, ShuttingDownSavesTheRepliesInFlight) {
   const std::string id = create_conversation();
   std::thread killer;
-  Streamed s = stream("/api/conversations/" + id + "/messages", send_body("Go on", kLong), "alice", [&](const SseEvent& e) {
-    if (e.event == "delta" && !killer.joinable()) killer = std::thread([&] { api_.reset(); });
-    return true;
-  });
+  Streamed s =
+      stream("/api/conversations/" + id + "/messages", send_body("Go on", kLong), "alice", [&](const SseEvent& e) {
+        if (e.event == "delta" && !killer.joinable()) killer = std::thread([&] { api_.reset(); });
+        return true;
+      });
   if (killer.joinable()) killer.join();
   ASSERT_EQ(s.status, 200);
   auto saved = store_->get_message_tree(alice_.user_id, id);
@@ -335,7 +347,8 @@ TEST_F(ConversationQueueFullTest, AFullQueueIs429AndKeepsTheUserMessageForARetry
   EXPECT_EQ(body_json(call("POST", "/api/conversations/" + busy + "/stop", {}, "alice", "")).at("stopped"), 2);
   first.join();
   second.join();
-  Streamed retry = stream("/api/conversations/" + other + "/messages/" + user + "/regenerate", "{" + std::string(kGreedy) + "}");
+  Streamed retry =
+      stream("/api/conversations/" + other + "/messages/" + user + "/regenerate", "{" + std::string(kGreedy) + "}");
   ASSERT_EQ(retry.status, 200) << retry.body;
   EXPECT_EQ(retry.last("done").at("message").at("parent_id"), user.c_str());
 }

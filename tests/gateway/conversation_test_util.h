@@ -85,7 +85,8 @@ class ConversationApiFixture : public ::testing::Test {
 
     ConversationApiOptions o;
     o.limits.max_content_bytes = 4096;  // small, so that "too long" is cheap to test
-    o.usage_sink = [this](const Principal& p, const std::string& model_id, std::int64_t prompt, std::int64_t completion) {
+    o.usage_sink = [this](const Principal& p, const std::string& model_id, std::int64_t prompt,
+                          std::int64_t completion) {
       std::lock_guard<std::mutex> lock(usage_mutex_);
       usage_.push_back({p.user_id, model_id, prompt, completion});
     };
@@ -150,8 +151,8 @@ class ConversationApiFixture : public ::testing::Test {
     return h;
   }
 
-  HttpResponse call(std::string_view method, std::string_view path, std::string body = {}, std::string_view user = "alice",
-                    std::string_view content_type = "application/json") {
+  HttpResponse call(std::string_view method, std::string_view path, std::string body = {},
+                    std::string_view user = "alice", std::string_view content_type = "application/json") {
     HttpClient client;
     auto r = client.request(method, base_ + std::string(path), headers(user, content_type), std::move(body));
     EXPECT_TRUE(r.ok()) << r.status().to_string();

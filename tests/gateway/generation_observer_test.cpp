@@ -76,7 +76,9 @@ class ObservedJobTest : public ConversationApiFixture {
     EXPECT_TRUE(job->start(std::move(in)).ok());
     return job;
   }
-  std::vector<TokenId> encode(std::string_view text) { return model().tokenizer().encode(text, {.add_special = false}); }
+  std::vector<TokenId> encode(std::string_view text) {
+    return model().tokenizer().encode(text, {.add_special = false});
+  }
 
   ScriptedEngine engine_;
   std::shared_ptr<NullResponder> responder_ = std::make_shared<NullResponder>();
