@@ -32,8 +32,10 @@ Status GenerationJob::start(std::vector<ChoiceInput> inputs) {
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     Result<RequestId> id = engine_.submit(std::move(inputs[i].request), shared_from_this());
     if (!id.ok()) {
-      for (std::size_t j = 0; j < i; ++j) engine_.cancel(choices_[j].engine_id);
       done_ = true;  // the caller answers; late events for the cancelled ones are ignored
+      const std::vector<RequestId> submitted = mark_cancelled();
+      lock.unlock();  // see mark_cancelled()
+      for (const RequestId r : submitted) engine_.cancel(r);
       return id.status();
     }
     choices_[i].engine_id = *id;
@@ -111,6 +113,7 @@ void GenerationJob::on_tokens(Choice& c, const TokenEvent& e) {
     if (spec_.n_logprobs >= 0 && i < e.logprobs.size()) lps.push_back(logprob_of(e.logprobs[i]));
     if (c.stop->stopped()) {
       c.stopped_by_string = true;
+      c.cancel_sent = true;
       engine_.cancel(c.engine_id);  // the engine finishes it with kCancelled: reported as "stop"
       break;
     }
@@ -119,10 +122,15 @@ void GenerationJob::on_tokens(Choice& c, const TokenEvent& e) {
 }
 
 void GenerationJob::stop() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (done_) return;
-  stop_requested_ = true;
-  cancel_all();  // the engine answers with kCancelled finishes, reported as "stopped"
+  std::vector<RequestId> ids;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (done_) return;
+    stop_requested_ = true;
+    ids = mark_cancelled();
+  }
+  // The engine answers with kCancelled finishes, reported as "stopped".
+  for (const RequestId id : ids) engine_.cancel(id);
 }
 
 void GenerationJob::on_finish(Choice& c, const FinishEvent& e) {
@@ -283,8 +291,14 @@ void GenerationJob::fail(const std::string& message) {
 }
 
 void GenerationJob::on_disconnect() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  disconnect_locked();
+  std::vector<RequestId> ids;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    disconnect_locked();
+    // Also when a failed write marked the job disconnected first: this is where it cancels.
+    if (disconnected_) ids = mark_cancelled();
+  }
+  for (const RequestId id : ids) engine_.cancel(id);  // outside our lock: see mark_cancelled()
 }
 
 void GenerationJob::disconnect_locked() {
@@ -292,15 +306,23 @@ void GenerationJob::disconnect_locked() {
   disconnected_ = true;
   const bool was_done = done_;
   done_ = true;
-  cancel_all();
   // An observed job reports (and records) when the engine has finished the cancelled request.
   if (!was_done && !spec_.observer) record(499);
 }
 
-void GenerationJob::cancel_all() {
-  for (const Choice& c : choices_) {
-    if (!c.finished && c.engine_id != 0) engine_.cancel(c.engine_id);
+std::vector<RequestId> GenerationJob::mark_cancelled() {
+  std::vector<RequestId> ids;
+  for (Choice& c : choices_) {
+    if (!c.finished && !c.cancel_sent && c.engine_id != 0) {
+      c.cancel_sent = true;
+      ids.push_back(c.engine_id);
+    }
   }
+  return ids;
+}
+
+void GenerationJob::cancel_all() {
+  for (const RequestId id : mark_cancelled()) engine_.cancel(id);
 }
 
 void GenerationJob::record(int status) {

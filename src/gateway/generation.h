@@ -111,6 +111,7 @@ class GenerationJob final : public RequestSink, public std::enable_shared_from_t
     std::vector<TokenLogprobOut> logprobs;
     bool finished = false;
     bool stopped_by_string = false;
+    bool cancel_sent = false;  // engine_.cancel was called (or is about to be) for it
     std::string finish_reason;
     FinishEvent usage;
     std::int64_t text_bytes = 0;  // bytes of text sent so far (completion logprob offsets)
@@ -128,9 +129,19 @@ class GenerationJob final : public RequestSink, public std::enable_shared_from_t
   void emit(Choice& c, const std::string& text, std::vector<TokenLogprobOut> logprobs, std::optional<std::string> finish);
   void complete();  // every choice finished: the final response
   void fail(const std::string& message);
+  // The responder's disconnect callback (an I/O thread): marks the job and cancels its requests.
   void on_disconnect();
+  // Marks the job disconnected and stops sending. It does not cancel: a write that failed (the
+  // caller here, on the engine thread) means the responder calls on_disconnect, which does.
   void disconnect_locked();
-  void cancel_all();
+  // Marks the unfinished choices cancelled and returns their engine ids, each once. engine_.cancel
+  // is called after releasing mutex_ (stop, on_disconnect, a failed start): the engine thread
+  // delivers a cancelled request's finish event while holding its own lock, so cancelling under
+  // ours could deadlock against it (A: our lock, then the engine's; engine: its lock, then ours).
+  // The exceptions run on the engine thread while it steps, holding no lock of its own: a stop
+  // string in on_tokens, and fail() for an engine error.
+  std::vector<RequestId> mark_cancelled();
+  void cancel_all();  // mark_cancelled() and cancel at once: engine thread, stepping, only
   void record(int status);
   Usage usage() const;
 

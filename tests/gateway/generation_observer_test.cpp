@@ -40,8 +40,10 @@ class NullResponder final : public HttpResponder {
   bool write(std::string) override { return true; }
   void finish() override {}
   bool disconnected() const override { return false; }
-  void on_disconnect(std::function<void()>) override {}
+  // As the server does: it calls back when a client is gone (here: when the test says so).
+  void on_disconnect(std::function<void()> cb) override { callback = std::move(cb); }
   int responses = 0;
+  std::function<void()> callback;
 };
 
 class RecordingObserver final : public GenerationObserver {
@@ -117,6 +119,10 @@ TEST_F(ObservedJobTest, StopIsReportedAsStoppedWithTheTextSoFar) {
   auto job = start_job(obs);
   engine_.tokens(encode("partial"));
   job->stop();
+  engine_.cancelled_ = false;
+  job->stop();  // a second stop before the engine finished does not cancel again
+  EXPECT_FALSE(engine_.cancelled_);
+  engine_.cancelled_ = true;
   EXPECT_TRUE(engine_.cancelled_);
   EXPECT_EQ(obs->ends, 0);  // the end comes with the engine's finish
   engine_.finish(FinishReason::kCancelled, 3);
@@ -132,8 +138,11 @@ TEST_F(ObservedJobTest, AClientThatIsGoneCancelsAndTheEndSaysCancelled) {
   auto job = start_job(obs);
   obs->accept = false;  // the write fails: the client is gone
   engine_.tokens(encode("abc"));
+  engine_.tokens(encode("def"));     // not sent any more
+  EXPECT_FALSE(engine_.cancelled_);  // the job does not call the engine from inside its events...
+  ASSERT_TRUE(responder_->callback);
+  responder_->callback();  // ...the server's disconnect notice cancels
   EXPECT_TRUE(engine_.cancelled_);
-  engine_.tokens(encode("def"));  // in flight before the cancel took effect: dropped
   engine_.finish(FinishReason::kCancelled, 2);
   EXPECT_EQ(obs->outcome.finish_reason, "cancelled");
   EXPECT_EQ(obs->outcome.text, "abc");
