@@ -7,6 +7,7 @@
 #include "base/log.h"
 #include "chat/json.h"
 #include "gateway/generation.h"
+#include "gateway/generation_params.h"
 #include "gateway/http_errors.h"
 #include "obs/request_id.h"
 
@@ -23,53 +24,22 @@ HttpHeaders json_headers(const std::string& request_id) {
   return {{"Content-Type", "application/json"}, {"X-Request-Id", request_id}};
 }
 
-// Sampling parameters from the wire fields, OpenAI's defaults where absent.
-Result<SamplingParams> sampling_from(const SamplingFields& f, std::int32_t n_logprobs, std::int32_t n_vocab,
-                                     std::int32_t choice) {
-  SamplingParams p;
-  p.temperature = static_cast<float>(f.temperature.value_or(1.0));
-  p.top_p = static_cast<float>(f.top_p.value_or(1.0));
-  p.top_k = static_cast<std::int32_t>(f.top_k.value_or(0));
-  p.min_p = static_cast<float>(f.min_p.value_or(0.0));
-  p.repetition_penalty = static_cast<float>(f.repetition_penalty.value_or(1.0));
-  p.presence_penalty = static_cast<float>(f.presence_penalty);
-  p.frequency_penalty = static_cast<float>(f.frequency_penalty);
-  for (const auto& [id, bias] : f.logit_bias) {
-    if (id >= n_vocab) return invalid_param("logit_bias", fmt::format("Token id {} is outside the vocabulary of {} tokens.", id, n_vocab));
-    p.logit_bias.emplace_back(id, static_cast<float>(bias));
-  }
-  if (f.seed) {
-    // Choices of one request differ, and each is reproducible.
-    p.seed = static_cast<std::uint64_t>(*f.seed) + static_cast<std::uint64_t>(choice);
-    p.has_seed = true;
-  }
-  p.n_logprobs = n_logprobs;
-  RETURN_IF_ERROR(p.validate(n_vocab));
-  return p;
-}
-
-Status context_error(std::int64_t n_ctx, std::int64_t prompt, std::int64_t max_tokens, std::string_view param) {
-  std::string msg = max_tokens > 0
-                        ? fmt::format("This model's maximum context length is {} tokens. However, you requested {} tokens "
-                                      "({} in the prompt, {} for the completion). Please reduce the prompt or the "
-                                      "completion length.",
-                                      n_ctx, prompt + max_tokens, prompt, max_tokens)
-                        : fmt::format("This model's maximum context length is {} tokens. However, your prompt has {} "
-                                      "tokens. Please reduce the length of the prompt.",
-                                      n_ctx, prompt);
-  return invalid_param(param, std::move(msg)).with_detail("code", "context_length_exceeded");
-}
-
 }  // namespace
 
 Gateway::Gateway(std::vector<std::unique_ptr<ServedModel>> models, const GatewayOptions& options,
                  std::unique_ptr<Accounts> accounts)
     : accounts_(std::move(accounts)), models_(std::move(models)), options_(options), metrics_(registry_) {
   for (const auto& m : models_) metrics_.watch_engine(m->id(), m->engine());
+  if (accounts_) {
+    ConversationApiOptions o;
+    o.usage = &accounts_->usage();
+    conversations_ = std::make_unique<ConversationApi>(accounts_->store(), models_, metrics_, std::move(o));
+  }
 }
 
 Gateway::~Gateway() {
   if (accounts_) accounts_->stop_pools();  // queued requests use the models
+  conversations_.reset();                   // stops replies in flight and saves them
   models_.clear();                          // engines end their requests, which record usage
 }
 
@@ -148,6 +118,13 @@ void Gateway::handle(HttpRequest req, std::shared_ptr<HttpResponder> responder) 
 void Gateway::route(const HttpRequest& req, const std::string& request_id, const std::shared_ptr<HttpResponder>& responder) {
   const std::string& path = req.path;
   if (path == "/v1" || path.rfind("/v1/", 0) == 0) return openai(req, request_id, responder);
+  if (conversations_ && ConversationApi::handles(path)) {
+    // Authentication (API key, or session cookie + CSRF on unsafe methods, or the local user);
+    // rate limits and quotas are checked by the API before a reply is queued.
+    Result<Principal> who = authenticate(req);
+    if (!who.ok()) return reply_error(*responder, request_id, who.status(), "", "conversations");
+    return conversations_->handle(req, *who, responder, request_id);
+  }
   if (path.rfind("/api/", 0) == 0 && accounts_ && accounts_->api().handle(req, request_id, responder)) return;
   responder->respond(404, json_headers(request_id),
                      error_body(fmt::format("Unknown path {} {}.", req.method.substr(0, 16), path.substr(0, 256)),
@@ -251,19 +228,9 @@ void Gateway::chat_completions(const HttpRequest& req, const Principal& who, con
     if (!tools.ok()) return reply_error(*responder, request_id, tools.status().with_detail("param", "tools"), r.model, "chat");
     input.tools = std::move(*tools);
   }
-  const Vocab& vocab = m->tokenizer().vocab();
-  input.add_generation_prompt = true;
-  input.bos_token = std::string(m->tokenizer().token_text(vocab.bos));
-  input.eos_token = std::string(m->tokenizer().token_text(vocab.eos));
-  Result<std::string> prompt = m->chat_template().render(input);
-  if (!prompt.ok()) {
-    return reply_error(*responder, request_id,
-                       Status(ErrorCode::kInvalidArgument, fmt::format("The model's chat template rejected the messages: {}", prompt.status().message()))
-                           .with_detail("param", "messages"),
-                       r.model, "chat");
-  }
-  // The template writes the special tokens (BOS included) itself.
-  const std::vector<TokenId> tokens = m->tokenizer().encode(*prompt, {.add_special = false, .parse_special = true});
+  Result<std::vector<TokenId>> prompt = m->chat_prompt(std::move(input));
+  if (!prompt.ok()) return reply_error(*responder, request_id, prompt.status().with_detail("param", "messages"), r.model, "chat");
+  const std::vector<TokenId>& tokens = *prompt;
   const auto n_prompt = static_cast<std::int64_t>(tokens.size());
   if (n_prompt == 0) return reply_error(*responder, request_id, invalid_param("messages", "The prompt is empty."), r.model, "chat");
   if (n_prompt >= m->n_ctx() || (r.max_tokens && n_prompt + *r.max_tokens > m->n_ctx())) {

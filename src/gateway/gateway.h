@@ -34,6 +34,7 @@
 #include "api/openai_request.h"
 #include "base/result.h"
 #include "gateway/accounts.h"
+#include "gateway/conversation_api.h"
 #include "gateway/gateway_metrics.h"
 #include "gateway/generation.h"
 #include "gateway/principal.h"
@@ -90,6 +91,9 @@ class Gateway {
   GatewayOptions options_;
   MetricsRegistry registry_;
   GatewayMetrics metrics_;
+  // /api/conversations, with accounts only (it needs the store). Reset first in the destructor,
+  // while the models and the store it saves replies into still exist.
+  std::unique_ptr<ConversationApi> conversations_;
 };
 
 }  // namespace parley

@@ -1,5 +1,6 @@
 #include "gateway/generation.h"
 
+#include "base/check.h"
 #include "base/log.h"
 #include "base/utf8.h"
 #include "gateway/http_errors.h"
@@ -18,6 +19,7 @@ GenerationJob::GenerationJob(JobSpec spec, const Tokenizer& tokenizer, EngineCli
     : spec_(std::move(spec)), tokenizer_(tokenizer), engine_(engine), responder_(std::move(responder)), metrics_(metrics) {}
 
 Status GenerationJob::start(std::vector<ChoiceInput> inputs) {
+  CHECK(!spec_.observer || inputs.size() == 1, "an observed job has one choice, not {}", inputs.size());
   std::unique_lock<std::mutex> lock(mutex_);  // events for early tokens wait until the ids are known
   choices_.resize(inputs.size());
   for (std::size_t i = 0; i < inputs.size(); ++i) {
@@ -30,16 +32,20 @@ Status GenerationJob::start(std::vector<ChoiceInput> inputs) {
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     Result<RequestId> id = engine_.submit(std::move(inputs[i].request), shared_from_this());
     if (!id.ok()) {
-      for (std::size_t j = 0; j < i; ++j) engine_.cancel(choices_[j].engine_id);
       done_ = true;  // the caller answers; late events for the cancelled ones are ignored
       // Nothing was computed (the engine refused before scheduling): release the reservation.
       usage_accounted_ = true;
       if (spec_.usage != nullptr) spec_.usage->record(spec_.ticket, spec_.model, 0, 0);
+      const std::vector<RequestId> submitted = mark_cancelled();
+      lock.unlock();  // see mark_cancelled()
+      for (const RequestId r : submitted) engine_.cancel(r);
       return id.status();
     }
     choices_[i].engine_id = *id;
   }
-  if (spec_.stream) {
+  if (spec_.observer) {
+    spec_.observer->on_start();
+  } else if (spec_.stream) {
     responder_->start_stream(200, {{"Content-Type", "text/event-stream"},
                                    {"Cache-Control", "no-cache"},
                                    {"X-Request-Id", spec_.request_id}});
@@ -110,11 +116,24 @@ void GenerationJob::on_tokens(Choice& c, const TokenEvent& e) {
     if (spec_.n_logprobs >= 0 && i < e.logprobs.size()) lps.push_back(logprob_of(e.logprobs[i]));
     if (c.stop->stopped()) {
       c.stopped_by_string = true;
+      c.cancel_sent = true;
       engine_.cancel(c.engine_id);  // the engine finishes it with kCancelled: reported as "stop"
       break;
     }
   }
   if (!text.empty() || !lps.empty()) emit(c, text, std::move(lps), std::nullopt);
+}
+
+void GenerationJob::stop() {
+  std::vector<RequestId> ids;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (done_) return;
+    stop_requested_ = true;
+    ids = mark_cancelled();
+  }
+  // The engine answers with kCancelled finishes, reported as "stopped".
+  for (const RequestId id : ids) engine_.cancel(id);
 }
 
 void GenerationJob::on_finish(Choice& c, const FinishEvent& e) {
@@ -124,6 +143,7 @@ void GenerationJob::on_finish(Choice& c, const FinishEvent& e) {
   // Every choice has ended, however (finished, stopped, failed, cancelled by a disconnect): the
   // engine's counts are final, so this is when the request is charged.
   if (n_finished_ == choices_.size()) account_usage();
+  if (spec_.observer) return observer_finish(c, e);
   if (e.reason == FinishReason::kError && !done_) {
     fail(e.message.empty() ? "the engine failed this request" : e.message);
     return;
@@ -140,8 +160,50 @@ void GenerationJob::on_finish(Choice& c, const FinishEvent& e) {
   if (n_finished_ == choices_.size()) complete();
 }
 
+void GenerationJob::observer_finish(Choice& c, const FinishEvent& e) {
+  GenerationOutcome out;
+  int status = 200;
+  if (e.reason == FinishReason::kError) {
+    out.finish_reason = "error";
+    out.error = e.message.empty() ? "the engine failed this request" : e.message;
+    status = 500;
+  } else {
+    if (!c.stopped_by_string) {
+      // What the detokenizer and the stop matcher still hold is part of the reply, also when it
+      // was stopped: the tokens were generated.
+      std::string tail = c.stop->feed(c.detok->finish());
+      tail += c.stop->flush();
+      c.stopped_by_string = c.stop->stopped();
+      if (!tail.empty() && !done_) emit(c, tail, {}, std::nullopt);
+    }
+    if (disconnected_) {
+      out.finish_reason = "cancelled";
+      status = 499;
+    } else if (e.reason == FinishReason::kCancelled && !c.stopped_by_string) {
+      out.finish_reason = stop_requested_ ? "stopped" : "cancelled";  // else: the engine shut down
+    } else {
+      out.finish_reason = c.stopped_by_string || e.reason != FinishReason::kLength ? "stop" : "length";
+    }
+  }
+  done_ = true;
+  c.finish_reason = out.finish_reason;
+  out.text = c.text;
+  out.usage = usage();
+  metrics_.prompt_tokens.with({spec_.model}).observe(static_cast<double>(out.usage.prompt_tokens));
+  metrics_.generation_tokens.with({spec_.model}).observe(static_cast<double>(out.usage.completion_tokens));
+  metrics_.prompt_tokens_total.with({spec_.model}).inc(static_cast<double>(out.usage.prompt_tokens));
+  metrics_.generation_tokens_total.with({spec_.model}).inc(static_cast<double>(out.usage.completion_tokens));
+  record(status);
+  spec_.observer->on_end(std::move(out));
+}
+
 void GenerationJob::emit(Choice& c, const std::string& text, std::vector<TokenLogprobOut> lps,
                          std::optional<std::string> finish) {
+  if (spec_.observer) {
+    c.text += text;
+    if (!text.empty() && !spec_.observer->on_text(text)) disconnect_locked();
+    return;
+  }
   if (!spec_.stream) {
     c.text += text;
     for (auto& l : lps) c.logprobs.push_back(std::move(l));
@@ -235,8 +297,14 @@ void GenerationJob::fail(const std::string& message) {
 }
 
 void GenerationJob::on_disconnect() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  disconnect_locked();
+  std::vector<RequestId> ids;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    disconnect_locked();
+    // Also when a failed write marked the job disconnected first: this is where it cancels.
+    if (disconnected_) ids = mark_cancelled();
+  }
+  for (const RequestId id : ids) engine_.cancel(id);  // outside our lock: see mark_cancelled()
 }
 
 void GenerationJob::disconnect_locked() {
@@ -244,14 +312,23 @@ void GenerationJob::disconnect_locked() {
   disconnected_ = true;
   const bool was_done = done_;
   done_ = true;
-  cancel_all();
-  if (!was_done) record(499);
+  // An observed job reports (and records) when the engine has finished the cancelled request.
+  if (!was_done && !spec_.observer) record(499);
+}
+
+std::vector<RequestId> GenerationJob::mark_cancelled() {
+  std::vector<RequestId> ids;
+  for (Choice& c : choices_) {
+    if (!c.finished && !c.cancel_sent && c.engine_id != 0) {
+      c.cancel_sent = true;
+      ids.push_back(c.engine_id);
+    }
+  }
+  return ids;
 }
 
 void GenerationJob::cancel_all() {
-  for (const Choice& c : choices_) {
-    if (!c.finished && c.engine_id != 0) engine_.cancel(c.engine_id);
-  }
+  for (const RequestId id : mark_cancelled()) engine_.cancel(id);
 }
 
 void GenerationJob::account_usage() {

@@ -4,8 +4,13 @@
 // completion responses (SSE chunks as tokens arrive, or one JSON body at the end), reports usage,
 // cancels its engine requests when the client disconnects, and records metrics and one log line.
 //
-// Threading: created and started on an I/O thread; events arrive on the engine thread; the
-// disconnect callback on an I/O thread. All state is behind one mutex.
+// With a GenerationObserver in its spec, a job writes no OpenAI response: it hands the released
+// text and the outcome to the observer instead (Parley's conversation API streams its own events
+// and persists the reply), keeping the engine, detokenizer, stop-string, cancellation and metrics
+// machinery in one place.
+//
+// Threading: created and started on any thread but the engine's (I/O or task pool); events arrive
+// on the engine thread; the disconnect callback on an I/O thread. All state is behind one mutex.
 #pragma once
 
 #include <chrono>
@@ -14,6 +19,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "api/openai_response.h"
@@ -28,6 +34,31 @@
 namespace parley {
 
 enum class ApiKind { kChat, kCompletion };
+
+// How a generation ended, for a GenerationObserver.
+struct GenerationOutcome {
+  std::string text;  // everything released to on_text, in order
+  // "stop" (end of generation or a stop string), "length" (max_tokens or the context),
+  // "stopped" (GenerationJob::stop()), "cancelled" (the client went away, or the engine shut
+  // down), "error" (the engine failed the request; `error` says why)
+  std::string finish_reason;
+  std::string error;
+  Usage usage;
+};
+
+// Receives one job's output instead of the responder (one choice per job). Both methods are
+// called with the job's lock held, on the engine thread (or, for on_start, on the thread calling
+// start()): they must be quick and must not call back into the job.
+class GenerationObserver {
+ public:
+  virtual ~GenerationObserver() = default;
+  // The engine accepted the request; no text has been released yet.
+  virtual void on_start() = 0;
+  // Text as it becomes safe to show. Returning false says the client is gone: the job cancels.
+  virtual bool on_text(std::string_view text) = 0;
+  // Exactly once, after the engine has finished the request, also after a disconnect or stop().
+  virtual void on_end(GenerationOutcome outcome) = 0;
+};
 
 struct JobSpec {
   ApiKind kind = ApiKind::kChat;
@@ -48,6 +79,9 @@ struct JobSpec {
   // start() fails. Null: no accounting.
   UsageRecorder* usage = nullptr;
   UsageTicket ticket;
+  // Set: the observer gets the output (see GenerationObserver) and the job writes no response;
+  // `stream`, `include_usage`, `n_logprobs` and `echo` are then unused. Exactly one choice.
+  std::shared_ptr<GenerationObserver> observer;
 };
 
 // One engine request: which prompt it belongs to, and what to submit.
@@ -67,6 +101,11 @@ class GenerationJob final : public RequestSink, public std::enable_shared_from_t
 
   void on_event(RequestId id, EngineEvent event) override;
 
+  // Stops generating, as a user's "stop" button: the engine requests are cancelled and the
+  // observer's outcome says "stopped" (text generated until then is kept). Any thread but the
+  // engine's; a finished job ignores it.
+  void stop();
+
  private:
   struct Choice {
     std::int32_t index = 0;
@@ -78,6 +117,7 @@ class GenerationJob final : public RequestSink, public std::enable_shared_from_t
     std::vector<TokenLogprobOut> logprobs;
     bool finished = false;
     bool stopped_by_string = false;
+    bool cancel_sent = false;  // engine_.cancel was called (or is about to be) for it
     std::string finish_reason;
     FinishEvent usage;
     std::int64_t text_bytes = 0;  // bytes of text sent so far (completion logprob offsets)
@@ -90,13 +130,24 @@ class GenerationJob final : public RequestSink, public std::enable_shared_from_t
   TokenLogprobOut logprob_of(const SampleResult& r) const;
   void on_tokens(Choice& c, const TokenEvent& e);
   void on_finish(Choice& c, const FinishEvent& e);
+  void observer_finish(Choice& c, const FinishEvent& e);
   // Sends text (and logprobs) of one choice: an SSE chunk when streaming, else accumulates.
   void emit(Choice& c, const std::string& text, std::vector<TokenLogprobOut> logprobs, std::optional<std::string> finish);
   void complete();  // every choice finished: the final response
   void fail(const std::string& message);
+  // The responder's disconnect callback (an I/O thread): marks the job and cancels its requests.
   void on_disconnect();
+  // Marks the job disconnected and stops sending. It does not cancel: a write that failed (the
+  // caller here, on the engine thread) means the responder calls on_disconnect, which does.
   void disconnect_locked();
-  void cancel_all();
+  // Marks the unfinished choices cancelled and returns their engine ids, each once. engine_.cancel
+  // is called after releasing mutex_ (stop, on_disconnect, a failed start): the engine thread
+  // delivers a cancelled request's finish event while holding its own lock, so cancelling under
+  // ours could deadlock against it (A: our lock, then the engine's; engine: its lock, then ours).
+  // The exceptions run on the engine thread while it steps, holding no lock of its own: a stop
+  // string in on_tokens, and fail() for an engine error.
+  std::vector<RequestId> mark_cancelled();
+  void cancel_all();  // mark_cancelled() and cancel at once: engine thread, stepping, only
   void record(int status);
   void account_usage();  // once: the usage of every choice to spec_.usage
   Usage usage() const;
@@ -112,6 +163,7 @@ class GenerationJob final : public RequestSink, public std::enable_shared_from_t
   bool done_ = false;  // response sent (or the client is gone)
   bool disconnected_ = false;
   bool usage_accounted_ = false;
+  bool stop_requested_ = false;
   std::optional<std::chrono::steady_clock::time_point> first_token_;
 };
 

@@ -14,6 +14,19 @@ std::string model_id_from_path(const std::string& path) {
 
 ServedModel::~ServedModel() { engine_.reset(); }
 
+Result<std::vector<TokenId>> ServedModel::chat_prompt(chat::ChatInput input) const {
+  const Vocab& vocab = tokenizer_->vocab();
+  input.add_generation_prompt = true;
+  input.bos_token = std::string(tokenizer_->token_text(vocab.bos));
+  input.eos_token = std::string(tokenizer_->token_text(vocab.eos));
+  Result<std::string> prompt = template_->render(input);
+  if (!prompt.ok()) {
+    return Status(ErrorCode::kInvalidArgument,
+                  fmt::format("The model's chat template rejected the messages: {}", prompt.status().message()));
+  }
+  return tokenizer_->encode(*prompt, {.add_special = false, .parse_special = true});
+}
+
 Result<std::unique_ptr<ServedModel>> ServedModel::load(const ServedModelOptions& o) {
   std::unique_ptr<ServedModel> m(new ServedModel());
   m->id_ = o.id.empty() ? model_id_from_path(o.path) : o.id;

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "base/result.h"
 #include "chat/chat_template.h"
@@ -43,6 +44,12 @@ class ServedModel {
   bool has_own_template() const { return has_own_template_; }
   EngineClient& engine() const { return *engine_; }
   const Model& model() const { return *model_; }
+
+  // The prompt for a chat: `input` (messages, tools, extra variables) rendered with the model's
+  // chat template, with the generation prompt and the model's BOS/EOS texts, then tokenized with
+  // special tokens parsed (the template writes them, BOS included). A template that rejects the
+  // messages (its raise_exception, "roles must alternate") is kInvalidArgument.
+  Result<std::vector<TokenId>> chat_prompt(chat::ChatInput input) const;
 
  private:
   ServedModel() = default;

@@ -1,0 +1,163 @@
+#include "api/conversation_request.h"
+
+#include <fmt/format.h>
+
+#include <charconv>
+
+#include "api/json_fields.h"
+
+namespace parley {
+namespace {
+
+using namespace api_json;
+
+ApiLimits json_limits(const ConversationLimits& limits) {
+  ApiLimits a;
+  a.max_json_depth = limits.max_json_depth;
+  return a;
+}
+
+// A text field the store will keep: bounded, and without NUL (PostgreSQL's text cannot hold it;
+// Boost.JSON has already refused invalid UTF-8).
+Status check_text(std::string_view param, const std::string& value, std::size_t max_bytes, bool allow_empty) {
+  if (!allow_empty && value.empty()) return invalid_param(param, fmt::format("'{}' must not be empty.", param));
+  if (value.size() > max_bytes) {
+    return invalid_param(
+        param, fmt::format("'{}' is too long: {} bytes, at most {} are allowed.", param, value.size(), max_bytes));
+  }
+  if (value.find('\0') != std::string::npos)
+    return invalid_param(param, fmt::format("'{}' must not contain NUL characters.", param));
+  return ok_status();
+}
+
+// A message id given in a body. Its shape is checked by the store (anything else is simply not a
+// message of the conversation); here only that it is a bounded string.
+Status check_id(std::string_view param, const std::string& id) {
+  if (id.size() > 64) return invalid_param(param, fmt::format("'{}' is not a message id.", param));
+  return ok_status();
+}
+
+Result<ReplyOptions> parse_reply(const json::object& o, const ConversationLimits& limits) {
+  ReplyOptions r;
+  RETURN_IF_ERROR(get_string(o, "model", &r.model));
+  std::optional<std::int64_t> mt, mct;
+  RETURN_IF_ERROR(get_integer(o, "max_tokens", 1, INT32_MAX, &mt));
+  RETURN_IF_ERROR(get_integer(o, "max_completion_tokens", 1, INT32_MAX, &mct));
+  r.max_tokens = mct ? mct : mt;
+  RETURN_IF_ERROR(parse_sampling(o, json_limits(limits), &r.sampling));
+  return r;
+}
+
+Result<std::int64_t> query_integer(std::string_view name, const std::string& value, std::int64_t lo, std::int64_t hi) {
+  std::int64_t v = 0;
+  const auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+  if (value.empty() || ec != std::errc() || p != value.data() + value.size() || v < lo || v > hi) {
+    return invalid_param(name, fmt::format("'{}' must be an integer between {} and {}.", name, lo, hi));
+  }
+  return v;
+}
+
+}  // namespace
+
+bool is_json_content_type(std::string_view content_type) {
+  std::string_view media = content_type.substr(0, content_type.find(';'));
+  while (!media.empty() && (media.back() == ' ' || media.back() == '\t')) media.remove_suffix(1);
+  while (!media.empty() && (media.front() == ' ' || media.front() == '\t')) media.remove_prefix(1);
+  constexpr std::string_view kJson = "application/json";
+  if (media.size() != kJson.size()) return false;
+  for (std::size_t i = 0; i < media.size(); ++i) {
+    char c = media[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != kJson[i]) return false;
+  }
+  return true;
+}
+
+Result<CreateConversationRequest> parse_create_conversation(std::string_view body, const ConversationLimits& limits) {
+  ASSIGN_OR_RETURN(const json::object o, parse_object(body, json_limits(limits)));
+  CreateConversationRequest r;
+  RETURN_IF_ERROR(get_string(o, "title", &r.title));
+  RETURN_IF_ERROR(check_text("title", r.title, limits.max_title_bytes, true));
+  std::string system;
+  RETURN_IF_ERROR(get_string(o, "system_prompt", &system));
+  if (!system.empty()) {
+    RETURN_IF_ERROR(check_text("system_prompt", system, limits.max_content_bytes, false));
+    r.system_prompt = std::move(system);
+  }
+  return r;
+}
+
+Result<UpdateConversationRequest> parse_update_conversation(std::string_view body, const ConversationLimits& limits) {
+  ASSIGN_OR_RETURN(const json::object o, parse_object(body, json_limits(limits)));
+  UpdateConversationRequest r;
+  if (field(o, "title") != nullptr) {
+    std::string title;
+    RETURN_IF_ERROR(get_string(o, "title", &title));
+    RETURN_IF_ERROR(check_text("title", title, limits.max_title_bytes, true));
+    r.title = std::move(title);
+  }
+  if (field(o, "archived") != nullptr) {
+    bool archived = false;
+    RETURN_IF_ERROR(get_bool(o, "archived", &archived));
+    r.archived = archived;
+  }
+  if (!r.title && !r.archived) return invalid_param("title", "Give 'title', 'archived' or both.");
+  return r;
+}
+
+Result<SendMessageRequest> parse_send_message(std::string_view body, const ConversationLimits& limits) {
+  ASSIGN_OR_RETURN(const json::object o, parse_object(body, json_limits(limits)));
+  SendMessageRequest r;
+  RETURN_IF_ERROR(get_string(o, "content", &r.content, true));
+  RETURN_IF_ERROR(check_text("content", r.content, limits.max_content_bytes, false));
+  if (field(o, "parent_id") != nullptr) {
+    std::string parent;
+    RETURN_IF_ERROR(get_string(o, "parent_id", &parent));
+    RETURN_IF_ERROR(check_id("parent_id", parent));
+    r.parent_id = std::move(parent);
+  }
+  ASSIGN_OR_RETURN(r.reply, parse_reply(o, limits));
+  return r;
+}
+
+Result<ReplyOptions> parse_regenerate(std::string_view body, const ConversationLimits& limits) {
+  if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) return ReplyOptions{};
+  ASSIGN_OR_RETURN(const json::object o, parse_object(body, json_limits(limits)));
+  return parse_reply(o, limits);
+}
+
+Result<SetCurrentLeafRequest> parse_set_current_leaf(std::string_view body, const ConversationLimits& limits) {
+  ASSIGN_OR_RETURN(const json::object o, parse_object(body, json_limits(limits)));
+  SetCurrentLeafRequest r;
+  RETURN_IF_ERROR(get_string(o, "message_id", &r.message_id, true));
+  RETURN_IF_ERROR(check_id("message_id", r.message_id));
+  return r;
+}
+
+Result<ListConversationsQuery> parse_list_conversations(const std::vector<std::pair<std::string, std::string>>& params,
+                                                        const ConversationLimits& limits) {
+  ListConversationsQuery q;
+  for (const auto& [name, value] : params) {
+    if (name == "limit") {
+      ASSIGN_OR_RETURN(const std::int64_t v, query_integer("limit", value, 1, limits.max_page_size));
+      q.limit = static_cast<int>(v);
+    } else if (name == "offset") {
+      ASSIGN_OR_RETURN(const std::int64_t v, query_integer("offset", value, 0, INT32_MAX));
+      q.offset = static_cast<int>(v);
+    } else if (name == "q") {
+      RETURN_IF_ERROR(check_text("q", value, 256, true));
+      q.search = value;
+    } else if (name == "include_archived") {
+      if (value == "true" || value == "1") {
+        q.include_archived = true;
+      } else if (value == "false" || value == "0") {
+        q.include_archived = false;
+      } else {
+        return invalid_param("include_archived", "'include_archived' must be true or false.");
+      }
+    }
+  }
+  return q;
+}
+
+}  // namespace parley

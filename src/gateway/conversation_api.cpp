@@ -1,0 +1,568 @@
+#include "gateway/conversation_api.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <unordered_map>
+
+#include "base/log.h"
+#include "chat/chat_template.h"
+#include "gateway/generation.h"
+#include "gateway/generation_params.h"
+#include "gateway/http_errors.h"
+#include "net/url.h"
+#include "obs/request_id.h"
+
+namespace parley {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+constexpr std::string_view kPrefix = "/api/conversations";
+constexpr std::string_view kEndpoint = "conversation";  // metrics and logs of generations
+
+HttpHeaders json_headers(const std::string& request_id) {
+  return {{"Content-Type", "application/json"}, {"X-Request-Id", request_id}};
+}
+
+// The answer for a conversation that is missing, deleted or someone else's: the same in all cases.
+Status conversation_not_found() {
+  return not_found_error("The conversation does not exist.").with_detail("code", "conversation_not_found");
+}
+
+Status not_found_if(const Status& st) {
+  return st.code() == ErrorCode::kNotFound ? conversation_not_found() : st;
+}
+
+const store::Message* find_message(const store::MessageTree& tree, std::string_view id) {
+  for (const store::Message& m : tree.messages) {
+    if (m.id == id) return &m;
+  }
+  return nullptr;
+}
+
+// The newest leaf below `id` (following the newest child at each step): switching to a branch
+// shows the latest state of that branch, as the UI's sibling switcher expects.
+std::string newest_leaf_below(const store::MessageTree& tree, std::string id) {
+  std::unordered_map<std::string_view, const store::Message*> newest_child;
+  for (const store::Message& m : tree.messages) {  // by seq: a later child replaces an earlier one
+    if (!m.parent_id.empty()) newest_child[m.parent_id] = &m;
+  }
+  for (std::size_t steps = 0; steps <= tree.messages.size(); ++steps) {
+    const auto it = newest_child.find(id);
+    if (it == newest_child.end()) break;
+    id = it->second->id;
+  }
+  return id;
+}
+
+// The model of the last answer on the path, if any.
+std::optional<std::string> path_model(const std::vector<store::Message>& path) {
+  for (auto it = path.rbegin(); it != path.rend(); ++it) {
+    if (it->role == store::MessageRole::kAssistant && !it->model.empty()) return it->model;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> current_model(const store::MessageTree& tree) {
+  Result<std::vector<store::Message>> path = store::message_path(tree);
+  if (!path.ok()) return std::nullopt;
+  return path_model(*path);
+}
+
+std::string first_user_content(const std::vector<store::Message>& path) {
+  for (const store::Message& m : path) {
+    if (m.role == store::MessageRole::kUser) return m.content;
+  }
+  return {};
+}
+
+std::int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+enum class ConversationApi::Route { kList, kCreate, kGet, kUpdate, kDelete, kSend, kRegenerate, kSetLeaf, kStop };
+
+struct ConversationApi::Call {
+  HttpRequest request;
+  Principal principal;
+  std::shared_ptr<HttpResponder> responder;
+  std::string request_id;
+  std::string conversation_id;
+  std::string message_id;
+  std::string_view name;  // for the log line: "list", "send", ...
+  SteadyClock::time_point arrival;
+};
+
+ConversationApi::ConversationApi(store::Store& store, const std::vector<std::unique_ptr<ServedModel>>& models,
+                                 GatewayMetrics& metrics, ConversationApiOptions options)
+    : models_(models),
+      metrics_(metrics),
+      options_(std::move(options)),
+      context_(
+          std::make_shared<ConversationContext>(store, options_.threads, options_.max_queued)) {}
+
+ConversationApi::~ConversationApi() {
+  // Replies in flight end as "stopped" and are saved; then the pool saves what is queued.
+  context_->active.stop_all();
+  if (!context_->active.wait_empty(options_.shutdown_grace)) {
+    log_warn("conversation API: {} replies still generating at shutdown", context_->active.size());
+  }
+  context_->pool.shutdown();
+}
+
+bool ConversationApi::handles(std::string_view path) {
+  return path.substr(0, kPrefix.size()) == kPrefix && (path.size() == kPrefix.size() || path[kPrefix.size()] == '/');
+}
+
+struct ConversationApi::Resolved {
+  std::optional<Route> route;     // empty: a known path, a wrong method (when `allowed` is set)
+  const char* allowed = nullptr;  // the methods of a known path; null: unknown path
+  std::string conversation_id;
+  std::string message_id;
+};
+
+ConversationApi::Resolved ConversationApi::resolve(std::string_view method, std::string_view path) {
+  Resolved out;
+  if (!handles(path)) return out;
+  // /api/conversations[/{id}[/messages[/{message_id}/regenerate] | /current_leaf | /stop]]
+  std::vector<std::string_view> seg;
+  for (std::string_view rest = path.substr(kPrefix.size()); !rest.empty();) {
+    rest.remove_prefix(1);  // the '/'
+    const std::size_t slash = rest.find('/');
+    const std::string_view s = rest.substr(0, slash);
+    if (s.empty()) return out;  // "//" or a trailing '/'
+    seg.push_back(s);
+    rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
+  }
+  const auto pick = [&](std::initializer_list<std::pair<std::string_view, Route>> methods, const char* allow) {
+    out.allowed = allow;
+    for (const auto& [m, r] : methods) {
+      if (method == m) out.route = r;
+    }
+  };
+  if (seg.empty()) {
+    pick({{"GET", Route::kList}, {"POST", Route::kCreate}}, "GET, POST");
+  } else if (seg.size() == 1) {
+    pick({{"GET", Route::kGet}, {"PATCH", Route::kUpdate}, {"DELETE", Route::kDelete}}, "GET, PATCH, DELETE");
+  } else if (seg.size() == 2 && seg[1] == "messages") {
+    pick({{"POST", Route::kSend}}, "POST");
+  } else if (seg.size() == 2 && seg[1] == "current_leaf") {
+    pick({{"PUT", Route::kSetLeaf}}, "PUT");
+  } else if (seg.size() == 2 && seg[1] == "stop") {
+    pick({{"POST", Route::kStop}}, "POST");
+  } else if (seg.size() == 4 && seg[1] == "messages" && seg[3] == "regenerate") {
+    pick({{"POST", Route::kRegenerate}}, "POST");
+  }
+  if (!seg.empty()) out.conversation_id = std::string(seg[0]);
+  if (seg.size() == 4) out.message_id = std::string(seg[2]);
+  return out;
+}
+
+void ConversationApi::handle(HttpRequest request, const Principal& principal, std::shared_ptr<HttpResponder> responder,
+                             std::string request_id) {
+  auto call = std::make_shared<Call>();
+  call->arrival = SteadyClock::now();
+  call->request_id =
+      request_id.empty() ? request_id_from_header(request.header("X-Request-Id")) : std::move(request_id);
+  call->principal = principal;
+  call->responder = std::move(responder);
+  const std::string method = request.method;
+  const Resolved resolved = resolve(method, request.path);
+  const std::optional<Route> route = resolved.route;
+  const char* allowed = resolved.allowed;
+  call->conversation_id = resolved.conversation_id;
+  call->message_id = resolved.message_id;
+  call->request = std::move(request);
+  if (allowed == nullptr) {
+    call->name = "unknown";
+    return reply(*call, 404,
+                 error_body(fmt::format("Unknown path {} {}.", method, call->request.path), "invalid_request_error", "",
+                            "not_found"));
+  }
+  if (!route) {
+    call->name = "method";
+    HttpHeaders h = json_headers(call->request_id);
+    h.emplace_back("Allow", allowed);
+    call->responder->respond(405, std::move(h),
+                             error_body(fmt::format("Method {} is not allowed for {}.", method, call->request.path),
+                                        "invalid_request_error", "", ""));
+    return;
+  }
+  if (!call->principal.may(auth::Scope::kChat)) {
+    // Conversations are chat: an API key limited to other scopes ("models") may not touch them.
+    call->name = "scope";
+    return reply(*call, 403,
+                 error_body("This API key lacks the 'chat' scope that conversations need.", "permission_error", "",
+                            "insufficient_scope"));
+  }
+  const bool takes_body = *route == Route::kCreate || *route == Route::kUpdate || *route == Route::kSend ||
+                          *route == Route::kRegenerate || *route == Route::kSetLeaf;
+  if (takes_body && !is_json_content_type(call->request.header("Content-Type"))) {
+    call->name = "content_type";
+    return reply(*call, 415,
+                 error_body("The request body must be JSON, sent with 'Content-Type: application/json'.",
+                            "invalid_request_error", "", "unsupported_media_type"));
+  }
+  // Everything else blocks (database, templates, tokenizer): off the I/O thread.
+  const Route r = *route;
+  if (!context_->pool.try_post([this, call, r] { run(r, *call); })) {
+    call->name = "overloaded";
+    HttpHeaders h = json_headers(call->request_id);
+    h.emplace_back("Retry-After", "1");
+    call->responder->respond(503, std::move(h),
+                             error_body("The server is busy; try again shortly.", "server_error", "", "overloaded"));
+  }
+}
+
+void ConversationApi::run(Route route, Call& call) {
+  switch (route) {
+    case Route::kList:
+      call.name = "list";
+      return list(call);
+    case Route::kCreate:
+      call.name = "create";
+      return create(call);
+    case Route::kGet:
+      call.name = "get";
+      return get_tree(call);
+    case Route::kUpdate:
+      call.name = "update";
+      return update(call);
+    case Route::kDelete:
+      call.name = "delete";
+      return remove(call);
+    case Route::kSend:
+      call.name = "send";
+      return send(call);
+    case Route::kRegenerate:
+      call.name = "regenerate";
+      return regenerate(call);
+    case Route::kSetLeaf:
+      call.name = "current_leaf";
+      return set_leaf(call);
+    case Route::kStop:
+      call.name = "stop";
+      return stop(call);
+  }
+}
+
+void ConversationApi::reply(Call& call, int status, std::string body) {
+  if (status == 204) {
+    call.responder->respond(status, {{"X-Request-Id", call.request_id}}, {});
+  } else {
+    call.responder->respond(status, json_headers(call.request_id), std::move(body));
+  }
+  const double ms = std::chrono::duration<double, std::milli>(SteadyClock::now() - call.arrival).count();
+  log_event(status >= 500 ? LogLevel::kError : LogLevel::kInfo, "request",
+            {{"request_id", call.request_id},
+             {"endpoint", "conversations"},
+             {"action", call.name},
+             {"method", call.request.method},
+             {"status", status},
+             {"user", call.principal.user_id},
+             {"duration_ms", ms}});
+}
+
+void ConversationApi::reply_error(Call& call, const Status& st) {
+  const HttpError e = to_http_error(st);
+  if (e.retry_after_s > 0) {
+    HttpHeaders h = json_headers(call.request_id);
+    h.emplace_back("Retry-After", std::to_string(e.retry_after_s));
+    call.responder->respond(e.status, std::move(h), e.body());
+    log_event(LogLevel::kWarn, "request",
+              {{"request_id", call.request_id},
+               {"endpoint", "conversations"},
+               {"action", call.name},
+               {"status", e.status},
+               {"error", e.message}});
+    return;
+  }
+  reply(call, e.status, e.body());
+}
+
+// ---- conversations ----------------------------------------------------------------------------
+
+void ConversationApi::list(Call& call) {
+  Result<QueryParams> params = parse_query(call.request.query);
+  if (!params.ok()) return reply_error(call, params.status().with_detail("param", "query"));
+  Result<ListConversationsQuery> q = parse_list_conversations(*params, options_.limits);
+  if (!q.ok()) return reply_error(call, q.status());
+  store::ConversationQuery query;
+  query.page = {q->limit, q->offset};
+  query.title_contains = q->search;
+  query.include_archived = q->include_archived;
+  Result<store::Page<store::Conversation>> page = context_->store.list_conversations(call.principal.user_id, query);
+  if (!page.ok()) return reply_error(call, page.status());
+  std::vector<ConversationOut> out;
+  out.reserve(page->items.size());
+  for (const store::Conversation& c : page->items) out.push_back(conversation_out(c));
+  reply(call, 200, conversation_list_json(out, page->has_more));
+}
+
+void ConversationApi::create(Call& call) {
+  Result<CreateConversationRequest> r = parse_create_conversation(call.request.body, options_.limits);
+  if (!r.ok()) return reply_error(call, r.status());
+  store::Store& db = context_->store;
+  const std::string& owner = call.principal.user_id;
+  Result<store::Conversation> c = db.create_conversation(owner, r->title);
+  if (!c.ok()) return reply_error(call, c.status());
+  if (r->system_prompt) {
+    Result<store::Message> sys = db.append_message(owner, {c->id, "", store::MessageRole::kSystem, *r->system_prompt});
+    if (!sys.ok()) {
+      // Prepare, then commit: no half-made conversation stays behind.
+      (void)db.soft_delete_conversation(owner, c->id);
+      return reply_error(call, sys.status().with_detail("param", "system_prompt"));
+    }
+    c = db.get_conversation(owner, c->id);
+    if (!c.ok()) return reply_error(call, c.status());
+  }
+  reply(call, 201, conversation_json(conversation_out(*c)));
+}
+
+void ConversationApi::get_tree(Call& call) {
+  Result<store::MessageTree> tree = context_->store.get_message_tree(call.principal.user_id, call.conversation_id);
+  if (!tree.ok()) return reply_error(call, not_found_if(tree.status()));
+  std::vector<MessageOut> out;
+  out.reserve(tree->messages.size());
+  std::unordered_map<std::string_view, std::size_t> index;
+  for (const store::Message& m : tree->messages) {
+    index.emplace(m.id, out.size());
+    out.push_back(message_out(m));
+    out.back().children.emplace();
+    if (const auto p = index.find(m.parent_id); p != index.end()) out[p->second].children->push_back(m.id);
+  }
+  reply(call, 200, conversation_tree_json(conversation_out(tree->conversation, current_model(*tree)), out));
+}
+
+void ConversationApi::update(Call& call) {
+  Result<UpdateConversationRequest> r = parse_update_conversation(call.request.body, options_.limits);
+  if (!r.ok()) return reply_error(call, r.status());
+  store::Store& db = context_->store;
+  const std::string& owner = call.principal.user_id;
+  Result<store::Conversation> c = conversation_not_found();
+  if (r->title) {
+    c = db.rename_conversation(owner, call.conversation_id, *r->title);
+    if (!c.ok()) return reply_error(call, not_found_if(c.status()));
+  }
+  if (r->archived) {
+    c = db.set_conversation_archived(owner, call.conversation_id, *r->archived);
+    if (!c.ok()) return reply_error(call, not_found_if(c.status()));
+  }
+  reply(call, 200, conversation_json(conversation_out(*c)));
+}
+
+void ConversationApi::remove(Call& call) {
+  const Status st = context_->store.soft_delete_conversation(call.principal.user_id, call.conversation_id);
+  if (!st.ok()) return reply_error(call, not_found_if(st));
+  context_->active.stop(call.conversation_id);  // nobody will read those replies
+  reply(call, 204, {});
+}
+
+void ConversationApi::stop(Call& call) {
+  // Only the owner may stop: the registry knows conversations, the store knows owners.
+  Result<store::Conversation> c = context_->store.get_conversation(call.principal.user_id, call.conversation_id);
+  if (!c.ok()) return reply_error(call, not_found_if(c.status()));
+  const std::size_t n = context_->active.stop(call.conversation_id);
+  reply(call, 200, fmt::format(R"({{"stopped":{}}})", n));
+}
+
+void ConversationApi::set_leaf(Call& call) {
+  Result<SetCurrentLeafRequest> r = parse_set_current_leaf(call.request.body, options_.limits);
+  if (!r.ok()) return reply_error(call, r.status());
+  store::Store& db = context_->store;
+  Result<store::MessageTree> tree = db.get_message_tree(call.principal.user_id, call.conversation_id);
+  if (!tree.ok()) return reply_error(call, not_found_if(tree.status()));
+  if (find_message(*tree, r->message_id) == nullptr) {
+    return reply_error(call, invalid_param("message_id", "'message_id' is not a message of this conversation."));
+  }
+  const std::string leaf = newest_leaf_below(*tree, r->message_id);
+  Result<store::Conversation> c = db.set_current_leaf(call.principal.user_id, call.conversation_id, leaf);
+  if (!c.ok()) return reply_error(call, not_found_if(c.status()));
+  tree->conversation = *c;
+  reply(call, 200, conversation_json(conversation_out(*c, current_model(*tree))));
+}
+
+// ---- replies ----------------------------------------------------------------------------------
+
+const ServedModel* ConversationApi::find_model(std::string_view id) const {
+  for (const auto& m : models_) {
+    if (m->id() == id) return m.get();
+  }
+  return nullptr;
+}
+
+Result<const ServedModel*> ConversationApi::choose_model(const std::string& requested,
+                                                         const std::vector<store::Message>& path) const {
+  if (!requested.empty()) {
+    if (const ServedModel* m = find_model(requested)) return m;
+    return not_found_error("The model '{}' does not exist.", requested)
+        .with_detail("param", "model")
+        .with_detail("code", "model_not_found");
+  }
+  if (const std::optional<std::string> last = path_model(path)) {
+    if (const ServedModel* m = find_model(*last)) return m;
+  }
+  if (models_.empty()) return unavailable_error("No model is loaded.");
+  return models_.front().get();
+}
+
+namespace {
+
+// The prompt of a reply: the path's messages through the model's chat template, tokenized, with
+// the same sampling and context checks as /v1/chat/completions.
+Result<GenerateRequest> build_request(const ServedModel& model, const std::vector<store::Message>& path,
+                                      const ReplyOptions& options, const Principal& principal) {
+  std::vector<chat::ChatMessage> messages;
+  messages.reserve(path.size());
+  for (const store::Message& m : path) messages.push_back({std::string(store::message_role_name(m.role)), m.content});
+  chat::ChatInput input;
+  input.messages = chat::messages_value(messages);
+  Result<std::vector<TokenId>> tokens = model.chat_prompt(std::move(input));
+  if (!tokens.ok()) return tokens.status().with_detail("param", "content");
+  const auto n_prompt = static_cast<std::int64_t>(tokens->size());
+  if (n_prompt == 0) return invalid_param("content", "The prompt is empty.");
+  // A conversation that outgrew the context is refused, not silently trimmed: what the model
+  // sees stays what the user sees, and editing an earlier message starts a shorter branch.
+  if (n_prompt >= model.n_ctx() || (options.max_tokens && n_prompt + *options.max_tokens > model.n_ctx())) {
+    return context_error(model.n_ctx(), n_prompt, options.max_tokens.value_or(0), "content");
+  }
+  ASSIGN_OR_RETURN(SamplingParams sp, sampling_from(options.sampling, -1, model.tokenizer().n_tokens(), 0));
+  GenerateRequest g;
+  g.prompt = std::move(*tokens);
+  g.sampling = std::move(sp);
+  g.max_tokens = static_cast<std::int32_t>(options.max_tokens.value_or(0));
+  g.ignore_eos = options.sampling.ignore_eos;
+  g.tenant = principal.user_id;  // the engine's fairness unit: one user cannot starve the others
+  return g;
+}
+
+}  // namespace
+
+Result<std::optional<UsageTicket>> ConversationApi::admit(const Principal& principal, const ServedModel& model,
+                                                          const GenerateRequest& request) {
+  if (options_.usage == nullptr) return std::optional<UsageTicket>();
+  const auto n_prompt = static_cast<std::int64_t>(request.prompt.size());
+  const std::int64_t completion = request.max_tokens > 0 ? request.max_tokens : model.n_ctx() - n_prompt;
+  ASSIGN_OR_RETURN(UsageTicket t, options_.usage->admit(principal, n_prompt + completion));
+  return std::optional<UsageTicket>(std::move(t));
+}
+
+Status ConversationApi::start_reply(Call& call, const ServedModel& model, const std::vector<store::Message>& path,
+                                    GenerateRequest request, const ReplyOptions& options,
+                                    const std::optional<store::Message>& user_message,
+                                    std::optional<UsageTicket> usage_ticket) {
+  ConversationReply::Params p;
+  p.context = context_;
+  p.principal = call.principal;
+  p.conversation_id = call.conversation_id;
+  p.parent_id = path.back().id;
+  p.model = model.id();
+  p.request_id = call.request_id;
+  p.user_message = user_message;
+  p.title_source = first_user_content(path);
+  p.responder = call.responder;
+  auto observer = std::make_shared<ConversationReply>(std::move(p));
+  JobSpec spec;
+  spec.kind = ApiKind::kChat;
+  spec.request_id = call.request_id;
+  spec.model = model.id();
+  spec.endpoint = std::string(kEndpoint);
+  spec.created = unix_now();
+  spec.stream = true;
+  spec.stop = options.sampling.stop;
+  spec.user = call.principal.user_id;
+  spec.arrival = call.arrival;
+  spec.observer = observer;
+  if (usage_ticket) {  // the job hands it back with the computed tokens once the reply has ended
+    spec.usage = options_.usage;
+    spec.ticket = std::move(*usage_ticket);
+  }
+  auto job = GenerationJob::create(std::move(spec), model.tokenizer(), model.engine(), call.responder, metrics_);
+  const std::uint64_t active_id = context_->active.add(call.conversation_id, job);
+  observer->set_ticket(active_id);
+  std::vector<ChoiceInput> choices;
+  choices.push_back({0, std::move(request)});
+  if (Status st = job->start(std::move(choices)); !st.ok()) {
+    context_->active.remove(active_id);
+    return st;
+  }
+  return ok_status();
+}
+
+void ConversationApi::send(Call& call) {
+  Result<SendMessageRequest> r = parse_send_message(call.request.body, options_.limits);
+  if (!r.ok()) return reply_error(call, r.status());
+  store::Store& db = context_->store;
+  const std::string& owner = call.principal.user_id;
+  Result<store::MessageTree> tree = db.get_message_tree(owner, call.conversation_id);
+  if (!tree.ok()) return reply_error(call, not_found_if(tree.status()));
+  // The message answered: the given parent ("" = a new root), else the current leaf.
+  const std::string parent = r->parent_id ? *r->parent_id : tree->conversation.current_leaf_id;
+  std::vector<store::Message> path;
+  if (!parent.empty()) {
+    if (find_message(*tree, parent) == nullptr) {
+      return reply_error(call, invalid_param("parent_id", "'parent_id' is not a message of this conversation."));
+    }
+    Result<std::vector<store::Message>> p = store::message_path(*tree, parent);
+    if (!p.ok()) return reply_error(call, p.status());
+    path = std::move(*p);
+  }
+  Result<const ServedModel*> model = choose_model(r->reply.model, path);
+  if (!model.ok()) return reply_error(call, model.status());
+  // Check the whole prompt before saving anything: a message that cannot be answered (too long,
+  // refused by the template) is a 400 that leaves the conversation as it was.
+  store::Message pending;
+  pending.role = store::MessageRole::kUser;
+  pending.content = r->content;
+  path.push_back(pending);
+  Result<GenerateRequest> request = build_request(**model, path, r->reply, call.principal);
+  if (!request.ok()) return reply_error(call, request.status());
+  Result<std::optional<UsageTicket>> ticket = admit(call.principal, **model, *request);
+  if (!ticket.ok()) return reply_error(call, ticket.status());
+  Result<store::Message> user =
+      db.append_message(owner, {call.conversation_id, parent, store::MessageRole::kUser, r->content});
+  if (!user.ok()) return reply_error(call, not_found_if(user.status()));
+  path.back() = *user;
+  // If the engine refuses now (queue full: 429), the user message stays, answered by nothing:
+  // the client may regenerate on it.
+  if (Status st = start_reply(call, **model, path, std::move(*request), r->reply, *user, std::move(*ticket)); !st.ok())
+    return reply_error(call, st);
+}
+
+void ConversationApi::regenerate(Call& call) {
+  Result<ReplyOptions> r = parse_regenerate(call.request.body, options_.limits);
+  if (!r.ok()) return reply_error(call, r.status());
+  Result<store::MessageTree> tree = context_->store.get_message_tree(call.principal.user_id, call.conversation_id);
+  if (!tree.ok()) return reply_error(call, not_found_if(tree.status()));
+  const store::Message* target = find_message(*tree, call.message_id);
+  if (target == nullptr)
+    return reply_error(call, not_found_error("The message does not exist.").with_detail("code", "message_not_found"));
+  // An answer is regenerated as a sibling (same user message); a user message gets a new answer.
+  std::string leaf;
+  if (target->role == store::MessageRole::kAssistant) {
+    leaf = target->parent_id;
+  } else if (target->role == store::MessageRole::kUser) {
+    leaf = target->id;
+  }
+  if (leaf.empty()) {
+    return reply_error(call, invalid_argument_error("Only an answer or a user message can be regenerated.")
+                                 .with_detail("param", "message_id"));
+  }
+  Result<std::vector<store::Message>> path = store::message_path(*tree, leaf);
+  if (!path.ok()) return reply_error(call, path.status());
+  std::vector<store::Message> with_target = *path;
+  if (target->role == store::MessageRole::kAssistant) with_target.push_back(*target);  // prefer its model
+  Result<const ServedModel*> model = choose_model(r->model, with_target);
+  if (!model.ok()) return reply_error(call, model.status());
+  Result<GenerateRequest> request = build_request(**model, *path, *r, call.principal);
+  if (!request.ok()) return reply_error(call, request.status());
+  Result<std::optional<UsageTicket>> ticket = admit(call.principal, **model, *request);
+  if (!ticket.ok()) return reply_error(call, ticket.status());
+  if (Status st = start_reply(call, **model, *path, std::move(*request), *r, std::nullopt, std::move(*ticket)); !st.ok()) {
+    return reply_error(call, st);
+  }
+}
+
+}  // namespace parley

@@ -1,0 +1,200 @@
+#include "gateway/conversation_reply.h"
+
+#include <vector>
+
+#include "base/log.h"
+#include "base/utf8.h"
+#include "net/sse.h"
+
+namespace parley {
+
+// ---- ActiveReplies --------------------------------------------------------------------------
+
+std::uint64_t ActiveReplies::add(const std::string& conversation_id, std::weak_ptr<GenerationJob> job) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const std::uint64_t ticket = next_ticket_++;
+  entries_.emplace(ticket, Entry{conversation_id, std::move(job)});
+  return ticket;
+}
+
+void ActiveReplies::remove(std::uint64_t ticket) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  entries_.erase(ticket);
+  if (entries_.empty()) empty_.notify_all();
+}
+
+std::size_t ActiveReplies::stop_matching(const std::string* conversation_id) {
+  // Collected under our lock, stopped outside it: a job that ends calls remove() with its own
+  // lock held, so holding ours while taking a job's would invert the order.
+  std::vector<std::shared_ptr<GenerationJob>> jobs;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const auto& [ticket, e] : entries_) {
+      if (conversation_id != nullptr && e.conversation_id != *conversation_id) continue;
+      if (auto job = e.job.lock()) jobs.push_back(std::move(job));
+    }
+  }
+  for (const auto& job : jobs) job->stop();
+  return jobs.size();
+}
+
+std::size_t ActiveReplies::stop(const std::string& conversation_id) {
+  return stop_matching(&conversation_id);
+}
+
+std::size_t ActiveReplies::stop_all() {
+  return stop_matching(nullptr);
+}
+
+std::size_t ActiveReplies::size() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return entries_.size();
+}
+
+bool ActiveReplies::wait_empty(std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  return empty_.wait_for(lock, timeout, [this] { return entries_.empty(); });
+}
+
+// ---- conversions ------------------------------------------------------------------------------
+
+std::int64_t unix_seconds(store::Time t) {
+  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+}
+
+ConversationOut conversation_out(const store::Conversation& c, std::optional<std::string> model) {
+  ConversationOut o;
+  o.id = c.id;
+  o.title = c.title;
+  o.created_at = unix_seconds(c.created_at);
+  o.updated_at = unix_seconds(c.updated_at);
+  o.archived = c.archived;
+  o.current_leaf_id = c.current_leaf_id;
+  o.message_count = c.message_count;
+  o.model = std::move(model);
+  return o;
+}
+
+MessageOut message_out(const store::Message& m) {
+  MessageOut o;
+  o.id = m.id;
+  o.parent_id = m.parent_id;
+  o.role = std::string(store::message_role_name(m.role));
+  o.content = m.content;
+  o.model = m.model;
+  o.created_at = unix_seconds(m.created_at);
+  if (m.role == store::MessageRole::kAssistant) {
+    const ReplyMetadata meta = parse_reply_metadata(m.metadata);
+    o.finish_reason = meta.finish_reason;
+    o.error = meta.error;
+    o.prompt_tokens = m.prompt_tokens;
+    o.completion_tokens = m.completion_tokens;
+  }
+  return o;
+}
+
+std::string auto_title(std::string_view text) {
+  // The first line with something on it, without the blanks around it.
+  const auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; };
+  std::size_t begin = 0;
+  while (begin < text.size() && blank(text[begin])) ++begin;
+  std::string_view line = text.substr(begin);
+  line = line.substr(0, line.find_first_of("\r\n"));
+  while (!line.empty() && blank(line.back())) line.remove_suffix(1);
+  // Decode one character past the limit, to know whether the line is cut.
+  std::vector<char32_t> chars;
+  for (std::size_t pos = 0; pos < line.size() && chars.size() <= kAutoTitleMaxChars;) {
+    char32_t c = utf8_decode(line, &pos);
+    if (c < 0x20 || c == 0x7F) c = ' ';  // tabs and other controls show as spaces
+    chars.push_back(c);
+  }
+  const bool cut = chars.size() > kAutoTitleMaxChars;
+  if (cut) {
+    chars.resize(kAutoTitleMaxChars - 1);  // room for the ellipsis
+    while (!chars.empty() && chars.back() == ' ') chars.pop_back();
+  }
+  std::string title;
+  for (const char32_t c : chars) utf8_append(title, c);
+  if (cut && !title.empty()) title += "\u2026";
+  return title;
+}
+
+// ---- ConversationReply ------------------------------------------------------------------------
+
+void ConversationReply::on_start() {
+  p_.responder->start_stream(
+      200, {{"Content-Type", "text/event-stream"}, {"Cache-Control", "no-cache"}, {"X-Request-Id", p_.request_id}});
+  if (p_.user_message) {
+    p_.responder->write(
+        format_sse_event(message_event_json(p_.conversation_id, message_out(*p_.user_message)), "message"));
+  }
+}
+
+bool ConversationReply::on_text(std::string_view text) {
+  return p_.responder->write(format_sse_event(delta_event_json(text), "delta"));
+}
+
+void ConversationReply::on_end(GenerationOutcome outcome) {
+  p_.context->active.remove(ticket_);
+  // The engine thread must not wait for the database: persist on the pool. post() never drops
+  // the task (after a shutdown it runs here), so a reply is not lost.
+  auto self = shared_from_this();
+  p_.context->pool.post([self, outcome = std::move(outcome)] { self->persist(outcome); });
+}
+
+store::Conversation ConversationReply::name_if_untitled(store::Conversation c) {
+  if (!c.title.empty()) return c;
+  const std::string title = auto_title(p_.title_source);
+  if (title.empty()) return c;
+  Result<store::Conversation> renamed = p_.context->store.rename_conversation(p_.principal.user_id, c.id, title);
+  if (!renamed.ok()) {
+    log_warn("conversation {}: automatic title not saved: {}", c.id, renamed.status().to_string());
+    return c;
+  }
+  return *renamed;
+}
+
+void ConversationReply::persist(const GenerationOutcome& outcome) {
+  store::Store& store = p_.context->store;
+  store::NewMessage m;
+  m.conversation_id = p_.conversation_id;
+  m.parent_id = p_.parent_id;
+  m.role = store::MessageRole::kAssistant;
+  m.content = outcome.text;
+  m.model = p_.model;
+  m.metadata = reply_metadata_json({outcome.finish_reason, outcome.error});
+  m.prompt_tokens = outcome.usage.prompt_tokens;
+  m.completion_tokens = outcome.usage.completion_tokens;
+  m.make_current = true;
+  Result<store::Message> saved = store.append_message(p_.principal.user_id, m);
+  HttpResponder& out = *p_.responder;
+  if (!saved.ok()) {
+    // E.g. the conversation was deleted meanwhile, or the database is down: the text is lost,
+    // and the client, if still there, is told so.
+    log_event(LogLevel::kWarn, "reply not saved",
+              {{"request_id", p_.request_id},
+               {"conversation_id", p_.conversation_id},
+               {"error", saved.status().to_string()}});
+    out.write(
+        format_sse_event(error_event_json("The reply could not be saved.", "server_error", "", nullptr), "error"));
+    out.finish();
+    return;
+  }
+  Result<store::Conversation> conv = store.get_conversation(p_.principal.user_id, p_.conversation_id);
+  const MessageOut assistant = message_out(*saved);
+  if (!conv.ok()) {
+    out.write(format_sse_event(error_event_json("The conversation is gone.", "invalid_request_error", "", &assistant),
+                               "error"));
+    out.finish();
+    return;
+  }
+  const store::Conversation named = name_if_untitled(std::move(*conv));
+  if (outcome.finish_reason == "error") {
+    out.write(format_sse_event(error_event_json(outcome.error, "server_error", "", &assistant), "error"));
+  } else {
+    out.write(format_sse_event(done_event_json(assistant, conversation_out(named, p_.model)), "done"));
+  }
+  out.finish();
+}
+
+}  // namespace parley

@@ -1,0 +1,110 @@
+// The moving parts of a reply generated into a conversation (the conversation API,
+// gateway/conversation_api.h, prepares it):
+//
+//   ConversationReply   a GenerationObserver: streams the reply as SSE events (docs/api.md) and,
+//                       when the engine is done — normally, stopped, disconnected or failed —
+//                       persists the assistant message on the task pool, names an untitled
+//                       conversation, reports usage and sends the final event.
+//   ActiveReplies       the generations in flight per conversation, for POST .../stop, for
+//                       deleting a conversation, and for shutting down.
+//   ConversationContext what the API and its replies in flight share (kept alive by both).
+//
+// Plus the conversions from store rows to wire structs and the automatic title.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "api/conversation_response.h"
+#include "gateway/generation.h"
+#include "gateway/principal.h"
+#include "gateway/task_pool.h"
+#include "net/http_responder.h"
+#include "store/store.h"
+
+namespace parley {
+
+// The generations in flight, each under a ticket. Thread-safe.
+class ActiveReplies {
+ public:
+  std::uint64_t add(const std::string& conversation_id, std::weak_ptr<GenerationJob> job);
+  void remove(std::uint64_t ticket);
+  // Stops (GenerationJob::stop) every generation of the conversation; returns how many.
+  std::size_t stop(const std::string& conversation_id);
+  std::size_t stop_all();
+  std::size_t size() const;
+  // True once no generation is in flight; false when the timeout passed first.
+  bool wait_empty(std::chrono::milliseconds timeout);
+
+ private:
+  struct Entry {
+    std::string conversation_id;
+    std::weak_ptr<GenerationJob> job;
+  };
+  std::size_t stop_matching(const std::string* conversation_id);
+
+  mutable std::mutex mutex_;
+  std::condition_variable empty_;
+  std::map<std::uint64_t, Entry> entries_;
+  std::uint64_t next_ticket_ = 1;
+};
+
+struct ConversationContext {
+  ConversationContext(store::Store& s, int threads, std::size_t max_queued) : store(s), pool(threads, max_queued) {}
+
+  store::Store& store;
+  TaskPool pool;
+  ActiveReplies active;
+};
+
+// Store rows as the wire shows them. `model`: the conversation's current model, when known.
+ConversationOut conversation_out(const store::Conversation& c, std::optional<std::string> model = std::nullopt);
+MessageOut message_out(const store::Message& m);
+std::int64_t unix_seconds(store::Time t);
+
+// The automatic title of a conversation: the first line of its first user message, trimmed, at
+// most 60 characters (code points, cut on a character boundary and marked with "…"). "" when
+// the text has nothing to show. No model call: with the random-weight demo models a generated
+// title would be noise, and with real ones it would cost a generation per conversation.
+std::string auto_title(std::string_view first_user_message);
+inline constexpr std::size_t kAutoTitleMaxChars = 60;
+
+class ConversationReply final : public GenerationObserver, public std::enable_shared_from_this<ConversationReply> {
+ public:
+  struct Params {
+    std::shared_ptr<ConversationContext> context;
+    Principal principal;
+    std::string conversation_id;
+    std::string parent_id;  // the message answered (a user message)
+    std::string model;
+    std::string request_id;
+    std::optional<store::Message> user_message;  // sent first as `event: message` (send, not regenerate)
+    std::string title_source;                    // the first user message of the path: names an untitled conversation
+    std::shared_ptr<HttpResponder> responder;
+  };
+  explicit ConversationReply(Params params) : p_(std::move(params)) {}
+
+  // The ActiveReplies ticket, removed when the generation ends. Set before the job starts.
+  void set_ticket(std::uint64_t ticket) { ticket_ = ticket; }
+
+  void on_start() override;
+  bool on_text(std::string_view text) override;
+  void on_end(GenerationOutcome outcome) override;
+
+ private:
+  void persist(const GenerationOutcome& outcome);  // on the task pool
+  store::Conversation name_if_untitled(store::Conversation c);
+
+  Params p_;
+  std::uint64_t ticket_ = 0;
+};
+
+}  // namespace parley

@@ -1,0 +1,24 @@
+// From validated wire fields to engine parameters, shared by the OpenAI endpoints (gateway.cpp)
+// and the conversation API (conversation_api.cpp), so that both sample and refuse alike.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "api/openai_request.h"
+#include "base/result.h"
+#include "sampling/sampling_params.h"
+
+namespace parley {
+
+// Sampling parameters from the wire fields, OpenAI's defaults where absent (temperature 1,
+// top_p 1). `choice` offsets the seed so that the choices of one request differ. Token ids in
+// logit_bias beyond the vocabulary are kInvalidArgument (param "logit_bias").
+Result<SamplingParams> sampling_from(const SamplingFields& f, std::int32_t n_logprobs, std::int32_t n_vocab,
+                                     std::int32_t choice);
+
+// OpenAI's 400 for a prompt (plus max_tokens, when > 0) that does not fit the context: code
+// "context_length_exceeded", detail "param" = `param`.
+Status context_error(std::int64_t n_ctx, std::int64_t prompt, std::int64_t max_tokens, std::string_view param);
+
+}  // namespace parley
