@@ -90,15 +90,16 @@ void run(benchmark::State& state, const Shape& sh, std::int64_t n_seqs, std::int
       }
     }
   }
-  const KvCacheView kv{sh.f16 ? TensorType::kF16 : TensorType::kF32, n_blocks, kBlock, sh.n_kv, sh.head_dim, ks.data(), vs.data()};
+  const KvCacheView kv{
+      sh.f16 ? TensorType::kF16 : TensorType::kF32, n_blocks, kBlock, sh.n_kv, sh.head_dim, ks.data(), vs.data()};
   // Every block once, in a shuffled order, dealt out to the sequences.
   std::vector<std::int32_t> perm(static_cast<std::size_t>(n_blocks));
   std::iota(perm.begin(), perm.end(), 0);
   for (std::size_t i = perm.size(); i > 1; --i) std::swap(perm[i - 1], perm[rng.below(i)]);
   std::vector<AttentionSeq> seqs;
   for (std::int64_t s = 0; s < n_seqs; ++s) {
-    seqs.push_back({static_cast<std::int32_t>(s * n_rows), static_cast<std::int32_t>(n_rows), static_cast<std::int32_t>(pos_begin),
-                    perm.data() + s * blocks_per_seq});
+    seqs.push_back({static_cast<std::int32_t>(s * n_rows), static_cast<std::int32_t>(n_rows),
+                    static_cast<std::int32_t>(pos_begin), perm.data() + s * blocks_per_seq});
   }
   const std::int64_t q_size = n_seqs * n_rows * sh.n_head * sh.head_dim;
   std::vector<float> q(static_cast<std::size_t>(q_size)), out(static_cast<std::size_t>(q_size));
@@ -106,7 +107,8 @@ void run(benchmark::State& state, const Shape& sh, std::int64_t n_seqs, std::int
   const AttentionParams p{sh.n_head, sh.n_kv, sh.head_dim, 1.0f / std::sqrt(static_cast<float>(sh.head_dim))};
 
   // Visible keys summed over the rows of one sequence: rows see pos_begin + 1 .. ctx keys.
-  const double keys = static_cast<double>(n_rows) * static_cast<double>(pos_begin) + static_cast<double>(n_rows * (n_rows + 1) / 2);
+  const double keys =
+      static_cast<double>(n_rows) * static_cast<double>(pos_begin) + static_cast<double>(n_rows * (n_rows + 1) / 2);
   const double flops = 4.0 * static_cast<double>(sh.head_dim * sh.n_head) * keys * static_cast<double>(n_seqs);
   const double bytes = 2.0 * static_cast<double>(ctx * row * n_seqs) * static_cast<double>(elem);
 
@@ -146,15 +148,17 @@ void register_all() {
                           {"tinyllama/f32", {32, 4, 64, false}},
                           {"llama3_8b/f16", {32, 8, 128, true}}};
   for (const auto& [name, sh] : shapes) {
-    auto* b = benchmark::RegisterBenchmark((std::string("attention_prefill/") + name).c_str(),
-                                           [sh = sh](benchmark::State& st) { run(st, sh, 1, st.range(0), st.range(1)); });
+    auto* b =
+        benchmark::RegisterBenchmark((std::string("attention_prefill/") + name).c_str(),
+                                     [sh = sh](benchmark::State& st) { run(st, sh, 1, st.range(0), st.range(1)); });
     b->ArgNames({"rows", "past"})->UseRealTime()->Unit(benchmark::kMillisecond);
     b->Args({128, 1024});
     if (sh.head_dim == 64 && sh.f16) b->Args({128, 0})->Args({512, 3584});
   }
   for (const auto& [name, sh] : shapes) {
-    auto* b = benchmark::RegisterBenchmark((std::string("attention_decode/") + name).c_str(),
-                                           [sh = sh](benchmark::State& st) { run(st, sh, st.range(0), 1, st.range(1) - 1); });
+    auto* b =
+        benchmark::RegisterBenchmark((std::string("attention_decode/") + name).c_str(),
+                                     [sh = sh](benchmark::State& st) { run(st, sh, st.range(0), 1, st.range(1) - 1); });
     b->ArgNames({"batch", "ctx"})->UseRealTime()->Unit(benchmark::kMicrosecond);
     b->Args({8, 1024});
     if (sh.head_dim == 64 && sh.f16) b->Args({1, 1024})->Args({1, 4096})->Args({32, 256});

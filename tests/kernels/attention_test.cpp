@@ -99,7 +99,8 @@ class PagedCache {
   KvCacheView view() const { return {c_.type, n_blocks_, c_.block, c_.n_kv, c_.head_dim, ks_, vs_}; }
   const std::vector<std::int32_t>& table(std::size_t seq) const { return tables_[seq]; }
   std::int32_t slot(std::size_t seq, std::int32_t pos) const {
-    return tables_[seq][static_cast<std::size_t>(pos / c_.block)] * static_cast<std::int32_t>(c_.block) + pos % static_cast<std::int32_t>(c_.block);
+    return tables_[seq][static_cast<std::size_t>(pos / c_.block)] * static_cast<std::int32_t>(c_.block) +
+           pos % static_cast<std::int32_t>(c_.block);
   }
   // The keys and values as written (before F16 rounding), sequence after sequence.
   const std::vector<float>& k() const { return k_; }
@@ -150,7 +151,8 @@ class AttentionTest : public ::testing::TestWithParam<int> {
     for (std::size_t i = 0; i < seqs.size(); ++i) {
       const auto begin = static_cast<std::ptrdiff_t>(seqs[i].row_begin * c.n_head * c.head_dim);
       const auto end = begin + static_cast<std::ptrdiff_t>(seqs[i].n_rows * c.n_head * c.head_dim);
-      EXPECT_LE(max_rel_diff({a.begin() + begin, a.begin() + end}, {b.begin() + begin, b.begin() + end}), tol) << "sequence " << i;
+      EXPECT_LE(max_rel_diff({a.begin() + begin, a.begin() + end}, {b.begin() + begin, b.begin() + end}), tol)
+          << "sequence " << i;
     }
     return a;
   }

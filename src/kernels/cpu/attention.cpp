@@ -25,39 +25,39 @@ constexpr std::int64_t kRowPathBelow = 4;
 struct Item {
   std::int32_t seq = 0;
   std::int32_t kv_head = 0;
-  std::int32_t head0 = 0;   // first query head
+  std::int32_t head0 = 0;  // first query head
   std::int32_t n_heads = 0;
-  std::int32_t row0 = 0;    // first row, counted from the sequence's first
+  std::int32_t row0 = 0;  // first row, counted from the sequence's first
   std::int32_t n_rows = 0;
-  double cost = 0;          // query-key pairs
+  double cost = 0;  // query-key pairs
 };
 
 // One query (row b of the batch at position pos, head h) against keys 0 .. pos, a vector over
 // head_dim: the path for tiles too small to fill a ymm with queries.
-void attend_row(float* out, const float* q, const KvCacheView& kv, int layer, const AttentionSeq& s, const AttentionParams& p,
-                std::int64_t b, std::int64_t pos, std::int64_t h, float* scores) {
+void attend_row(float* out, const float* q, const KvCacheView& kv, int layer, const AttentionSeq& s,
+                const AttentionParams& p, std::int64_t b, std::int64_t pos, std::int64_t h, float* scores) {
   const std::int64_t n_keys = pos + 1;
   const std::int64_t kvh = h / (p.n_head / p.n_kv_heads);
   const std::int64_t stride = kv.n_kv_heads * kv.head_dim;
   const float* qh = q + (b * p.n_head + h) * p.head_dim;
   float* oh = out + (b * p.n_head + h) * p.head_dim;
   if (kv.type == TensorType::kF16) {
-    parley::avx2::dot_f16_rows(scores, qh, static_cast<const fp16_t*>(kv.k[layer]) + kvh * p.head_dim, s.block_table, kv.block_size,
-                       stride, n_keys, p.head_dim, p.scale);
+    parley::avx2::dot_f16_rows(scores, qh, static_cast<const fp16_t*>(kv.k[layer]) + kvh * p.head_dim, s.block_table,
+                               kv.block_size, stride, n_keys, p.head_dim, p.scale);
   } else {
-    parley::avx2::dot_f32_rows(scores, qh, static_cast<const float*>(kv.k[layer]) + kvh * p.head_dim, s.block_table, kv.block_size,
-                       stride, n_keys, p.head_dim, p.scale);
+    parley::avx2::dot_f32_rows(scores, qh, static_cast<const float*>(kv.k[layer]) + kvh * p.head_dim, s.block_table,
+                               kv.block_size, stride, n_keys, p.head_dim, p.scale);
   }
   const float mx = parley::avx2::max_of(scores, n_keys);
   const float inv = 1.0f / parley::avx2::exp_shift_sum(scores, n_keys, mx);
   for (std::int64_t j = 0; j < n_keys; ++j) scores[j] *= inv;
   std::memset(oh, 0, static_cast<std::size_t>(p.head_dim) * sizeof(float));
   if (kv.type == TensorType::kF16) {
-    parley::avx2::axpy_f16_rows(oh, scores, static_cast<const fp16_t*>(kv.v[layer]) + kvh * p.head_dim, s.block_table, kv.block_size,
-                        stride, n_keys, p.head_dim);
+    parley::avx2::axpy_f16_rows(oh, scores, static_cast<const fp16_t*>(kv.v[layer]) + kvh * p.head_dim, s.block_table,
+                                kv.block_size, stride, n_keys, p.head_dim);
   } else {
-    parley::avx2::axpy_f32_rows(oh, scores, static_cast<const float*>(kv.v[layer]) + kvh * p.head_dim, s.block_table, kv.block_size,
-                        stride, n_keys, p.head_dim);
+    parley::avx2::axpy_f32_rows(oh, scores, static_cast<const float*>(kv.v[layer]) + kvh * p.head_dim, s.block_table,
+                                kv.block_size, stride, n_keys, p.head_dim);
   }
 }
 
@@ -71,7 +71,8 @@ void attention(ThreadPool& pool, MatmulScratch& scratch, float* out, const float
 
   // Tile shape: rows x heads queries.
   std::int64_t heads = group;
-  std::int64_t rows = std::max<std::int64_t>(1, std::clamp(kTileFloats / p.head_dim, kTileQueriesMin, kTileQueriesMax) / group);
+  std::int64_t rows =
+      std::max<std::int64_t>(1, std::clamp(kTileFloats / p.head_dim, kTileQueriesMin, kTileQueriesMax) / group);
   const auto count = [&] {
     std::int64_t n = 0;
     for (const AttentionSeq& s : seqs) n += (s.n_rows + rows - 1) / rows;
@@ -92,11 +93,13 @@ void attention(ThreadPool& pool, MatmulScratch& scratch, float* out, const float
     for (std::int64_t r0 = 0; r0 < s.n_rows; r0 += rows) {
       const std::int64_t nr = std::min<std::int64_t>(rows, s.n_rows - r0);
       // Keys seen by the tile's rows: (pos + 1) for pos = pos_begin + r0 .. + nr - 1.
-      const double keys = static_cast<double>(nr) * static_cast<double>(s.pos_begin + r0) + static_cast<double>(nr * (nr + 1) / 2);
+      const double keys =
+          static_cast<double>(nr) * static_cast<double>(s.pos_begin + r0) + static_cast<double>(nr * (nr + 1) / 2);
       for (std::int64_t g = 0; g < p.n_kv_heads; ++g) {
         for (std::int64_t h = 0; h < group; h += heads) {
-          items.push_back({static_cast<std::int32_t>(si), static_cast<std::int32_t>(g), static_cast<std::int32_t>(g * group + h),
-                           static_cast<std::int32_t>(heads), static_cast<std::int32_t>(r0), static_cast<std::int32_t>(nr),
+          items.push_back({static_cast<std::int32_t>(si), static_cast<std::int32_t>(g),
+                           static_cast<std::int32_t>(g * group + h), static_cast<std::int32_t>(heads),
+                           static_cast<std::int32_t>(r0), static_cast<std::int32_t>(nr),
                            keys * static_cast<double>(heads)});
           total += keys * static_cast<double>(heads);
         }

@@ -189,8 +189,8 @@ void qk(float* s, const float* kf, const float* qt, std::int64_t nb, std::int64_
 // Online softmax over the chunk of keys j0 .. j0 + nb: s becomes p, mx and l move on, alpha is
 // the factor for the accumulators. `causal`: some query of the tile must not see some key of the
 // chunk (lim[m] = the number of keys query m sees).
-void softmax_chunk(float* s, float* mx, float* l, float* alpha, const std::int32_t* lim, std::int64_t j0, std::int64_t nb,
-                   std::int64_t mp, bool causal) {
+void softmax_chunk(float* s, float* mx, float* l, float* alpha, const std::int32_t* lim, std::int64_t j0,
+                   std::int64_t nb, std::int64_t mp, bool causal) {
   const __m256 neg_inf = _mm256_set1_ps(-INFINITY);
   for (std::int64_t m = 0; m < mp; m += kLanes) {
     const __m256i lv = _mm256_load_si256(reinterpret_cast<const __m256i*>(lim + m));
@@ -233,7 +233,9 @@ void pv_tile(float* o, const float* p, const float* vf, const float* alpha, std:
   __m256 acc[MN][DV];
   PARLEY_UNROLL for (int i = 0; i < MN; ++i) {
     const __m256 a = _mm256_broadcast_ss(alpha + i);
-    PARLEY_UNROLL for (int v = 0; v < DV; ++v) acc[i][v] = _mm256_mul_ps(a, _mm256_load_ps(o + i * head_dim + kLanes * v));
+    PARLEY_UNROLL for (int v = 0; v < DV; ++v) {
+      acc[i][v] = _mm256_mul_ps(a, _mm256_load_ps(o + i * head_dim + kLanes * v));
+    }
   }
   for (std::int64_t j = 0; j < nb; ++j) {
     __m256 vv[DV];
@@ -257,8 +259,8 @@ void pv_rows(float* o, const float* p, const float* vf, const float* alpha, std:
   if (nq - m == 1) pv_tile<1, DV>(o + m * head_dim, p + m, vf, alpha + m, nb, head_dim, mp);
 }
 
-void pv(float* o, const float* p, const float* vf, const float* alpha, std::int64_t nq, std::int64_t nb, std::int64_t head_dim,
-        std::int64_t mp) {
+void pv(float* o, const float* p, const float* vf, const float* alpha, std::int64_t nq, std::int64_t nb,
+        std::int64_t head_dim, std::int64_t mp) {
   std::int64_t d = 0;
   for (; d + 4 * kLanes <= head_dim; d += 4 * kLanes) pv_rows<4>(o + d, p, vf + d, alpha, nq, nb, head_dim, mp);
   switch ((head_dim - d) / kLanes) {
@@ -271,7 +273,9 @@ void pv(float* o, const float* p, const float* vf, const float* alpha, std::int6
 
 }  // namespace
 
-std::size_t attention_tile_scratch(std::int64_t n_queries, std::int64_t head_dim) { return layout(n_queries, head_dim).total; }
+std::size_t attention_tile_scratch(std::int64_t n_queries, std::int64_t head_dim) {
+  return layout(n_queries, head_dim).total;
+}
 
 void attention_tile(const AttentionTile& t, std::byte* scratch) {
   const std::int64_t nq = t.n_rows * t.n_heads;
@@ -306,7 +310,7 @@ void attention_tile(const AttentionTile& t, std::byte* scratch) {
 
   const std::int64_t n_keys = t.first_pos + t.n_rows;  // the last row's
   const std::int64_t seen_by_all = t.first_pos + 1;    // the first row's
-  std::int64_t slots[2][kChunk];  // the chunk's and the next one's
+  std::int64_t slots[2][kChunk];                       // the chunk's and the next one's
   chunk_slots(slots[0], t, 0, min64(kChunk, n_keys));
   for (std::int64_t j0 = 0, c = 0; j0 < n_keys; j0 += kChunk, c ^= 1) {
     const std::int64_t nb = min64(kChunk, n_keys - j0);
@@ -328,7 +332,9 @@ void attention_tile(const AttentionTile& t, std::byte* scratch) {
   for (std::int64_t m = 0; m < nq; ++m) {
     const __m256 inv = _mm256_set1_ps(1.0f / l[m]);
     float* dst = t.out + (m / t.n_heads) * t.row_stride + (m % t.n_heads) * hd;
-    for (std::int64_t d = 0; d < hd; d += kLanes) _mm256_storeu_ps(dst + d, _mm256_mul_ps(_mm256_load_ps(o + m * hd + d), inv));
+    for (std::int64_t d = 0; d < hd; d += kLanes) {
+      _mm256_storeu_ps(dst + d, _mm256_mul_ps(_mm256_load_ps(o + m * hd + d), inv));
+    }
   }
 }
 

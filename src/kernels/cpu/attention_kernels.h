@@ -12,18 +12,18 @@ namespace parley::cpu {
 // times `n_heads` consecutive query heads of one KV head's group. Row r of the tile is the token
 // at position first_pos + r and attends to the keys at positions 0 .. first_pos + r.
 struct AttentionTile {
-  float* out = nullptr;            // row 0, first head: [n_rows, row_stride], heads head_dim apart
-  const float* q = nullptr;        // laid out like out
-  std::int64_t row_stride = 0;     // floats from one row to the next in q and out
+  float* out = nullptr;         // row 0, first head: [n_rows, row_stride], heads head_dim apart
+  const float* q = nullptr;     // laid out like out
+  std::int64_t row_stride = 0;  // floats from one row to the next in q and out
   std::int64_t n_rows = 0;
   std::int64_t n_heads = 0;
-  std::int64_t head_dim = 0;       // a multiple of 8
+  std::int64_t head_dim = 0;  // a multiple of 8
   std::int64_t first_pos = 0;
   // The layer's K and V at this KV head: position j is element slot(j) * kv_stride of k and v,
   // slot(j) = block_table[j / block_size] * block_size + j % block_size.
   const void* k = nullptr;
   const void* v = nullptr;
-  bool f16 = true;                 // elements are F16, else F32
+  bool f16 = true;  // elements are F16, else F32
   std::int64_t kv_stride = 0;
   const std::int32_t* block_table = nullptr;
   std::int64_t block_size = 0;
