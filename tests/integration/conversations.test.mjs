@@ -1,0 +1,139 @@
+// The conversation API through `parley serve` with authentication on, the way the web UI uses it:
+// log in (session cookie + CSRF token), create a conversation, send a message and read the reply
+// streamed over SSE, find it saved in the message tree, and be charged for it. A second user
+// sees none of it. Once the daily token quota is spent, a reply is refused before the user
+// message is saved.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServer, admin } from './server.mjs';
+
+let server;
+let configDir;
+const password = 'integration-test-pw-123';
+
+before(async () => {
+  configDir = mkdtempSync(join(tmpdir(), 'parley-it-conversations-'));
+  const config = join(configDir, 'parley.toml');
+  writeFileSync(config, `
+[auth]
+password_memory_mib = 8
+password_passes = 1
+
+[limits.users."quota@example.com"]
+tokens_per_day = 10
+`);
+  server = await startServer(['--auth', 'required', '--config', config], {
+    setup(dir) {
+      for (const email of ['alice@example.com', 'bob@example.com', 'quota@example.com']) {
+        admin(dir, ['create-user', '--email', email, '--password-stdin'], `${password}\n`);
+      }
+    },
+  });
+});
+
+after(async () => {
+  await server?.stop();
+  if (configDir) rmSync(configDir, { recursive: true, force: true });
+});
+
+// A logged-in browser: the session cookie and the CSRF token every unsafe request carries.
+async function login(email) {
+  const r = await fetch(`${server.baseURL}/api/auth/login`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ email, password }),
+  });
+  assert.equal(r.status, 200);
+  const cookie = r.headers.get('set-cookie').split(';')[0];
+  const { csrf_token: csrf } = await r.json();
+  return {
+    get: (path) => fetch(`${server.baseURL}${path}`, { headers: { cookie } }),
+    post: (path, body, { withCsrf = true } = {}) => fetch(`${server.baseURL}${path}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', cookie, ...(withCsrf ? { 'X-CSRF-Token': csrf } : {}) },
+      body: JSON.stringify(body),
+    }),
+  };
+}
+
+// Reads a whole SSE response into [{event, data}].
+async function sseEvents(response) {
+  const text = await response.text();
+  return text.split('\n\n').filter((b) => b.trim()).map((block) => {
+    const event = /^event: (.*)$/m.exec(block)?.[1];
+    const data = /^data: (.*)$/m.exec(block)?.[1];
+    return { event, data: data ? JSON.parse(data) : undefined };
+  });
+}
+
+test('send a message, stream the reply, find it saved, and be charged for it', async () => {
+  const alice = await login('alice@example.com');
+  const created = await alice.post('/api/conversations', {});
+  assert.equal(created.status, 201);
+  const conversation = await created.json();
+
+  const reply = await alice.post(`/api/conversations/${conversation.id}/messages`,
+    { content: 'What is a KV cache?', max_tokens: 12, temperature: 0 });
+  assert.equal(reply.status, 200);
+  assert.match(reply.headers.get('content-type'), /text\/event-stream/);
+  const events = await sseEvents(reply);
+  assert.equal(events[0].event, 'message');
+  assert.equal(events[0].data.message.content, 'What is a KV cache?');
+  const done = events.at(-1);
+  assert.equal(done.event, 'done');
+  const streamed = events.filter((e) => e.event === 'delta').map((e) => e.data.content).join('');
+  assert.equal(done.data.message.content, streamed);
+  assert.equal(done.data.conversation.title, 'What is a KV cache?');
+
+  const tree = await (await alice.get(`/api/conversations/${conversation.id}`)).json();
+  assert.equal(tree.current_leaf_id, done.data.message.id);
+  assert.deepEqual(tree.messages.map((m) => m.role), ['user', 'assistant']);
+  assert.equal(tree.messages[1].content, streamed);
+
+  // The reply is in the user's usage (rows are written in the background: poll briefly).
+  let usage;
+  for (let i = 0; i < 50; ++i) {
+    usage = await (await alice.get('/api/usage')).json();
+    if (usage.totals.completion_tokens > 0) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.equal(usage.totals.completion_tokens, done.data.message.usage.completion_tokens);
+});
+
+test('unsafe requests need the CSRF token, and another user sees nothing', async () => {
+  const alice = await login('alice@example.com');
+  const bob = await login('bob@example.com');
+  const noCsrf = await alice.post('/api/conversations', {}, { withCsrf: false });
+  assert.equal(noCsrf.status, 403);
+
+  const conversation = await (await alice.post('/api/conversations', { title: 'private' })).json();
+  const missing = await bob.get('/api/conversations/cnv_00000000000000000000000000');
+  const theirs = await bob.get(`/api/conversations/${conversation.id}`);
+  assert.equal(theirs.status, 404);
+  assert.deepEqual(await theirs.json(), await missing.json());
+  const send = await bob.post(`/api/conversations/${conversation.id}/messages`, { content: 'hi', max_tokens: 2 });
+  assert.equal(send.status, 404);
+  const list = await (await bob.get('/api/conversations')).json();
+  assert.ok(!list.data.some((c) => c.id === conversation.id));
+});
+
+test('once the daily token quota is spent, a reply is refused before anything is saved', async () => {
+  const user = await login('quota@example.com');
+  const conversation = await (await user.post('/api/conversations', {})).json();
+  // The first exchange is admitted (nothing spent yet) and spends more than the 10 tokens a day
+  // this user may use: its prompt alone is longer.
+  const first = await user.post(`/api/conversations/${conversation.id}/messages`, { content: 'hello there', max_tokens: 4 });
+  assert.equal(first.status, 200);
+  assert.equal((await sseEvents(first)).at(-1).event, 'done');
+  for (let i = 0; i < 50; ++i) {  // usage rows are written in the background
+    if ((await (await user.get('/api/usage')).json()).totals.prompt_tokens > 0) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const refused = await user.post(`/api/conversations/${conversation.id}/messages`, { content: 'and again', max_tokens: 4 });
+  assert.equal(refused.status, 429);
+  assert.ok(Number(refused.headers.get('retry-after')) >= 1);
+  assert.equal((await refused.json()).error.code, 'insufficient_quota');
+  const tree = await (await user.get(`/api/conversations/${conversation.id}`)).json();
+  assert.deepEqual(tree.messages.map((m) => m.role), ['user', 'assistant']);
+});
