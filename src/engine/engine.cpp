@@ -31,6 +31,14 @@ Engine::~Engine() {
 double Engine::now() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
 
 Status Engine::validate(const GenerateRequest& r) const {
+  RETURN_IF_ERROR(validate_request(r));
+  if (static_cast<std::int32_t>(scheduler_.n_waiting()) >= config_.max_waiting) {
+    return resource_exhausted_error("the request queue is full ({} waiting); retry later", scheduler_.n_waiting());
+  }
+  return ok_status();
+}
+
+Status Engine::validate_request(const GenerateRequest& r) const {
   const std::int32_t n_vocab = runner_.n_vocab();
   if (r.prompt.empty()) return invalid_argument_error("the prompt is empty");
   const auto n_prompt = static_cast<std::int64_t>(r.prompt.size());
@@ -55,9 +63,6 @@ Status Engine::validate(const GenerateRequest& r) const {
     if (t < 0 || t >= n_vocab) return invalid_argument_error("stop token id {} is outside the vocabulary of {}", t, n_vocab);
   }
   RETURN_IF_ERROR(r.sampling.validate(n_vocab));
-  if (static_cast<std::int32_t>(scheduler_.n_waiting()) >= config_.max_waiting) {
-    return resource_exhausted_error("the request queue is full ({} waiting); retry later", scheduler_.n_waiting());
-  }
   return ok_status();
 }
 

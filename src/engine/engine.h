@@ -35,8 +35,12 @@ class Engine {
   ~Engine();
 
   const EngineConfig& config() const { return config_; }
-  // Whether a request can be accepted now (checks sizes, ids, sampling, queue room).
+  // Whether a request can be accepted now (checks sizes, ids, sampling, queue room). Reads the
+  // queue: call it from the thread that steps the engine.
   Status validate(const GenerateRequest& request) const;
+  // The request alone (sizes, ids, sampling), without the queue: reads only what is fixed at
+  // construction, so any thread may call it while another steps the engine.
+  Status validate_request(const GenerateRequest& request) const;
   // Queues a validated request.
   void add(RequestId id, GenerateRequest request, std::shared_ptr<RequestSink> sink);
   // Finishes the request with kCancelled (its blocks are freed at once). Unknown ids are ignored.

@@ -57,8 +57,9 @@ LocalEngine::~LocalEngine() {
 Result<RequestId> LocalEngine::submit(GenerateRequest request, std::shared_ptr<RequestSink> sink) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (stop_) return unavailable_error("the engine is stopping");
-  // Validation reads the engine's queue length; the engine thread changes it only under this mutex.
-  Status st = engine_.validate(request);
+  // The engine thread steps without this mutex, so only the request is validated against the
+  // engine; the queue room comes from this object's own counts (inbox + the last stats snapshot).
+  Status st = engine_.validate_request(request);
   if (st.ok() && static_cast<std::int64_t>(inbox_.size()) + stats_.waiting >= engine_.config().max_waiting) {
     st = resource_exhausted_error("the request queue is full ({} waiting); retry later", inbox_.size() + stats_.waiting);
   }
