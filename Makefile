@@ -17,7 +17,7 @@ help:
 	@echo "make test    install what is missing, build, and run every test"
 	@echo "make build   build $(PARLEY) and the tests ($(BUILD_TYPE))"
 	@echo "make bench   run the benchmarks (tokenizer, matmul kernels, whole models, serving load)"
-	@echo "make fuzz    run the libFuzzer targets for a minute (FUZZ_SECONDS=60)"
+	@echo "make fuzz    run each libFuzzer target for a minute (FUZZ_SECONDS=60, FUZZ_TARGETS=...)"
 	@echo "make asan    build and test with AddressSanitizer + UndefinedBehaviorSanitizer in build-asan/"
 	@echo "make format  clang-format the sources;  make lint  clang-tidy them"
 
@@ -48,8 +48,9 @@ bench: build
 	$(BUILD)/bench/matmul_bench --benchmark_filter='^matmul/(q4_0|q8_0|f16)/in:2048/out:5632/'
 	scripts/bench-models $(PARLEY) $(DATA_DIR)/bench
 
+FUZZ_TARGETS ?= gguf_reader chat_template cookie_header
 fuzz: setup
-	scripts/fuzz --seconds $${FUZZ_SECONDS:-60}
+	for t in $(FUZZ_TARGETS); do scripts/fuzz --target $$t --seconds $${FUZZ_SECONDS:-60} || exit 1; done
 
 asan: setup
 	$(MAKE) test BUILD=build-asan CMAKE_ARGS="-DPARLEY_SANITIZE=ON -DPARLEY_BUILD_BENCH=OFF" BUILD_TYPE=Debug
