@@ -207,7 +207,7 @@ void ConversationApi::handle(HttpRequest request, const Principal& principal, st
   }
   // Everything else blocks (database, templates, tokenizer): off the I/O thread.
   const Route r = *route;
-  if (!context_->pool.try_post([this, call, r] { run(r, *call); })) {
+  if (!context_->pool.try_submit([this, call, r] { run(r, *call); })) {
     call->name = "overloaded";
     HttpHeaders h = json_headers(call->request_id);
     h.emplace_back("Retry-After", "1");

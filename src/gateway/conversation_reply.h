@@ -26,7 +26,7 @@
 #include "api/conversation_response.h"
 #include "gateway/generation.h"
 #include "gateway/principal.h"
-#include "gateway/task_pool.h"
+#include "gateway/work_pool.h"
 #include "net/http_responder.h"
 #include "store/store.h"
 
@@ -58,10 +58,11 @@ class ActiveReplies {
 };
 
 struct ConversationContext {
-  ConversationContext(store::Store& s, int threads, std::size_t max_queued) : store(s), pool(threads, max_queued) {}
+  ConversationContext(store::Store& s, int threads, std::size_t max_queued)
+      : store(s), pool("conversations", threads, max_queued) {}
 
   store::Store& store;
-  TaskPool pool;
+  WorkPool pool;
   ActiveReplies active;
 };
 

@@ -17,13 +17,37 @@ WorkPool::WorkPool(std::string name, int n_threads, std::size_t max_queued)
   }
 }
 
-WorkPool::~WorkPool() {
+WorkPool::~WorkPool() { shutdown(); }
+
+void WorkPool::shutdown() {
   {
     std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_ && threads_.empty()) return;
     stopping_ = true;
   }
   cv_.notify_all();
-  for (std::thread& t : threads_) t.join();
+  for (std::thread& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  threads_.clear();
+}
+
+void WorkPool::post(std::function<void()> task) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!stopping_) {
+      queue_.push_back(std::move(task));
+      cv_.notify_one();
+      return;
+    }
+  }
+  task();  // shut down: the work still has to happen
+}
+
+std::size_t WorkPool::pending() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return queue_.size() + running_;
 }
 
 bool WorkPool::try_submit(std::function<void()> task) {
@@ -50,6 +74,7 @@ void WorkPool::run() {
       if (queue_.empty()) return;  // stopping, and everything queued has run
       task = std::move(queue_.front());
       queue_.pop_front();
+      ++running_;
     }
     try {
       task();
@@ -58,6 +83,8 @@ void WorkPool::run() {
     } catch (...) {
       log_error("{}: a task threw a non-standard exception", name_);
     }
+    std::lock_guard<std::mutex> lock(mu_);
+    --running_;
   }
 }
 

@@ -5,12 +5,14 @@
 //     preparation (chat template, tokenizer) for /v1 and /api;
 //   - the password pool: Argon2id hashing and verification, ~0.1 s of CPU and 64 MiB each, capped
 //     at about the number of cores so that a flood of log-in attempts can neither starve the
-//     request pool nor exhaust memory (auth/password.h).
+//     request pool nor exhaust memory (auth/password.h);
+// and the conversation API keeps one for its database work and for saving replies.
 // A full queue refuses new work at once (try_submit returns false): the caller answers 503 with
 // Retry-After rather than letting latency and memory grow without bound.
 //
-// Thread safety: try_submit may be called from any thread, including a pool thread. The
-// destructor stops accepting, runs what is queued, and joins the threads.
+// Thread safety: every method may be called from any thread, including a pool thread (but
+// shutdown() not from a pool thread). shutdown() (also run by the destructor) stops accepting,
+// runs what is queued, and joins the threads.
 #pragma once
 
 #include <condition_variable>
@@ -36,8 +38,17 @@ class WorkPool {
   // the pool is stopping. An exception escaping a task is logged and swallowed.
   bool try_submit(std::function<void()> task);
 
+  // Work that must happen (saving a finished reply): queued whatever the bound; after shutdown
+  // it runs at once on the caller.
+  void post(std::function<void()> task);
+
+  // Stops accepting, runs what is queued, joins the threads. Idempotent.
+  void shutdown();
+
   // Tasks waiting (not yet running).
   std::size_t queued() const;
+  // Tasks waiting or running.
+  std::size_t pending() const;
 
  private:
   void run();
@@ -48,6 +59,7 @@ class WorkPool {
   std::condition_variable cv_;
   std::deque<std::function<void()>> queue_;
   bool stopping_ = false;
+  std::size_t running_ = 0;
   std::vector<std::thread> threads_;
 };
 
