@@ -2,7 +2,7 @@
 // log in (session cookie + CSRF token), create a conversation, send a message and read the reply
 // streamed over SSE, find it saved in the message tree, and be charged for it. A second user
 // sees none of it. Once the daily token quota is spent, a reply is refused before the user
-// message is saved.
+// message is saved. Acknowledged writes survive kill -9 of the server.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -48,6 +48,8 @@ async function login(email) {
   const cookie = r.headers.get('set-cookie').split(';')[0];
   const { csrf_token: csrf } = await r.json();
   return {
+    cookie,
+    csrf,
     get: (path) => fetch(`${server.baseURL}${path}`, { headers: { cookie } }),
     post: (path, body, { withCsrf = true } = {}) => fetch(`${server.baseURL}${path}`, {
       method: 'POST',
@@ -136,4 +138,26 @@ test('once the daily token quota is spent, a reply is refused before anything is
   assert.equal((await refused.json()).error.code, 'insufficient_quota');
   const tree = await (await user.get(`/api/conversations/${conversation.id}`)).json();
   assert.deepEqual(tree.messages.map((m) => m.role), ['user', 'assistant']);
+});
+
+test('acknowledged writes survive kill -9 of the server', async () => {
+  const alice = await login('alice@example.com');
+  const conversation = await (await alice.post('/api/conversations', { title: 'before the crash' })).json();
+  const reply = await alice.post(`/api/conversations/${conversation.id}/messages`, { content: 'Remember me', max_tokens: 4 });
+  const done = (await sseEvents(reply)).at(-1);
+  assert.equal(done.event, 'done');
+  // The last acknowledged write, then the crash at once: no graceful shutdown, no checkpoint.
+  const renamed = await fetch(`${server.baseURL}/api/conversations/${conversation.id}`, {
+    method: 'PATCH', headers: { 'Content-Type': 'application/json', cookie: alice.cookie, 'X-CSRF-Token': alice.csrf },
+    body: JSON.stringify({ title: 'renamed just before the crash' }),
+  });
+  assert.equal(renamed.status, 200);
+  await server.stop({ signal: 'SIGKILL', keep: true });
+
+  server = await startServer(['--auth', 'required', '--config', join(configDir, 'parley.toml')], { dir: server.dir });
+  const again = await login('alice@example.com');
+  const tree = await (await again.get(`/api/conversations/${conversation.id}`)).json();
+  assert.equal(tree.conversation.title, 'renamed just before the crash');
+  assert.deepEqual(tree.messages.map((m) => m.content), ['Remember me', done.data.message.content]);
+  assert.equal(tree.current_leaf_id, done.data.message.id);
 });

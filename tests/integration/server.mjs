@@ -16,10 +16,11 @@ export function synthModel(dir, extra = []) {
 }
 
 // `setup(dir)`, if given, runs after the data directory exists and before the server starts
-// (e.g. `parley admin` creating accounts in the store the server will open).
-export async function startServer(args = [], { setup } = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'parley-it-'));
-  const model = synthModel(dir);
+// (e.g. `parley admin` creating accounts in the store the server will open). `dir`: restart on
+// the data directory (and model) of an earlier server, e.g. after killing it.
+export async function startServer(args = [], { setup, dir: reuse } = {}) {
+  const dir = reuse ?? mkdtempSync(join(tmpdir(), 'parley-it-'));
+  const model = reuse ? join(dir, 'tiny.gguf') : synthModel(dir);
   if (setup) await setup(dir);
   const proc = spawn(parleyBin, ['--log-format', 'json', 'serve', '--model', model, '--port', '0', '-t', '2',
     '--data', dir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -50,10 +51,15 @@ export async function startServer(args = [], { setup } = {}) {
     dir,
     baseURL: `http://127.0.0.1:${port}`,
     logs,
-    async stop() {
-      proc.kill('SIGTERM');
-      await new Promise((resolve) => proc.once('exit', resolve));
-      rmSync(dir, { recursive: true, force: true });
+    // SIGTERM (graceful) and the data directory removed; with { signal: 'SIGKILL', keep: true }
+    // a crash that leaves the directory for a restart.
+    async stop({ signal = 'SIGTERM', keep = false } = {}) {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        const exited = new Promise((resolve) => proc.once('exit', resolve));
+        proc.kill(signal);
+        await exited;
+      }
+      if (!keep) rmSync(dir, { recursive: true, force: true });
     },
   };
 }
