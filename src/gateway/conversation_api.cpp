@@ -523,7 +523,11 @@ void ConversationApi::send(Call& call) {
   if (!ticket.ok()) return reply_error(call, ticket.status());
   Result<store::Message> user =
       db.append_message(owner, {call.conversation_id, parent, store::MessageRole::kUser, r->content});
-  if (!user.ok()) return reply_error(call, not_found_if(user.status()));
+  if (!user.ok()) {
+    // Nothing will be generated: give back the tokens admit() reserved.
+    if (*ticket) options_.usage->record(**ticket, (*model)->id(), 0, 0);
+    return reply_error(call, not_found_if(user.status()));
+  }
   path.back() = *user;
   // If the engine refuses now (queue full: 429), the user message stays, answered by nothing:
   // the client may regenerate on it.
