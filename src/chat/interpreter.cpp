@@ -1,5 +1,6 @@
 #include "chat/interpreter.h"
 
+#include <algorithm>
 #include <limits>
 
 #include "chat/builtins.h"
@@ -14,7 +15,10 @@ bool positioned(const Status& s) { return s.message().starts_with(kErrorPrefix);
 
 }  // namespace
 
-Interpreter::Interpreter(const RenderLimits& limits, std::optional<std::tm> now) : limits_(limits), now_(now) {}
+Interpreter::Interpreter(const RenderLimits& limits, std::optional<std::tm> now) : limits_(limits), now_(now) {
+  // A longer string could be a repr cut short at kReprBytesMax: never let one through.
+  limits_.string_bytes_max = std::min(limits_.string_bytes_max, kReprBytesMax - 1);
+}
 
 Interpreter::~Interpreter() {
   for (const auto& o : objects_) o->drop_references();

@@ -28,7 +28,7 @@ namespace parley::chat {
 
 struct RenderLimits {
   std::size_t output_bytes_max = std::size_t{4} << 20;
-  std::size_t string_bytes_max = std::size_t{4} << 20;    // any one string or captured block
+  std::size_t string_bytes_max = std::size_t{4} << 20;    // any one string or captured block (< 8 MiB: kReprBytesMax)
   std::size_t alloc_bytes_max = std::size_t{256} << 20;   // all strings and containers created
   std::uint64_t steps_max = 20'000'000;                   // expressions evaluated, statements run
   int call_depth_max = 64;                                // nested macro calls
@@ -121,7 +121,7 @@ class Interpreter {
   Status fail(SourcePos pos, std::string_view message) const;
   Status at(SourcePos pos, const Status& s) const;
 
-  const RenderLimits& limits_;
+  RenderLimits limits_;  // a copy: the constructor caps string_bytes_max
   std::optional<std::tm> now_;
   std::string* out_ = nullptr;
   std::uint64_t steps_ = 0;

@@ -12,7 +12,6 @@ namespace parley::chat {
 namespace {
 
 constexpr int kReprDepthMax = 64;
-constexpr std::size_t kReprBytesMax = std::size_t{64} << 20;
 
 const std::string& empty_string() {
   static const std::string kEmpty;

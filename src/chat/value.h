@@ -190,6 +190,10 @@ bool hashable(const Value& v);
 
 // Python's str(v) (the text a template prints; "" for undefined) and repr(v).
 void append_str(std::string& out, const Value& v);
+// Where repr/str text of shared or nested objects is cut short (a render refuses any string this
+// long: RenderLimits::string_bytes_max is capped below it), so describing an object graph never
+// builds more than this.
+inline constexpr std::size_t kReprBytesMax = std::size_t{8} << 20;
 void append_repr(std::string& out, const Value& v, int depth = 0);
 std::string to_str(const Value& v);
 std::string repr(const Value& v);

@@ -10,13 +10,13 @@
 namespace parley::chat {
 namespace {
 
+// (No timing assertions: the limits must stop a render, which the status shows; ctest's timeout
+// catches a render that does not stop.)
 struct Outcome {
   Status status;
-  double seconds = 0;
 };
 
 Outcome run(std::string_view source, const RenderLimits& limits = {}, const ParseLimits& parse_limits = {}) {
-  const auto start = std::chrono::steady_clock::now();
   Outcome o;
   auto t = ChatTemplate::parse(source, parse_limits);
   if (!t.ok()) {
@@ -24,14 +24,12 @@ Outcome run(std::string_view source, const RenderLimits& limits = {}, const Pars
   } else {
     o.status = t->render(ChatInput{}, limits).status();
   }
-  o.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return o;
 }
 
 void expect_limit(const Outcome& o, std::string_view what) {
   EXPECT_FALSE(o.status.ok());
   EXPECT_NE(o.status.message().find(what), std::string_view::npos) << o.status.to_string();
-  EXPECT_LT(o.seconds, 5.0) << o.status.to_string();
 }
 
 std::string repeat(std::string_view s, std::size_t n) {
@@ -75,14 +73,12 @@ TEST(ChatTemplateLimits, HugeLoopsFailFast) {
                           "{% for i in range(100000) %}{% for j in [1, 2, 3, 4, 5, 6, 7, 8] * 10000 %}{% endfor %}{% endfor %}"}) {
     const Outcome o = run(src);
     EXPECT_EQ(o.status.code(), ErrorCode::kResourceExhausted) << o.status.to_string();
-    EXPECT_LT(o.seconds, 5.0);
   }
   RenderLimits fast;
   fast.time_max = std::chrono::milliseconds(50);
   fast.steps_max = UINT64_MAX;
   const Outcome o = run("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}", fast);
   expect_limit(o, "longer than 50 ms");
-  EXPECT_LT(o.seconds, 1.0);
 }
 
 TEST(ChatTemplateLimits, OutputAndStringSizes) {

@@ -182,7 +182,9 @@ test('a client that disconnects mid-stream frees its slot', async () => {
   } catch (e) {
     assert.match(String(e?.name ?? e), /Abort/);
   }
-  assert.equal(n, 3);
+  // Chunks already parsed when abort() lands may still be delivered; the stream must end long
+  // before its 400 tokens.
+  assert.ok(n >= 3 && n < 100, `${n} chunks`);
   let running = 1;
   for (let i = 0; i < 100 && running !== 0; ++i) {
     await new Promise((r) => setTimeout(r, 50));
