@@ -397,9 +397,7 @@ Result<const ServedModel*> ConversationApi::choose_model(const std::string& requ
                                                          const std::vector<store::Message>& path) const {
   if (!requested.empty()) {
     if (const ServedModel* m = find_model(requested)) return m;
-    return not_found_error("The model '{}' does not exist.", requested)
-        .with_detail("param", "model")
-        .with_detail("code", "model_not_found");
+    return model_not_found_error(requested);
   }
   if (const std::optional<std::string> last = path_model(path)) {
     if (const ServedModel* m = find_model(*last)) return m;

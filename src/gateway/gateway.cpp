@@ -177,7 +177,7 @@ void Gateway::openai(const HttpRequest& req, const std::string& request_id, cons
       responder->respond(200, json_headers(request_id), model_json({m->id(), m->created(), "parley"}));
     } else {
       reply_error(*responder, request_id,
-                  not_found_error("The model '{}' does not exist.", id).with_detail("param", "model").with_detail("code", "model_not_found"),
+                  model_not_found_error(id),
                   id, "models");
     }
     return;
@@ -215,7 +215,7 @@ void Gateway::chat_completions(const HttpRequest& req, const Principal& who, con
   const ServedModel* m = find_model(r.model);
   if (m == nullptr) {
     return reply_error(*responder, request_id,
-                       not_found_error("The model '{}' does not exist.", r.model).with_detail("param", "model").with_detail("code", "model_not_found"),
+                       model_not_found_error(r.model),
                        r.model, "chat");
   }
   // Messages (and tools) go to the chat template as the JSON the client sent, normalised.
@@ -279,7 +279,7 @@ void Gateway::completions(const HttpRequest& req, const Principal& who, const st
   const ServedModel* m = find_model(r.model);
   if (m == nullptr) {
     return reply_error(*responder, request_id,
-                       not_found_error("The model '{}' does not exist.", r.model).with_detail("param", "model").with_detail("code", "model_not_found"),
+                       model_not_found_error(r.model),
                        r.model, "completions");
   }
   if (r.max_tokens < 1) {

@@ -45,4 +45,10 @@ Status context_error(std::int64_t n_ctx, std::int64_t prompt, std::int64_t max_t
   return invalid_param(param, std::move(msg)).with_detail("code", "context_length_exceeded");
 }
 
+Status model_not_found_error(std::string_view model) {
+  return not_found_error("The model '{}' does not exist.", model)
+      .with_detail("param", "model")
+      .with_detail("code", "model_not_found");
+}
+
 }  // namespace parley

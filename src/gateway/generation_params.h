@@ -21,4 +21,7 @@ Result<SamplingParams> sampling_from(const SamplingFields& f, std::int32_t n_log
 // "context_length_exceeded", detail "param" = `param`.
 Status context_error(std::int64_t n_ctx, std::int64_t prompt, std::int64_t max_tokens, std::string_view param);
 
+// OpenAI's 404 for a model that is not served: code "model_not_found", detail "param" = "model".
+Status model_not_found_error(std::string_view model);
+
 }  // namespace parley
