@@ -1,8 +1,8 @@
 // `parley serve`: the OpenAI-compatible server with its engines, in one process.
-#include <CLI/CLI.hpp>
 #include <fmt/core.h>
 #include <signal.h>
 
+#include <CLI/CLI.hpp>
 #include <filesystem>
 
 #include "apps/cli.h"
@@ -24,7 +24,7 @@ struct ServeArgs {
   std::vector<std::string> ids;
   std::string database;  // --database URL
   std::string auth;      // --auth none|required
-  ServeConfig cli;  // the flags' values; only flags given on the command line are applied
+  ServeConfig cli;       // the flags' values; only flags given on the command line are applied
 };
 
 constexpr std::string_view kDemoId = "parley-demo";
@@ -72,7 +72,8 @@ Result<ServeConfig> build_config(const ServeArgs& a, const CLI::App& cmd) {
   if (given("--database")) c.accounts.store_url = a.database;
   if (given("--auth")) c.accounts.auth.mode = a.auth == "none" ? AuthMode::kNone : AuthMode::kRequired;
   if (!a.ids.empty() && a.ids.size() != a.models.size()) {
-    return invalid_argument_error("give one --model-id per --model ({} ids for {} models)", a.ids.size(), a.models.size());
+    return invalid_argument_error("give one --model-id per --model ({} ids for {} models)", a.ids.size(),
+                                  a.models.size());
   }
   if (!a.models.empty()) {  // --model replaces the file's [[models]]
     c.models.clear();
@@ -128,25 +129,29 @@ void announce_auth(const ServeConfig& c, AuthMode mode, Accounts& accounts) {
   const bool loopback = is_loopback_host(host);
   if (mode == AuthMode::kNone) {
     if (loopback) {
-      log_info("authentication is off (local mode, the default on loopback): every request acts as the built-in "
-               "admin user {}; only this machine can connect. Use --auth required for accounts and API keys.",
-               kLocalUserEmail);
+      log_info(
+          "authentication is off (local mode, the default on loopback): every request acts as the built-in "
+          "admin user {}; only this machine can connect. Use --auth required for accounts and API keys.",
+          kLocalUserEmail);
     } else {
-      log_warn("AUTHENTICATION IS OFF (--auth none / [auth] mode = \"none\") while listening on {}: anyone who can "
-               "reach this port acts as the admin user {} and can use the models, read its conversations and "
-               "change accounts. Remove it to require API keys and sign-in.",
-               host, kLocalUserEmail);
+      log_warn(
+          "AUTHENTICATION IS OFF (--auth none / [auth] mode = \"none\") while listening on {}: anyone who can "
+          "reach this port acts as the admin user {} and can use the models, read its conversations and "
+          "change accounts. Remove it to require API keys and sign-in.",
+          host, kLocalUserEmail);
     }
     return;
   }
-  log_info("authentication is required{}: /v1/* needs an API key (Authorization: Bearer pk-...), the web API a "
-           "signed-in session; sign-up is {}",
-           c.accounts.auth.mode ? "" : " (the default when not bound to loopback)",
-           c.accounts.auth.signup ? "open (the first user becomes admin)" : "disabled");
+  log_info(
+      "authentication is required{}: /v1/* needs an API key (Authorization: Bearer pk-...), the web API a "
+      "signed-in session; sign-up is {}",
+      c.accounts.auth.mode ? "" : " (the default when not bound to loopback)",
+      c.accounts.auth.signup ? "open (the first user becomes admin)" : "disabled");
   Result<std::int64_t> n = accounts.store().count_users();
   if (n.ok() && *n == 0) {
-    log_info("no accounts yet: sign up in the web UI, or create an admin with `parley admin create-user --email "
-             "EMAIL --role admin` and a key with `parley admin create-key --email EMAIL`");
+    log_info(
+        "no accounts yet: sign up in the web UI, or create an admin with `parley admin create-user --email "
+        "EMAIL --role admin` and a key with `parley admin create-key --email EMAIL`");
   }
 }
 
@@ -162,9 +167,10 @@ int run_serve(const ServeArgs& args, const CLI::App& cmd) {
     m.path = *path;
     m.id = std::string(kDemoId);
     a.models.push_back(std::move(m));
-    log_warn("no model configured: serving the built-in demo model '{}' ({}). It has random weights, so its replies "
-             "are noise; start with --model FILE.gguf (or [[models]] in --config) to serve a real model.",
-             kDemoId, *path);
+    log_warn(
+        "no model configured: serving the built-in demo model '{}' ({}). It has random weights, so its replies "
+        "are noise; start with --model FILE.gguf (or [[models]] in --config) to serve a real model.",
+        kDemoId, *path);
   }
   // Signals go to the main thread only: block them before any thread starts, then wait for them.
   sigset_t signals;
@@ -182,7 +188,8 @@ int run_serve(const ServeArgs& args, const CLI::App& cmd) {
     Result<std::unique_ptr<ServedModel>> m = ServedModel::load(o);
     if (!m.ok()) return fail("serve", m.status());
     for (const auto& other : models) {
-      if (other->id() == (*m)->id()) return fail("serve", invalid_argument_error("two models have the id '{}'; use --model-id", other->id()));
+      if (other->id() == (*m)->id())
+        return fail("serve", invalid_argument_error("two models have the id '{}'; use --model-id", other->id()));
     }
     models.push_back(std::move(*m));
   }
@@ -191,13 +198,13 @@ int run_serve(const ServeArgs& args, const CLI::App& cmd) {
 
   // Before "listening on": whoever waits for that line may rely on knowing who can connect.
   announce_auth(a, mode, *gateway->accounts());
-  Result<std::unique_ptr<HttpServer>> server =
-      HttpServer::start(a.server, [gateway](HttpRequest req, std::shared_ptr<HttpResponder> res) { gateway->handle(std::move(req), std::move(res)); });
+  Result<std::unique_ptr<HttpServer>> server = serve_gateway(a.server, gateway);
   if (!server.ok()) return fail("serve", server.status());
   const std::string scheme = a.server.tls_cert_file.empty() ? "http" : "https";
   std::string ids;
   for (const auto& m : gateway->models()) ids += (ids.empty() ? "" : ", ") + m->id();
-  log_event(LogLevel::kInfo, fmt::format("listening on {}://{}:{} (models: {})", scheme, a.server.host, (*server)->port(), ids),
+  log_event(LogLevel::kInfo,
+            fmt::format("listening on {}://{}:{} (models: {})", scheme, a.server.host, (*server)->port(), ids),
             {{"port", static_cast<std::int64_t>((*server)->port())}});
 
   int sig = 0;
@@ -227,18 +234,24 @@ void add_serve_command(CLI::App& app, int* exit_code) {
                   "TOML config file (docs/configuration.md); flags given on the command line override it")
       ->check(CLI::ExistingFile);
   cmd->add_option("--model", a->models, "GGUF model file to serve (repeatable; replaces the config's [[models]])");
-  cmd->add_option("--model-id", a->ids, "Id of the model at the same position (default: the file name without extension)");
+  cmd->add_option("--model-id", a->ids,
+                  "Id of the model at the same position (default: the file name without extension)");
   cmd->add_option("--host", f.server.host, "Address to listen on (0.0.0.0 for every interface)")->capture_default_str();
   cmd->add_option("--port", f.server.port, "Port (0: any free port, printed at start-up)")->capture_default_str();
-  cmd->add_option("--io-threads", f.server.io_threads, "HTTP I/O threads")->capture_default_str()->check(CLI::Range(1, 256));
+  cmd->add_option("--io-threads", f.server.io_threads, "HTTP I/O threads")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
   cmd->add_option("-t,--threads", e.threads, "CPU threads per model (0: all cores)")->capture_default_str();
-  cmd->add_option("--ctx", e.n_ctx, "Context length per request, prompt and completion (0: the model's)")->capture_default_str();
+  cmd->add_option("--ctx", e.n_ctx, "Context length per request, prompt and completion (0: the model's)")
+      ->capture_default_str();
   cmd->add_option("--max-batch-tokens", e.max_batch_tokens, "Token budget of one engine step")->capture_default_str();
   cmd->add_option("--max-running", e.max_running, "Requests computed at once per model")->capture_default_str();
   cmd->add_option("--max-waiting", e.max_waiting, "Queued requests per model before 429")->capture_default_str();
-  cmd->add_option("--kv-cache-mib", e.kv_cache_bytes, "KV cache size per model, MiB")->capture_default_str()
+  cmd->add_option("--kv-cache-mib", e.kv_cache_bytes, "KV cache size per model, MiB")
+      ->capture_default_str()
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 24));
-  cmd->add_option("--max-body-mib", f.server.max_body_bytes, "Largest request body, MiB")->capture_default_str()
+  cmd->add_option("--max-body-mib", f.server.max_body_bytes, "Largest request body, MiB")
+      ->capture_default_str()
       ->check(CLI::Range(1, 1024));
   cmd->add_option("--data", f.data_dir, "Data directory (the demo model is generated here)")->capture_default_str();
   cmd->add_option("--tls-cert", f.server.tls_cert_file, "PEM certificate chain: serve HTTPS (with --tls-key)");

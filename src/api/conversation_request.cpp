@@ -37,6 +37,13 @@ Status check_id(std::string_view param, const std::string& id) {
   return ok_status();
 }
 
+// The fields each body may have (anything else is refused).
+constexpr std::string_view kCreateFields[] = {"title", "system_prompt"};
+constexpr std::string_view kUpdateFields[] = {"title", "archived"};
+constexpr std::string_view kSendFields[] = {"content", "parent_id"};
+constexpr std::string_view kReplyFields[] = {"model", "max_tokens", "max_completion_tokens"};  // and sampling
+constexpr std::string_view kSetLeafFields[] = {"message_id"};
+
 Result<ReplyOptions> parse_reply(const json::object& o, const ConversationLimits& limits) {
   ReplyOptions r;
   RETURN_IF_ERROR(get_string(o, "model", &r.model));
@@ -75,6 +82,7 @@ bool is_json_content_type(std::string_view content_type) {
 
 Result<CreateConversationRequest> parse_create_conversation(std::string_view body, const ConversationLimits& limits) {
   ASSIGN_OR_RETURN(const json::object o, parse_object(body, json_limits(limits)));
+  RETURN_IF_ERROR(refuse_unknown_fields(o, {kCreateFields}));
   CreateConversationRequest r;
   RETURN_IF_ERROR(get_string(o, "title", &r.title));
   RETURN_IF_ERROR(check_text("title", r.title, limits.max_title_bytes, true));
@@ -89,6 +97,7 @@ Result<CreateConversationRequest> parse_create_conversation(std::string_view bod
 
 Result<UpdateConversationRequest> parse_update_conversation(std::string_view body, const ConversationLimits& limits) {
   ASSIGN_OR_RETURN(const json::object o, parse_object(body, json_limits(limits)));
+  RETURN_IF_ERROR(refuse_unknown_fields(o, {kUpdateFields}));
   UpdateConversationRequest r;
   if (field(o, "title") != nullptr) {
     std::string title;
@@ -107,6 +116,7 @@ Result<UpdateConversationRequest> parse_update_conversation(std::string_view bod
 
 Result<SendMessageRequest> parse_send_message(std::string_view body, const ConversationLimits& limits) {
   ASSIGN_OR_RETURN(const json::object o, parse_object(body, json_limits(limits)));
+  RETURN_IF_ERROR(refuse_unknown_fields(o, {kSendFields, kReplyFields, kSamplingFieldNames}));
   SendMessageRequest r;
   RETURN_IF_ERROR(get_string(o, "content", &r.content, true));
   RETURN_IF_ERROR(check_text("content", r.content, limits.max_content_bytes, false));
@@ -123,11 +133,13 @@ Result<SendMessageRequest> parse_send_message(std::string_view body, const Conve
 Result<ReplyOptions> parse_regenerate(std::string_view body, const ConversationLimits& limits) {
   if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) return ReplyOptions{};
   ASSIGN_OR_RETURN(const json::object o, parse_object(body, json_limits(limits)));
+  RETURN_IF_ERROR(refuse_unknown_fields(o, {kReplyFields, kSamplingFieldNames}));
   return parse_reply(o, limits);
 }
 
 Result<SetCurrentLeafRequest> parse_set_current_leaf(std::string_view body, const ConversationLimits& limits) {
   ASSIGN_OR_RETURN(const json::object o, parse_object(body, json_limits(limits)));
+  RETURN_IF_ERROR(refuse_unknown_fields(o, {kSetLeafFields}));
   SetCurrentLeafRequest r;
   RETURN_IF_ERROR(get_string(o, "message_id", &r.message_id, true));
   RETURN_IF_ERROR(check_id("message_id", r.message_id));

@@ -1,7 +1,8 @@
 // Parley's conversation API (/api/conversations, docs/api.md): request bodies and query strings
 // as typed structs, parsed and validated at the edge. Conventions are the OpenAI requests' (see
-// api/openai_request.h): unknown fields are ignored, null means "not given", and every error is
-// kInvalidArgument with detail "param" naming the field.
+// api/openai_request.h) but for unknown fields, which are refused (Parley's own API: a typo such
+// as "contnet" must not be silently ignored; the OpenAI API ignores them, as OpenAI does): null
+// means "not given", and every error is kInvalidArgument with detail "param" naming the field.
 #pragma once
 
 #include <cstdint>

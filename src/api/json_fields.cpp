@@ -186,4 +186,21 @@ Status parse_sampling(const json::object& o, const ApiLimits& limits, SamplingFi
   return parse_stop(o, limits, &s->stop);
 }
 
+Status refuse_unknown_fields(const json::object& o,
+                             std::initializer_list<std::span<const std::string_view>> field_sets) {
+  for (const auto& kv : o) {
+    const std::string_view key(kv.key().data(), kv.key().size());
+    bool ok = false;
+    for (const auto& set : field_sets) {
+      for (const std::string_view k : set) ok = ok || key == k;
+    }
+    if (!ok) {
+      // The field name is the client's: cap what the message repeats.
+      const std::string_view name = key.substr(0, 64);
+      return invalid_param(name, fmt::format("Unknown field '{}'.", name));
+    }
+  }
+  return ok_status();
+}
+
 }  // namespace parley::api_json

@@ -8,7 +8,9 @@
 
 #include <boost/json.hpp>
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,5 +43,13 @@ Status get_integer(const json::object& o, std::string_view key, std::int64_t lo,
 // temperature, top_p, top_k, min_p, repetition_penalty, presence/frequency_penalty, seed,
 // logit_bias, ignore_eos and stop.
 Status parse_sampling(const json::object& o, const ApiLimits& limits, SamplingFields* s);
+inline constexpr std::string_view kSamplingFieldNames[] = {
+    "temperature", "top_p",      "top_k",      "min_p", "repetition_penalty", "presence_penalty", "frequency_penalty",
+    "seed",        "logit_bias", "ignore_eos", "stop"};
+
+// For Parley's own APIs (a typo must not be silently ignored): kInvalidArgument naming the first
+// field of `o` that is in none of `field_sets`.
+Status refuse_unknown_fields(const json::object& o,
+                             std::initializer_list<std::span<const std::string_view>> field_sets);
 
 }  // namespace parley::api_json

@@ -27,6 +27,12 @@ std::string CsrfSigner::token_for(std::string_view session_token) const {
   return base64url_encode(hmac_sha256(key_, message));
 }
 
+std::string CsrfSigner::sign(std::string_view context, std::string_view message) const {
+  std::string m(context);
+  m += message;
+  return hmac_sha256(key_, m);
+}
+
 Status CsrfSigner::verify(std::string_view session_token, std::string_view presented) const {
   // An empty session token means the caller skipped authentication; never let that pass.
   if (session_token.empty() || !constant_time_equal(token_for(session_token), presented)) {

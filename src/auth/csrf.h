@@ -48,6 +48,11 @@ class CsrfSigner {
   // kPermissionDenied (403) with detail code "csrf_failed"; a missing token is the same error.
   Status verify(std::string_view session_token, std::string_view presented) const;
 
+  // HMAC-SHA-256 of `message` with the same key in another domain: `context` (e.g.
+  // "parley-device-v1\n") is prefixed, so no signature is valid as a CSRF token or in another
+  // context. Raw bytes.
+  std::string sign(std::string_view context, std::string_view message) const;
+
  private:
   explicit CsrfSigner(std::string key) : key_(std::move(key)) {}
   std::string key_;

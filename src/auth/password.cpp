@@ -3,7 +3,10 @@
 #include <sodium.h>
 
 #include <array>
+#include <map>
+#include <mutex>
 #include <optional>
+#include <utility>
 
 #include "auth/crypto.h"
 #include "base/utf8.h"
@@ -87,15 +90,24 @@ Result<bool> verify_password(std::string_view plaintext, std::string_view encode
   return crypto_pwhash_str_verify(c_encoded->data(), plaintext.data(), plaintext.size()) == 0;
 }
 
-void verify_password_dummy(std::string_view plaintext) {
-  // A hash of a random password with the default parameters, made once: verifying against it
-  // costs what verifying against a real user's (default-parameter) hash costs.
-  static const std::string dummy = [] {
-    Result<std::string> h = hash_password(base64url_encode(random_bytes(16)));
+std::string dummy_password_hash(const PasswordHashParams& params) {
+  // A hash of a random password per parameter set: verifying against it costs what verifying
+  // against a real user's hash with those parameters costs. (A cost that differs from the real
+  // users' would tell unknown emails from known ones by the response time.)
+  static std::mutex mu;
+  static std::map<std::pair<std::uint64_t, std::size_t>, std::string> dummies;
+  std::lock_guard<std::mutex> lock(mu);
+  std::string& d = dummies[{params.ops_limit, params.mem_limit_bytes}];
+  if (d.empty()) {
+    Result<std::string> h = hash_password(base64url_encode(random_bytes(16)), params);
     CHECK(h.ok(), "dummy password hash: {}", h.status().to_string());
-    return *h;
-  }();
-  verify_password(plaintext, dummy).status().ignore();
+    d = *h;
+  }
+  return d;
+}
+
+void verify_password_dummy(std::string_view plaintext, const PasswordHashParams& params) {
+  verify_password(plaintext, dummy_password_hash(params)).status().ignore();
 }
 
 bool needs_rehash(std::string_view encoded, const PasswordHashParams& params) {

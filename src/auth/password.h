@@ -55,10 +55,12 @@ Result<std::string> hash_password(std::string_view plaintext,
 // limit, so a login request cannot make the server hash megabytes.
 Result<bool> verify_password(std::string_view plaintext, std::string_view encoded);
 
-// Spends the same time as verify_password() against a real hash and returns nothing: call it when
-// the user does not exist, so that the response time does not tell an attacker which accounts
-// exist.
-void verify_password_dummy(std::string_view plaintext);
+// Spends the same time as verify_password() against a real hash made with `params` (the
+// configured cost: what real users' hashes are rehashed to) and returns nothing: call it when the
+// user does not exist, so that the response time does not tell an attacker which accounts exist.
+void verify_password_dummy(std::string_view plaintext, const PasswordHashParams& params = kDefaultPasswordHashParams);
+// The hash verify_password_dummy() checks against: made once per parameter set.
+std::string dummy_password_hash(const PasswordHashParams& params);
 
 // True when `encoded` should be replaced by a fresh hash_password() at the next successful login:
 // it is not Argon2id, or was made with parameters other than `params` (weaker or stronger), or

@@ -6,6 +6,7 @@
 
 #include "auth/api_key.h"
 #include "auth/cookie.h"
+#include "auth/device_token.h"
 #include "auth/session_token.h"
 #include "base/log.h"
 #include "gateway/api_json.h"
@@ -13,7 +14,6 @@
 namespace parley {
 namespace {
 
-using api_json::method_not_allowed;
 using api_json::reply;
 using api_json::reply_error;
 using api_json::store_error;
@@ -26,11 +26,6 @@ std::string ascii_lower(std::string_view s) {
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   }
   return out;
-}
-
-Status needs_session() {
-  return Status(ErrorCode::kPermissionDenied, "This endpoint needs a signed-in session, not an API key.")
-      .with_detail("code", "session_required");
 }
 
 Status bad_credentials() {
@@ -99,79 +94,63 @@ AccountApi::AccountApi(store::Store& store, const Authenticator& authenticator, 
       password_pool_(password_pool),
       options_(std::move(options)) {}
 
-bool AccountApi::handle(const HttpRequest& req, const std::string& rid, const Responder& r) {
-  const std::string_view path = req.path;
-  const std::string_view m = req.method;
-  const auto is = [&](std::string_view p, std::string_view method) {
-    if (path != p) return false;
-    if (m != method) reply_error(*r, rid, method_not_allowed(m, method));
-    return true;
+void AccountApi::add_routes(RouteTable& t) {
+  constexpr std::size_t kBody = api_json::kMaxApiBodyBytes;
+  const auto route = [&](std::string_view method, std::string_view pattern, Caller caller, bool json,
+                         RouteHandler handler, bool admin = false) {
+    t.add({.method = method,
+           .pattern = pattern,
+           .name = admin ? "admin" : "account",
+           .caller = caller,
+           .admin = admin,
+           .json_body = json,
+           .max_body_bytes = json ? kBody : kIgnoredBodyBytes,
+           .handler = std::move(handler)});
   };
-  // Endpoints without credentials.
-  if (is("/api/auth/options", "GET")) {
-    if (m == "GET") auth_options(rid, r);
-    return true;
-  }
-  if (is("/api/auth/signup", "POST")) {
-    if (m == "POST") signup(req, rid, r);
-    return true;
-  }
-  if (is("/api/auth/login", "POST")) {
-    if (m == "POST") login(req, rid, r);
-    return true;
-  }
-  if (is("/api/auth/logout", "POST")) {
-    if (m == "POST") logout(req, rid, r);
-    return true;
-  }
-  if (is("/api/auth/me", "GET")) {
-    if (m == "GET") me(req, rid, r);
-    return true;
-  }
-  const bool keys = path == "/api/keys" || path.starts_with("/api/keys/");
-  const bool usage = path == "/api/usage";
-  const bool admin = path == "/api/admin" || path.starts_with("/api/admin/");
-  if (!keys && !usage && !admin) return false;
-
-  Result<Principal> who = authenticator_.authenticate(req);
-  if (!who.ok()) {
-    reply_error(*r, rid, who.status());
-    return true;
-  }
-  const Principal& p = *who;
-  if (usage) {
-    if (m != "GET") {
-      reply_error(*r, rid, method_not_allowed(m, "GET"));
-    } else {
-      own_usage(req, p, rid, r);
-    }
-  } else if (admin) {
-    if (!p.is_admin() || (!p.api_key_id.empty() && !p.may(auth::Scope::kAdmin))) {
-      reply_error(*r, rid,
-                  Status(ErrorCode::kPermissionDenied, "This endpoint is for administrators.")
-                      .with_detail("code", "admin_required"));
-    } else {
-      this->admin(req, p, path.substr(std::string_view("/api/admin").size()), rid, r);
-    }
-  } else if (!p.api_key_id.empty()) {
-    reply_error(*r, rid, needs_session());
-  } else if (path == "/api/keys") {
-    if (m == "GET") {
-      list_keys(p, rid, r);
-    } else if (m == "POST") {
-      create_key(req, p, rid, r);
-    } else {
-      reply_error(*r, rid, method_not_allowed(m, "GET, POST"));
-    }
-  } else {
-    const std::string_view id = path.substr(std::string_view("/api/keys/").size());
-    if (m != "DELETE") {
-      reply_error(*r, rid, method_not_allowed(m, "DELETE"));
-    } else {
-      revoke_key(p, id, rid, r);
-    }
-  }
-  return true;
+  // Without credentials (anyone may try; sign-up and log-in are rate limited per address).
+  route("GET", "/api/auth/options", Caller::kAnyone, false,
+        [this](RouteCall& c) { auth_options(c.request_id, c.responder); });
+  route("POST", "/api/auth/signup", Caller::kAnyone, true,
+        [this](RouteCall& c) { signup(c.request, c.request_id, c.responder); });
+  route("POST", "/api/auth/login", Caller::kAnyone, true,
+        [this](RouteCall& c) { login(c.request, c.request_id, c.responder); });
+  // The caller's own session and account.
+  route("POST", "/api/auth/logout", Caller::kSession, false,
+        [this](RouteCall& c) { logout(c.request, c.principal, c.request_id, c.responder); });
+  route("GET", "/api/auth/me", Caller::kUser, false,
+        [this](RouteCall& c) { me(c.request, c.principal, c.request_id, c.responder); });
+  route("GET", "/api/keys", Caller::kSession, false,
+        [this](RouteCall& c) { list_keys(c.principal, c.request_id, c.responder); });
+  route("POST", "/api/keys", Caller::kSession, true,
+        [this](RouteCall& c) { create_key(c.request, c.principal, c.request_id, c.responder); });
+  route("DELETE", "/api/keys/{id}", Caller::kSession, false,
+        [this](RouteCall& c) { revoke_key(c.principal, c.param("id"), c.request_id, c.responder); });
+  route("GET", "/api/usage", Caller::kUser, false,
+        [this](RouteCall& c) { own_usage(c.request, c.principal, c.request_id, c.responder); });
+  // Administrators (admin_api.cpp).
+  constexpr bool kAdmin = true;
+  route(
+      "GET", "/api/admin/users", Caller::kUser, false,
+      [this](RouteCall& c) { admin_list_users(c.request, c.request_id, c.responder); }, kAdmin);
+  route(
+      "POST", "/api/admin/users", Caller::kUser, true,
+      [this](RouteCall& c) { admin_create_user(c.request, c.request_id, c.responder); }, kAdmin);
+  route(
+      "GET", "/api/admin/users/{id}", Caller::kUser, false,
+      [this](RouteCall& c) { admin_get_user(c.param("id"), c.request_id, c.responder); }, kAdmin);
+  route(
+      "PATCH", "/api/admin/users/{id}", Caller::kUser, true,
+      [this](RouteCall& c) { admin_update_user(c.request, c.principal, c.param("id"), c.request_id, c.responder); },
+      kAdmin);
+  route(
+      "POST", "/api/admin/users/{id}/password", Caller::kUser, true,
+      [this](RouteCall& c) { admin_reset_password(c.request, c.param("id"), c.request_id, c.responder); }, kAdmin);
+  route(
+      "GET", "/api/admin/users/{id}/usage", Caller::kUser, false,
+      [this](RouteCall& c) { admin_user_usage(c.request, c.param("id"), c.request_id, c.responder); }, kAdmin);
+  route(
+      "GET", "/api/admin/usage", Caller::kUser, false,
+      [this](RouteCall& c) { admin_usage(c.request, c.request_id, c.responder); }, kAdmin);
 }
 
 // ---- authentication -----------------------------------------------------------------------------
@@ -184,16 +163,48 @@ void AccountApi::auth_options(const std::string& rid, const Responder& r) {
 }
 
 Status AccountApi::check_login_rate(const HttpRequest& req, std::string_view email) {
-  const std::string ip_key = "ip:" + req.remote_address + ":login";
-  const auth::RateDecision ip =
-      limiter_.try_acquire(ip_key, 1, auth::TokenBucketSpec::per_minute(options_.login_per_minute_ip));
+  using auth::TokenBucketSpec;
+  const std::string account = ascii_lower(email);
+  if (!account.empty()) {
+    if (const std::optional<std::string> device = known_device(req, account)) {
+      // A browser that signed in to this account before: limited on its own, so that nobody
+      // else's attempts (from anywhere, or from the same address) can lock its owner out.
+      const auth::RateDecision d = limiter_.try_acquire("login:" + account + ":device:" + *device, 1,
+                                                        TokenBucketSpec::per_minute(options_.login_per_minute_account));
+      if (!d.allowed) return auth::rate_limited_error(d, "log-in attempts for this account from this browser");
+      return ok_status();
+    }
+  }
+  const auth::RateDecision ip = limiter_.try_acquire("ip:" + req.remote_address + ":login", 1,
+                                                     TokenBucketSpec::per_minute(options_.login_per_minute_ip));
   if (!ip.allowed) return auth::rate_limited_error(ip, "log-in attempts from this address");
-  if (!email.empty()) {
-    const auth::RateDecision account = limiter_.try_acquire(
-        "login:" + ascii_lower(email), 1, auth::TokenBucketSpec::per_minute(options_.login_per_minute_account));
-    if (!account.allowed) return auth::rate_limited_error(account, "log-in attempts for this account");
+  if (!account.empty()) {
+    // Guessing one account's password from one address, then from everywhere at once (slower).
+    const auth::RateDecision here =
+        limiter_.try_acquire("login:" + account + ":ip:" + req.remote_address, 1,
+                             TokenBucketSpec::per_minute(options_.login_per_minute_account));
+    if (!here.allowed) return auth::rate_limited_error(here, "log-in attempts for this account from this address");
+    const auth::RateDecision anywhere =
+        limiter_.try_acquire("login:" + account, 1,
+                             {options_.login_per_hour_account, options_.login_per_hour_account, std::chrono::hours(1)});
+    if (!anywhere.allowed) {
+      return auth::rate_limited_error(anywhere,
+                                      "log-in attempts for this account from new browsers (one that signed in before "
+                                      "is not affected)");
+    }
   }
   return ok_status();
+}
+
+std::optional<std::string> AccountApi::known_device(const HttpRequest& req, const std::string& account) const {
+  const std::string_view header = req.header("Cookie");
+  if (header.empty()) return std::nullopt;
+  Result<auth::ParsedCookies> cookies = auth::parse_cookie_header(header);
+  if (!cookies.ok()) return std::nullopt;
+  const std::optional<std::string_view> token =
+      cookies->find(auth::device_cookie_name(authenticator_.secure_cookies()));
+  if (!token) return std::nullopt;
+  return auth::verify_device_token(authenticator_.csrf(), account, *token);
 }
 
 void AccountApi::on_password_pool(const std::string& rid, const Responder& r, std::function<void()> task) {
@@ -225,10 +236,19 @@ void AccountApi::start_session(const store::User& user, int status, const std::s
   cookie.secure = authenticator_.secure_cookies();
   Result<std::string> header = auth::set_cookie_header(cookie);
   if (!header.ok()) return reply_error(*r, rid, internal_error("cannot build the session cookie"));
+  HttpHeaders cookies{{"Set-Cookie", *header}};
+  // This browser is now a known device of the account (see check_login_rate).
+  auth::SetCookie device;
+  device.name = std::string(auth::device_cookie_name(authenticator_.secure_cookies()));
+  device.value = auth::issue_device_token(authenticator_.csrf(), ascii_lower(user.email));
+  device.max_age = std::chrono::hours(24 * 400);  // browsers cap cookie lifetimes at 400 days
+  device.secure = authenticator_.secure_cookies();
+  device.same_site = auth::SameSite::kStrict;
+  if (Result<std::string> d = auth::set_cookie_header(device); d.ok()) cookies.emplace_back("Set-Cookie", *d);
   boost::json::object o;
   o["user"] = user_json(user);
   o["csrf_token"] = authenticator_.csrf().token_for(token.token);
-  reply(*r, status, rid, o, {{"Set-Cookie", *header}});
+  reply(*r, status, rid, o, std::move(cookies));
 }
 
 void AccountApi::signup(const HttpRequest& req, const std::string& rid, const Responder& r) {
@@ -296,7 +316,8 @@ void AccountApi::login(const HttpRequest& req, const std::string& rid, const Res
   if (user.ok()) found = std::move(*user);
   on_password_pool(rid, r, [this, found = std::move(found), pw = std::move(**password), rid, r]() mutable {
     if (!found || found->password_hash.empty()) {
-      auth::verify_password_dummy(pw);  // the same time as a real check: no hint that the email is unknown
+      auth::verify_password_dummy(pw,
+                                  options_.password);  // the time of a real check: no hint that the email is unknown
       return reply_error(*r, rid, bad_credentials());
     }
     Result<bool> match = auth::verify_password(pw, found->password_hash);
@@ -324,10 +345,9 @@ void AccountApi::login(const HttpRequest& req, const std::string& rid, const Res
   });
 }
 
-void AccountApi::logout(const HttpRequest& req, const std::string& rid, const Responder& r) {
-  Result<Principal> who = authenticator_.authenticate(req);  // a session's log-out needs its CSRF token
-  if (!who.ok()) return reply_error(*r, rid, who.status());
-  if (!who->via_session) return api_json::reply_no_content(*r, rid);  // nothing to end: local mode or a key
+void AccountApi::logout(const HttpRequest& req, const Principal& p, const std::string& rid, const Responder& r) {
+  // The route takes sessions only (an API key is 403); in local mode there is no session to end.
+  if (!p.via_session) return api_json::reply_no_content(*r, rid);
   const std::string token = authenticator_.session_token(req);
   if (Result<std::string> hash = auth::session_token_lookup_hash(token); hash.ok()) {
     if (Status st = store_.delete_session(*hash); !st.ok() && st.code() != ErrorCode::kNotFound) {
@@ -340,19 +360,17 @@ void AccountApi::logout(const HttpRequest& req, const std::string& rid, const Re
   api_json::reply_no_content(*r, rid, std::move(extra));
 }
 
-void AccountApi::me(const HttpRequest& req, const std::string& rid, const Responder& r) {
-  Result<Principal> who = authenticator_.authenticate(req);
-  if (!who.ok()) return reply_error(*r, rid, who.status());
-  Result<store::User> user = store_.get_user(who->user_id);
+void AccountApi::me(const HttpRequest& req, const Principal& p, const std::string& rid, const Responder& r) {
+  Result<store::User> user = store_.get_user(p.user_id);
   if (!user.ok()) return reply_error(*r, rid, store_error(user.status()));
   boost::json::object o;
   o["user"] = user_json(*user);
   o["auth_mode"] = std::string(auth_mode_name(authenticator_.mode()));
-  o["via"] = who->local_mode ? "local" : who->via_session ? "session" : "api_key";
-  if (who->via_session) o["csrf_token"] = authenticator_.csrf().token_for(authenticator_.session_token(req));
+  o["via"] = p.local_mode ? "local" : p.via_session ? "session" : "api_key";
+  if (p.via_session) o["csrf_token"] = authenticator_.csrf().token_for(authenticator_.session_token(req));
   boost::json::array scopes;
   for (const auth::Scope s : {auth::Scope::kChat, auth::Scope::kModels, auth::Scope::kAdmin}) {
-    if (who->may(s)) scopes.emplace_back(std::string(auth::scope_name(s)));
+    if (p.may(s)) scopes.emplace_back(std::string(auth::scope_name(s)));
   }
   o["scopes"] = std::move(scopes);
   reply(*r, 200, rid, o);

@@ -12,17 +12,20 @@
 //   GET  /api/usage?from=&to=                    own usage by model, limits and quota use
 //   /api/admin/...                               users and usage of everyone (admin_api.cpp)
 //
-// Who may call what: /api/keys needs a browser session (or the local mode): an API key cannot
-// mint or revoke keys, so a leaked chat key cannot be turned into a stronger one. /api/auth/me
-// and /api/usage take either. /api/admin/* needs the admin role, and through an API key also the
-// key's "admin" scope. Resources of other users answer 404 exactly like missing ones.
+// Who may call what is declared with each route (add_routes, gateway/route_table.h): /api/keys
+// and log-out need a browser session (or the local mode): an API key cannot mint or revoke keys
+// nor sign its owner out, so a leaked chat key cannot be turned into a stronger one (403
+// session_required). /api/auth/me and /api/usage take either. /api/admin/* needs the admin role,
+// and through an API key also the key's "admin" scope. Resources of other users answer 404
+// exactly like missing ones. Bodies are JSON objects; unknown fields are refused (400).
 //
 // Passwords: hashing and verification run on the password pool (bounded, see work_pool.h);
-// log-in and sign-up are rate limited per client address and log-in also per email; an unknown
-// email costs the same time as a wrong password (verify_password_dummy). No password, key
+// log-in and sign-up are rate limited per client address, log-in also per account and address and
+// per account from browsers it has not seen (check_login_rate); an unknown email costs the same
+// time as a wrong password (verify_password_dummy with the configured cost). No password, key
 // secret, session token or CSRF token is ever logged.
 //
-// Thread safety: handle() is called on the gateway's request pool, concurrently.
+// Thread safety: the handlers run on the gateway's request pool, concurrently.
 #pragma once
 
 #include <boost/json.hpp>
@@ -36,6 +39,7 @@
 #include "auth/password.h"
 #include "auth/rate_limiter.h"
 #include "gateway/authenticator.h"
+#include "gateway/route_table.h"
 #include "gateway/usage_accounting.h"
 #include "gateway/work_pool.h"
 #include "net/http_request.h"
@@ -52,7 +56,8 @@ struct AccountApiOptions {
   std::chrono::seconds session_ttl = std::chrono::hours(24 * 30);
   auth::PasswordHashParams password;
   std::int64_t login_per_minute_ip = 20;
-  std::int64_t login_per_minute_account = 10;
+  std::int64_t login_per_minute_account = 10;  // per account and address, or per known browser
+  std::int64_t login_per_hour_account = 100;   // per account from browsers it has not seen
   std::size_t max_keys_per_user = 100;
 };
 
@@ -61,10 +66,8 @@ class AccountApi {
   AccountApi(store::Store& store, const Authenticator& authenticator, AccountingUsageRecorder& usage,
              auth::RateLimiter& limiter, WorkPool& password_pool, AccountApiOptions options);
 
-  // Answers `request` when its path is one of the above and returns true; false otherwise (nothing
-  // was answered).
-  bool handle(const HttpRequest& request, const std::string& request_id,
-              const std::shared_ptr<HttpResponder>& responder);
+  // Adds the endpoints above to the gateway's table. The API must outlive the table's use.
+  void add_routes(RouteTable& table);
 
  private:
   using Responder = std::shared_ptr<HttpResponder>;
@@ -72,14 +75,16 @@ class AccountApi {
   void auth_options(const std::string& rid, const Responder& r);
   void signup(const HttpRequest& req, const std::string& rid, const Responder& r);
   void login(const HttpRequest& req, const std::string& rid, const Responder& r);
-  void logout(const HttpRequest& req, const std::string& rid, const Responder& r);
-  void me(const HttpRequest& req, const std::string& rid, const Responder& r);
+  void logout(const HttpRequest& req, const Principal& p, const std::string& rid, const Responder& r);
+  void me(const HttpRequest& req, const Principal& p, const std::string& rid, const Responder& r);
   void list_keys(const Principal& p, const std::string& rid, const Responder& r);
   void create_key(const HttpRequest& req, const Principal& p, const std::string& rid, const Responder& r);
   void revoke_key(const Principal& p, std::string_view key_id, const std::string& rid, const Responder& r);
   void own_usage(const HttpRequest& req, const Principal& p, const std::string& rid, const Responder& r);
-  void admin(const HttpRequest& req, const Principal& p, std::string_view rest, const std::string& rid,
-             const Responder& r);
+  void admin_list_users(const HttpRequest& req, const std::string& rid, const Responder& r);
+  void admin_get_user(std::string_view user_id, const std::string& rid, const Responder& r);
+  void admin_user_usage(const HttpRequest& req, std::string_view user_id, const std::string& rid, const Responder& r);
+  void admin_usage(const HttpRequest& req, const std::string& rid, const Responder& r);
   void admin_create_user(const HttpRequest& req, const std::string& rid, const Responder& r);
   void admin_update_user(const HttpRequest& req, const Principal& p, std::string_view user_id, const std::string& rid,
                          const Responder& r);
@@ -88,8 +93,12 @@ class AccountApi {
 
   // Starts a session for `user` and answers `status` with the user, the CSRF token and the cookie.
   void start_session(const store::User& user, int status, const std::string& rid, const Responder& r);
-  // Per-address (and, with `email`, per-account) attempt limits of log-in and sign-up.
+  // Attempt limits of log-in and sign-up: per address; with `email`, also per account and address
+  // and per account from anywhere (hourly), or, for a browser that signed in to that account
+  // before (its device cookie), only per browser: guessing is slowed, the owner never locked out.
   Status check_login_rate(const HttpRequest& req, std::string_view email);
+  // The id of the request's device cookie when it was issued for `account` (auth/device_token.h).
+  std::optional<std::string> known_device(const HttpRequest& req, const std::string& account) const;
   // Runs `task` on the password pool; 503 with Retry-After when that is full.
   void on_password_pool(const std::string& rid, const Responder& r, std::function<void()> task);
   // True when no account but the built-in local one exists: the next sign-up becomes admin.

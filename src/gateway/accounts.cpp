@@ -82,6 +82,7 @@ Result<std::unique_ptr<Accounts>> Accounts::create(std::unique_ptr<store::Store>
   api.password = c.auth.password;
   api.login_per_minute_ip = c.auth.login_per_minute_ip;
   api.login_per_minute_account = c.auth.login_per_minute_account;
+  api.login_per_hour_account = c.auth.login_per_hour_account;
   a->api_ =
       std::make_unique<AccountApi>(*a->store_, *a->authenticator_, *a->usage_, *a->limiter_, *a->password_pool_, api);
   return a;

@@ -31,7 +31,8 @@ struct AuthConfig {
   auth::PasswordHashParams password;
   int password_workers = 2;                    // Argon2 computations at once (64 MiB each)
   std::int64_t login_per_minute_ip = 20;       // log-in and sign-up attempts per client address
-  std::int64_t login_per_minute_account = 10;  // log-in attempts per email
+  std::int64_t login_per_minute_account = 10;  // log-in attempts per email and address (or known browser)
+  std::int64_t login_per_hour_account = 100;   // log-in attempts per email from browsers it has not seen
 };
 
 // Price of a model in the operator's currency per million tokens. Cost is kept in micro-units

@@ -1,4 +1,4 @@
-// AccountApi: the admin endpoints (the caller is an admin; account_api.cpp checked it).
+// AccountApi: the admin endpoints (their routes require the admin role: account_api.cpp).
 //
 //   GET   /api/admin/users?search=&limit=&offset=    list (oldest first)
 //   POST  /api/admin/users  {email, password, display_name?, role?}
@@ -19,7 +19,6 @@
 namespace parley {
 namespace {
 
-using api_json::method_not_allowed;
 using api_json::reply;
 using api_json::reply_error;
 using api_json::store_error;
@@ -60,93 +59,67 @@ Result<store::UserQuery> user_query(const HttpRequest& req) {
 
 }  // namespace
 
-void AccountApi::admin(const HttpRequest& req, const Principal& p, std::string_view rest, const std::string& rid,
-                       const Responder& r) {
-  const std::string_view m = req.method;
-  if (rest == "/users") {
-    if (m == "GET") {
-      Result<store::UserQuery> q = user_query(req);
-      if (!q.ok()) return reply_error(*r, rid, q.status());
-      Result<store::Page<store::User>> page = store_.list_users(*q);
-      if (!page.ok()) return reply_error(*r, rid, store_error(page.status()));
-      boost::json::array data;
-      for (const store::User& u : page->items) data.push_back(user_json(u));
-      boost::json::object o;
-      o["object"] = "list";
-      o["data"] = std::move(data);
-      o["has_more"] = page->has_more;
-      return reply(*r, 200, rid, o);
-    }
-    if (m == "POST") return admin_create_user(req, rid, r);
-    return reply_error(*r, rid, method_not_allowed(m, "GET, POST"));
+void AccountApi::admin_list_users(const HttpRequest& req, const std::string& rid, const Responder& r) {
+  Result<store::UserQuery> q = user_query(req);
+  if (!q.ok()) return reply_error(*r, rid, q.status());
+  Result<store::Page<store::User>> page = store_.list_users(*q);
+  if (!page.ok()) return reply_error(*r, rid, store_error(page.status()));
+  boost::json::array data;
+  for (const store::User& u : page->items) data.push_back(user_json(u));
+  boost::json::object o;
+  o["object"] = "list";
+  o["data"] = std::move(data);
+  o["has_more"] = page->has_more;
+  reply(*r, 200, rid, o);
+}
+
+void AccountApi::admin_usage(const HttpRequest& req, const std::string& rid, const Responder& r) {
+  Result<api_json::UsageWindow> w = api_json::usage_window(req, usage_.now());
+  if (!w.ok()) return reply_error(*r, rid, w.status());
+  Result<std::vector<store::UserUsage>> by_user = store_.usage_by_user(w->from, w->to);
+  if (!by_user.ok()) return reply_error(*r, rid, store_error(by_user.status()));
+  boost::json::array data;
+  for (const store::UserUsage& u : *by_user) {
+    boost::json::object o = api_json::totals_json(u.totals);
+    o["user_id"] = u.user_id;
+    o["email"] = u.email;
+    data.push_back(std::move(o));
   }
-  if (rest == "/usage") {
-    if (m != "GET") return reply_error(*r, rid, method_not_allowed(m, "GET"));
-    Result<api_json::UsageWindow> w = api_json::usage_window(req, usage_.now());
-    if (!w.ok()) return reply_error(*r, rid, w.status());
-    Result<std::vector<store::UserUsage>> by_user = store_.usage_by_user(w->from, w->to);
-    if (!by_user.ok()) return reply_error(*r, rid, store_error(by_user.status()));
-    boost::json::array data;
-    for (const store::UserUsage& u : *by_user) {
-      boost::json::object o = api_json::totals_json(u.totals);
-      o["user_id"] = u.user_id;
-      o["email"] = u.email;
-      data.push_back(std::move(o));
-    }
-    boost::json::object o;
-    o["from"] = api_json::unix_seconds(w->from);
-    o["to"] = api_json::unix_seconds(w->to);
-    o["by_user"] = std::move(data);
-    return reply(*r, 200, rid, o);
+  boost::json::object o;
+  o["from"] = api_json::unix_seconds(w->from);
+  o["to"] = api_json::unix_seconds(w->to);
+  o["by_user"] = std::move(data);
+  reply(*r, 200, rid, o);
+}
+
+void AccountApi::admin_get_user(std::string_view user_id, const std::string& rid, const Responder& r) {
+  Result<store::User> u = store_.get_user(user_id);
+  if (!u.ok())
+    return reply_error(*r, rid, u.status().code() == ErrorCode::kNotFound ? user_not_found() : store_error(u.status()));
+  reply(*r, 200, rid, user_json(*u));
+}
+
+void AccountApi::admin_user_usage(const HttpRequest& req, std::string_view user_id, const std::string& rid,
+                                  const Responder& r) {
+  Result<store::User> u = store_.get_user(user_id);
+  if (!u.ok())
+    return reply_error(*r, rid, u.status().code() == ErrorCode::kNotFound ? user_not_found() : store_error(u.status()));
+  Result<api_json::UsageWindow> w = api_json::usage_window(req, usage_.now());
+  if (!w.ok()) return reply_error(*r, rid, w.status());
+  Result<std::vector<store::ModelUsage>> by_model = store_.usage_summary(u->id, w->from, w->to);
+  if (!by_model.ok()) return reply_error(*r, rid, store_error(by_model.status()));
+  boost::json::array data;
+  for (const store::ModelUsage& mu : *by_model) {
+    boost::json::object o = api_json::totals_json(mu.totals);
+    o["model"] = mu.model;
+    data.push_back(std::move(o));
   }
-  constexpr std::string_view kUsers = "/users/";
-  if (!rest.starts_with(kUsers))
-    return reply_error(*r, rid, not_found_error("Unknown path {} {}.", m.substr(0, 16), req.path.substr(0, 256)));
-  std::string_view id = rest.substr(kUsers.size());
-  std::string_view sub;
-  if (const std::size_t slash = id.find('/'); slash != std::string_view::npos) {
-    sub = id.substr(slash);
-    id = id.substr(0, slash);
-  }
-  if (sub.empty()) {
-    if (m == "GET") {
-      Result<store::User> u = store_.get_user(id);
-      if (!u.ok())
-        return reply_error(*r, rid,
-                           u.status().code() == ErrorCode::kNotFound ? user_not_found() : store_error(u.status()));
-      return reply(*r, 200, rid, user_json(*u));
-    }
-    if (m == "PATCH") return admin_update_user(req, p, id, rid, r);
-    return reply_error(*r, rid, method_not_allowed(m, "GET, PATCH"));
-  }
-  if (sub == "/password") {
-    if (m != "POST") return reply_error(*r, rid, method_not_allowed(m, "POST"));
-    return admin_reset_password(req, id, rid, r);
-  }
-  if (sub == "/usage") {
-    if (m != "GET") return reply_error(*r, rid, method_not_allowed(m, "GET"));
-    Result<store::User> u = store_.get_user(id);
-    if (!u.ok())
-      return reply_error(*r, rid,
-                         u.status().code() == ErrorCode::kNotFound ? user_not_found() : store_error(u.status()));
-    Result<api_json::UsageWindow> w = api_json::usage_window(req, usage_.now());
-    if (!w.ok()) return reply_error(*r, rid, w.status());
-    Result<std::vector<store::ModelUsage>> by_model = store_.usage_summary(u->id, w->from, w->to);
-    if (!by_model.ok()) return reply_error(*r, rid, store_error(by_model.status()));
-    boost::json::array data;
-    for (const store::ModelUsage& mu : *by_model) {
-      boost::json::object o = api_json::totals_json(mu.totals);
-      o["model"] = mu.model;
-      data.push_back(std::move(o));
-    }
-    boost::json::object o;
-    o["user"] = user_json(*u);
-    o["from"] = api_json::unix_seconds(w->from);
-    o["to"] = api_json::unix_seconds(w->to);
-    o["by_model"] = std::move(data);
-    return reply(*r, 200, rid, o);
-  }
-  reply_error(*r, rid, not_found_error("Unknown path {} {}.", m.substr(0, 16), req.path.substr(0, 256)));
+  boost::json::object o;
+  o["user"] = user_json(*u);
+  o["from"] = api_json::unix_seconds(w->from);
+  o["to"] = api_json::unix_seconds(w->to);
+  o["by_model"] = std::move(data);
+  reply(*r, 200, rid, o);
 }
 
 void AccountApi::admin_create_user(const HttpRequest& req, const std::string& rid, const Responder& r) {

@@ -7,6 +7,7 @@
 #include "auth/limits.h"
 #include "base/log.h"
 #include "gateway/http_errors.h"
+#include "gateway/route_table.h"
 #include "net/url.h"
 
 namespace parley::api_json {
@@ -16,18 +17,10 @@ Status bad_type(std::string_view key, std::string_view want) {
   return invalid_argument_error("'{}' must be {}.", key, want).with_detail("param", std::string(key));
 }
 
-bool is_json_media_type(std::string_view content_type) {
-  const std::size_t semi = content_type.find(';');
-  std::string_view type = content_type.substr(0, semi);
-  while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.remove_suffix(1);
-  while (!type.empty() && (type.front() == ' ' || type.front() == '\t')) type.remove_prefix(1);
-  return iequals(type, "application/json");
-}
-
 }  // namespace
 
 Result<boost::json::object> parse_body(const HttpRequest& request, std::initializer_list<std::string_view> known) {
-  if (!is_json_media_type(request.header("Content-Type"))) {
+  if (!parley::is_json_media_type(request.header("Content-Type"))) {
     return invalid_argument_error("The request body must be JSON (Content-Type: application/json).")
         .with_detail("http_status", "415")
         .with_detail("code", "unsupported_media_type");
@@ -55,12 +48,6 @@ Result<boost::json::object> parse_body(const HttpRequest& request, std::initiali
     }
   }
   return std::move(o);
-}
-
-Status method_not_allowed(std::string_view method, std::string_view allowed) {
-  return invalid_argument_error("Method {} is not allowed here (allowed: {}).", method.substr(0, 16), allowed)
-      .with_detail("http_status", "405")
-      .with_detail("code", "method_not_allowed");
 }
 
 Status store_error(const Status& st) {

@@ -39,9 +39,6 @@ Result<std::optional<std::int64_t>> int_field(const boost::json::object& o, std:
                                               std::int64_t hi);
 Status missing(std::string_view key);
 
-// 405 naming the allowed methods.
-Status method_not_allowed(std::string_view method, std::string_view allowed);
-
 // A store error as the API reports it: the caller's own mistakes (not found, invalid, duplicate)
 // pass through; anything else keeps its class (503 for unavailable) but not its text, which may
 // name database internals, and is logged.

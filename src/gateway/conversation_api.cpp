@@ -17,7 +17,6 @@ namespace parley {
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;
-constexpr std::string_view kPrefix = "/api/conversations";
 constexpr std::string_view kEndpoint = "conversation";  // metrics and logs of generations
 
 HttpHeaders json_headers(const std::string& request_id) {
@@ -100,8 +99,9 @@ ConversationApi::ConversationApi(store::Store& store, const std::vector<std::uni
     : models_(models),
       metrics_(metrics),
       options_(std::move(options)),
-      context_(
-          std::make_shared<ConversationContext>(store, options_.threads, options_.max_queued)) {}
+      context_(std::make_shared<ConversationContext>(store, options_.threads, options_.max_queued)) {
+  add_routes(routes_);
+}
 
 ConversationApi::~ConversationApi() {
   // Replies in flight end as "stopped" and are saved; then the pool saves what is queued.
@@ -112,102 +112,47 @@ ConversationApi::~ConversationApi() {
   context_->pool.shutdown();
 }
 
-bool ConversationApi::handles(std::string_view path) {
-  return path.substr(0, kPrefix.size()) == kPrefix && (path.size() == kPrefix.size() || path[kPrefix.size()] == '/');
-}
-
-struct ConversationApi::Resolved {
-  std::optional<Route> route;     // empty: a known path, a wrong method (when `allowed` is set)
-  const char* allowed = nullptr;  // the methods of a known path; null: unknown path
-  std::string conversation_id;
-  std::string message_id;
-};
-
-ConversationApi::Resolved ConversationApi::resolve(std::string_view method, std::string_view path) {
-  Resolved out;
-  if (!handles(path)) return out;
-  // /api/conversations[/{id}[/messages[/{message_id}/regenerate] | /current_leaf | /stop]]
-  std::vector<std::string_view> seg;
-  for (std::string_view rest = path.substr(kPrefix.size()); !rest.empty();) {
-    rest.remove_prefix(1);  // the '/'
-    const std::size_t slash = rest.find('/');
-    const std::string_view s = rest.substr(0, slash);
-    if (s.empty()) return out;  // "//" or a trailing '/'
-    seg.push_back(s);
-    rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
-  }
-  const auto pick = [&](std::initializer_list<std::pair<std::string_view, Route>> methods, const char* allow) {
-    out.allowed = allow;
-    for (const auto& [m, r] : methods) {
-      if (method == m) out.route = r;
-    }
+void ConversationApi::add_routes(RouteTable& t) {
+  const auto route = [&](std::string_view method, std::string_view pattern, Route r, bool json) {
+    t.add({.method = method,
+           .pattern = pattern,
+           .name = "conversations",
+           .caller = Caller::kUser,
+           .scope = auth::Scope::kChat,  // conversations are chat
+           .json_body = json,
+           // The largest field plus room for the JSON around it and its escapes.
+           .max_body_bytes = json ? 2 * options_.limits.max_content_bytes + (64 << 10) : kIgnoredBodyBytes,
+           .on_pool = false,  // start() hands the work to the API's own pool
+           .handler = [this, r](RouteCall& c) { start(r, c); }});
   };
-  if (seg.empty()) {
-    pick({{"GET", Route::kList}, {"POST", Route::kCreate}}, "GET, POST");
-  } else if (seg.size() == 1) {
-    pick({{"GET", Route::kGet}, {"PATCH", Route::kUpdate}, {"DELETE", Route::kDelete}}, "GET, PATCH, DELETE");
-  } else if (seg.size() == 2 && seg[1] == "messages") {
-    pick({{"POST", Route::kSend}}, "POST");
-  } else if (seg.size() == 2 && seg[1] == "current_leaf") {
-    pick({{"PUT", Route::kSetLeaf}}, "PUT");
-  } else if (seg.size() == 2 && seg[1] == "stop") {
-    pick({{"POST", Route::kStop}}, "POST");
-  } else if (seg.size() == 4 && seg[1] == "messages" && seg[3] == "regenerate") {
-    pick({{"POST", Route::kRegenerate}}, "POST");
-  }
-  if (!seg.empty()) out.conversation_id = std::string(seg[0]);
-  if (seg.size() == 4) out.message_id = std::string(seg[2]);
-  return out;
+  route("GET", "/api/conversations", Route::kList, false);
+  route("POST", "/api/conversations", Route::kCreate, true);
+  route("GET", "/api/conversations/{id}", Route::kGet, false);
+  route("PATCH", "/api/conversations/{id}", Route::kUpdate, true);
+  route("DELETE", "/api/conversations/{id}", Route::kDelete, false);
+  route("POST", "/api/conversations/{id}/messages", Route::kSend, true);
+  route("POST", "/api/conversations/{id}/messages/{message_id}/regenerate", Route::kRegenerate, true);
+  route("PUT", "/api/conversations/{id}/current_leaf", Route::kSetLeaf, true);
+  route("POST", "/api/conversations/{id}/stop", Route::kStop, false);
 }
 
 void ConversationApi::handle(HttpRequest request, const Principal& principal, std::shared_ptr<HttpResponder> responder,
                              std::string request_id) {
+  if (request_id.empty()) request_id = request_id_from_header(request.header("X-Request-Id"));
+  serve_authenticated(routes_, std::move(request), principal, std::move(responder), std::move(request_id));
+}
+
+void ConversationApi::start(Route route, RouteCall& routed) {
   auto call = std::make_shared<Call>();
   call->arrival = SteadyClock::now();
-  call->request_id =
-      request_id.empty() ? request_id_from_header(request.header("X-Request-Id")) : std::move(request_id);
-  call->principal = principal;
-  call->responder = std::move(responder);
-  const std::string method = request.method;
-  const Resolved resolved = resolve(method, request.path);
-  const std::optional<Route> route = resolved.route;
-  const char* allowed = resolved.allowed;
-  call->conversation_id = resolved.conversation_id;
-  call->message_id = resolved.message_id;
-  call->request = std::move(request);
-  if (allowed == nullptr) {
-    call->name = "unknown";
-    return reply(*call, 404,
-                 error_body(fmt::format("Unknown path {} {}.", method, call->request.path), "invalid_request_error", "",
-                            "not_found"));
-  }
-  if (!route) {
-    call->name = "method";
-    HttpHeaders h = json_headers(call->request_id);
-    h.emplace_back("Allow", allowed);
-    call->responder->respond(405, std::move(h),
-                             error_body(fmt::format("Method {} is not allowed for {}.", method, call->request.path),
-                                        "invalid_request_error", "", ""));
-    return;
-  }
-  if (!call->principal.may(auth::Scope::kChat)) {
-    // Conversations are chat: an API key limited to other scopes ("models") may not touch them.
-    call->name = "scope";
-    return reply(*call, 403,
-                 error_body("This API key lacks the 'chat' scope that conversations need.", "permission_error", "",
-                            "insufficient_scope"));
-  }
-  const bool takes_body = *route == Route::kCreate || *route == Route::kUpdate || *route == Route::kSend ||
-                          *route == Route::kRegenerate || *route == Route::kSetLeaf;
-  if (takes_body && !is_json_content_type(call->request.header("Content-Type"))) {
-    call->name = "content_type";
-    return reply(*call, 415,
-                 error_body("The request body must be JSON, sent with 'Content-Type: application/json'.",
-                            "invalid_request_error", "", "unsupported_media_type"));
-  }
+  call->request_id = std::move(routed.request_id);
+  call->principal = std::move(routed.principal);
+  call->responder = std::move(routed.responder);
+  call->conversation_id = std::string(routed.param("id"));
+  call->message_id = std::string(routed.param("message_id"));
+  call->request = std::move(routed.request);
   // Everything else blocks (database, templates, tokenizer): off the I/O thread.
-  const Route r = *route;
-  if (!context_->pool.try_submit([this, call, r] { run(r, *call); })) {
+  if (!context_->pool.try_submit([this, call, route] { run(route, *call); })) {
     call->name = "overloaded";
     HttpHeaders h = json_headers(call->request_id);
     h.emplace_back("Retry-After", "1");
@@ -562,7 +507,8 @@ void ConversationApi::regenerate(Call& call) {
   if (!request.ok()) return reply_error(call, request.status());
   Result<std::optional<UsageTicket>> ticket = admit(call.principal, **model, *request);
   if (!ticket.ok()) return reply_error(call, ticket.status());
-  if (Status st = start_reply(call, **model, *path, std::move(*request), *r, std::nullopt, std::move(*ticket)); !st.ok()) {
+  if (Status st = start_reply(call, **model, *path, std::move(*request), *r, std::nullopt, std::move(*ticket));
+      !st.ok()) {
     return reply_error(call, st);
   }
 }

@@ -1,27 +1,49 @@
+// Gateway: the route table, admission from the request head, dispatch, and the probes. The
+// OpenAI endpoints are in gateway_openai.cpp.
 #include "gateway/gateway.h"
 
 #include <fmt/format.h>
 
-#include <chrono>
+#include <charconv>
+#include <limits>
 
 #include "base/log.h"
-#include "chat/json.h"
-#include "gateway/generation.h"
-#include "gateway/generation_params.h"
 #include "gateway/http_errors.h"
 #include "obs/request_id.h"
 
 namespace parley {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-std::int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 HttpHeaders json_headers(const std::string& request_id) {
   return {{"Content-Type", "application/json"}, {"X-Request-Id", request_id}};
+}
+
+// The head of `request`: everything but the body (what admission looks at).
+HttpRequest head_of(const HttpRequest& request) {
+  HttpRequest head;
+  head.method = request.method;
+  head.target = request.target;
+  head.path = request.path;
+  head.query = request.query;
+  head.version = request.version;
+  head.headers = request.headers;
+  head.remote_address = request.remote_address;
+  return head;
+}
+
+bool has_body(const HttpRequest& head) {
+  const std::string_view length = head.header("Content-Length");
+  std::uint64_t n = 0;
+  if (!length.empty()) std::from_chars(length.data(), length.data() + length.size(), n);
+  return n > 0 || !head.header("Transfer-Encoding").empty();
+}
+
+Principal local_principal() {
+  Principal p;
+  p.role = auth::Role::kAdmin;
+  p.scopes = auth::scopes_for_role(auth::Role::kAdmin);
+  p.local_mode = true;
+  return p;
 }
 
 }  // namespace
@@ -35,21 +57,80 @@ Gateway::Gateway(std::vector<std::unique_ptr<ServedModel>> models, const Gateway
     o.usage = &accounts_->usage();
     conversations_ = std::make_unique<ConversationApi>(accounts_->store(), models_, metrics_, std::move(o));
   }
+  host_policy_.local_mode = !accounts_ || accounts_->mode() == AuthMode::kNone;
+  host_policy_.allowed_hosts = options_.allowed_hosts;
+  host_policy_.allowed_origins = options_.allowed_origins;
+  add_routes();
 }
 
 Gateway::~Gateway() {
   if (accounts_) accounts_->stop_pools();  // queued requests use the models
-  conversations_.reset();                   // stops replies in flight and saves them
-  models_.clear();                          // engines end their requests, which record usage
+  conversations_.reset();                  // stops replies in flight and saves them
+  models_.clear();                         // engines end their requests, which record usage
+}
+
+void Gateway::add_routes() {
+  constexpr std::size_t kAnySize = std::numeric_limits<std::size_t>::max();  // the server's max_body_bytes
+  routes_.add({.method = "GET",
+               .pattern = "/health",
+               .name = "health",
+               .caller = Caller::kAnyone,
+               .on_pool = false,
+               .handler = [this](RouteCall& c) { probe(c, false); }});
+  routes_.add({.method = "GET",
+               .pattern = "/ready",
+               .name = "ready",
+               .caller = Caller::kAnyone,
+               .on_pool = false,
+               .handler = [this](RouteCall& c) { probe(c, true); }});
+  routes_.add({.method = "GET",
+               .pattern = "/metrics",
+               .name = "metrics",
+               .caller = Caller::kAnyone,
+               .on_pool = false,
+               .handler = [this](RouteCall& c) {
+                 c.responder->respond(
+                     200,
+                     {{"Content-Type", "text/plain; version=0.0.4; charset=utf-8"}, {"X-Request-Id", c.request_id}},
+                     registry_.render());
+               }});
+  routes_.add({.method = "GET",
+               .pattern = "/v1/models",
+               .name = "models",
+               .caller = Caller::kApiKey,
+               .scope = auth::Scope::kModels,
+               .on_pool = false,
+               .handler = [this](RouteCall& c) { list_models(c.request_id, *c.responder); }});
+  routes_.add({.method = "GET",
+               .pattern = "/v1/models/{*id}",
+               .name = "models",
+               .caller = Caller::kApiKey,
+               .scope = auth::Scope::kModels,
+               .on_pool = false,
+               .handler = [this](RouteCall& c) { get_model(c); }});
+  routes_.add({.method = "POST",
+               .pattern = "/v1/chat/completions",
+               .name = "chat",
+               .caller = Caller::kApiKey,
+               .scope = auth::Scope::kChat,
+               .json_body = true,
+               .max_body_bytes = kAnySize,
+               .handler = [this](RouteCall& c) { chat_completions(c); }});
+  routes_.add({.method = "POST",
+               .pattern = "/v1/completions",
+               .name = "completions",
+               .caller = Caller::kApiKey,
+               .scope = auth::Scope::kChat,
+               .json_body = true,
+               .max_body_bytes = kAnySize,
+               .handler = [this](RouteCall& c) { completions(c); }});
+  if (accounts_) accounts_->api().add_routes(routes_);
+  if (conversations_) conversations_->add_routes(routes_);
 }
 
 Result<Principal> Gateway::authenticate(const HttpRequest& request) const {
   if (accounts_) return accounts_->authenticator().authenticate(request);
-  Principal p;
-  p.role = auth::Role::kAdmin;
-  p.scopes = auth::scopes_for_role(auth::Role::kAdmin);
-  p.local_mode = true;
-  return p;
+  return local_principal();
 }
 
 UsageRecorder& Gateway::usage_recorder() {
@@ -64,283 +145,125 @@ const ServedModel* Gateway::find_model(std::string_view id) const {
   return nullptr;
 }
 
-void Gateway::reply_error(HttpResponder& responder, const std::string& request_id, const Status& st,
-                          const std::string& model, const std::string& endpoint) {
+// ---- admission -----------------------------------------------------------------------------------
+
+Gateway::Refused Gateway::refusal(const std::string& request_id, const Status& st, std::string_view endpoint,
+                                  HttpHeaders extra) {
   const HttpError e = to_http_error(st);
-  HttpHeaders headers = json_headers(request_id);
-  if (e.retry_after_s > 0) headers.emplace_back("Retry-After", std::to_string(e.retry_after_s));
-  responder.respond(e.status, std::move(headers), e.body());
-  // The model name is the client's: label metrics only with served ids (an unbounded label set
-  // would let clients grow the registry without limit) and cap what the log keeps.
-  const std::string label = find_model(model) != nullptr ? model : "";
-  metrics_.requests.with({label, endpoint, std::to_string(e.status)}).inc();
-  log_event(e.status >= 500 ? LogLevel::kError : LogLevel::kInfo, "request",
-            {{"request_id", request_id}, {"endpoint", endpoint}, {"model", model.substr(0, 256)}, {"status", e.status},
-             {"error", e.message}});
+  Refused r;
+  r.status = e.status;
+  r.headers = json_headers(request_id);
+  if (e.retry_after_s > 0) r.headers.emplace_back("Retry-After", std::to_string(e.retry_after_s));
+  for (auto& h : extra) r.headers.push_back(std::move(h));
+  r.body = e.body();
+  metrics_.requests.with({"", std::string(endpoint), std::to_string(e.status)}).inc();
+  log_event(
+      e.status >= 500 ? LogLevel::kError : LogLevel::kInfo, "request",
+      {{"request_id", request_id}, {"endpoint", std::string(endpoint)}, {"status", e.status}, {"error", e.message}});
+  return r;
+}
+
+void Gateway::check(const HttpRequest& head, std::function<void(Verdict)> done) {
+  Admitted a;
+  a.request_id = request_id_from_header(head.header("X-Request-Id"));
+  if (Status st = check_host(host_policy_, head.header("Host")); !st.ok()) {
+    return done(refusal(a.request_id, st, "host"));
+  }
+  RouteTable::Match m = routes_.match(head.method, head.path);
+  if (m.route == nullptr) {
+    HttpHeaders extra;
+    const Status st = no_route_error(head, m, &extra);
+    return done(refusal(a.request_id, st, m.allowed.empty() ? "unknown" : "method", std::move(extra)));
+  }
+  const RouteSpec& route = *m.route;
+  if (Status st = check_origin(host_policy_, head); !st.ok()) return done(refusal(a.request_id, st, route.name));
+  if (Status st = check_body_head(route, head); !st.ok()) return done(refusal(a.request_id, st, route.name));
+  a.route = &route;
+  a.params = std::move(m.params);
+  if (route.caller == Caller::kAnyone) return done(std::move(a));
+  if (!accounts_) {
+    a.principal = local_principal();
+    return done(std::move(a));
+  }
+  // Credentials are checked against the database: off the I/O thread.
+  const std::string request_id = a.request_id;
+  auto task = [this, head = head_of(head), a = std::move(a), done]() mutable {
+    Result<Principal> who = accounts_->authenticator().authenticate(head);
+    Status st = who.ok() ? authorize(*a.route, *who) : who.status();
+    if (!st.ok()) return done(refusal(a.request_id, st, a.route->name));
+    a.principal = std::move(*who);
+    done(std::move(a));
+  };
+  if (!accounts_->request_pool().try_submit(std::move(task))) {
+    done(refusal(request_id, unavailable_error("The server is busy; retry shortly.").with_detail("retry_after", "1"),
+                 route.name));
+  }
+}
+
+void Gateway::admit(const HttpRequest& head, std::shared_ptr<HeadDecision> decision) {
+  check(head, [decision, bodiless = !has_body(head)](Verdict v) {
+    if (auto* a = std::get_if<Admitted>(&v)) {
+      const std::size_t max_body = a->route->max_body_bytes;
+      decision->admit(max_body, std::move(*a));
+    } else if (bodiless) {
+      decision->admit(0, std::move(std::get<Refused>(v)));  // answered by handle(); keep-alive goes on
+    } else {
+      Refused& r = std::get<Refused>(v);
+      decision->refuse(r.status, std::move(r.headers), std::move(r.body));  // the body is never read
+    }
+  });
 }
 
 void Gateway::handle(HttpRequest req, std::shared_ptr<HttpResponder> responder) {
-  const std::string request_id = request_id_from_header(req.header("X-Request-Id"));
-  const std::string& path = req.path;
-  const auto method_not_allowed = [&](const char* allowed) {
-    HttpHeaders h = json_headers(request_id);
-    h.emplace_back("Allow", allowed);
-    responder->respond(405, std::move(h),
-                       error_body(fmt::format("Method {} is not allowed for {}.", req.method, path), "invalid_request_error", "", ""));
-  };
-  if (path == "/health") {
-    if (req.method != "GET" && req.method != "HEAD") return method_not_allowed("GET, HEAD");
-    responder->respond(200, json_headers(request_id), R"({"status":"ok"})");
+  if (auto* a = std::any_cast<Admitted>(&req.context)) {
+    Admitted admitted = std::move(*a);
+    req.context.reset();
+    return dispatch(std::move(req), std::move(admitted), responder);
+  }
+  if (auto* r = std::any_cast<Refused>(&req.context)) {
+    return responder->respond(r->status, std::move(r->headers), std::move(r->body));
+  }
+  // Not admitted from its head (a server without admit()): the same checks, now.
+  auto shared = std::make_shared<HttpRequest>(std::move(req));
+  check(*shared, [this, shared, responder](Verdict v) {
+    if (auto* r = std::get_if<Refused>(&v))
+      return responder->respond(r->status, std::move(r->headers), std::move(r->body));
+    dispatch(std::move(*shared), std::move(std::get<Admitted>(v)), responder);
+  });
+}
+
+void Gateway::dispatch(HttpRequest req, Admitted admitted, const std::shared_ptr<HttpResponder>& responder) {
+  const RouteSpec& route = *admitted.route;
+  auto call = std::make_shared<RouteCall>();
+  call->request = std::move(req);
+  call->principal = std::move(admitted.principal);
+  call->params = std::move(admitted.params);
+  call->request_id = std::move(admitted.request_id);
+  call->responder = responder;
+  if (!route.on_pool || !accounts_) return route.handler(*call);
+  if (!accounts_->request_pool().try_submit([&route, call] { route.handler(*call); })) {
+    const Refused r =
+        refusal(call->request_id,
+                unavailable_error("The server is busy; retry shortly.").with_detail("retry_after", "1"), route.name);
+    responder->respond(r.status, r.headers, r.body);
+  }
+}
+
+void Gateway::probe(RouteCall& c, bool ready) const {
+  if (!ready) {
+    c.responder->respond(200, json_headers(c.request_id), R"({"status":"ok"})");
     return;
   }
-  if (path == "/ready") {
-    if (req.method != "GET" && req.method != "HEAD") return method_not_allowed("GET, HEAD");
-    const bool ready = !models_.empty();
-    responder->respond(ready ? 200 : 503, json_headers(request_id),
-                       ready ? std::string(R"({"status":"ready"})") : std::string(R"({"status":"no model loaded"})"));
-    return;
-  }
-  if (path == "/metrics") {
-    if (req.method != "GET") return method_not_allowed("GET");
-    responder->respond(200, {{"Content-Type", "text/plain; version=0.0.4; charset=utf-8"}, {"X-Request-Id", request_id}},
-                       registry_.render());
-    return;
-  }
-  if (!accounts_) return route(req, request_id, responder);
-  // Off the I/O thread: authentication and accounts wait on the database.
-  auto task = [this, req = std::move(req), request_id, responder]() { route(req, request_id, responder); };
-  if (!accounts_->request_pool().try_submit(std::move(task))) {
-    reply_error(*responder, request_id,
-                unavailable_error("The server is busy; retry shortly.").with_detail("retry_after", "1"), "", "overload");
-  }
+  const bool up = !models_.empty();
+  c.responder->respond(up ? 200 : 503, json_headers(c.request_id),
+                       up ? std::string(R"({"status":"ready"})") : std::string(R"({"status":"no model loaded"})"));
 }
 
-void Gateway::route(const HttpRequest& req, const std::string& request_id, const std::shared_ptr<HttpResponder>& responder) {
-  const std::string& path = req.path;
-  if (path == "/v1" || path.rfind("/v1/", 0) == 0) return openai(req, request_id, responder);
-  if (conversations_ && ConversationApi::handles(path)) {
-    // Authentication (API key, or session cookie + CSRF on unsafe methods, or the local user);
-    // rate limits and quotas are checked by the API before a reply is queued.
-    Result<Principal> who = authenticate(req);
-    if (!who.ok()) return reply_error(*responder, request_id, who.status(), "", "conversations");
-    return conversations_->handle(req, *who, responder, request_id);
-  }
-  if (path.rfind("/api/", 0) == 0 && accounts_ && accounts_->api().handle(req, request_id, responder)) return;
-  responder->respond(404, json_headers(request_id),
-                     error_body(fmt::format("Unknown path {} {}.", req.method.substr(0, 16), path.substr(0, 256)),
-                                "invalid_request_error", "", "not_found"));
-}
-
-void Gateway::openai(const HttpRequest& req, const std::string& request_id, const std::shared_ptr<HttpResponder>& responder) {
-  const std::string& path = req.path;
-  const auto method_not_allowed = [&](const char* allowed) {
-    HttpHeaders h = json_headers(request_id);
-    h.emplace_back("Allow", allowed);
-    responder->respond(405, std::move(h),
-                       error_body(fmt::format("Method {} is not allowed for {}.", req.method.substr(0, 16), path.substr(0, 256)),
-                                  "invalid_request_error", "", ""));
-  };
-  const bool models = path == "/v1/models" || path.rfind("/v1/models/", 0) == 0;
-  const bool chat = path == "/v1/chat/completions";
-  const bool completion = path == "/v1/completions";
-  if (!models && !chat && !completion) {
-    responder->respond(404, json_headers(request_id),
-                       error_body(fmt::format("Unknown path {} {}.", req.method.substr(0, 16), path.substr(0, 256)),
-                                  "invalid_request_error", "", "not_found"));
-    return;
-  }
-  const char* allowed = models ? "GET" : "POST";
-  if (req.method != allowed) return method_not_allowed(allowed);
-  const std::string endpoint = models ? "models" : chat ? "chat" : "completions";
-  Result<Principal> who = authenticate(req);
-  if (!who.ok()) return reply_error(*responder, request_id, who.status(), "", endpoint);
-  if (who->via_session) {
-    // The OpenAI API is for programs: they authenticate with keys. A browser session here would
-    // also make every POST need a CSRF token that OpenAI clients do not send.
-    return reply_error(*responder, request_id,
-                       Status(ErrorCode::kUnauthenticated, "The OpenAI API needs an API key: 'Authorization: Bearer pk-...'.")
-                           .with_detail("code", "invalid_api_key"),
-                       "", endpoint);
-  }
-  const auth::Scope scope = models ? auth::Scope::kModels : auth::Scope::kChat;
-  if (!who->may(scope)) {
-    return reply_error(*responder, request_id,
-                       Status(ErrorCode::kPermissionDenied,
-                              fmt::format("This API key lacks the '{}' scope.", auth::scope_name(scope)))
-                           .with_detail("code", "insufficient_scope"),
-                       "", endpoint);
-  }
-  if (path == "/v1/models") return list_models(request_id, *responder);
-  if (models) {
-    const std::string id = path.substr(std::string_view("/v1/models/").size());
-    if (const ServedModel* m = find_model(id)) {
-      responder->respond(200, json_headers(request_id), model_json({m->id(), m->created(), "parley"}));
-    } else {
-      reply_error(*responder, request_id,
-                  model_not_found_error(id),
-                  id, "models");
-    }
-    return;
-  }
-  if (chat) return chat_completions(req, *who, request_id, responder);
-  completions(req, *who, request_id, responder);
-}
-
-void Gateway::start_job(JobSpec spec, const Principal& who, std::int64_t tokens_upper_bound, const ServedModel& m,
-                        std::vector<ChoiceInput> choices, const std::shared_ptr<HttpResponder>& responder) {
-  UsageRecorder& usage = usage_recorder();
-  Result<UsageTicket> ticket = usage.admit(who, tokens_upper_bound);
-  if (!ticket.ok()) return reply_error(*responder, spec.request_id, ticket.status(), spec.model, spec.endpoint);
-  spec.usage = &usage;
-  spec.ticket = std::move(*ticket);
-  const std::string request_id = spec.request_id;
-  const std::string model = spec.model;
-  const std::string endpoint = spec.endpoint;
-  auto job = GenerationJob::create(std::move(spec), m.tokenizer(), m.engine(), responder, metrics_);
-  if (Status st = job->start(std::move(choices)); !st.ok()) reply_error(*responder, request_id, st, model, endpoint);
-}
-
-void Gateway::list_models(const std::string& request_id, HttpResponder& responder) const {
-  std::vector<ModelInfoOut> out;
-  for (const auto& m : models_) out.push_back({m->id(), m->created(), "parley"});
-  responder.respond(200, json_headers(request_id), model_list_json(out));
-}
-
-void Gateway::chat_completions(const HttpRequest& req, const Principal& who, const std::string& request_id,
-                               std::shared_ptr<HttpResponder> responder) {
-  const auto arrival = Clock::now();
-  Result<ChatCompletionRequest> parsed = parse_chat_completion_request(req.body, options_.limits);
-  if (!parsed.ok()) return reply_error(*responder, request_id, parsed.status(), "", "chat");
-  ChatCompletionRequest& r = *parsed;
-  const ServedModel* m = find_model(r.model);
-  if (m == nullptr) {
-    return reply_error(*responder, request_id,
-                       model_not_found_error(r.model),
-                       r.model, "chat");
-  }
-  // Messages (and tools) go to the chat template as the JSON the client sent, normalised.
-  chat::ChatInput input;
-  Result<chat::Value> messages = chat::value_from_json(r.messages_json);
-  if (!messages.ok()) return reply_error(*responder, request_id, messages.status().with_detail("param", "messages"), r.model, "chat");
-  input.messages = std::move(*messages);
-  if (!r.tools_json.empty()) {
-    Result<chat::Value> tools = chat::value_from_json(r.tools_json);
-    if (!tools.ok()) return reply_error(*responder, request_id, tools.status().with_detail("param", "tools"), r.model, "chat");
-    input.tools = std::move(*tools);
-  }
-  Result<std::vector<TokenId>> prompt = m->chat_prompt(std::move(input));
-  if (!prompt.ok()) return reply_error(*responder, request_id, prompt.status().with_detail("param", "messages"), r.model, "chat");
-  const std::vector<TokenId>& tokens = *prompt;
-  const auto n_prompt = static_cast<std::int64_t>(tokens.size());
-  if (n_prompt == 0) return reply_error(*responder, request_id, invalid_param("messages", "The prompt is empty."), r.model, "chat");
-  if (n_prompt >= m->n_ctx() || (r.max_tokens && n_prompt + *r.max_tokens > m->n_ctx())) {
-    return reply_error(*responder, request_id, context_error(m->n_ctx(), n_prompt, r.max_tokens.value_or(0), "messages"), r.model, "chat");
-  }
-  // Fair scheduling is per account (the client's `user` field is theirs to choose: it would let
-  // one account claim many shares); in local mode, where everyone is the one local user, it is
-  // the `user` field as before.
-  const std::string tenant = who.local_mode ? r.user : who.user_id;
-  std::vector<ChoiceInput> choices;
-  for (std::int32_t i = 0; i < r.n; ++i) {
-    Result<SamplingParams> sp = sampling_from(r.sampling, r.logprobs ? r.top_logprobs : -1, m->tokenizer().n_tokens(), i);
-    if (!sp.ok()) return reply_error(*responder, request_id, sp.status(), r.model, "chat");
-    GenerateRequest g;
-    g.prompt = tokens;
-    g.sampling = std::move(*sp);
-    g.max_tokens = static_cast<std::int32_t>(r.max_tokens.value_or(0));
-    g.ignore_eos = r.sampling.ignore_eos;
-    g.tenant = tenant;
-    choices.push_back({0, std::move(g)});
-  }
-  JobSpec spec;
-  spec.kind = ApiKind::kChat;
-  spec.response_id = "chatcmpl-" + new_request_id().substr(4);
-  spec.request_id = request_id;
-  spec.model = r.model;
-  spec.endpoint = "chat";
-  spec.created = unix_now();
-  spec.stream = r.stream;
-  spec.include_usage = r.include_usage;
-  spec.stop = r.sampling.stop;
-  spec.n_logprobs = r.logprobs ? r.top_logprobs : -1;
-  spec.user = r.user;
-  spec.arrival = arrival;
-  // The most it can cost: the prompt once, plus every choice's completion up to its limit.
-  const std::int64_t max_completion = r.max_tokens.value_or(m->n_ctx() - n_prompt);
-  start_job(std::move(spec), who, n_prompt + r.n * max_completion, *m, std::move(choices), responder);
-}
-
-void Gateway::completions(const HttpRequest& req, const Principal& who, const std::string& request_id,
-                          std::shared_ptr<HttpResponder> responder) {
-  const auto arrival = Clock::now();
-  Result<CompletionRequest> parsed = parse_completion_request(req.body, options_.limits);
-  if (!parsed.ok()) return reply_error(*responder, request_id, parsed.status(), "", "completions");
-  CompletionRequest& r = *parsed;
-  const ServedModel* m = find_model(r.model);
-  if (m == nullptr) {
-    return reply_error(*responder, request_id,
-                       model_not_found_error(r.model),
-                       r.model, "completions");
-  }
-  if (r.max_tokens < 1) {
-    // (OpenAI's max_tokens 0 with echo returns prompt logprobs, which Parley does not compute.)
-    return reply_error(*responder, request_id, invalid_param("max_tokens", "'max_tokens' must be at least 1."), r.model,
-                       "completions");
-  }
-  const std::int32_t n_vocab = m->tokenizer().n_tokens();
-  const std::string tenant = who.local_mode ? r.user : who.user_id;  // as in chat_completions
-  std::vector<ChoiceInput> choices;
-  std::vector<std::string> echo;
-  std::int64_t upper_bound = 0;
-  for (std::size_t p = 0; p < r.prompts.size(); ++p) {
-    const auto& pr = r.prompts[p];
-    std::vector<TokenId> tokens;
-    if (pr.is_tokens) {
-      for (const std::int32_t t : pr.tokens) {
-        if (t >= n_vocab) {
-          return reply_error(*responder, request_id, invalid_param("prompt", fmt::format("Token id {} is outside the vocabulary.", t)), r.model, "completions");
-        }
-      }
-      tokens.assign(pr.tokens.begin(), pr.tokens.end());
-    } else {
-      // A raw prompt: BOS as the model adds it; special-token texts are parsed, as other servers do.
-      tokens = m->tokenizer().encode(pr.text, {.add_special = true, .parse_special = true});
-    }
-    if (r.echo) echo.push_back(pr.is_tokens ? m->tokenizer().decode(tokens) : pr.text);
-    const auto n_prompt = static_cast<std::int64_t>(tokens.size());
-    upper_bound += n_prompt + r.n * r.max_tokens;
-    if (n_prompt == 0) return reply_error(*responder, request_id, invalid_param("prompt", "The prompt is empty."), r.model, "completions");
-    if (n_prompt >= m->n_ctx() || n_prompt + r.max_tokens > m->n_ctx()) {
-      return reply_error(*responder, request_id, context_error(m->n_ctx(), n_prompt, r.max_tokens, "prompt"), r.model, "completions");
-    }
-    for (std::int32_t i = 0; i < r.n; ++i) {
-      const auto choice = static_cast<std::int32_t>(p) * r.n + i;
-      Result<SamplingParams> sp = sampling_from(r.sampling, r.logprobs.value_or(-1), n_vocab, choice);
-      if (!sp.ok()) return reply_error(*responder, request_id, sp.status(), r.model, "completions");
-      GenerateRequest g;
-      g.prompt = tokens;
-      g.sampling = std::move(*sp);
-      g.max_tokens = static_cast<std::int32_t>(r.max_tokens);
-      g.ignore_eos = r.sampling.ignore_eos;
-      g.tenant = tenant;
-      choices.push_back({static_cast<std::int32_t>(p), std::move(g)});
-    }
-  }
-  JobSpec spec;
-  spec.kind = ApiKind::kCompletion;
-  spec.response_id = "cmpl-" + new_request_id().substr(4);
-  spec.request_id = request_id;
-  spec.model = r.model;
-  spec.endpoint = "completions";
-  spec.created = unix_now();
-  spec.stream = r.stream;
-  spec.include_usage = r.include_usage;
-  spec.stop = r.sampling.stop;
-  spec.n_logprobs = r.logprobs.value_or(-1);
-  spec.echo = std::move(echo);
-  spec.user = r.user;
-  spec.arrival = arrival;
-  start_job(std::move(spec), who, upper_bound, *m, std::move(choices), responder);
+Result<std::unique_ptr<HttpServer>> serve_gateway(const HttpServerOptions& options, std::shared_ptr<Gateway> gateway) {
+  return HttpServer::start(
+      options,
+      [gateway](HttpRequest req, std::shared_ptr<HttpResponder> r) { gateway->handle(std::move(req), std::move(r)); },
+      [gateway](const HttpRequest& head, std::shared_ptr<HeadDecision> d) { gateway->admit(head, std::move(d)); });
 }
 
 }  // namespace parley

@@ -1,5 +1,7 @@
-// Gateway: the HTTP front door of `parley serve`. Routes requests, turns OpenAI JSON into engine
-// requests (chat template, tokenizer, limits), and answers through GenerationJobs.
+// Gateway: the HTTP front door of `parley serve`. Every endpoint is a route in one RouteTable
+// (gateway/route_table.h: who may call it, what body it takes), checked from the request's head
+// before its body is read; it turns OpenAI JSON into engine requests (chat template, tokenizer,
+// limits) and answers through GenerationJobs.
 //
 //   GET  /health                 liveness: the process answers
 //   GET  /ready                  readiness: every model is loaded and its engine running
@@ -8,27 +10,28 @@
 //   POST /v1/chat/completions    chat (stream or not)
 //   POST /v1/completions         raw completions (stream or not)
 //   /api/auth/*, /api/keys, /api/usage, /api/admin/*   accounts (gateway/account_api.h)
+//   /api/conversations/*                               conversations (gateway/conversation_api.h)
 //
-// Every response carries X-Request-Id (the client's if sane, else a new one). Errors use
-// OpenAI's body and the status mapping of gateway/http_errors.h.
+// Serve it with both of its entry points: admit() decides from a request's head (Host, route,
+// Origin, body type and size, then the caller's credentials, on the request pool since they wait
+// on the database) and handle() runs the admitted request (serve_gateway() wires both). A server
+// that only calls handle() gets the same checks once the body is in. Every response carries
+// X-Request-Id (the client's if sane, else a new one). Errors use OpenAI's body and the status
+// mapping of gateway/http_errors.h.
 //
-// With Accounts (gateway/accounts.h), /v1/* and /api/* run on its request pool, off the I/O
-// threads (they wait on the database). Each /v1 request is authenticated first (an API key, or
-// the local user in AuthMode::kNone; 401 otherwise), its key's scope checked (403), then, after
-// validation and tokenization and before it is queued, admitted by the UsageRecorder (rate
-// limits and quotas: 429 with Retry-After) and charged when it ends. Without Accounts (tests,
-// tools) every request is anonymous and nothing is limited or recorded.
+// With Accounts (gateway/accounts.h), routes marked on_pool run on its request pool, off the I/O
+// threads. /v1 requests are then, after validation and tokenization and before they are queued,
+// admitted by the UsageRecorder (rate limits and quotas: 429 with Retry-After) and charged when
+// they end. Without Accounts (tests, tools) every request is the anonymous local admin and
+// nothing is limited or recorded.
 //
-// Wiring another API behind the same steps (the conversation API):
-//   Result<Principal> who = gateway.authenticate(request);       // 401/403 as an error Status
-//   Result<UsageTicket> t = gateway.usage_recorder().admit(*who, upper_bound);
-//   ... gateway.usage_recorder().record(*t, model, prompt_tokens, completion_tokens);
-//
-// Thread safety: handle() is called concurrently from the server's I/O threads.
+// Thread safety: admit() and handle() are called concurrently from the server's I/O threads.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "api/openai_request.h"
@@ -38,16 +41,24 @@
 #include "gateway/gateway_metrics.h"
 #include "gateway/generation.h"
 #include "gateway/principal.h"
+#include "gateway/request_guard.h"
+#include "gateway/route_table.h"
 #include "gateway/served_model.h"
 #include "gateway/usage_recorder.h"
+#include "net/http_admission.h"
 #include "net/http_request.h"
 #include "net/http_responder.h"
+#include "net/http_server.h"
 #include "obs/metrics.h"
 
 namespace parley {
 
 struct GatewayOptions {
   ApiLimits limits;
+  // Host names and origins served besides the defaults (gateway/request_guard.h); whether the
+  // gateway is in local mode comes from its Accounts (none, or AuthMode::kNone: local).
+  std::vector<std::string> allowed_hosts;
+  std::vector<std::string> allowed_origins;
 };
 
 class Gateway {
@@ -56,11 +67,14 @@ class Gateway {
           std::unique_ptr<Accounts> accounts = nullptr);
   ~Gateway();
 
+  // HttpServer's HeadHandler and HttpHandler (net/http_admission.h).
+  void admit(const HttpRequest& head, std::shared_ptr<HeadDecision> decision);
   void handle(HttpRequest request, std::shared_ptr<HttpResponder> responder);
 
   // The caller of `request` (see Authenticator). Without Accounts: an anonymous local principal.
-  // Blocks on the store: call it off the I/O threads (handlers reached through handle() are).
+  // Blocks on the store: call it off the I/O threads.
   Result<Principal> authenticate(const HttpRequest& request) const;
+  const RouteTable& routes() const { return routes_; }
   UsageRecorder& usage_recorder();
   Accounts* accounts() { return accounts_.get(); }
 
@@ -68,18 +82,37 @@ class Gateway {
   const std::vector<std::unique_ptr<ServedModel>>& models() const { return models_; }
 
  private:
+  // A request that passed admission: its route and caller (in HttpRequest::context).
+  struct Admitted {
+    const RouteSpec* route = nullptr;
+    Principal principal;
+    std::vector<std::pair<std::string, std::string>> params;
+    std::string request_id;
+  };
+  // A request refused from its head; handle() answers it when it had no body to skip (the
+  // connection then stays open), else the server answers and closes.
+  struct Refused {
+    int status = 500;
+    HttpHeaders headers;
+    std::string body;
+  };
+  using Verdict = std::variant<Admitted, Refused>;
+
+  void add_routes();
+  // The head checks of admit(); `done` gets the verdict, maybe on the request pool.
+  void check(const HttpRequest& head, std::function<void(Verdict)> done);
+  Refused refusal(const std::string& request_id, const Status& st, std::string_view endpoint, HttpHeaders extra = {});
+  void dispatch(HttpRequest req, Admitted admitted, const std::shared_ptr<HttpResponder>& responder);
+
   const ServedModel* find_model(std::string_view id) const;
-  // Everything but the probes and metrics; on the request pool when there are Accounts.
-  void route(const HttpRequest& req, const std::string& request_id, const std::shared_ptr<HttpResponder>& responder);
-  void openai(const HttpRequest& req, const std::string& request_id, const std::shared_ptr<HttpResponder>& responder);
-  void chat_completions(const HttpRequest& req, const Principal& who, const std::string& request_id,
-                        std::shared_ptr<HttpResponder> responder);
-  void completions(const HttpRequest& req, const Principal& who, const std::string& request_id,
-                   std::shared_ptr<HttpResponder> responder);
+  void get_model(RouteCall& call);
+  void chat_completions(RouteCall& call);
+  void completions(RouteCall& call);
   // Admission (rate limits, quotas), then the job; answers the error itself when either fails.
   void start_job(JobSpec spec, const Principal& who, std::int64_t tokens_upper_bound, const ServedModel& m,
                  std::vector<ChoiceInput> choices, const std::shared_ptr<HttpResponder>& responder);
   void list_models(const std::string& request_id, HttpResponder& responder) const;
+  void probe(RouteCall& call, bool ready) const;
   void reply_error(HttpResponder& responder, const std::string& request_id, const Status& st, const std::string& model,
                    const std::string& endpoint);
 
@@ -94,6 +127,11 @@ class Gateway {
   // /api/conversations, with accounts only (it needs the store). Reset first in the destructor,
   // while the models and the store it saves replies into still exist.
   std::unique_ptr<ConversationApi> conversations_;
+  HostPolicy host_policy_;
+  RouteTable routes_;  // last: its handlers use everything above
 };
+
+// Starts an HttpServer that serves `gateway` through both of its entry points.
+Result<std::unique_ptr<HttpServer>> serve_gateway(const HttpServerOptions& options, std::shared_ptr<Gateway> gateway);
 
 }  // namespace parley

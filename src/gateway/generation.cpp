@@ -10,13 +10,19 @@ namespace parley {
 using Clock = std::chrono::steady_clock;
 
 std::shared_ptr<GenerationJob> GenerationJob::create(JobSpec spec, const Tokenizer& tokenizer, EngineClient& engine,
-                                                     std::shared_ptr<HttpResponder> responder, GatewayMetrics& metrics) {
-  return std::shared_ptr<GenerationJob>(new GenerationJob(std::move(spec), tokenizer, engine, std::move(responder), metrics));
+                                                     std::shared_ptr<HttpResponder> responder,
+                                                     GatewayMetrics& metrics) {
+  return std::shared_ptr<GenerationJob>(
+      new GenerationJob(std::move(spec), tokenizer, engine, std::move(responder), metrics));
 }
 
 GenerationJob::GenerationJob(JobSpec spec, const Tokenizer& tokenizer, EngineClient& engine,
                              std::shared_ptr<HttpResponder> responder, GatewayMetrics& metrics)
-    : spec_(std::move(spec)), tokenizer_(tokenizer), engine_(engine), responder_(std::move(responder)), metrics_(metrics) {}
+    : spec_(std::move(spec)),
+      tokenizer_(tokenizer),
+      engine_(engine),
+      responder_(std::move(responder)),
+      metrics_(metrics) {}
 
 Status GenerationJob::start(std::vector<ChoiceInput> inputs) {
   CHECK(!spec_.observer || inputs.size() == 1, "an observed job has one choice, not {}", inputs.size());
@@ -46,13 +52,13 @@ Status GenerationJob::start(std::vector<ChoiceInput> inputs) {
   if (spec_.observer) {
     spec_.observer->on_start();
   } else if (spec_.stream) {
-    responder_->start_stream(200, {{"Content-Type", "text/event-stream"},
-                                   {"Cache-Control", "no-cache"},
-                                   {"X-Request-Id", spec_.request_id}});
+    responder_->start_stream(
+        200,
+        {{"Content-Type", "text/event-stream"}, {"Cache-Control", "no-cache"}, {"X-Request-Id", spec_.request_id}});
     if (spec_.kind == ApiKind::kChat) {
       for (const Choice& c : choices_) {
-        responder_->write(sse_event(chat_chunk_json(spec_.response_id, spec_.created, spec_.model, c.index, "assistant", "",
-                                                    nullptr, std::nullopt)));
+        responder_->write(sse_event(chat_chunk_json(spec_.response_id, spec_.created, spec_.model, c.index, "assistant",
+                                                    "", nullptr, std::nullopt)));
       }
     }
   }
@@ -106,7 +112,8 @@ void GenerationJob::on_tokens(Choice& c, const TokenEvent& e) {
     first_token_ = now;
     metrics_.ttft.with({spec_.model}).observe(std::chrono::duration<double>(now - spec_.arrival).count());
   }
-  if (c.last_token) metrics_.itl.with({spec_.model}).observe(std::chrono::duration<double>(now - *c.last_token).count());
+  if (c.last_token)
+    metrics_.itl.with({spec_.model}).observe(std::chrono::duration<double>(now - *c.last_token).count());
   c.last_token = now;
   if (c.stopped_by_string || done_) return;
   std::string text;
@@ -144,6 +151,15 @@ void GenerationJob::on_finish(Choice& c, const FinishEvent& e) {
   // engine's counts are final, so this is when the request is charged.
   if (n_finished_ == choices_.size()) account_usage();
   if (spec_.observer) return observer_finish(c, e);
+  if (record_when_finished_) {
+    // The client left; the engine has now said what it computed for every choice: log and
+    // count that (the request is charged for it too), not the zeros of the moment it left.
+    if (n_finished_ == choices_.size()) {
+      count_tokens(usage());
+      record(499);
+    }
+    return;
+  }
   if (e.reason == FinishReason::kError && !done_) {
     fail(e.message.empty() ? "the engine failed this request" : e.message);
     return;
@@ -189,10 +205,7 @@ void GenerationJob::observer_finish(Choice& c, const FinishEvent& e) {
   c.finish_reason = out.finish_reason;
   out.text = c.text;
   out.usage = usage();
-  metrics_.prompt_tokens.with({spec_.model}).observe(static_cast<double>(out.usage.prompt_tokens));
-  metrics_.generation_tokens.with({spec_.model}).observe(static_cast<double>(out.usage.completion_tokens));
-  metrics_.prompt_tokens_total.with({spec_.model}).inc(static_cast<double>(out.usage.prompt_tokens));
-  metrics_.generation_tokens_total.with({spec_.model}).inc(static_cast<double>(out.usage.completion_tokens));
+  count_tokens(out.usage);
   record(status);
   spec_.observer->on_end(std::move(out));
 }
@@ -269,17 +282,17 @@ void GenerationJob::complete() {
       for (Choice& c : choices_) {
         std::optional<std::vector<TokenLogprobOut>> lp;
         if (spec_.n_logprobs >= 0) lp = std::move(c.logprobs);
-        const std::string prefix = spec_.echo.empty() ? std::string() : spec_.echo[static_cast<std::size_t>(c.prompt_index)];
-        out.push_back({c.index, prefix + c.text, c.finish_reason, std::move(lp), static_cast<std::int64_t>(prefix.size())});
+        const std::string prefix =
+            spec_.echo.empty() ? std::string() : spec_.echo[static_cast<std::size_t>(c.prompt_index)];
+        out.push_back(
+            {c.index, prefix + c.text, c.finish_reason, std::move(lp), static_cast<std::int64_t>(prefix.size())});
       }
       body = completion_json(spec_.response_id, spec_.created, spec_.model, out, u);
     }
-    responder_->respond(200, {{"Content-Type", "application/json"}, {"X-Request-Id", spec_.request_id}}, std::move(body));
+    responder_->respond(200, {{"Content-Type", "application/json"}, {"X-Request-Id", spec_.request_id}},
+                        std::move(body));
   }
-  metrics_.prompt_tokens.with({spec_.model}).observe(static_cast<double>(u.prompt_tokens));
-  metrics_.generation_tokens.with({spec_.model}).observe(static_cast<double>(u.completion_tokens));
-  metrics_.prompt_tokens_total.with({spec_.model}).inc(static_cast<double>(u.prompt_tokens));
-  metrics_.generation_tokens_total.with({spec_.model}).inc(static_cast<double>(u.completion_tokens));
+  count_tokens(u);
   record(200);
 }
 
@@ -291,7 +304,8 @@ void GenerationJob::fail(const std::string& message) {
     responder_->write(sse_event(err.body()));
     responder_->finish();
   } else {
-    responder_->respond(err.status, {{"Content-Type", "application/json"}, {"X-Request-Id", spec_.request_id}}, err.body());
+    responder_->respond(err.status, {{"Content-Type", "application/json"}, {"X-Request-Id", spec_.request_id}},
+                        err.body());
   }
   record(err.status);
 }
@@ -312,8 +326,9 @@ void GenerationJob::disconnect_locked() {
   disconnected_ = true;
   const bool was_done = done_;
   done_ = true;
-  // An observed job reports (and records) when the engine has finished the cancelled request.
-  if (!was_done && !spec_.observer) record(499);
+  // Logged and counted (499) when the engine has finished the cancelled choices (on_finish, or
+  // observer_finish for an observed job): only then are their token counts known.
+  if (!was_done && !spec_.observer) record_when_finished_ = true;
 }
 
 std::vector<RequestId> GenerationJob::mark_cancelled() {
@@ -338,6 +353,13 @@ void GenerationJob::account_usage() {
   spec_.usage->record(spec_.ticket, spec_.model, u.prompt_tokens, u.completion_tokens);
 }
 
+void GenerationJob::count_tokens(const Usage& u) {
+  metrics_.prompt_tokens.with({spec_.model}).observe(static_cast<double>(u.prompt_tokens));
+  metrics_.generation_tokens.with({spec_.model}).observe(static_cast<double>(u.completion_tokens));
+  metrics_.prompt_tokens_total.with({spec_.model}).inc(static_cast<double>(u.prompt_tokens));
+  metrics_.generation_tokens_total.with({spec_.model}).inc(static_cast<double>(u.completion_tokens));
+}
+
 void GenerationJob::record(int status) {
   const double seconds = std::chrono::duration<double>(Clock::now() - spec_.arrival).count();
   metrics_.requests.with({spec_.model, spec_.endpoint, std::to_string(status)}).inc();
@@ -353,7 +375,8 @@ void GenerationJob::record(int status) {
              {"prompt_tokens", u.prompt_tokens},
              {"cached_tokens", u.cached_tokens},
              {"completion_tokens", u.completion_tokens},
-             {"ttft_ms", first_token_ ? std::chrono::duration<double, std::milli>(*first_token_ - spec_.arrival).count() : -1.0},
+             {"ttft_ms",
+              first_token_ ? std::chrono::duration<double, std::milli>(*first_token_ - spec_.arrival).count() : -1.0},
              {"duration_ms", seconds * 1000.0},
              {"user", spec_.user},
              {"user_id", spec_.ticket.principal.user_id},

@@ -65,7 +65,7 @@ struct JobSpec {
   std::string response_id;  // "chatcmpl-..." / "cmpl-..."
   std::string request_id;   // X-Request-Id
   std::string model;
-  std::string endpoint;     // for metrics and logs: "chat" / "completions"
+  std::string endpoint;  // for metrics and logs: "chat" / "completions"
   std::int64_t created = 0;
   bool stream = false;
   bool include_usage = false;
@@ -124,15 +124,16 @@ class GenerationJob final : public RequestSink, public std::enable_shared_from_t
     std::optional<std::chrono::steady_clock::time_point> last_token;
   };
 
-  GenerationJob(JobSpec spec, const Tokenizer& tokenizer, EngineClient& engine, std::shared_ptr<HttpResponder> responder,
-                GatewayMetrics& metrics);
+  GenerationJob(JobSpec spec, const Tokenizer& tokenizer, EngineClient& engine,
+                std::shared_ptr<HttpResponder> responder, GatewayMetrics& metrics);
   Choice* find(RequestId id);
   TokenLogprobOut logprob_of(const SampleResult& r) const;
   void on_tokens(Choice& c, const TokenEvent& e);
   void on_finish(Choice& c, const FinishEvent& e);
   void observer_finish(Choice& c, const FinishEvent& e);
   // Sends text (and logprobs) of one choice: an SSE chunk when streaming, else accumulates.
-  void emit(Choice& c, const std::string& text, std::vector<TokenLogprobOut> logprobs, std::optional<std::string> finish);
+  void emit(Choice& c, const std::string& text, std::vector<TokenLogprobOut> logprobs,
+            std::optional<std::string> finish);
   void complete();  // every choice finished: the final response
   void fail(const std::string& message);
   // The responder's disconnect callback (an I/O thread): marks the job and cancels its requests.
@@ -149,7 +150,8 @@ class GenerationJob final : public RequestSink, public std::enable_shared_from_t
   std::vector<RequestId> mark_cancelled();
   void cancel_all();  // mark_cancelled() and cancel at once: engine thread, stepping, only
   void record(int status);
-  void account_usage();  // once: the usage of every choice to spec_.usage
+  void count_tokens(const Usage& u);  // the token metrics of a finished request
+  void account_usage();               // once: the usage of every choice to spec_.usage
   Usage usage() const;
 
   JobSpec spec_;
@@ -162,6 +164,7 @@ class GenerationJob final : public RequestSink, public std::enable_shared_from_t
   std::size_t n_finished_ = 0;
   bool done_ = false;  // response sent (or the client is gone)
   bool disconnected_ = false;
+  bool record_when_finished_ = false;  // left mid-response: log and count (499) once every choice finished
   bool usage_accounted_ = false;
   bool stop_requested_ = false;
   std::optional<std::chrono::steady_clock::time_point> first_token_;

@@ -1,16 +1,17 @@
 #include "gateway/serve_config.h"
 
 #include <fmt/core.h>
+#include <toml++/toml.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <set>
-#include <toml++/toml.h>
 
 #include "auth/csrf.h"
 
@@ -34,7 +35,8 @@ class TableReader {
     const std::optional<std::int64_t> v = n->value_exact<std::int64_t>();
     if (!v) return bad(*n, key, "an integer");
     if (*v < lo || *v > hi) {
-      return invalid_argument_error("{}: {}{} = {} is out of range [{}, {}]", where(*n, source_), prefix_, key, *v, lo, hi);
+      return invalid_argument_error("{}: {}{} = {} is out of range [{}, {}]", where(*n, source_), prefix_, key, *v, lo,
+                                    hi);
     }
     *out = *v;
     return ok_status();
@@ -78,6 +80,26 @@ class TableReader {
     const std::optional<bool> v = n->value_exact<bool>();
     if (!v) return bad(*n, key, "true or false");
     *out = *v;
+    return ok_status();
+  }
+
+  // A list of strings, each checked by `check` (which names what is wrong with it).
+  Status string_list(std::string_view key, const std::function<Status(std::string_view)>& check,
+                     std::vector<std::string>* out) {
+    const toml::node* n = take(key);
+    if (n == nullptr) return ok_status();
+    const toml::array* a = n->as_array();
+    if (a == nullptr) return bad(*n, key, "a list of strings");
+    std::vector<std::string> values;
+    for (const toml::node& e : *a) {
+      const std::optional<std::string> v = e.value_exact<std::string>();
+      if (!v) return bad(e, key, "a list of strings");
+      if (Status st = check(*v); !st.ok()) {
+        return invalid_argument_error("{}: {}{}: {}", where(e, source_), prefix_, key, st.message());
+      }
+      values.push_back(*v);
+    }
+    *out = std::move(values);
     return ok_status();
   }
 
@@ -145,7 +167,8 @@ class TableReader {
   std::set<std::string> taken_;
 };
 
-constexpr std::string_view kEngineKeys = "threads, ctx, max_batch_tokens, max_running, max_waiting, kv_cache_mib, backend";
+constexpr std::string_view kEngineKeys =
+    "threads, ctx, max_batch_tokens, max_running, max_waiting, kv_cache_mib, backend";
 
 Status read_engine_keys(TableReader& r, ServedModelOptions* m) {
   RETURN_IF_ERROR(r.integer_as("threads", 0, 1024, &m->threads));
@@ -160,7 +183,9 @@ Status read_engine_keys(TableReader& r, ServedModelOptions* m) {
   return ok_status();
 }
 
-const toml::table* as_table(const toml::node* n) { return n == nullptr ? nullptr : n->as_table(); }
+const toml::table* as_table(const toml::node* n) {
+  return n == nullptr ? nullptr : n->as_table();
+}
 
 Result<const toml::table*> table_at(const toml::node& n, std::string_view name, std::string_view source) {
   const toml::table* t = n.as_table();
@@ -205,7 +230,8 @@ Status read_usage_limits(TableReader& limits, std::string_view source, UsageLimi
     for (const auto& [key, value] : *t) {
       const std::string email(key.str());
       if (email.find('@') == std::string::npos) {
-        return invalid_argument_error("{}: limits.users.\"{}\": the key must be a user's email", where(value, source), email);
+        return invalid_argument_error("{}: limits.users.\"{}\": the key must be a user's email", where(value, source),
+                                      email);
       }
       ASSIGN_OR_RETURN(const toml::table* ut, table_at(value, "limits.users", source));
       std::string lower = email;
@@ -229,7 +255,8 @@ Status read_usage_limits(TableReader& limits, std::string_view source, UsageLimi
 }
 
 bool is_hex(std::string_view s) {
-  return std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); });
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); });
 }
 
 Status read_auth(const toml::table& t, std::string_view source, AuthConfig* a) {
@@ -250,7 +277,8 @@ Status read_auth(const toml::table& t, std::string_view source, AuthConfig* a) {
   if (const toml::node* key = t.get("csrf_key")) {
     RETURN_IF_ERROR(r.string("csrf_key", &a->csrf_key_hex));
     if (!a->csrf_key_hex.empty() &&  // empty: a random key per start, as when absent
-        (a->csrf_key_hex.size() < 2 * auth::kCsrfKeyBytesMin || a->csrf_key_hex.size() % 2 != 0 || !is_hex(a->csrf_key_hex))) {
+        (a->csrf_key_hex.size() < 2 * auth::kCsrfKeyBytesMin || a->csrf_key_hex.size() % 2 != 0 ||
+         !is_hex(a->csrf_key_hex))) {
       // The message does not echo the value: it is a secret.
       return invalid_argument_error("{}: auth.csrf_key must be at least {} hexadecimal characters (an even number)",
                                     where(*key, source), 2 * auth::kCsrfKeyBytesMin);
@@ -265,9 +293,10 @@ Status read_auth(const toml::table& t, std::string_view source, AuthConfig* a) {
   RETURN_IF_ERROR(r.integer_as("password_workers", 1, 64, &a->password_workers));
   RETURN_IF_ERROR(r.integer("login_per_minute_ip", 1, 1 << 20, &a->login_per_minute_ip));
   RETURN_IF_ERROR(r.integer("login_per_minute_account", 1, 1 << 20, &a->login_per_minute_account));
+  RETURN_IF_ERROR(r.integer("login_per_hour_account", 1, 1 << 20, &a->login_per_hour_account));
   return r.finish(
       "mode, signup, session_days, secure_cookies, csrf_key, password_memory_mib, password_passes, password_workers, "
-      "login_per_minute_ip, login_per_minute_account");
+      "login_per_minute_ip, login_per_minute_account, login_per_hour_account");
 }
 
 Status read_prices(const toml::table& t, std::string_view source, PriceTable* prices) {
@@ -319,11 +348,21 @@ Status parse_document(const toml::table& doc, const std::string& base_dir, std::
     std::int64_t body_mib = static_cast<std::int64_t>(c->server.max_body_bytes >> 20);
     RETURN_IF_ERROR(r.integer("max_body_mib", 1, 1024, &body_mib));
     c->server.max_body_bytes = static_cast<std::size_t>(body_mib) << 20;
+    std::int64_t in_flight_mib = static_cast<std::int64_t>(c->server.max_body_bytes_in_flight >> 20);
+    RETURN_IF_ERROR(r.integer("max_body_in_flight_mib", 1, 1 << 20, &in_flight_mib));
+    c->server.max_body_bytes_in_flight = static_cast<std::size_t>(in_flight_mib) << 20;
+    std::int64_t per_address_mib = static_cast<std::int64_t>(c->server.max_body_bytes_per_address >> 20);
+    RETURN_IF_ERROR(r.integer("max_body_per_address_mib", 1, 1 << 20, &per_address_mib));
+    c->server.max_body_bytes_per_address = static_cast<std::size_t>(per_address_mib) << 20;
     RETURN_IF_ERROR(r.integer_as("max_connections", 1, 1 << 20, &c->server.max_connections));
     RETURN_IF_ERROR(r.path("data", base_dir, &c->data_dir));
     RETURN_IF_ERROR(r.path("tls_cert", base_dir, &c->server.tls_cert_file));
     RETURN_IF_ERROR(r.path("tls_key", base_dir, &c->server.tls_key_file));
-    RETURN_IF_ERROR(r.finish("host, port, io_threads, max_body_mib, max_connections, data, tls_cert, tls_key"));
+    RETURN_IF_ERROR(r.string_list("allowed_hosts", validate_allowed_host, &c->gateway.allowed_hosts));
+    RETURN_IF_ERROR(r.string_list("allowed_origins", validate_allowed_origin, &c->gateway.allowed_origins));
+    RETURN_IF_ERROR(
+        r.finish("host, port, io_threads, max_body_mib, max_body_in_flight_mib, max_body_per_address_mib, "
+                 "max_connections, data, tls_cert, tls_key, allowed_hosts, allowed_origins"));
     if (c->server.tls_cert_file.empty() != c->server.tls_key_file.empty()) {
       return invalid_argument_error("{}: server.tls_cert and server.tls_key go together", where(*server, source));
     }
@@ -347,7 +386,8 @@ Status parse_document(const toml::table& doc, const std::string& base_dir, std::
     RETURN_IF_ERROR(r.integer_as("max_prompts", 1, 4096, &l.max_prompts));
     RETURN_IF_ERROR(r.integer_as("max_json_depth", 4, 512, &l.max_json_depth));
     RETURN_IF_ERROR(read_usage_limits(r, source, &c->accounts.limits));
-    RETURN_IF_ERROR(r.finish("max_messages, max_stop, max_stop_bytes, max_n, max_prompts, max_json_depth, roles, users, keys"));
+    RETURN_IF_ERROR(
+        r.finish("max_messages, max_stop, max_stop_bytes, max_n, max_prompts, max_json_depth, roles, users, keys"));
   }
   if (models != nullptr) {
     const toml::array* list = models->as_array();
@@ -378,9 +418,11 @@ Status parse_document(const toml::table& doc, const std::string& base_dir, std::
 }  // namespace
 
 Status validate_model_options(const ServedModelOptions& m) {
-  if (m.threads < 0 || m.threads > 1024) return invalid_argument_error("threads = {} is out of range [0, 1024]", m.threads);
+  if (m.threads < 0 || m.threads > 1024)
+    return invalid_argument_error("threads = {} is out of range [0, 1024]", m.threads);
   if (m.n_ctx < 0) return invalid_argument_error("ctx = {} must be 0 (the model's) or positive", m.n_ctx);
-  if (m.max_batch_tokens < 1) return invalid_argument_error("max_batch_tokens = {} must be positive", m.max_batch_tokens);
+  if (m.max_batch_tokens < 1)
+    return invalid_argument_error("max_batch_tokens = {} must be positive", m.max_batch_tokens);
   if (m.max_running < 1) return invalid_argument_error("max_running = {} must be positive", m.max_running);
   if (m.max_waiting < 0) return invalid_argument_error("max_waiting = {} must not be negative", m.max_waiting);
   if (m.kv_cache_bytes < (std::int64_t{1} << 20)) return invalid_argument_error("the KV cache needs at least 1 MiB");

@@ -2,7 +2,8 @@
 // parley.toml`) and/or command-line flags. docs/configuration.md describes the file; every key
 // there maps to one field here.
 //
-//   [server]   host, port, io_threads, max_body_mib, max_connections, data, tls_cert, tls_key
+//   [server]   host, port, io_threads, max_body_mib, max_body_in_flight_mib, max_body_per_address_mib,
+//              max_connections, data, tls_cert, tls_key, allowed_hosts, allowed_origins
 //   [engine]   defaults for every model: threads, ctx, max_batch_tokens, max_running, max_waiting,
 //              kv_cache_mib, backend
 //   [limits]   request limits of the API (ApiLimits)
@@ -29,8 +30,8 @@ namespace parley {
 
 struct ServeConfig {
   HttpServerOptions server;
-  std::string data_dir = "data";         // the demo model is generated here
-  ServedModelOptions model_defaults;     // [engine]: the base of every model entry
+  std::string data_dir = "data";           // the demo model is generated here
+  ServedModelOptions model_defaults;       // [engine]: the base of every model entry
   std::vector<ServedModelOptions> models;  // empty: serve the built-in demo model
   GatewayOptions gateway;
   AccountsConfig accounts;  // [store], [auth], account limits, [prices]

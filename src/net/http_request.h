@@ -5,6 +5,7 @@
 // thread and keep it as long as it likes.
 #pragma once
 
+#include <any>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -31,6 +32,9 @@ struct HttpRequest {
   HttpHeaders headers;
   std::string body;            // de-chunked; at most HttpServerOptions::max_body_bytes
   std::string remote_address;  // the peer's IP address ("127.0.0.1", "::1"); no port
+  // What a HeadHandler attached when it admitted the request (net/http_admission.h), e.g. the
+  // authenticated caller; empty for servers without one.
+  std::any context;
 
   std::string_view header(std::string_view name) const { return find_header(headers, name); }
 };

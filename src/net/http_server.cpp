@@ -188,13 +188,19 @@ void HttpServer::Impl::stop(std::chrono::milliseconds grace) {
   for (auto& t : threads) t.join();
 }
 
-Result<std::unique_ptr<HttpServer>> HttpServer::start(const HttpServerOptions& options, HttpHandler handler) {
+Result<std::unique_ptr<HttpServer>> HttpServer::start(const HttpServerOptions& options, HttpHandler handler,
+                                                      HeadHandler head) {
   RETURN_IF_ERROR(validate(options));
   if (!handler) return invalid_argument_error("HttpServer needs a handler");
   auto impl = std::make_unique<Impl>();
   try {
     impl->core.options = options;
+    // One body of the largest size always fits a client's and the server's budget.
+    auto& o = impl->core.options;
+    o.max_body_bytes_per_address = std::max(o.max_body_bytes_per_address, o.max_body_bytes);
+    o.max_body_bytes_in_flight = std::max(o.max_body_bytes_in_flight, o.max_body_bytes_per_address);
     impl->core.handler = std::move(handler);
+    impl->core.head_handler = std::move(head);
     if (!options.tls_cert_file.empty()) {
       ASSIGN_OR_RETURN(impl->core.tls, make_tls_context(options));
     }

@@ -20,6 +20,12 @@
 //   malformed request, HTTP/1.1 without Host  -> 400  (an unknown Expect -> 417, HTTP/2+ -> 505)
 //   head or body too slow                     -> 408  (idle keep-alive connections just close)
 //   more than max_connections open            -> 503 with Retry-After, before reading anything
+//   Transfer-Encoding other than "chunked"    -> 400 (RFC 9112 6.3: the body length is unknown),
+//                                                501 for codings before a final "chunked"
+//   bodies being received over the server's   -> 503 with Retry-After (max_body_bytes_in_flight)
+//   or one client address's budget               or 429 with Retry-After (.._per_address)
+// With a HeadHandler (net/http_admission.h) each request is admitted or refused from its head,
+// before any of its body is read.
 // While a response is pending the server keeps reading the socket, so a client that goes away
 // is noticed at once (HttpResponder::on_disconnect); bytes that arrive meanwhile (the next
 // pipelined request) are kept, up to max_header_bytes beyond which reading pauses.
@@ -32,6 +38,7 @@
 #include <string>
 
 #include "base/result.h"
+#include "net/http_admission.h"
 #include "net/http_responder.h"
 
 namespace parley {
@@ -50,6 +57,11 @@ struct HttpServerOptions {
   std::chrono::milliseconds write_timeout{30'000};            // one flush of queued bytes to the socket
   std::size_t max_connections = 4096;                         // beyond: 503 and close
   std::size_t max_stream_buffer_bytes = 1024 * 1024;          // queued, not yet sent, per response
+  // Request bodies being received (declared lengths, or what arrived of chunked ones), counted
+  // from the head until the handler gets the request: for the whole server and per client address.
+  // Raised to max_body_bytes (per address) and to the per-address budget (server) when lower.
+  std::size_t max_body_bytes_in_flight = std::size_t{256} << 20;
+  std::size_t max_body_bytes_per_address = std::size_t{32} << 20;
 
   // HTTPS when both are set: PEM certificate chain and private key, loaded at start.
   std::string tls_cert_file;
@@ -60,7 +72,9 @@ class HttpServer {
  public:
   // Binds, listens and starts the I/O threads. Errors: kInvalidArgument (bad options, TLS files
   // that do not load), kIoError (address in use, cannot resolve `host`, ...).
-  static Result<std::unique_ptr<HttpServer>> start(const HttpServerOptions& options, HttpHandler handler);
+  // With `head`, every request is first admitted or refused from its head (net/http_admission.h).
+  static Result<std::unique_ptr<HttpServer>> start(const HttpServerOptions& options, HttpHandler handler,
+                                                   HeadHandler head = nullptr);
 
   // stop() with no grace period. Stop (or destroy) the server before what its handler and the
   // on_disconnect callbacks use: stopping still runs those callbacks.

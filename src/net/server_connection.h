@@ -7,6 +7,7 @@
 // loops (HttpServer::stop() closes all and lets the loops run dry before destroying them).
 #pragma once
 
+#include <any>
 #include <array>
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
@@ -37,10 +38,18 @@ using tcp = asio::ip::tcp;
 
 class Connection;
 
+// How a HeadDecision reaches its connection from any thread: the connection detaches it (on its
+// I/O thread, before the event loops can go away) once decided or closed.
+struct AdmissionLink {
+  std::mutex mu;
+  std::weak_ptr<Connection> connection;  // guarded by mu
+};
+
 // Shared by the server and its connections; outlives both.
 struct ServerCore {
   HttpServerOptions options;
   HttpHandler handler;
+  HeadHandler head_handler;                 // may be empty: every request is admitted
   std::unique_ptr<asio::ssl::context> tls;  // null: plain HTTP
   std::atomic<bool> draining{false};
   std::atomic<std::size_t> active{0};  // connections counted against max_connections
@@ -49,6 +58,15 @@ struct ServerCore {
   std::condition_variable changed;  // a connection left the registry or began to linger
   std::unordered_map<Connection*, std::shared_ptr<Connection>> connections;
   std::size_t lingering = 0;  // of those, done and waiting for the peer to close
+
+  std::mutex body_mu;
+  std::size_t body_bytes = 0;
+  std::unordered_map<std::string, std::size_t> body_bytes_by_address;
+
+  // Request bodies being received (HttpServerOptions::max_body_bytes_in_flight and _per_address).
+  enum class BodyRoom { kOk, kServerFull, kAddressFull };
+  BodyRoom reserve_body(const std::string& address, std::size_t n);
+  void release_body(const std::string& address, std::size_t n);
 
   void add(const std::shared_ptr<Connection>& c);
   void begin_lingering();
@@ -68,6 +86,10 @@ class Connection final : public ResponseSink, public std::enable_shared_from_thi
   void abort();  // close now
   void post(std::function<void()> fn) override;
 
+  // A HeadHandler's decision about the current request (I/O thread; see net/http_admission.h).
+  void admit(const AdmissionLink* link, std::size_t max_body_bytes, std::any context);
+  void refuse(const AdmissionLink* link, int status, HttpHeaders headers, std::string body);
+
   // ResponseSink (I/O thread).
   void send_response(Exchange& x, int status, HttpHeaders headers, std::string body) override;
   void start_stream(Exchange& x, int status, HttpHeaders headers) override;
@@ -81,6 +103,7 @@ class Connection final : public ResponseSink, public std::enable_shared_from_thi
     kHandshake,   // TLS handshake
     kIdle,        // waiting for the first byte of a request
     kHeader,      // reading a request head
+    kAdmitting,   // the head is with the HeadHandler; the body waits
     kBody,        // reading a request body
     kResponding,  // the handler has the request; reading only to notice the client leaving
     kClosing,     // last bytes written or being written; draining input until the peer closes
@@ -104,8 +127,22 @@ class Connection final : public ResponseSink, public std::enable_shared_from_thi
   void on_read(const beast::error_code& ec, std::size_t n);
   void parse_input();
   bool on_header_done();
+  // 0 when the request's Transfer-Encoding is absent or "chunked"; else the status to refuse it
+  // with (400 or 501) and why.
+  int bad_transfer_encoding(std::string* why) const;
+  HttpRequest request_head() const;
+  void ask_head_handler();
+  void detach_admission();
+  // Starts reading the body, at most `max_body_bytes` (413 beyond); false when refused.
+  bool begin_body(std::size_t max_body_bytes);
+  // Counts `total` bytes of body against the server's and the address's budgets; false (and
+  // refused) when they do not fit.
+  bool reserve_body(std::size_t total);
+  void release_body();
   void dispatch();
   void reject(int status, std::string_view message, const HttpHeaders& extra = {});
+  // A complete final response, then close (refusals with the handler's own body).
+  void send_final(int status, HttpHeaders headers, std::string body);
 
   // Writing.
   void queue_write(std::string data, std::size_t counted = 0);
@@ -139,7 +176,11 @@ class Connection final : public ResponseSink, public std::enable_shared_from_thi
   std::optional<http::request_parser<http::string_body>> parser_;
   bool first_request_ = true;
   bool reading_ = false;
-  std::size_t discarded_ = 0;  // input thrown away while closing
+  bool expect_continue_ = false;              // send 100 Continue when the body is wanted
+  std::shared_ptr<AdmissionLink> admission_;  // while the HeadHandler decides
+  std::any context_;                          // what it attached
+  std::size_t body_reserved_ = 0;             // of the budgets, held by the request being read
+  std::size_t discarded_ = 0;                 // input thrown away while closing
 
   // The request being answered.
   std::shared_ptr<Exchange> exchange_;

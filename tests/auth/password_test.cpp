@@ -117,6 +117,20 @@ TEST(Password, NeedsRehash) {
   EXPECT_TRUE(needs_rehash("", kFast));
 }
 
+TEST(Password, TheDummyCheckCostsWhatARealCheckWithTheConfiguredParametersCosts) {
+  // With a lowered cost (as small machines configure), unknown emails must not take the default
+  // cost's time while known ones take the configured one: the dummy hash has the given parameters.
+  const std::string dummy = dummy_password_hash(kFast);
+  EXPECT_FALSE(needs_rehash(dummy, kFast)) << dummy;
+  EXPECT_TRUE(needs_rehash(dummy, kDefaultPasswordHashParams)) << dummy;
+  EXPECT_EQ(dummy_password_hash(kFast), dummy);  // made once
+  const Result<std::string> real = hash_password("a reasonable passphrase", kFast);
+  ASSERT_TRUE(real.ok());
+  EXPECT_EQ(dummy.substr(0, dummy.find('$', 20)),
+            real->substr(0, real->find('$', 20)));  // same "$argon2id$v=19$m=..,t=..,p=.."
+  verify_password_dummy("anything", kFast);
+}
+
 TEST(Password, DefaultParametersAndTimePerHash) {
   // Prints the cost of one default-parameter hash and verification on this machine (no threshold:
   // tests do not time; docs/auth.md records the figures).

@@ -102,13 +102,11 @@ class AccountsTest : public ::testing::Test {
     engine_ = &(*model)->engine();
     std::vector<std::unique_ptr<ServedModel>> models;
     models.push_back(std::move(*model));
-    gateway_ = std::make_shared<Gateway>(std::move(models), GatewayOptions{}, std::move(*accounts));
-    HttpServerOptions so;
+    gateway_ = std::make_shared<Gateway>(std::move(models), gateway_options_, std::move(*accounts));
+    HttpServerOptions so = server_options_;
     so.port = 0;
     so.io_threads = 2;
-    auto server = HttpServer::start(so, [gw = gateway_](HttpRequest req, std::shared_ptr<HttpResponder> r) {
-      gw->handle(std::move(req), std::move(r));
-    });
+    auto server = serve_gateway(so, gateway_);
     ASSERT_TRUE(server.ok()) << server.status().to_string();
     server_ = std::move(*server);
   }
@@ -197,6 +195,8 @@ class AccountsTest : public ::testing::Test {
   std::filesystem::path dir_;
   AccountsConfig config_;
   AuthMode mode_ = AuthMode::kRequired;
+  GatewayOptions gateway_options_;
+  HttpServerOptions server_options_;
   std::atomic<std::chrono::seconds> clock_offset_{std::chrono::seconds(0)};
   Accounts* accounts_ = nullptr;  // owned by the gateway
   EngineClient* engine_ = nullptr;

@@ -223,7 +223,7 @@ TEST_F(ConversationApiTest, UnknownPathsAndWrongMethods) {
   EXPECT_EQ(call("GET", "/api/conversationsX").status, 404);
   HttpResponse r = call("PUT", "/api/conversations");
   EXPECT_EQ(r.status, 405);
-  EXPECT_EQ(r.header("Allow"), "GET, POST");
+  EXPECT_EQ(r.header("Allow"), "GET, HEAD, POST");
   EXPECT_EQ(call("GET", "/api/conversations/" + id + "/messages").status, 405);
   EXPECT_EQ(call("GET", "/api/conversations/" + id + "/stop").status, 405);
   EXPECT_EQ(call("POST", "/api/conversations/" + id, "{}").status, 405);

@@ -168,5 +168,33 @@ TEST_F(ObservedJobTest, AnEngineShutdownIsCancelled) {
   EXPECT_EQ(obs->outcome.text, "");
 }
 
+// Not observed: an OpenAI stream whose client left. The log line and the token counters must say
+// what the engine computed (it reports that when it has finished the cancelled request), not the
+// zeros of the moment the client left; and the request is counted once.
+TEST_F(ObservedJobTest, AStreamWhoseClientLeftIsCountedWithWhatWasComputed) {
+  JobSpec spec;
+  spec.kind = ApiKind::kChat;
+  spec.model = "m";
+  spec.endpoint = "chat";
+  spec.stream = true;
+  spec.arrival = std::chrono::steady_clock::now();
+  auto job = GenerationJob::create(std::move(spec), model().tokenizer(), engine_, responder_, *metrics_);
+  std::vector<ChoiceInput> in(1);
+  ASSERT_TRUE(job->start(std::move(in)).ok());
+  engine_.tokens(encode("abc"));
+  ASSERT_TRUE(responder_->callback);
+  responder_->callback();  // the client is gone
+  EXPECT_TRUE(engine_.cancelled_);
+  EXPECT_EQ(registry_.render().find(R"(status="499")"), std::string::npos) << "counted before the engine finished";
+  engine_.finish(FinishReason::kCancelled, 3);
+  const std::string metrics = registry_.render();
+  EXPECT_NE(metrics.find(R"(parley_requests_total{model="m",endpoint="chat",status="499"} 1)"), std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find(R"(parley_generation_tokens_total{model="m"} 3)"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find(R"(parley_prompt_tokens_total{model="m"} 5)"), std::string::npos) << metrics;
+  job->stop();  // finished: nothing more is counted
+  EXPECT_NE(registry_.render().find(R"(status="499"} 1)"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace parley::testing

@@ -9,7 +9,9 @@
 namespace parley {
 namespace {
 
-Result<ServeConfig> parse(std::string_view text) { return parse_serve_config(text, "/etc/parley", "parley.toml"); }
+Result<ServeConfig> parse(std::string_view text) {
+  return parse_serve_config(text, "/etc/parley", "parley.toml");
+}
 
 std::string error_of(std::string_view text) {
   Result<ServeConfig> c = parse(text);
@@ -122,6 +124,27 @@ TEST(ServeConfig, ErrorsNameTheKeyAndItsLine) {
 
   e = error_of("[server]\ntls_cert = \"c.pem\"\n");
   EXPECT_NE(e.find("go together"), std::string::npos) << e;
+}
+
+TEST(ServeConfig, HostsOriginsAndBodyBudgets) {
+  auto c = parse_serve_config(
+      "[server]\nallowed_hosts = [\"chat.example.com\", \".corp.example\"]\n"
+      "allowed_origins = [\"https://app.example.com\"]\nmax_body_in_flight_mib = 64\nmax_body_per_address_mib = 8\n"
+      "[auth]\nlogin_per_hour_account = 30\n",
+      "", "parley.toml");
+  ASSERT_TRUE(c.ok()) << c.status().to_string();
+  EXPECT_EQ(c->gateway.allowed_hosts, (std::vector<std::string>{"chat.example.com", ".corp.example"}));
+  EXPECT_EQ(c->gateway.allowed_origins, (std::vector<std::string>{"https://app.example.com"}));
+  EXPECT_EQ(c->server.max_body_bytes_in_flight, std::size_t{64} << 20);
+  EXPECT_EQ(c->server.max_body_bytes_per_address, std::size_t{8} << 20);
+  EXPECT_EQ(c->accounts.auth.login_per_hour_account, 30);
+  std::string e = error_of("[server]\nallowed_hosts = [\"bad host/\"]\n");
+  EXPECT_NE(e.find("server.allowed_hosts"), std::string::npos) << e;
+  EXPECT_NE(e.find("parley.toml:2:"), std::string::npos) << e;
+  e = error_of("[server]\nallowed_origins = [\"app.example.com\"]\n");
+  EXPECT_NE(e.find("is not an origin"), std::string::npos) << e;
+  e = error_of("[server]\nallowed_hosts = \"x\"\n");
+  EXPECT_NE(e.find("a list of strings"), std::string::npos) << e;
 }
 
 TEST(ServeConfig, TomlSyntaxErrorsHaveAPosition) {

@@ -152,9 +152,14 @@ test('errors have OpenAI shapes', async () => {
     assert.equal(e.code, 'context_length_exceeded');
     return true;
   });
-  const raw = await fetch(`${server.baseURL}/v1/chat/completions`, { method: 'POST', body: '{"model": ' });
+  const json = { 'Content-Type': 'application/json' };
+  const raw = await fetch(`${server.baseURL}/v1/chat/completions`, { method: 'POST', headers: json, body: '{"model": ' });
   assert.equal(raw.status, 400);
   assert.equal((await raw.json()).error.type, 'invalid_request_error');
+  // JSON only: a text/plain body is what any web page may send cross-site without a preflight.
+  const plain = await fetch(`${server.baseURL}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model, messages }) });
+  assert.equal(plain.status, 415);
+  assert.equal((await plain.json()).error.code, 'unsupported_media_type');
   const wrongMethod = await fetch(`${server.baseURL}/v1/chat/completions`);
   assert.equal(wrongMethod.status, 405);
   // Names the client made up never become metric labels (that would grow /metrics without bound).

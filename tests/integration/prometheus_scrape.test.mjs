@@ -55,6 +55,7 @@ test('prometheus scrapes the target and stores parley metrics', async () => {
   // Traffic, so the request metrics exist.
   const r = await fetch(`${server.baseURL}/v1/chat/completions`, {
     method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({ model: 'tiny', messages: [{ role: 'user', content: 'hi' }], max_tokens: 3 }),
   });
   assert.equal(r.status, 200);
