@@ -20,7 +20,7 @@ std::vector<std::string_view> segments(std::string_view path) {
     out.push_back(path.substr(0, slash));
     if (slash == std::string_view::npos) break;
     path.remove_prefix(slash + 1);
-    if (path.empty()) out.emplace_back();  // a trailing '/' is an empty last segment
+    if (path.empty()) out.push_back(path);  // a trailing '/' is an empty last segment
   }
   return out;
 }
@@ -44,7 +44,7 @@ bool matches(std::string_view pattern, std::string_view path,
   std::size_t i = 0;
   for (; i < want.size(); ++i) {
     if (is_rest_param(want[i])) {
-      if (i >= got.size()) return false;
+      if (i >= got.size() || got[i].empty()) return false;
       // The rest of the path, as sent (it may contain '/').
       const std::string_view first = got[i];
       const std::size_t start = static_cast<std::size_t>(first.data() - path.data());

@@ -5,6 +5,9 @@
 // like GET, Parley's own API refuses unknown fields, and nobody can lock an owner out of an account.
 #include <gtest/gtest.h>
 
+#include <limits>
+#include <set>
+
 #include "../net/net_test_util.h"
 #include "accounts_fixture.h"
 
@@ -252,6 +255,44 @@ TEST_F(SecurityTest, WrongPasswordsFromElsewhereDoNotLockTheOwnerOut) {
     device_refused += call("POST", "/api/auth/login", wrong, {{"Cookie", device}}).status == 429 ? 1 : 0;
   }
   EXPECT_GE(device_refused, 2);
+}
+
+// The gateway's whole table, checked once: what anyone may call is a short, known list; every
+// route that takes a body takes JSON within a bound; the OpenAI API takes keys; admin paths need
+// the admin role.
+TEST_F(SecurityTest, EveryRouteDeclaresWhoMayCallIt) {
+  start();
+  const std::set<std::string> anonymous = {"GET /health",           "GET /ready",
+                                           "GET /metrics",          "GET /api/auth/options",
+                                           "POST /api/auth/signup", "POST /api/auth/login"};
+  std::set<std::string> seen_anonymous;
+  std::size_t n = 0;
+  for (const RouteSpec& r : gateway_->routes().routes()) {
+    ++n;
+    const std::string name = std::string(r.method) + " " + std::string(r.pattern);
+    if (r.caller == Caller::kAnyone) seen_anonymous.insert(name);
+    EXPECT_LE(r.max_body_bytes, r.json_body ? std::numeric_limits<std::size_t>::max() : kIgnoredBodyBytes) << name;
+    if (r.caller == Caller::kAnyone) {
+      EXPECT_LE(r.max_body_bytes, std::size_t{64} << 10) << name;
+    }
+    const bool writes_json = (r.method == "POST" || r.method == "PUT" || r.method == "PATCH") &&
+                             !r.pattern.ends_with("/stop") && r.pattern != "/api/auth/logout";
+    EXPECT_EQ(r.json_body, writes_json) << name;
+    if (r.pattern.starts_with("/v1/")) {
+      EXPECT_EQ(r.caller, Caller::kApiKey) << name;
+    }
+    if (r.pattern.starts_with("/api/admin")) {
+      EXPECT_TRUE(r.admin) << name;
+    }
+    if (r.pattern.starts_with("/api/keys")) {
+      EXPECT_EQ(r.caller, Caller::kSession) << name;
+    }
+    if (r.pattern.starts_with("/api/conversations")) {
+      EXPECT_EQ(r.scope, auth::Scope::kChat) << name;
+    }
+  }
+  EXPECT_EQ(seen_anonymous, anonymous);
+  EXPECT_GE(n, 30u);
 }
 
 }  // namespace
