@@ -272,12 +272,14 @@ void AccountApi::signup(const HttpRequest& req, const std::string& rid, const Re
   }
   if (!*email) return reply_error(*r, rid, api_json::missing("email"));
   if (!*password) return reply_error(*r, rid, api_json::missing("password"));
-  if (Status st = auth::validate_password(**password); !st.ok()) return reply_error(*r, rid, st);
   if (Status st = check_login_rate(req, ""); !st.ok()) return reply_error(*r, rid, st);
   store::NewUser nu;
   nu.email = std::move(**email);
   nu.display_name = name->value_or("");
   on_password_pool(rid, r, [this, nu = std::move(nu), pw = std::move(**password), rid, r]() mutable {
+    // On the bounded password pool, after the rate limit: the dictionary check is serialized.
+    Status valid = auth::validate_password(pw, {.email = nu.email, .display_name = nu.display_name});
+    if (!valid.ok()) return reply_error(*r, rid, valid);
     Result<std::string> hash = auth::hash_password(pw, options_.password);
     if (!hash.ok()) return reply_error(*r, rid, hash.status());
     nu.password_hash = std::move(*hash);
