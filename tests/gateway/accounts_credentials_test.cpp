@@ -79,6 +79,16 @@ TEST_F(AccountsTest, LoginFindsTheNormalizedAddressButNeverALookAlike) {
   EXPECT_EQ(look_alike.body, unknown.body) << "a look-alike is an unknown address";
 }
 
+TEST_F(AccountsTest, LoginRateLimitCoversEverySpellingOfAnAccount) {
+  config_.auth.login_per_minute_account = 2;
+  start();
+  signup("a@example.com");
+  // Every spelling that would log in to the account draws from its one bucket.
+  EXPECT_EQ(call("POST", "/api/auth/login", credentials("A@EXAMPLE.COM", "wrong password")).status, 401);
+  EXPECT_EQ(call("POST", "/api/auth/login", credentials("ａ@example.com", "wrong password")).status, 401);
+  EXPECT_EQ(call("POST", "/api/auth/login", credentials("a\u200B@example.com", "correct horse battery")).status, 429);
+}
+
 TEST_F(AccountsTest, AdminCreateAndResetApplyThePasswordPolicy) {
   start();
   const Session admin = signup("admin@example.com");
