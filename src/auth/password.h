@@ -57,11 +57,12 @@ struct PasswordOwner {
 //     from /etc/security/pwquality.conf.
 // kInternal when the cracklib dictionary cannot be read (cracklib-runtime missing): refusing is
 // safer than accepting unchecked passwords, and the operator learns of it at the first sign-up.
-// Costs about a millisecond (the dictionary lookups); the dictionary check runs one at a time in
-// the process (cracklib keeps state in static buffers), so call it off the network I/O threads.
+// Costs about 2 ms (the dictionary lookups); the dictionary check runs one at a time in the
+// process (cracklib keeps state in static buffers), so call it off the network I/O threads.
 Status validate_password(std::string_view plaintext, const PasswordOwner& owner = {});
 
-// OK, or kInternal naming the cracklib dictionary and the package that provides it.
+// OK, or the kInternal validate_password gives when the cracklib dictionary cannot be read (the
+// log says once which files and which package).
 Status check_password_dictionary();
 
 // Checks the form of `plaintext` (length, UTF-8, NUL: not the rest of validate_password, which
