@@ -72,13 +72,24 @@ Result<Opened> open(const AdminArgs& a) {
   return o;
 }
 
-Result<std::string> read_password(const AdminArgs& a, bool* generated) {
+// The password for `owner`: from stdin, checked by the policy, or generated (and checked too: a
+// random string fails only by a freak such as spelling a dictionary word or the owner's name).
+Result<std::string> read_password(const AdminArgs& a, const auth::PasswordOwner& owner, bool* generated) {
   *generated = !a.password_stdin;
-  if (!a.password_stdin) return auth::base64url_encode(auth::random_bytes(15));  // 120 bits, 20 characters
+  if (!a.password_stdin) {
+    Status st;
+    for (int attempt = 0; attempt < 8; ++attempt) {
+      std::string pw = auth::base64url_encode(auth::random_bytes(15));  // 120 bits, 20 characters
+      st = auth::validate_password(pw, owner);
+      if (st.ok()) return pw;
+      if (st.detail("code") != "weak_password") break;  // e.g. no dictionary: another try cannot help
+    }
+    return st;
+  }
   std::string line;
   if (!std::getline(std::cin, line)) return invalid_argument_error("--password-stdin: nothing on stdin");
   if (!line.empty() && line.back() == '\r') line.pop_back();
-  RETURN_IF_ERROR(auth::validate_password(line));
+  RETURN_IF_ERROR(auth::validate_password(line, owner));
   return line;
 }
 
@@ -111,7 +122,8 @@ Status create_user(const AdminArgs& a) {
   ASSIGN_OR_RETURN(Opened o, open(a));
   ASSIGN_OR_RETURN(const auth::Role role, auth::parse_role(a.role));
   bool generated = false;
-  ASSIGN_OR_RETURN(const std::string password, read_password(a, &generated));
+  ASSIGN_OR_RETURN(const std::string password,
+                   read_password(a, {.email = a.email, .display_name = a.name}, &generated));
   store::NewUser nu;
   nu.email = a.email;
   nu.display_name = a.name;
@@ -127,7 +139,8 @@ Status reset_password(const AdminArgs& a) {
   ASSIGN_OR_RETURN(Opened o, open(a));
   ASSIGN_OR_RETURN(const store::User u, user_by_email(*o.store, a.email));
   bool generated = false;
-  ASSIGN_OR_RETURN(const std::string password, read_password(a, &generated));
+  ASSIGN_OR_RETURN(const std::string password,
+                   read_password(a, {.email = u.email, .display_name = u.display_name}, &generated));
   ASSIGN_OR_RETURN(std::string hash, auth::hash_password(password, o.accounts.auth.password));
   RETURN_IF_ERROR(o.store->update_user(u.id, {.password_hash = std::move(hash)}).status());
   ASSIGN_OR_RETURN(const std::int64_t ended, o.store->delete_user_sessions(u.id));

@@ -11,6 +11,16 @@ pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
 pkg_check_modules(SQLITE3 REQUIRED IMPORTED_TARGET sqlite3)
 pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET libpq)
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)  # src/auth: Argon2id, CSPRNG, HMAC
+# src/store: ICU for e-mail normalization (NFKC_Casefold) and UTS #39 skeletons (uspoof).
+pkg_check_modules(ICU REQUIRED IMPORTED_TARGET icu-uc icu-i18n)
+# src/auth: libpwquality's checks of a new password, and cracklib (no pkg-config file) for its
+# dictionary check, which auth calls itself (docs/dependencies.md says why).
+pkg_check_modules(PWQUALITY REQUIRED IMPORTED_TARGET pwquality)
+find_path(CRACKLIB_INCLUDE_DIR crack.h REQUIRED)
+find_library(CRACKLIB_LIBRARY crack REQUIRED)
+add_library(Parley::cracklib UNKNOWN IMPORTED)
+set_target_properties(Parley::cracklib PROPERTIES IMPORTED_LOCATION "${CRACKLIB_LIBRARY}"
+                      INTERFACE_INCLUDE_DIRECTORIES "${CRACKLIB_INCLUDE_DIR}")
 if(PARLEY_BUILD_TESTS)
   find_package(GTest REQUIRED)
   include(GoogleTest)

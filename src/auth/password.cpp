@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "auth/crypto.h"
+#include "auth/password_quality.h"
 #include "base/utf8.h"
 
 namespace parley::auth {
@@ -33,9 +34,8 @@ bool has_argon2_prefix(std::string_view encoded) {
   return encoded.starts_with("$argon2id$") || encoded.starts_with("$argon2i$");
 }
 
-}  // namespace
-
-Status validate_password(std::string_view plaintext) {
+// The rules every stored password meets, new or old.
+Status check_form(std::string_view plaintext) {
   if (plaintext.size() > kPasswordBytesMax) {
     return policy_error(fmt::format("password is too long: at most {} bytes", kPasswordBytesMax));
   }
@@ -48,13 +48,25 @@ Status validate_password(std::string_view plaintext) {
     if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++chars;  // not a continuation byte
   }
   if (chars < kPasswordCharsMin) {
-    return policy_error(fmt::format("password is too short: at least {} characters", kPasswordCharsMin));
+    return policy_error(fmt::format("password is too short: at least {} characters", kPasswordCharsMin))
+        .with_detail("code", std::string(kWeakPasswordCode));
   }
   return ok_status();
 }
 
+}  // namespace
+
+Status validate_password(std::string_view plaintext, const PasswordOwner& owner) {
+  RETURN_IF_ERROR(check_form(plaintext));
+  return check_password_quality(plaintext, owner);
+}
+
+Status check_password_dictionary() {
+  return check_cracklib_dictionary();
+}
+
 Result<std::string> hash_password(std::string_view plaintext, const PasswordHashParams& params) {
-  RETURN_IF_ERROR(validate_password(plaintext));
+  RETURN_IF_ERROR(check_form(plaintext));
   if (params.ops_limit < crypto_pwhash_argon2id_OPSLIMIT_MIN ||
       params.ops_limit > crypto_pwhash_argon2id_OPSLIMIT_MAX ||
       params.mem_limit_bytes < crypto_pwhash_argon2id_MEMLIMIT_MIN ||

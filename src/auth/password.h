@@ -29,22 +29,46 @@ struct PasswordHashParams {
 // The parameters new hashes get; needs_rehash() compares against these by default.
 inline constexpr PasswordHashParams kDefaultPasswordHashParams{};
 
-// Policy (NIST SP 800-63B style: length, not composition rules). The minimum counts Unicode code
-// points, so an 8-character password typed in any script passes; the maximum counts bytes and
-// bounds what one login request can make the server hash. Passwords are not Unicode-normalized:
-// the same text typed through input methods that produce different code point sequences will
-// not match (a later version could NFC-normalize before hashing, with a rehash on login).
+// Policy (NIST SP 800-63B style: length and a check against guessable passwords, not composition
+// rules). The minimum counts Unicode code points, so an 8-character password typed in any script
+// passes; the maximum counts bytes and bounds what one login request can make the server hash.
+// Passwords are not Unicode-normalized: the same text typed through input methods that produce
+// different code point sequences will not match (a later version could NFC-normalize before
+// hashing, with a rehash on login).
 inline constexpr std::size_t kPasswordCharsMin = 8;
 inline constexpr std::size_t kPasswordBytesMax = 1024;
 
-// OK, or kInvalidArgument (detail "param" = "password") saying which rule failed: shorter than
-// kPasswordCharsMin characters, longer than kPasswordBytesMax bytes, not valid UTF-8, or
-// containing a NUL byte (which C-string handling anywhere along the way would truncate at).
-// The message never contains the password.
-Status validate_password(std::string_view plaintext);
+// Whose password it is: a new password must not be made from these. Empty fields are not checked.
+struct PasswordOwner {
+  std::string_view email;         // the whole address, and its part before the '@'
+  std::string_view display_name;  // each word of 4 or more characters
+};
 
-// Validates `plaintext` (above), then hashes it with a fresh random salt. Errors:
-// kInvalidArgument from the policy; kResourceExhausted when the hash memory cannot be allocated.
+// The policy for a password being set (sign-up, admin create-user and reset, `parley admin`). OK,
+// or kInvalidArgument (detail "param" = "password") saying which rule failed, in words a user
+// can act on; the message never contains the password.
+//   - form: longer than kPasswordBytesMax bytes, not valid UTF-8, or containing a NUL byte (which
+//     C-string handling anywhere along the way would truncate at);
+//   - detail "code" = "weak_password": shorter than kPasswordCharsMin characters; containing the
+//     owner's e-mail address, its name part or a word of the display name (ASCII letters in any
+//     case, also reversed); a palindrome; or refused by cracklib's dictionary check (a dictionary
+//     or common password, also after common substitutions such as "p4ssw0rd", or too systematic
+//     such as "12345678"), see docs/auth.md. libpwquality and cracklib are configured here, never
+//     from /etc/security/pwquality.conf.
+// kInternal when the cracklib dictionary cannot be read (cracklib-runtime missing): refusing is
+// safer than accepting unchecked passwords, and the operator learns of it at the first sign-up.
+// Costs about 2 ms (the dictionary lookups); the dictionary check runs one at a time in the
+// process (cracklib keeps state in static buffers), so call it off the network I/O threads.
+Status validate_password(std::string_view plaintext, const PasswordOwner& owner = {});
+
+// OK, or the kInternal validate_password gives when the cracklib dictionary cannot be read (the
+// log says once which files and which package).
+Status check_password_dictionary();
+
+// Checks the form of `plaintext` (length, UTF-8, NUL: not the rest of validate_password, which
+// the caller applies to a new password first; a login's re-hash of an old password must not
+// fail a policy that tightened since), then hashes it with a fresh random salt. Errors:
+// kInvalidArgument from the form; kResourceExhausted when the hash memory cannot be allocated.
 Result<std::string> hash_password(std::string_view plaintext,
                                   const PasswordHashParams& params = kDefaultPasswordHashParams);
 

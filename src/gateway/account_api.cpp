@@ -10,6 +10,7 @@
 #include "auth/session_token.h"
 #include "base/log.h"
 #include "gateway/api_json.h"
+#include "store/email.h"
 
 namespace parley {
 namespace {
@@ -19,14 +20,6 @@ using api_json::reply_error;
 using api_json::store_error;
 
 constexpr std::size_t kMaxPasswordField = auth::kPasswordBytesMax;
-
-std::string ascii_lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
 
 Status bad_credentials() {
   return Status(ErrorCode::kUnauthenticated, "Incorrect email or password.").with_detail("code", "invalid_credentials");
@@ -164,7 +157,8 @@ void AccountApi::auth_options(const std::string& rid, const Responder& r) {
 
 Status AccountApi::check_login_rate(const HttpRequest& req, std::string_view email) {
   using auth::TokenBucketSpec;
-  const std::string account = ascii_lower(email);
+  // By the normalized address: every spelling that logs in to an account shares its buckets.
+  const std::string account = store::normalize_email(email);
   if (!account.empty()) {
     if (const std::optional<std::string> device = known_device(req, account)) {
       // A browser that signed in to this account before: limited on its own, so that nobody
@@ -240,7 +234,7 @@ void AccountApi::start_session(const store::User& user, int status, const std::s
   // This browser is now a known device of the account (see check_login_rate).
   auth::SetCookie device;
   device.name = std::string(auth::device_cookie_name(authenticator_.secure_cookies()));
-  device.value = auth::issue_device_token(authenticator_.csrf(), ascii_lower(user.email));
+  device.value = auth::issue_device_token(authenticator_.csrf(), store::normalize_email(user.email));
   device.max_age = std::chrono::hours(24 * 400);  // browsers cap cookie lifetimes at 400 days
   device.secure = authenticator_.secure_cookies();
   device.same_site = auth::SameSite::kStrict;
@@ -272,12 +266,14 @@ void AccountApi::signup(const HttpRequest& req, const std::string& rid, const Re
   }
   if (!*email) return reply_error(*r, rid, api_json::missing("email"));
   if (!*password) return reply_error(*r, rid, api_json::missing("password"));
-  if (Status st = auth::validate_password(**password); !st.ok()) return reply_error(*r, rid, st);
   if (Status st = check_login_rate(req, ""); !st.ok()) return reply_error(*r, rid, st);
   store::NewUser nu;
   nu.email = std::move(**email);
   nu.display_name = name->value_or("");
   on_password_pool(rid, r, [this, nu = std::move(nu), pw = std::move(**password), rid, r]() mutable {
+    // On the bounded password pool, after the rate limit: the dictionary check is serialized.
+    Status valid = auth::validate_password(pw, {.email = nu.email, .display_name = nu.display_name});
+    if (!valid.ok()) return reply_error(*r, rid, valid);
     Result<std::string> hash = auth::hash_password(pw, options_.password);
     if (!hash.ok()) return reply_error(*r, rid, hash.status());
     nu.password_hash = std::move(*hash);

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "store/email.h"
+
 namespace parley {
 
 std::string_view auth_mode_name(AuthMode mode) {
@@ -18,11 +20,7 @@ std::int64_t cost_micros(const PriceTable& prices, std::string_view model, std::
 }
 
 auth::Limits UsageLimitsConfig::for_user(auth::Role role, std::string_view email) const {
-  std::string key(email);
-  for (char& c : key) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  const auto it = users.find(key);
+  const auto it = users.find(store::normalize_email(email));
   return it == users.end() ? roles.for_role(role) : auth::resolve_limits(roles, role, it->second);
 }
 

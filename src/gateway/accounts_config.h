@@ -49,7 +49,7 @@ std::int64_t cost_micros(const PriceTable& prices, std::string_view model, std::
 
 struct UsageLimitsConfig {
   auth::RoleLimits roles;                             // [limits.roles.user], [limits.roles.admin]
-  std::map<std::string, auth::LimitOverrides> users;  // [limits.users."email"], by lowercased email
+  std::map<std::string, auth::LimitOverrides> users;  // [limits.users."email"], by normalized email
   auth::LimitValue key_requests_per_minute;           // [limits.keys]: each API key on its own
   auth::LimitValue key_tokens_per_minute;
 

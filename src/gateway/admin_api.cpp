@@ -136,12 +136,13 @@ void AccountApi::admin_create_user(const HttpRequest& req, const std::string& ri
   if (!*password) return reply_error(*r, rid, api_json::missing("password"));
   Result<store::UserRole> role = role_from(*role_name);
   if (!role.ok()) return reply_error(*r, rid, role.status());
-  if (Status st = auth::validate_password(**password); !st.ok()) return reply_error(*r, rid, st);
   store::NewUser nu;
   nu.email = std::move(**email);
   nu.display_name = name->value_or("");
   nu.role = *role;
   on_password_pool(rid, r, [this, nu = std::move(nu), pw = std::move(**password), rid, r]() mutable {
+    Status valid = auth::validate_password(pw, {.email = nu.email, .display_name = nu.display_name});
+    if (!valid.ok()) return reply_error(*r, rid, valid);
     Result<std::string> hash = auth::hash_password(pw, options_.password);
     if (!hash.ok()) return reply_error(*r, rid, hash.status());
     nu.password_hash = std::move(*hash);
@@ -198,11 +199,13 @@ void AccountApi::admin_reset_password(const HttpRequest& req, std::string_view u
   auto password = api_json::string_field(*body, "password", auth::kPasswordBytesMax);
   if (!password.ok()) return reply_error(*r, rid, password.status());
   if (!*password) return reply_error(*r, rid, api_json::missing("password"));
-  if (Status st = auth::validate_password(**password); !st.ok()) return reply_error(*r, rid, st);
   Result<store::User> u = store_.get_user(user_id);
   if (!u.ok())
     return reply_error(*r, rid, u.status().code() == ErrorCode::kNotFound ? user_not_found() : store_error(u.status()));
-  on_password_pool(rid, r, [this, id = u->id, pw = std::move(**password), rid, r] {
+  on_password_pool(rid, r, [this, u = std::move(*u), pw = std::move(**password), rid, r] {
+    Status valid = auth::validate_password(pw, {.email = u.email, .display_name = u.display_name});
+    if (!valid.ok()) return reply_error(*r, rid, valid);
+    const std::string& id = u.id;
     Result<std::string> hash = auth::hash_password(pw, options_.password);
     if (!hash.ok()) return reply_error(*r, rid, hash.status());
     Result<store::User> updated = store_.update_user(id, {.password_hash = std::move(*hash)});

@@ -14,6 +14,7 @@
 #include <set>
 
 #include "auth/csrf.h"
+#include "store/email.h"
 
 namespace parley {
 namespace {
@@ -234,11 +235,8 @@ Status read_usage_limits(TableReader& limits, std::string_view source, UsageLimi
                                       email);
       }
       ASSIGN_OR_RETURN(const toml::table* ut, table_at(value, "limits.users", source));
-      std::string lower = email;
-      for (char& c : lower) {
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-      }
-      RETURN_IF_ERROR(read_limit_table(*ut, fmt::format("limits.users.\"{}\".", email), source, &u->users[lower]));
+      RETURN_IF_ERROR(read_limit_table(*ut, fmt::format("limits.users.\"{}\".", email), source,
+                                       &u->users[store::normalize_email(email)]));
     }
   }
   if (const toml::node* keys = limits.node("keys")) {

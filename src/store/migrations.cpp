@@ -1,9 +1,14 @@
 #include "store/migrations.h"
 
 #include <chrono>
+#include <string>
 #include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
 
 #include "base/log.h"
+#include "store/email.h"
 #include "store/store.h"
 
 namespace parley::store {
@@ -96,15 +101,68 @@ CREATE INDEX usage_user_time ON usage_records (user_id, at);
 CREATE INDEX usage_time ON usage_records (at);
 )sql";
 
+// Version 2: e-mail addresses normalized (NFKC_Casefold) as the log-in key, and their UTS #39
+// skeleton, unique, so that a new account cannot take an address that looks like an existing one
+// (store/email.h). Both dialects accept the text; backfill_email_forms() fills the rows.
+constexpr std::string_view kSchemaV2 = R"sql(
+ALTER TABLE users ADD COLUMN email_skeleton TEXT;  -- NULL only for accounts older than version 2 (see below)
+CREATE UNIQUE INDEX users_email_skeleton ON users (email_skeleton);
+)sql";
+
+// Recomputes email_key (ASCII-lowered until now) as the normalized address and sets the skeleton
+// of every existing account. Accounts made before this version may share a normalized address or
+// a skeleton (that is what version 2 stops); none is changed or removed for it. Of each group
+// sharing a normalized address, the account whose old key already is that address keeps it
+// (otherwise the oldest); the others keep their old key, which find_user_by_email still matches
+// for that exact address. Of each group sharing a skeleton the oldest holds it and the others
+// get NULL: a new look-alike of any of them is refused all the same. Old keys are unique and a
+// normalized address is its own old key or no one's, so no UPDATE collides with a row not yet
+// updated.
+Status backfill_email_forms(sql::Conn& conn) {
+  ASSIGN_OR_RETURN(const sql::Rows rows, conn.run("SELECT id, email, email_key FROM users ORDER BY created_at, id"));
+  const std::size_t n = rows.size();
+  std::vector<std::string> key(n), skeleton(n);
+  std::unordered_map<std::string, std::size_t> key_holder;
+  for (std::size_t r = 0; r < n; ++r) {
+    key[r] = normalize_email(rows.text(r, 1));
+    if (key[r].empty()) key[r] = rows.text(r, 2);  // cannot happen for an address the store accepted
+    skeleton[r] = email_skeleton(key[r]);
+    if (rows.text(r, 2) == key[r]) key_holder[key[r]] = r;
+  }
+  for (std::size_t r = 0; r < n; ++r) key_holder.try_emplace(key[r], r);
+  std::unordered_set<std::string> skeletons;
+  std::size_t shared = 0;
+  for (std::size_t r = 0; r < n; ++r) {
+    const bool holds_key = key_holder.at(key[r]) == r;
+    const bool holds_skeleton = skeletons.insert(skeleton[r]).second;
+    if (!holds_key || !holds_skeleton) {
+      ++shared;
+      log_warn(
+          "store: migration 2: user {} has the normalized address or a look-alike of an older account's; "
+          "it is kept as it is (an admin may want to look at it)",
+          rows.text(r, 0));
+    }
+    RETURN_IF_ERROR(conn.run("UPDATE users SET email_key = ?, email_skeleton = ? WHERE id = ?",
+                             {holds_key ? std::string_view(key[r]) : std::string_view(rows.text(r, 2)),
+                              holds_skeleton ? sql::Param(std::string_view(skeleton[r])) : sql::Param(nullptr),
+                              std::string_view(rows.text(r, 0))})
+                        .status());
+  }
+  if (n > 0) log_info("store: migration 2: normalized the addresses of {} account(s), {} shared", n, shared);
+  return ok_status();
+}
+
 struct Migration {
   int version;
   std::string_view name;
   std::string_view sqlite;
   std::string_view postgres;
+  Status (*backfill)(sql::Conn&) = nullptr;  // after the script, in the same transaction
 };
 
 constexpr Migration kMigrations[] = {
     {1, "initial schema", kSchemaV1, kSchemaV1},
+    {2, "normalized e-mail keys and look-alike skeletons", kSchemaV2, kSchemaV2, backfill_email_forms},
 };
 
 constexpr std::string_view kCreateMigrationsTable =
@@ -155,6 +213,7 @@ Result<int> migrate(sql::Db& db) {
       if (now_at >= m.version) return ok_status();
       RETURN_IF_ERROR_CTX(conn.run_script(db.dialect() == sql::Dialect::kSqlite ? m.sqlite : m.postgres),
                           fmt::format("migration {} ({})", m.version, m.name));
+      if (m.backfill) RETURN_IF_ERROR_CTX(m.backfill(conn), fmt::format("migration {} ({})", m.version, m.name));
       const auto applied = system_now().time_since_epoch().count();
       return conn
           .run("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",

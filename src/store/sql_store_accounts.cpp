@@ -1,4 +1,5 @@
 // SqlStore: users, sessions and API keys.
+#include "store/email.h"
 #include "store/sql_store.h"
 #include "store/validation.h"
 
@@ -24,21 +25,22 @@ Status email_taken(const Status& s) {
 // ---- users ------------------------------------------------------------------------------------
 
 Result<User> SqlStore::create_user(const NewUser& in) {
-  RETURN_IF_ERROR(check_email(in.email));
+  ASSIGN_OR_RETURN(EmailForms email, normalize_new_email(in.email));
   RETURN_IF_ERROR(validate_user_fields(in.display_name, in.password_hash));
   User u;
   u.id = new_id("usr");
-  u.email = in.email;
+  u.email = std::move(email.normalized);
   u.display_name = in.display_name;
   u.role = in.role;
   u.password_hash = in.password_hash;
   u.created_at = u.updated_at = now();
-  const std::string key = ascii_lower(in.email);
+  // email_key (log-in) and email_skeleton (look-alikes) are both UNIQUE: either violation is the
+  // same "already exists", so a look-alike address learns no more than a duplicate does.
   auto rows = write(
-      "INSERT INTO users (id, email, email_key, display_name, role, disabled, password_hash, created_at, updated_at) "
-      "VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?)",
-      {u.id, u.email, key, u.display_name, user_role_name(u.role), u.password_hash, I{micros(u.created_at)},
-       I{micros(u.updated_at)}});
+      "INSERT INTO users (id, email, email_key, email_skeleton, display_name, role, disabled, password_hash, "
+      "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
+      {u.id, u.email, u.email, email.skeleton, u.display_name, user_role_name(u.role), u.password_hash,
+       I{micros(u.created_at)}, I{micros(u.updated_at)}});
   if (!rows.ok()) return email_taken(rows.status());
   return u;
 }
@@ -52,10 +54,20 @@ Result<User> SqlStore::get_user(std::string_view user_id) {
 
 Result<User> SqlStore::find_user_by_email(std::string_view email) {
   if (!check_text("email", email, kMaxEmailBytes, false).ok()) return not_found_error("user not found");
-  const std::string key = ascii_lower(email);
-  ASSIGN_OR_RETURN(auto rows, read("SELECT " PARLEY_USER_COLS " FROM users WHERE email_key = ?", {key}));
+  const std::string key = normalize_email(email);
+  // An account that migration 2 found sharing its normalized address with an older one kept its
+  // version-1 key (the address with ASCII letters lowered): typing that address exactly still
+  // reaches it. For every other account both keys name the same row or nothing.
+  const std::string legacy_key = ascii_lower(email);
+  ASSIGN_OR_RETURN(auto rows, read("SELECT " PARLEY_USER_COLS ", email_key FROM users WHERE email_key IN (?, ?)",
+                                   {key, legacy_key}));
   if (rows.empty()) return not_found_error("user not found");
-  return decode_user(rows, 0);
+  constexpr std::size_t kKeyCol = 8;
+  std::size_t pick = 0;
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    if (rows.text(r, kKeyCol) == legacy_key) pick = r;
+  }
+  return decode_user(rows, pick);
 }
 
 Result<Page<User>> SqlStore::list_users(const UserQuery& q) {

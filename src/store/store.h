@@ -13,10 +13,11 @@
 // are those by a secret's hash (find_session, find_api_key_by_hash): the secret is the proof.
 //
 // Errors: kNotFound (missing, or not the caller's), kAlreadyExists (unique violations such as a
-// duplicate email, case-insensitively), kInvalidArgument (a value over its documented limit,
-// invalid UTF-8, a NUL byte, a parent message from another conversation...), kUnavailable (the
-// database cannot be reached, the pool is exhausted past its timeout, SQLite stayed busy),
-// kFailedPrecondition (schema newer than this binary), kDataLoss (corrupt file), kInternal.
+// duplicate email or a look-alike of one, store/email.h), kInvalidArgument (a value over its
+// documented limit, invalid UTF-8, a NUL byte, a parent message from another conversation...),
+// kUnavailable (the database cannot be reached, the pool is exhausted past its timeout, SQLite
+// stayed busy), kFailedPrecondition (schema newer than this binary), kDataLoss (corrupt file),
+// kInternal.
 // A call that fails changes nothing (each write is one transaction).
 //
 // Thread safety: a Store may be called from any number of threads at once; it owns a bounded set
@@ -72,7 +73,7 @@ std::string_view user_role_name(UserRole role);  // "user", "admin"
 
 struct User {
   std::string id;
-  std::string email;  // as given; uniqueness is case-insensitive (ASCII letters)
+  std::string email;  // normalized (store/email.h; accounts made before schema version 2: as given)
   std::string display_name;
   UserRole role = UserRole::kUser;
   bool disabled = false;
@@ -82,7 +83,7 @@ struct User {
 };
 
 struct NewUser {
-  std::string email;  // 3..kMaxEmailBytes, one '@' not at either end, no spaces or controls
+  std::string email;  // normalized by create_user (store/email.h), then 3..kMaxEmailBytes, one '@' inside
   std::string display_name;
   UserRole role = UserRole::kUser;
   std::string password_hash;
@@ -247,10 +248,12 @@ class Store {
   virtual int schema_version() const = 0;        // the migrations applied at open
 
   // Users.
-  virtual Result<User> create_user(const NewUser& user) = 0;  // kAlreadyExists: email
+  // kAlreadyExists: the normalized email, or its look-alike skeleton, is taken (one message for both).
+  virtual Result<User> create_user(const NewUser& user) = 0;
   virtual Result<User> get_user(std::string_view user_id) = 0;
-  virtual Result<User> find_user_by_email(std::string_view email) = 0;  // case-insensitive
-  virtual Result<Page<User>> list_users(const UserQuery& query) = 0;    // oldest first
+  // By the normalized address (any case, width or form); never by a look-alike.
+  virtual Result<User> find_user_by_email(std::string_view email) = 0;
+  virtual Result<Page<User>> list_users(const UserQuery& query) = 0;  // oldest first
   virtual Result<User> update_user(std::string_view user_id, const UserUpdate& update) = 0;
   virtual Result<std::int64_t> count_users() = 0;
 

@@ -247,7 +247,7 @@ TEST_F(CliTest, AdminManagesAccountsAndKeys) {
   Outcome r = run("admin " + data + " create-user --email Admin@Example.com --role admin");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out.size(), 21u) << r.out;  // 20 characters and a newline
-  EXPECT_NE(r.err.find("created admin Admin@Example.com"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("created admin admin@example.com"), std::string::npos) << r.err;  // normalized
   {
     std::ofstream f(path("pw.txt"));
     f << "correct horse battery\n";
@@ -263,6 +263,20 @@ TEST_F(CliTest, AdminManagesAccountsAndKeys) {
     f << "short\n";
   }
   EXPECT_NE(run("admin " + data + " create-user --email c@example.com --password-stdin < " + path("short.txt")).exit_code, 0);
+  // The password policy applies to passwords given on stdin, and a look-alike address is a duplicate.
+  for (const std::string weak : {"12345678", "carol@example.com"}) {
+    {
+      std::ofstream f(path("weak.txt"));
+      f << weak << "\n";
+    }
+    r = run("admin " + data + " create-user --email carol@example.com --password-stdin < " + path("weak.txt"));
+    EXPECT_EQ(r.exit_code, 1) << weak;
+    EXPECT_NE(r.err.find("too easy to guess"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find(weak), std::string::npos) << "the password is not echoed: " << r.err;
+  }
+  r = run("admin " + data + " create-user --email b\u043Eb@example.com");  // Cyrillic o
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("already exists"), std::string::npos) << r.err;
   EXPECT_NE(run("admin " + data + " create-user").exit_code, 0) << "--email is required";
 
   // create-key prints the secret alone on stdout; lists show only its prefix.

@@ -247,6 +247,8 @@ completion_per_million = 0.6
   EXPECT_FALSE(alice.requests_per_minute.has_value());
   EXPECT_EQ(alice.tokens_per_day, 0);
   EXPECT_EQ(alice.tokens_per_minute, 40000);
+  // By the normalized address, as accounts are stored (store/email.h): width and form too.
+  EXPECT_EQ(a.limits.for_user(auth::Role::kUser, "ａｌｉｃｅ@example.com").tokens_per_day, 0);
   EXPECT_EQ(a.limits.for_user(auth::Role::kUser, "bob@example.com").requests_per_minute, 60);
   EXPECT_EQ(cost_micros(a.prices, "llama-3.2-1b", 1000, 100), 150 + 60);
   EXPECT_EQ(cost_micros(a.prices, "other", 1000, 100), 0);

@@ -13,11 +13,11 @@ TEST_P(StoreTest, CreateAndGetUser) {
   NewUser in{"Alice@Example.com", "Alice", UserRole::kAdmin, "$argon2id$hash"};
   ASSERT_OK_AND_ASSIGN(User u, store().create_user(in));
   EXPECT_TRUE(u.id.starts_with("usr_"));
-  EXPECT_EQ(u.email, "Alice@Example.com");
+  EXPECT_EQ(u.email, "alice@example.com");  // normalized: store/email.h
   EXPECT_EQ(u.created_at, u.updated_at);
   ASSERT_OK_AND_ASSIGN(User got, store().get_user(u.id));
   EXPECT_EQ(got.id, u.id);
-  EXPECT_EQ(got.email, "Alice@Example.com");
+  EXPECT_EQ(got.email, "alice@example.com");
   EXPECT_EQ(got.display_name, "Alice");
   EXPECT_EQ(got.role, UserRole::kAdmin);
   EXPECT_FALSE(got.disabled);
