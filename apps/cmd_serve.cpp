@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "apps/cli.h"
+#include "auth/password.h"
 #include "base/log.h"
 #include "gateway/accounts.h"
 #include "gateway/gateway.h"
