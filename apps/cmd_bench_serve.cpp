@@ -1,6 +1,7 @@
 // `parley bench serve`: load on the serving engine, in process. C requests arrive at once; each
 // one that finishes is replaced until N are done. Reports aggregate generated tok/s, time to
-// first token, inter-token latency and the prefix-cache hit rate.
+// first token, inter-token latency and the prefix-cache hit rate. Requests take turns over
+// --cache-scopes prefix-cache scopes (as accounts do), to measure what scoping costs.
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
@@ -28,6 +29,8 @@ struct ServeBenchArgs {
   int prompt_tokens = 113;
   int gen_tokens = 32;
   int shared_prefix = 0;
+  int cache_scopes = 1;        // requests spread over this many prefix-cache scopes
+  bool public_prefix = false;  // the shared prefix is declared public (cache_shared_tokens)
   int threads = 0;
   std::int64_t batch_tokens = 512;
   bool json = false;
@@ -95,8 +98,10 @@ double mean(const std::vector<double>& v) {
 }
 
 int run_bench_serve(const ServeBenchArgs& a) {
-  if (a.concurrency < 1 || a.requests < 1 || a.prompt_tokens < 1 || a.gen_tokens < 1 || a.shared_prefix < 0) {
-    return fail("bench serve", invalid_argument_error("concurrency, requests, prompt and gen tokens must be positive"));
+  if (a.concurrency < 1 || a.requests < 1 || a.prompt_tokens < 1 || a.gen_tokens < 1 || a.shared_prefix < 0 ||
+      a.cache_scopes < 1) {
+    return fail("bench serve", invalid_argument_error(
+                                   "concurrency, requests, prompt and gen tokens and cache scopes must be positive"));
   }
   Result<std::unique_ptr<Backend>> backend = create_backend("cpu", {.n_threads = a.threads});
   if (!backend.ok()) return fail("bench serve", backend.status());
@@ -135,6 +140,8 @@ int run_bench_serve(const ServeBenchArgs& a) {
     r.sampling.seed = static_cast<std::uint64_t>(submitted);
     r.sampling.has_seed = true;
     r.tenant = "user" + std::to_string(submitted % 4);
+    r.cache_scope = "scope" + std::to_string(submitted % a.cache_scopes);
+    if (a.public_prefix) r.cache_shared_tokens = a.shared_prefix;
     const auto t = Clock::now();
     ASSIGN_OR_RETURN(const RequestId id, (*engine)->submit(std::move(r), driver));
     driver->expect(id, t);
@@ -176,6 +183,8 @@ int run_bench_serve(const ServeBenchArgs& a) {
                           {"prompt_tokens", a.prompt_tokens},
                           {"gen_tokens", a.gen_tokens},
                           {"shared_prefix", a.shared_prefix},
+                          {"cache_scopes", a.cache_scopes},
+                          {"public_prefix", a.public_prefix},
                           {"wall_s", wall},
                           {"gen_tok_s", gen_tok_s},
                           {"ttft_mean_s", mean(ttft)},
@@ -194,6 +203,7 @@ int run_bench_serve(const ServeBenchArgs& a) {
   fmt::print("model        {}\n", a.model);
   fmt::print("load         {} requests, {} at a time, {} + {} prompt tokens, {} generated each\n", a.requests,
              a.concurrency, a.shared_prefix, a.prompt_tokens, a.gen_tokens);
+  fmt::print("cache scopes {}{}\n", a.cache_scopes, a.public_prefix ? " (shared prefix declared public)" : "");
   fmt::print("throughput   {:.1f} generated tok/s ({} tokens in {:.1f} s, {} steps)\n", gen_tok_s, generated, wall, stats.steps);
   fmt::print("ttft         mean {:.3f} s, p50 {:.3f} s, p99 {:.3f} s\n", mean(ttft), percentile(ttft, 0.5), percentile(ttft, 0.99));
   if (!ttft_hit.empty()) {
@@ -222,6 +232,12 @@ CLI::App* add_bench_serve_command(CLI::App& bench, int* exit_code) {
   cmd->add_option("-g,--gen-tokens", args->gen_tokens, "Generated tokens per request")->capture_default_str();
   cmd->add_option("--shared-prefix", args->shared_prefix, "Tokens of a prefix (system prompt) common to all requests")
       ->capture_default_str();
+  cmd->add_option("--cache-scopes", args->cache_scopes,
+                  "Prefix-cache scopes the requests take turns over (as accounts): a prefix is shared only within one")
+      ->capture_default_str();
+  cmd->add_flag("--public-prefix", args->public_prefix,
+                "Declare the shared prefix public (cache_shared_tokens), as an operator's system prompt: every scope "
+                "reuses it");
   cmd->add_option("--batch-tokens", args->batch_tokens, "Token budget per engine step")->capture_default_str();
   cmd->add_option("-t,--threads", args->threads, "CPU threads (0: all cores)")->capture_default_str();
   cmd->add_flag("--json", args->json, "Print one JSON object");

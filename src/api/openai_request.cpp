@@ -24,6 +24,17 @@ Status parse_stream_options(const json::object& o, bool stream, bool* include_us
   return get_bool(so->as_object(), "include_usage", include_usage).with_context("stream_options");
 }
 
+// The "cache_scope" extension: "private" (or absent) or "shared".
+Status parse_cache_scope(const json::object& o, bool* shared) {
+  std::string v = "private";
+  RETURN_IF_ERROR(get_string(o, "cache_scope", &v));
+  if (v != "private" && v != "shared") {
+    return invalid_param("cache_scope", "'cache_scope' must be 'private' or 'shared'.");
+  }
+  *shared = v == "shared";
+  return ok_status();
+}
+
 Status parse_n(const json::object& o, const ApiLimits& limits, std::int32_t* n) {
   std::optional<std::int64_t> v;
   RETURN_IF_ERROR(get_integer(o, "n", 1, limits.max_n, &v));
@@ -135,6 +146,7 @@ Result<ChatCompletionRequest> parse_chat_completion_request(std::string_view bod
     if (!tools->as_array().empty()) r.tools_json = json::serialize(*tools);
   }
   RETURN_IF_ERROR(parse_sampling(o, limits, &r.sampling));
+  RETURN_IF_ERROR(parse_cache_scope(o, &r.cache_shared));
   return r;
 }
 
@@ -196,6 +208,7 @@ Result<CompletionRequest> parse_completion_request(std::string_view body, const 
   if (lp) r.logprobs = static_cast<std::int32_t>(*lp);
   RETURN_IF_ERROR(get_string(o, "user", &r.user));
   RETURN_IF_ERROR(parse_sampling(o, limits, &r.sampling));
+  RETURN_IF_ERROR(parse_cache_scope(o, &r.cache_shared));
   return r;
 }
 

@@ -60,6 +60,10 @@ struct ChatCompletionRequest {
   std::int32_t top_logprobs = 0;
   std::string user;
   SamplingFields sampling;
+  // Extension "cache_scope": "shared" declares the whole prompt public for the prefix cache
+  // (reusable by every account); "private" (the default) keeps it in the caller's scope. Who may
+  // ask for "shared" is the gateway's decision.
+  bool cache_shared = false;
 };
 
 struct CompletionRequest {
@@ -80,6 +84,7 @@ struct CompletionRequest {
   std::optional<std::int32_t> logprobs;  // 0..5 alternatives
   std::string user;
   SamplingFields sampling;
+  bool cache_shared = false;  // extension "cache_scope", as in ChatCompletionRequest
 };
 
 Result<ChatCompletionRequest> parse_chat_completion_request(std::string_view body, const ApiLimits& limits = {});

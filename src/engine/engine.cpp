@@ -47,6 +47,7 @@ Status Engine::validate_request(const GenerateRequest& r) const {
                                   n_prompt, config_.n_ctx);
   }
   if (r.max_tokens < 0) return invalid_argument_error("max_tokens must not be negative");
+  if (r.cache_shared_tokens < 0) return invalid_argument_error("cache_shared_tokens must not be negative");
   if (r.max_tokens > 0 && n_prompt + r.max_tokens > config_.n_ctx) {
     return invalid_argument_error("the prompt ({} tokens) plus max_tokens ({}) exceeds the context of {} tokens", n_prompt,
                                   r.max_tokens, config_.n_ctx);
@@ -75,6 +76,8 @@ void Engine::add(RequestId id, GenerateRequest request, std::shared_ptr<RequestS
   seq->max_output = request.max_tokens > 0 ? std::min(request.max_tokens, room) : room;
   seq->sampler.emplace(request.sampling, runner_.n_vocab());
   seq->sampler->set_prompt(request.prompt);
+  seq->cache_scope_key = pool_.scope_key(request.cache_scope);
+  seq->n_shared = std::clamp(request.cache_shared_tokens, 0, seq->n_prompt);
   seq->request = std::move(request);
   seq->sink = std::move(sink);
   seq->arrival_order = next_arrival_++;

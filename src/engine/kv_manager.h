@@ -26,7 +26,10 @@ class KvManager {
 
   // For a sequence without blocks: takes the longest run of its leading full blocks found in the
   // prefix index and marks them computed (at most all tokens but the last, whose logits are
-  // needed). Returns the number of tokens served from the cache.
+  // needed). Returns the number of tokens served from the cache. A block within the sequence's
+  // shared leading tokens is looked up (and later registered) under kSharedScope; any other
+  // under the sequence's scope key, or else under kSharedScope (content someone declared
+  // public). A sequence never sees another scope's blocks.
   std::int32_t match_prefix(Sequence& seq);
 
   // Blocks needed (from the pool) to compute `n` more tokens of `seq`, copy-on-write included.
@@ -41,6 +44,8 @@ class KvManager {
 
  private:
   bool must_copy(const Sequence& seq) const;
+  // Block `b` of `seq` as the prefix index sees it, after the block named `parent`.
+  BlockContent content(const Sequence& seq, std::int32_t b, BlockSerial parent) const;
   BlockPool& pool_;
 };
 

@@ -24,6 +24,17 @@ struct GenerateRequest {
   bool ignore_eos = false;               // keep going past end-of-generation tokens
   std::string tenant;                    // fairness unit (the user); "" is a tenant too
   std::int32_t priority = 0;             // higher is served first and preempted last
+
+  // Prefix-cache scope: an opaque name ("" is a scope like any other). KV blocks computed for
+  // this request are reused only by requests of the same scope, so a request cannot detect
+  // (by cached_prompt_tokens or time to first token) what another scope sent. The gateway
+  // passes the account; in local mode everyone has one scope.
+  std::string cache_scope;
+  // The leading prompt tokens declared public: full blocks lying entirely within them are cached
+  // without the scope and may be shared with every scope (e.g. an operator's system prompt).
+  // 0: nothing is shared; values past the prompt count as the whole prompt (generated tokens
+  // are never shared).
+  std::int32_t cache_shared_tokens = 0;
 };
 
 enum class FinishReason {

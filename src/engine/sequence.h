@@ -26,7 +26,10 @@ struct Sequence {
   std::int32_t n_prompt = 0;
   std::int32_t n_computed = 0;
   std::vector<std::int32_t> blocks;       // block table: position / block_size -> block
-  std::vector<BlockHash> block_hashes;    // chained hashes of the leading full blocks
+  // Per leading full block, the serial naming its content in the prefix index (kNoSerial: none).
+  std::vector<BlockSerial> block_serials;
+  BlockHash cache_scope_key = kSharedScope;  // the pool's key of request.cache_scope
+  std::int32_t n_shared = 0;                 // leading tokens cached without the scope
   std::optional<Sampler> sampler;
 
   SeqStatus status = SeqStatus::kWaiting;

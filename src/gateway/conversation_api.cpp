@@ -378,6 +378,7 @@ Result<GenerateRequest> build_request(const ServedModel& model, const std::vecto
   g.max_tokens = static_cast<std::int32_t>(options.max_tokens.value_or(0));
   g.ignore_eos = options.sampling.ignore_eos;
   g.tenant = principal.user_id;  // the engine's fairness unit: one user cannot starve the others
+  g.cache_scope = cache_scope_of(principal);  // and the prefix cache's: nobody sees another's hits
   return g;
 }
 

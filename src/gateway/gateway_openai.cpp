@@ -84,6 +84,9 @@ void Gateway::chat_completions(RouteCall& call) {
   Result<ChatCompletionRequest> parsed = parse_chat_completion_request(req.body, options_.limits);
   if (!parsed.ok()) return reply_error(*responder, request_id, parsed.status(), "", "chat");
   ChatCompletionRequest& r = *parsed;
+  if (Status st = check_cache_shared(who, r.cache_shared); !st.ok()) {
+    return reply_error(*responder, request_id, st, r.model, "chat");
+  }
   const ServedModel* m = find_model(r.model);
   if (m == nullptr) {
     return reply_error(*responder, request_id, model_not_found_error(r.model), r.model, "chat");
@@ -126,6 +129,8 @@ void Gateway::chat_completions(RouteCall& call) {
     g.max_tokens = static_cast<std::int32_t>(r.max_tokens.value_or(0));
     g.ignore_eos = r.sampling.ignore_eos;
     g.tenant = tenant;
+    g.cache_scope = cache_scope_of(who);
+    if (r.cache_shared) g.cache_shared_tokens = static_cast<std::int32_t>(n_prompt);
     choices.push_back({0, std::move(g)});
   }
   JobSpec spec;
@@ -155,6 +160,9 @@ void Gateway::completions(RouteCall& call) {
   Result<CompletionRequest> parsed = parse_completion_request(req.body, options_.limits);
   if (!parsed.ok()) return reply_error(*responder, request_id, parsed.status(), "", "completions");
   CompletionRequest& r = *parsed;
+  if (Status st = check_cache_shared(who, r.cache_shared); !st.ok()) {
+    return reply_error(*responder, request_id, st, r.model, "completions");
+  }
   const ServedModel* m = find_model(r.model);
   if (m == nullptr) {
     return reply_error(*responder, request_id, model_not_found_error(r.model), r.model, "completions");
@@ -205,6 +213,8 @@ void Gateway::completions(RouteCall& call) {
       g.max_tokens = static_cast<std::int32_t>(r.max_tokens);
       g.ignore_eos = r.sampling.ignore_eos;
       g.tenant = tenant;
+      g.cache_scope = cache_scope_of(who);
+      if (r.cache_shared) g.cache_shared_tokens = static_cast<std::int32_t>(n_prompt);
       choices.push_back({static_cast<std::int32_t>(p), std::move(g)});
     }
   }

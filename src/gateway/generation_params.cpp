@@ -51,4 +51,18 @@ Status model_not_found_error(std::string_view model) {
       .with_detail("code", "model_not_found");
 }
 
+std::string cache_scope_of(const Principal& who) {
+  // Prefixed so that no account id can name the local scope.
+  return who.local_mode ? std::string("local") : "user:" + who.user_id;
+}
+
+Status check_cache_shared(const Principal& who, bool shared) {
+  if (!shared || who.local_mode || (who.is_admin() && who.may(auth::Scope::kAdmin))) return ok_status();
+  return Status(ErrorCode::kPermissionDenied,
+                "'cache_scope': 'shared' makes the prompt reusable by every account; only administrators (API keys "
+                "with the 'admin' scope) may declare a prompt public.")
+      .with_detail("code", "insufficient_scope")
+      .with_detail("param", "cache_scope");
+}
+
 }  // namespace parley

@@ -3,10 +3,12 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "api/openai_request.h"
 #include "base/result.h"
+#include "gateway/principal.h"
 #include "sampling/sampling_params.h"
 
 namespace parley {
@@ -23,5 +25,16 @@ Status context_error(std::int64_t n_ctx, std::int64_t prompt, std::int64_t max_t
 
 // OpenAI's 404 for a model that is not served: code "model_not_found", detail "param" = "model".
 Status model_not_found_error(std::string_view model);
+
+// The engine's prefix-cache scope for `who` (GenerateRequest::cache_scope): one per account, so
+// that no account can tell from cached_tokens or time to first token what another one sent; one
+// for everyone in local mode, where there is one user.
+std::string cache_scope_of(const Principal& who);
+
+// The "cache_scope": "shared" extension makes a prompt reusable by every account, i.e. public:
+// OK for administrators (through an API key: one with the "admin" scope) and in local mode;
+// otherwise kPermissionDenied with code "insufficient_scope" and param "cache_scope". OK when
+// `shared` is false.
+Status check_cache_shared(const Principal& who, bool shared);
 
 }  // namespace parley

@@ -134,6 +134,26 @@ TEST(CompletionRequest, PromptForms) {
   EXPECT_EQ(parse_completion_request(R"({"model": "m", "prompt": "x", "best_of": 3})").status().detail("param"), "best_of");
 }
 
+TEST(ChatRequest, CacheScopeExtensionIsPrivateOrShared) {
+  const std::string head = R"({"model": "m", "messages": [{"role": "user", "content": "hi"}])";
+  EXPECT_FALSE(parse_chat_completion_request(head + "}")->cache_shared);
+  EXPECT_FALSE(parse_chat_completion_request(head + R"(, "cache_scope": null})")->cache_shared);
+  EXPECT_FALSE(parse_chat_completion_request(head + R"(, "cache_scope": "private"})")->cache_shared);
+  EXPECT_TRUE(parse_chat_completion_request(head + R"(, "cache_scope": "shared"})")->cache_shared);
+  for (const char* bad : {R"("public")", R"("Shared")", R"("")", "true", "1"}) {
+    const Status st = parse_chat_completion_request(head + ", \"cache_scope\": " + bad + "}").status();
+    EXPECT_EQ(st.code(), ErrorCode::kInvalidArgument) << bad;
+    EXPECT_EQ(st.detail("param"), "cache_scope") << bad;
+  }
+}
+
+TEST(CompletionRequest, CacheScopeExtensionIsPrivateOrShared) {
+  EXPECT_FALSE(parse_completion_request(R"({"model": "m", "prompt": "x"})")->cache_shared);
+  EXPECT_TRUE(parse_completion_request(R"({"model": "m", "prompt": "x", "cache_scope": "shared"})")->cache_shared);
+  EXPECT_EQ(parse_completion_request(R"({"model": "m", "prompt": "x", "cache_scope": "all"})").status().detail("param"),
+            "cache_scope");
+}
+
 TEST(Responses, ShapesMatchOpenAI) {
   namespace json = boost::json;
   const Usage u{10, 5, 4};

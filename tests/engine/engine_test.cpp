@@ -7,64 +7,17 @@
 #include <algorithm>
 #include <numeric>
 
-#include "fake_runner.h"
+#include "engine_rig.h"
 
 namespace parley {
 namespace {
 
-using testing::FakeRunner;
+using testing::iota_tokens;
+using testing::kEos;
+using testing::kVocab;
 using testing::RecordingSink;
-
-constexpr std::int32_t kVocab = 50;
-constexpr std::int32_t kEos = 49;
-
-struct Rig {
-  Rig(std::int32_t n_blocks, std::int32_t block_size, SchedulerConfig sc, std::int32_t n_ctx = 256)
-      : runner(kVocab, n_blocks, block_size), pool(n_blocks, block_size) {
-    EngineConfig c;
-    c.scheduler = sc;
-    c.n_ctx = n_ctx;
-    c.max_waiting = 8;
-    c.eog_tokens = {kEos};
-    engine = std::make_unique<Engine>(c, runner, pool);
-    // The fake's natural tokens never hit the EOS id unless a test forces it.
-    runner.force_next = [](std::uint64_t, TokenId t) { return t == kEos ? 0 : t; };
-  }
-  std::shared_ptr<RecordingSink> submit(RequestId id, std::vector<TokenId> prompt, std::int32_t max_tokens,
-                                        std::string tenant = "", std::int32_t priority = 0) {
-    GenerateRequest r;
-    r.prompt = std::move(prompt);
-    r.max_tokens = max_tokens;
-    r.sampling.temperature = 0;  // greedy: the fake's argmax
-    r.tenant = std::move(tenant);
-    r.priority = priority;
-    EXPECT_TRUE(engine->validate(r).ok()) << engine->validate(r).to_string();
-    auto sink = std::make_shared<RecordingSink>();
-    engine->add(id, std::move(r), sink);
-    return sink;
-  }
-  void run_to_completion(int max_steps = 10000) {
-    for (int i = 0; i < max_steps && engine->has_work(); ++i) engine->step();
-    ASSERT_FALSE(engine->has_work()) << "did not finish";
-  }
-  FakeRunner runner;
-  BlockPool pool;
-  std::unique_ptr<Engine> engine;
-};
-
-std::vector<TokenId> iota_tokens(std::int32_t n, std::int32_t start = 1) {
-  std::vector<TokenId> t(static_cast<std::size_t>(n));
-  for (std::int32_t i = 0; i < n; ++i) t[static_cast<std::size_t>(i)] = (start + i * 7) % (kVocab - 1);
-  return t;
-}
-
-// The output of a prompt run alone in a fresh engine with a large pool.
-std::vector<TokenId> solo(const std::vector<TokenId>& prompt, std::int32_t max_tokens) {
-  Rig rig(256, 4, {.max_batch_tokens = 1000, .max_running = 8});
-  auto sink = rig.submit(1, prompt, max_tokens);
-  rig.run_to_completion();
-  return sink->tokens;
-}
+using testing::Rig;
+using testing::solo;
 
 TEST(Engine, ChunkedPrefillSplitsLongPromptsByTheBudget) {
   Rig rig(64, 4, {.max_batch_tokens = 8, .max_running = 4});
@@ -144,9 +97,14 @@ TEST(Engine, FullHitCopiesTheSharedLastBlockBeforeWritingIt) {
 
 TEST(Engine, CachedBlocksAreEvictedLeastRecentlyUsedFirst) {
   BlockPool pool(4, 4);
+  const std::vector<std::vector<std::int32_t>> tokens = {{1, 2, 3, 4}, {5, 6, 7, 8}, {9, 10, 11, 12}};
+  const auto content = [&](int i) {
+    return BlockContent{kRootSerial, kSharedScope, tokens[static_cast<std::size_t>(i)]};
+  };
   std::vector<std::int32_t> blocks;
   ASSERT_TRUE(pool.allocate_n(3, &blocks));
-  for (int i = 0; i < 3; ++i) EXPECT_TRUE(pool.register_block(blocks[static_cast<std::size_t>(i)], 100 + i));
+  for (int i = 0; i < 3; ++i)
+    EXPECT_TRUE(pool.register_block(blocks[static_cast<std::size_t>(i)], content(i)).has_value());
   pool.release(blocks[1]);  // cached first: least recently used
   pool.release(blocks[0]);
   pool.release(blocks[2]);
@@ -155,11 +113,11 @@ TEST(Engine, CachedBlocksAreEvictedLeastRecentlyUsedFirst) {
   // One free block goes first, then the LRU order: blocks[1], blocks[0], blocks[2].
   const auto f = pool.allocate();
   ASSERT_TRUE(f.has_value());
-  EXPECT_TRUE(pool.lookup(101).has_value());
+  EXPECT_TRUE(pool.lookup(content(1)).has_value());
   EXPECT_EQ(*pool.allocate(), blocks[1]);
-  EXPECT_FALSE(pool.lookup(101).has_value());  // evicted: unregistered
+  EXPECT_FALSE(pool.lookup(content(1)).has_value());  // evicted: unregistered
   // Reusing a cached block takes it out of the LRU.
-  pool.retain(*pool.lookup(100));
+  pool.retain(pool.lookup(content(0))->block);
   EXPECT_EQ(*pool.allocate(), blocks[2]);
   EXPECT_FALSE(pool.allocate().has_value());
   EXPECT_EQ(pool.stats().evictions, 2);

@@ -2,6 +2,9 @@
 // rename, delete, validation of every input, and tenant isolation on every endpoint.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
 #include "conversation_test_util.h"
 
 namespace parley::testing {
@@ -302,6 +305,30 @@ TEST_F(ConversationApiTest, AnotherUserCanNeitherReadNorChangeAConversation) {
   // Nothing of Alice's changed.
   const json::value after = tree(id);
   EXPECT_EQ(json::serialize(after), json::serialize(before));
+}
+
+TEST_F(ConversationApiTest, TheKvPrefixCacheIsNotSharedBetweenUsers) {
+  // The same system prompt and message from Alice, then Bob, then Alice again: only Alice's own
+  // repeat may reuse cached blocks (the engine's prefix-hit count is what time to first token
+  // would reveal).
+  const std::string conversation = R"({"system_prompt":"The vault code is 7-4-1-9-Z. Never tell it to anyone."})";
+  std::int64_t finished = 0;
+  const auto send_as = [&](std::string_view user) {
+    const std::string id = create_conversation(conversation, user);
+    const Streamed s = stream("/api/conversations/" + id + "/messages",
+                              R"({"content":"What is the code?","temperature":0,"max_tokens":1})", user);
+    EXPECT_EQ(s.status, 200) << s.body;
+    ++finished;
+    // The engine's stats snapshot follows the step that finished the reply.
+    for (int i = 0; i < 2000 && model().engine().stats().requests_finished < finished; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    EXPECT_EQ(model().engine().stats().requests_finished, finished);
+    return model().engine().stats().prefix_hit_tokens;
+  };
+  EXPECT_EQ(send_as("alice"), 0);
+  EXPECT_EQ(send_as("bob"), 0);
+  EXPECT_GT(send_as("alice"), 0);
 }
 
 }  // namespace
