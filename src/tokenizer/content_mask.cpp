@@ -57,18 +57,25 @@ bool is_space(char32_t c) {
          c == 0x202F || c == 0x205F || c == 0x3000;
 }
 
-// `s` without leading and trailing whitespace, as an offset and a length.
+// `s` without leading and trailing whitespace, as an offset and a length. Looks only at the
+// ends: strings may be megabytes long.
 std::pair<std::size_t, std::size_t> trimmed(std::string_view s) {
-  std::size_t begin = std::string_view::npos;
-  std::size_t end = 0;
-  for (std::size_t pos = 0; pos < s.size();) {
-    const std::size_t start = pos;
-    if (!is_space(utf8_decode(s, &pos))) {
-      if (begin == std::string_view::npos) begin = start;
-      end = pos;
-    }
+  std::size_t begin = 0;
+  while (begin < s.size()) {
+    std::size_t next = begin;
+    if (!is_space(utf8_decode(s, &next))) break;
+    begin = next;
   }
-  if (begin == std::string_view::npos) return {0, 0};
+  std::size_t end = s.size();
+  while (end > begin) {
+    // The start of the last character: back over at most three continuation bytes.
+    std::size_t start = end - 1;
+    while (start > begin && end - start < 4 && (static_cast<unsigned char>(s[start]) & 0xC0) == 0x80) --start;
+    std::size_t next = start;
+    const char32_t c = utf8_decode(s, &next);
+    if (next != end || !is_space(c)) break;
+    end = start;
+  }
   return {begin, end - begin};
 }
 
@@ -103,7 +110,7 @@ void ControlTexts::mask_positions(std::string_view s, std::vector<std::size_t>* 
   out->clear();
   if (n_texts_ == 0 || s.empty()) return;
   for (std::size_t p = 0; p < s.size(); ++p) {
-    if (trie_.matches_at(s, p)) out->push_back(p);
+    if (trie_.may_start_with(static_cast<unsigned char>(s[p])) && trie_.matches_at(s, p)) out->push_back(p);
   }
   tail_positions(s, 0, out);
   const auto [begin, length] = trimmed(s);

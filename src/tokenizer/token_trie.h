@@ -37,6 +37,8 @@ class TokenTrie {
 
   // True when some inserted text starts at text[pos].
   bool matches_at(std::string_view text, std::size_t pos) const;
+  // False when no inserted text starts with byte `b` (a cheap first test before matches_at).
+  bool may_start_with(unsigned char b) const { return root_[b] >= 0; }
 
   // True when `s` (non-empty) is a proper prefix of some inserted text: a text that begins with
   // `s` would go on past its end.

@@ -63,6 +63,7 @@ std::vector<Tokenizer::Fragment> Tokenizer::partition(std::string_view text, boo
   const bool scan = special_by_length_.size() >= kTrieScanMinTokens;
   if (scan) {
     for (std::size_t pos = 0; pos < text.size(); ++pos) {
+      if (!special_trie_.may_start_with(static_cast<unsigned char>(text[pos]))) continue;
       special_trie_.for_each_match(text, pos, [&](TokenId id, std::size_t) { present.push_back(id); });
     }
     std::sort(present.begin(), present.end());
