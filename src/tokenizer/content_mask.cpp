@@ -102,7 +102,9 @@ ControlTexts::ControlTexts(const Vocab& vocab) {
 void ControlTexts::tail_positions(std::string_view s, std::size_t offset, std::vector<std::size_t>* out) const {
   const std::size_t first = s.size() >= length_max_ ? s.size() - length_max_ + 1 : 0;
   for (std::size_t p = first; p < s.size(); ++p) {
-    if (trie_.is_proper_prefix(s.substr(p))) out->push_back(offset + p);
+    if (trie_.may_start_with(static_cast<unsigned char>(s[p])) && trie_.is_proper_prefix(s.substr(p))) {
+      out->push_back(offset + p);
+    }
   }
 }
 
