@@ -191,7 +191,14 @@ void Gateway::completions(RouteCall& call) {
       tokens.assign(pr.tokens.begin(), pr.tokens.end());
     } else {
       // A raw prompt: BOS as the model adds it; special-token texts are parsed, as other servers do.
-      tokens = m->tokenizer().encode(pr.text, {.add_special = true, .parse_special = true});
+      // Tokenization stops past the context (a long text is refused by its size alone).
+      std::optional<std::vector<TokenId>> encoded = m->tokenizer().encode_at_most(
+          pr.text, static_cast<std::size_t>(m->n_ctx()), {.add_special = true, .parse_special = true});
+      if (!encoded) {
+        return reply_error(*responder, request_id, context_error_over(m->n_ctx(), m->n_ctx(), "prompt"), r.model,
+                           "completions");
+      }
+      tokens = std::move(*encoded);
     }
     if (r.echo) echo.push_back(pr.is_tokens ? m->tokenizer().decode(tokens) : pr.text);
     const auto n_prompt = static_cast<std::int64_t>(tokens.size());

@@ -45,6 +45,13 @@ Status context_error(std::int64_t n_ctx, std::int64_t prompt, std::int64_t max_t
   return invalid_param(param, std::move(msg)).with_detail("code", "context_length_exceeded");
 }
 
+Status context_error_over(std::int64_t n_ctx, std::int64_t prompt_min, std::string_view param) {
+  return invalid_param(param, fmt::format("This model's maximum context length is {} tokens. However, your prompt has "
+                                          "more than {} tokens. Please reduce the length of the prompt.",
+                                          n_ctx, prompt_min))
+      .with_detail("code", "context_length_exceeded");
+}
+
 Status model_not_found_error(std::string_view model) {
   return not_found_error("The model '{}' does not exist.", model)
       .with_detail("param", "model")

@@ -22,6 +22,9 @@ Result<SamplingParams> sampling_from(const SamplingFields& f, std::int32_t n_log
 // OpenAI's 400 for a prompt (plus max_tokens, when > 0) that does not fit the context: code
 // "context_length_exceeded", detail "param" = `param`.
 Status context_error(std::int64_t n_ctx, std::int64_t prompt, std::int64_t max_tokens, std::string_view param);
+// The same error for a prompt whose tokenization stopped once it had more than `prompt_min`
+// tokens (Tokenizer::encode_at_most): its exact length is not known.
+Status context_error_over(std::int64_t n_ctx, std::int64_t prompt_min, std::string_view param);
 
 // OpenAI's 404 for a model that is not served: code "model_not_found", detail "param" = "model".
 Status model_not_found_error(std::string_view model);

@@ -401,7 +401,8 @@ Status parse_document(const toml::table& doc, const std::string& base_dir, std::
       RETURN_IF_ERROR(r.path("path", base_dir, &m.path));
       RETURN_IF_ERROR(r.string("id", &m.id));
       RETURN_IF_ERROR(read_engine_keys(r, &m));
-      RETURN_IF_ERROR(r.finish(fmt::format("path, id, {}", kEngineKeys)));
+      RETURN_IF_ERROR(r.boolean("special_tokens_in_content", &m.special_tokens_in_content));
+      RETURN_IF_ERROR(r.finish(fmt::format("path, id, {}, special_tokens_in_content", kEngineKeys)));
       if (m.path.empty()) return invalid_argument_error("{}: models[{}] needs a path", where(entry, source), i);
       c->models.push_back(std::move(m));
     }

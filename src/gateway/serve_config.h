@@ -7,7 +7,8 @@
 //   [engine]   defaults for every model: threads, ctx, max_batch_tokens, max_running, max_waiting,
 //              kv_cache_mib, backend
 //   [limits]   request limits of the API (ApiLimits)
-//   [[models]] path (required), id, and any [engine] key to override it for that model
+//   [[models]] path (required), id, special_tokens_in_content, and any [engine] key to override
+//              it for that model
 //   [store]    url;  [auth] mode, signup, sessions, CSRF key, password cost, log-in limits
 //   [limits.roles.user|admin], [limits.users."email"], [limits.keys]: rates and quotas
 //   [prices."model-id"] prompt_per_million, completion_per_million

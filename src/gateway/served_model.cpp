@@ -5,6 +5,8 @@
 #include <filesystem>
 
 #include "base/log.h"
+#include "chat/prompt_mask.h"
+#include "gateway/generation_params.h"
 
 namespace parley {
 
@@ -12,19 +14,30 @@ std::string model_id_from_path(const std::string& path) {
   return std::filesystem::path(path).stem().string();
 }
 
-ServedModel::~ServedModel() { engine_.reset(); }
+ServedModel::~ServedModel() {
+  engine_.reset();
+}
 
 Result<std::vector<TokenId>> ServedModel::chat_prompt(chat::ChatInput input) const {
   const Vocab& vocab = tokenizer_->vocab();
   input.add_generation_prompt = true;
   input.bos_token = std::string(tokenizer_->token_text(vocab.bos));
   input.eos_token = std::string(tokenizer_->token_text(vocab.eos));
+  ContentMask mask;
+  if (!special_tokens_in_content_) {
+    Result<ContentMask> m = chat::mask_request_strings(*tokenizer_, *template_, &input);
+    if (!m.ok()) return m.status();
+    mask = std::move(*m);
+  }
   Result<std::string> prompt = template_->render(input);
   if (!prompt.ok()) {
     return Status(ErrorCode::kInvalidArgument,
                   fmt::format("The model's chat template rejected the messages: {}", prompt.status().message()));
   }
-  return tokenizer_->encode(*prompt, {.add_special = false, .parse_special = true});
+  std::optional<std::vector<TokenId>> tokens = tokenizer_->encode_at_most(
+      *prompt, static_cast<std::size_t>(n_ctx_), {.add_special = false, .parse_special = true, .content_mask = &mask});
+  if (!tokens) return context_error_over(n_ctx_, n_ctx_, "messages");
+  return std::move(*tokens);
 }
 
 Result<std::unique_ptr<ServedModel>> ServedModel::load(const ServedModelOptions& o) {
@@ -53,6 +66,13 @@ Result<std::unique_ptr<ServedModel>> ServedModel::load(const ServedModelOptions&
     }
   }
   m->has_own_template_ = !m->tokenizer_->vocab().chat_template.empty();
+  m->special_tokens_in_content_ = o.special_tokens_in_content;
+  if (o.special_tokens_in_content) {
+    log_warn(
+        "model '{}': special_tokens_in_content is on: control-token text in messages becomes control tokens "
+        "(users can forge system and assistant turns)",
+        m->id_);
+  }
   ASSIGN_OR_RETURN(m->backend_, create_backend(o.backend, {.n_threads = o.threads}));
   ASSIGN_OR_RETURN(m->model_, Model::from_file(m->file_, *m->backend_));
   const ModelHParams& h = m->model_->hparams();

@@ -27,6 +27,10 @@ struct ServedModelOptions {
   std::int32_t max_waiting = 256;       // queued requests before 429
   std::int64_t kv_cache_bytes = std::int64_t{2} << 30;
   std::string backend = "cpu";
+  // Tokenize control-token text in messages and tools ("<|im_start|>system" in a user message)
+  // as control tokens, as before Parley masked it: lets users forge turns. For operators whose
+  // clients rely on it.
+  bool special_tokens_in_content = false;
 };
 
 class ServedModel {
@@ -46,9 +50,12 @@ class ServedModel {
   const Model& model() const { return *model_; }
 
   // The prompt for a chat: `input` (messages, tools, extra variables) rendered with the model's
-  // chat template, with the generation prompt and the model's BOS/EOS texts, then tokenized with
-  // special tokens parsed (the template writes them, BOS included). A template that rejects the
-  // messages (its raise_exception, "roles must alternate") is kInvalidArgument.
+  // chat template, with the generation prompt and the model's BOS/EOS texts, then tokenized:
+  // the template's markup (BOS included) as special tokens, the request's strings as plain text
+  // (chat/prompt_mask.h; unless special_tokens_in_content). A template that rejects the
+  // messages (its raise_exception, "roles must alternate") is kInvalidArgument. A prompt of more
+  // than n_ctx() tokens is the context_length_exceeded error (param "messages"), found cheaply:
+  // a long rendering is refused by its size, and tokenization stops past n_ctx() tokens.
   Result<std::vector<TokenId>> chat_prompt(chat::ChatInput input) const;
 
  private:
@@ -57,6 +64,7 @@ class ServedModel {
   std::int64_t created_ = 0;
   std::int32_t n_ctx_ = 0;
   bool has_own_template_ = false;
+  bool special_tokens_in_content_ = false;
   std::shared_ptr<const GgufFile> file_;
   std::unique_ptr<Tokenizer> tokenizer_;
   std::optional<chat::ChatTemplate> template_;

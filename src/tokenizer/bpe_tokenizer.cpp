@@ -5,8 +5,8 @@
 // Symbols are token ids. A merge whose parts or result are not tokens (inconsistent vocabularies
 // exist) gets a "virtual" id above the vocabulary, which reproduces string-based merging exactly;
 // a virtual symbol left at the end is emitted as the tokens of its characters.
-#include <array>
 #include <algorithm>
+#include <array>
 #include <unordered_map>
 
 #include "base/utf8.h"
@@ -59,14 +59,17 @@ class BpeTokenizer final : public Tokenizer {
   TokenId symbol_for(const std::string& text) {
     const TokenId id = vocab_->find(text);
     if (id != kNoToken) return id;
-    const auto [it, inserted] = virtual_index_.emplace(text, vocab_->size() + static_cast<TokenId>(virtual_text_.size()));
+    const auto [it, inserted] =
+        virtual_index_.emplace(text, vocab_->size() + static_cast<TokenId>(virtual_text_.size()));
     if (inserted) virtual_text_.push_back(text);
     return it->second;
   }
 
   void build_tables() {
     const ByteEncoding& enc = ByteEncoding::get();
-    for (int b = 0; b < 256; ++b) byte_symbol_[static_cast<std::size_t>(b)] = symbol_for(std::string(enc.encode_byte(static_cast<std::uint8_t>(b))));
+    for (int b = 0; b < 256; ++b)
+      byte_symbol_[static_cast<std::size_t>(b)] =
+          symbol_for(std::string(enc.encode_byte(static_cast<std::uint8_t>(b))));
     merges_.reserve(vocab_->merges.size());
     for (std::size_t rank = 0; rank < vocab_->merges.size(); ++rank) {
       const auto& [a, b] = vocab_->merges[rank];
@@ -77,13 +80,15 @@ class BpeTokenizer final : public Tokenizer {
     }
   }
 
-  void encode_fragment(std::string_view text, bool /*starts_text*/, std::vector<TokenId>* out) const override {
+  void encode_fragment(std::string_view text, bool /*starts_text*/, std::size_t out_max,
+                       std::vector<TokenId>* out) const override {
     std::vector<std::string_view> words;
     pre_->split(text, &words);
     std::string encoded;
     std::vector<Symbol> symbols;
     std::vector<Candidate> heap;
     for (const std::string_view word : words) {
+      if (out->size() > out_max) return;
       if (word.empty()) continue;
       if (vocab_->ignore_merges) {
         encoded.clear();
@@ -95,7 +100,8 @@ class BpeTokenizer final : public Tokenizer {
         }
       }
       merge_word(word, &symbols, &heap);
-      for (std::int32_t i = 0; i != -1; i = symbols[static_cast<std::size_t>(i)].next) emit(symbols[static_cast<std::size_t>(i)].id, out);
+      for (std::int32_t i = 0; i != -1; i = symbols[static_cast<std::size_t>(i)].next)
+        emit(symbols[static_cast<std::size_t>(i)].id, out);
     }
   }
 
@@ -106,7 +112,8 @@ class BpeTokenizer final : public Tokenizer {
     symbols.clear();
     const auto n = static_cast<std::int32_t>(word.size());
     for (std::int32_t i = 0; i < n; ++i) {
-      symbols.push_back({byte_symbol_[static_cast<unsigned char>(word[static_cast<std::size_t>(i)])], i - 1, i + 1 < n ? i + 1 : -1});
+      symbols.push_back(
+          {byte_symbol_[static_cast<unsigned char>(word[static_cast<std::size_t>(i)])], i - 1, i + 1 < n ? i + 1 : -1});
     }
     std::vector<Candidate>& heap = *heap_out;
     heap.clear();
@@ -150,8 +157,10 @@ class BpeTokenizer final : public Tokenizer {
       const std::size_t start = pos;
       utf8_decode(text, &pos);
       const TokenId t = vocab_->find(std::string_view(text).substr(start, pos - start));
-      if (t != kNoToken) out->push_back(t);
-      else if (vocab_->unk != kNoToken) out->push_back(vocab_->unk);
+      if (t != kNoToken)
+        out->push_back(t);
+      else if (vocab_->unk != kNoToken)
+        out->push_back(vocab_->unk);
     }
   }
 

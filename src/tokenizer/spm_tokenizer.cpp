@@ -2,8 +2,8 @@
 // a space is prepended to text that starts a fragment, then adjacent pieces are merged greedily,
 // highest score first (leftmost on ties), as long as the merged text is a token. Characters that
 // end up outside the vocabulary fall back to <0xXX> byte tokens.
-#include <array>
 #include <algorithm>
+#include <array>
 
 #include "base/utf8.h"
 #include "tokenizer/encoders.h"
@@ -20,7 +20,8 @@ class SpmTokenizer final : public Tokenizer {
     for (TokenId id = 0; id < vocab_->size(); ++id) {
       if (vocab_->types[static_cast<std::size_t>(id)] != TokenType::kByte) continue;
       const int b = parse_byte_token(vocab_->tokens[static_cast<std::size_t>(id)]);
-      if (b >= 0 && byte_tokens_[static_cast<std::size_t>(b)] == kNoToken) byte_tokens_[static_cast<std::size_t>(b)] = id;
+      if (b >= 0 && byte_tokens_[static_cast<std::size_t>(b)] == kNoToken)
+        byte_tokens_[static_cast<std::size_t>(b)] = id;
     }
     // When no token has "▁" right after another character, no merge can cross the point before
     // a "▁" that follows another character, so words can be merged one at a time with exactly
@@ -60,13 +61,16 @@ class SpmTokenizer final : public Tokenizer {
     std::vector<Bigram> heap;  // a max-heap under BigramOrder
   };
 
-  void encode_fragment(std::string_view text, bool starts_text, std::vector<TokenId>* out) const override {
+  void encode_fragment(std::string_view text, bool starts_text, std::size_t out_max,
+                       std::vector<TokenId>* out) const override {
     std::string s;
     s.reserve(text.size() + 16);
     if (vocab_->add_space_prefix && starts_text) s += kSpaceMark;
     for (const char c : text) {
-      if (c == ' ') s += kSpaceMark;
-      else s += c;
+      if (c == ' ')
+        s += kSpaceMark;
+      else
+        s += c;
     }
     if (s.empty()) return;
     Scratch scratch;
@@ -77,6 +81,7 @@ class SpmTokenizer final : public Tokenizer {
     std::size_t begin = 0;
     for (std::size_t pos = s.find(kSpaceMark, 1); pos != std::string::npos; pos = s.find(kSpaceMark, pos + 1)) {
       if (s.compare(pos - kSpaceMark.size(), kSpaceMark.size(), kSpaceMark) == 0) continue;  // inside a run of "▁"
+      if (out->size() > out_max) return;
       encode_span(std::string_view(s).substr(begin, pos - begin), &scratch, out);
       begin = pos;
     }
@@ -110,7 +115,8 @@ class SpmTokenizer final : public Tokenizer {
       heap.push_back({vocab_->scores[static_cast<std::size_t>(id)], left, right, l.length + r.length});
       std::push_heap(heap.begin(), heap.end(), BigramOrder{});
     };
-    for (std::size_t i = 1; i < symbols.size(); ++i) try_add(static_cast<std::int32_t>(i - 1), static_cast<std::int32_t>(i));
+    for (std::size_t i = 1; i < symbols.size(); ++i)
+      try_add(static_cast<std::int32_t>(i - 1), static_cast<std::int32_t>(i));
 
     while (!heap.empty()) {
       std::pop_heap(heap.begin(), heap.end(), BigramOrder{});
@@ -138,8 +144,10 @@ class SpmTokenizer final : public Tokenizer {
       }
       for (const char c : piece) {
         const TokenId b = byte_tokens_[static_cast<unsigned char>(c)];
-        if (b != kNoToken) out->push_back(b);
-        else if (vocab_->unk != kNoToken) out->push_back(vocab_->unk);
+        if (b != kNoToken)
+          out->push_back(b);
+        else if (vocab_->unk != kNoToken)
+          out->push_back(vocab_->unk);
       }
     }
   }

@@ -1,6 +1,7 @@
 #include "tokenizer/tokenizer.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "base/utf8.h"
 #include "gguf/gguf_file.h"
@@ -10,17 +11,32 @@
 namespace parley {
 namespace {
 
-bool is_space_byte(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
+bool is_space_byte(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+constexpr std::size_t kNoLimit = std::numeric_limits<std::size_t>::max();
+
+// Below this many special tokens to look for, one search per token beats a trie scan.
+constexpr std::size_t kTrieScanMinTokens = 8;
 
 }  // namespace
 
 Tokenizer::Tokenizer(std::unique_ptr<Vocab> vocab) : vocab_(std::move(vocab)) {
   for (TokenId id = 0; id < vocab_->size(); ++id) {
-    if (vocab_->is_special(id) && !vocab_->tokens[static_cast<std::size_t>(id)].empty()) special_by_length_.push_back(id);
+    if (vocab_->is_special(id) && !vocab_->tokens[static_cast<std::size_t>(id)].empty())
+      special_by_length_.push_back(id);
   }
   std::stable_sort(special_by_length_.begin(), special_by_length_.end(), [this](TokenId a, TokenId b) {
     return vocab_->tokens[static_cast<std::size_t>(a)].size() > vocab_->tokens[static_cast<std::size_t>(b)].size();
   });
+  for (const TokenId id : special_by_length_) special_trie_.insert(vocab_->tokens[static_cast<std::size_t>(id)], id);
+  control_texts_ = std::make_unique<ControlTexts>(*vocab_);
+  // Every byte of a text is consumed by exactly one token (special tokens as their text, byte
+  // tokens and unknown ones by at most one character), so a text of B bytes has at least
+  // B / max_token_bytes_ tokens.
+  for (TokenId id = 0; id < vocab_->size(); ++id)
+    max_token_bytes_ = std::max(max_token_bytes_, token_piece(id, true).size());
 }
 
 Tokenizer::~Tokenizer() = default;
@@ -41,10 +57,23 @@ std::vector<Tokenizer::Fragment> Tokenizer::partition(std::string_view text, boo
   std::vector<Fragment> frags;
   if (text.empty()) return frags;
   frags.push_back({0, text.size(), kNoToken});
+  // With many special tokens (Llama 3 has 256), first find the few that occur at all in one pass;
+  // a token that does not occur in the text occurs in none of its fragments.
+  std::vector<TokenId> present;
+  const bool scan = special_by_length_.size() >= kTrieScanMinTokens;
+  if (scan) {
+    for (std::size_t pos = 0; pos < text.size(); ++pos) {
+      if (!special_trie_.may_start_with(static_cast<unsigned char>(text[pos]))) continue;
+      special_trie_.for_each_match(text, pos, [&](TokenId id, std::size_t) { present.push_back(id); });
+    }
+    std::sort(present.begin(), present.end());
+    present.erase(std::unique(present.begin(), present.end()), present.end());
+  }
   std::vector<Fragment> next;
   for (const TokenId id : special_by_length_) {
     const TokenType type = vocab_->types[static_cast<std::size_t>(id)];
     if (!parse_special && type != TokenType::kUserDefined) continue;
+    if (scan && !std::binary_search(present.begin(), present.end(), id)) continue;
     const std::string& tok = vocab_->tokens[static_cast<std::size_t>(id)];
     const std::uint8_t attr = vocab_->attrs[static_cast<std::size_t>(id)];
     bool found = false;
@@ -79,19 +108,70 @@ std::vector<Tokenizer::Fragment> Tokenizer::partition(std::string_view text, boo
 std::vector<TokenId> Tokenizer::encode(std::string_view text, const EncodeOptions& options) const {
   std::vector<TokenId> out;
   out.reserve(text.size() / 3 + 4);
-  if (options.add_special && vocab_->add_bos && vocab_->bos != kNoToken) out.push_back(vocab_->bos);
+  encode_into(text, options, kNoLimit, &out);
+  return out;
+}
+
+std::optional<std::vector<TokenId>> Tokenizer::encode_at_most(std::string_view text, std::size_t max_tokens,
+                                                              const EncodeOptions& options) const {
+  const ContentMask* mask = options.parse_special ? options.content_mask : nullptr;
+  const std::size_t bytes = mask != nullptr && mask->masked_any() ? mask->unmasked_size(text) : text.size();
+  // The cheap bound, before the special-token pass over the text.
+  if (bytes / max_token_bytes_ + (bytes % max_token_bytes_ != 0 ? 1 : 0) > max_tokens) return std::nullopt;
+  std::vector<TokenId> out;
+  out.reserve(std::min(text.size() / 3 + 4, max_tokens + 2));
+  if (!encode_into(text, options, max_tokens, &out)) return std::nullopt;
+  return out;
+}
+
+bool Tokenizer::encode_raw(std::string_view raw, bool starts_text, std::size_t out_max,
+                           std::vector<TokenId>* out) const {
+  if (out_max != kNoLimit) {
+    const std::size_t tokens_min = (raw.size() + max_token_bytes_ - 1) / max_token_bytes_;
+    if (out->size() + tokens_min > out_max) return false;
+  }
+  encode_fragment(raw, starts_text, out_max, out);
+  return out->size() <= out_max;
+}
+
+bool Tokenizer::encode_into(std::string_view text, const EncodeOptions& options, std::size_t out_max,
+                            std::vector<TokenId>* out) const {
+  if (options.add_special && vocab_->add_bos && vocab_->bos != kNoToken) out->push_back(vocab_->bos);
+  const ContentMask* mask =
+      options.parse_special && options.content_mask != nullptr && options.content_mask->masked_any()
+          ? options.content_mask
+          : nullptr;
+  std::string plain;
   bool starts_text = true;
   for (const Fragment& f : partition(text, options.parse_special)) {
     if (f.token != kNoToken) {
-      out.push_back(f.token);
+      out->push_back(f.token);
       starts_text = true;
     } else {
-      encode_fragment(text.substr(f.begin, f.length), starts_text, &out);
+      const std::string_view raw = text.substr(f.begin, f.length);
+      if (mask != nullptr && mask->has_placeholder(raw)) {
+        // Untrusted text: unmasked, it is plain text in which only user-defined tokens match.
+        plain.clear();
+        mask->unmask(raw, &plain);
+        bool starts = starts_text;
+        for (const Fragment& g : partition(plain, false)) {
+          if (g.token != kNoToken) {
+            out->push_back(g.token);
+            starts = true;
+          } else {
+            if (!encode_raw(std::string_view(plain).substr(g.begin, g.length), starts, out_max, out)) return false;
+            starts = false;
+          }
+        }
+      } else if (!encode_raw(raw, starts_text, out_max, out)) {
+        return false;
+      }
       starts_text = false;
     }
+    if (out->size() > out_max) return false;
   }
-  if (options.add_special && vocab_->add_eos && vocab_->eos != kNoToken) out.push_back(vocab_->eos);
-  return out;
+  if (options.add_special && vocab_->add_eos && vocab_->eos != kNoToken) out->push_back(vocab_->eos);
+  return out->size() <= out_max;
 }
 
 std::string_view Tokenizer::token_text(TokenId id) const {

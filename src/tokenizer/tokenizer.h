@@ -9,12 +9,15 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "base/result.h"
+#include "tokenizer/content_mask.h"
+#include "tokenizer/token_trie.h"
 #include "tokenizer/vocab.h"
 
 namespace parley {
@@ -25,6 +28,10 @@ class PreTokenizer;
 struct EncodeOptions {
   bool add_special = true;     // add BOS/EOS as the vocabulary's add_bos/add_eos flags say
   bool parse_special = false;  // match control-token texts such as "<|im_start|>" in the input
+  // With parse_special: the text embeds untrusted strings masked with this mask. Special tokens
+  // are matched as usual (placeholders keep the masked texts from matching), then each plain
+  // fragment is unmasked and encoded as plain text (user-defined tokens still match).
+  const ContentMask* content_mask = nullptr;
 };
 
 struct DecodeOptions {
@@ -45,6 +52,20 @@ class Tokenizer {
 
   std::vector<TokenId> encode(std::string_view text, const EncodeOptions& options = {}) const;
 
+  // The tokens of `text`, or std::nullopt when it has more than `max_tokens` of them. A text of
+  // more than max_tokens x max_token_bytes() bytes is refused before any work; otherwise encoding
+  // stops at the first fragment, word or span that passes the budget. (A text whose whitespace
+  // next to special tokens is stripped, or whose characters have no token at all, has fewer
+  // tokens than its bytes imply: such a text over the byte bound is refused all the same.)
+  std::optional<std::vector<TokenId>> encode_at_most(std::string_view text, std::size_t max_tokens,
+                                                     const EncodeOptions& options = {}) const;
+
+  // The most bytes of text one token can stand for (computed once per vocabulary).
+  std::size_t max_token_bytes() const { return max_token_bytes_; }
+
+  // The vocabulary's control-token texts, for ContentMask.
+  const ControlTexts& control_texts() const { return *control_texts_; }
+
   // The bytes of a whole sequence. Like SentencePiece, the space that SPM vocabularies prepend
   // to the first word is removed. The result is the raw bytes the tokens stand for: it may be
   // invalid UTF-8 when the ids are (use StreamingDetokenizer for text that must be valid).
@@ -64,7 +85,9 @@ class Tokenizer {
   explicit Tokenizer(std::unique_ptr<Vocab> vocab);
   // Encodes one fragment of plain text (no special tokens in it) and appends the ids.
   // `starts_text` is true for the first fragment and for fragments after a special token.
-  virtual void encode_fragment(std::string_view text, bool starts_text, std::vector<TokenId>* out) const = 0;
+  // May stop once out->size() > out_max (after a word or span), leaving the rest unencoded.
+  virtual void encode_fragment(std::string_view text, bool starts_text, std::size_t out_max,
+                               std::vector<TokenId>* out) const = 0;
 
   std::unique_ptr<Vocab> vocab_;
 
@@ -75,8 +98,16 @@ class Tokenizer {
     TokenId token;  // kNoToken for raw text
   };
   std::vector<Fragment> partition(std::string_view text, bool parse_special) const;
+  // Appends the tokens of `text`; false (with the rest unencoded) once out->size() > out_max.
+  bool encode_into(std::string_view text, const EncodeOptions& options, std::size_t out_max,
+                   std::vector<TokenId>* out) const;
+  // Encodes a raw fragment, first refusing it when its bytes alone would pass out_max.
+  bool encode_raw(std::string_view raw, bool starts_text, std::size_t out_max, std::vector<TokenId>* out) const;
 
   std::vector<TokenId> special_by_length_;  // tokens matched in text, longest first
+  TokenTrie special_trie_;                  // the same tokens, to find which occur in a text
+  std::unique_ptr<ControlTexts> control_texts_;
+  std::size_t max_token_bytes_ = 4;
 };
 
 }  // namespace parley

@@ -63,6 +63,7 @@ id = "alpha"
 path = "/srv/b.gguf"
 max_running = 2
 kv_cache_mib = 64
+special_tokens_in_content = true
 )");
   ASSERT_TRUE(c.ok()) << c.status().to_string();
   EXPECT_EQ(c->server.host, "0.0.0.0");
@@ -89,6 +90,8 @@ kv_cache_mib = 64
   EXPECT_EQ(c->models[1].max_running, 2);
   EXPECT_EQ(c->models[1].kv_cache_bytes, std::int64_t{64} << 20);
   EXPECT_EQ(c->models[1].max_batch_tokens, 256);
+  EXPECT_FALSE(c->models[0].special_tokens_in_content) << "control-token text in messages is plain by default";
+  EXPECT_TRUE(c->models[1].special_tokens_in_content);
 }
 
 TEST(ServeConfig, ErrorsNameTheKeyAndItsLine) {
@@ -118,6 +121,9 @@ TEST(ServeConfig, ErrorsNameTheKeyAndItsLine) {
 
   e = error_of("[[models]]\npath = \"a.gguf\"\nmax_runing = 3\n");
   EXPECT_NE(e.find("models[0].max_runing"), std::string::npos) << e;
+
+  e = error_of("[[models]]\npath = \"a.gguf\"\nspecial_tokens_in_content = 1\n");
+  EXPECT_NE(e.find("models[0].special_tokens_in_content must be true or false"), std::string::npos) << e;
 
   e = error_of("models = 3\n");
   EXPECT_NE(e.find("array of tables"), std::string::npos) << e;
