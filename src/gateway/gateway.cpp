@@ -46,6 +46,19 @@ Principal local_principal() {
   return p;
 }
 
+// The largest /v1 generation body worth reading: a prompt cannot exceed the largest served
+// context times the longest token, and JSON escapes take at most 6 bytes per byte ("\u0001"); 1 MiB
+// more for everything else (sampling fields, logit_bias). Anything larger is refused from its head
+// (413) instead of being read, parsed and copied only to be refused as too long.
+std::size_t generation_body_bytes_max(const std::vector<std::unique_ptr<ServedModel>>& models) {
+  if (models.empty()) return std::numeric_limits<std::size_t>::max();
+  std::size_t most = 0;
+  for (const auto& m : models) {
+    most = std::max(most, 6 * static_cast<std::size_t>(m->n_ctx()) * m->tokenizer().max_token_bytes());
+  }
+  return most + (std::size_t{1} << 20);
+}
+
 }  // namespace
 
 Gateway::Gateway(std::vector<std::unique_ptr<ServedModel>> models, const GatewayOptions& options,
@@ -70,7 +83,7 @@ Gateway::~Gateway() {
 }
 
 void Gateway::add_routes() {
-  constexpr std::size_t kAnySize = std::numeric_limits<std::size_t>::max();  // the server's max_body_bytes
+  const std::size_t generation_body = generation_body_bytes_max(models_);
   routes_.add({.method = "GET",
                .pattern = "/health",
                .name = "health",
@@ -114,7 +127,7 @@ void Gateway::add_routes() {
                .caller = Caller::kApiKey,
                .scope = auth::Scope::kChat,
                .json_body = true,
-               .max_body_bytes = kAnySize,
+               .max_body_bytes = generation_body,
                .handler = [this](RouteCall& c) { chat_completions(c); }});
   routes_.add({.method = "POST",
                .pattern = "/v1/completions",
@@ -122,7 +135,7 @@ void Gateway::add_routes() {
                .caller = Caller::kApiKey,
                .scope = auth::Scope::kChat,
                .json_body = true,
-               .max_body_bytes = kAnySize,
+               .max_body_bytes = generation_body,
                .handler = [this](RouteCall& c) { completions(c); }});
   if (accounts_) accounts_->api().add_routes(routes_);
   if (conversations_) conversations_->add_routes(routes_);

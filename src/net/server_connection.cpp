@@ -292,7 +292,7 @@ void Connection::on_read(const beast::error_code& ec, std::size_t n) {
   }
   if (phase_ == Phase::kClosing) {
     discarded_ += n;
-    if (discarded_ > kLingerMaxBytes) {
+    if (discarded_ > linger_max_bytes_) {
       close_now();
       return;
     }
@@ -543,10 +543,22 @@ void Connection::dispatch() {
   start_read();  // keep a read outstanding: it is how a client leaving is noticed
 }
 
+void Connection::linger_for_body() {
+  // A client still uploading a refused body reads our answer only if we take its bytes until it
+  // stops: closing with unread input resets the connection and destroys the answer. Discarding
+  // costs no memory, so a declared body is drained up to the largest body we would ever accept.
+  if (!parser_ || !parser_->is_header_done()) return;
+  if (const auto declared = parser_->content_length()) {
+    const std::size_t bound = options().max_body_bytes + kLingerMaxBytes;
+    linger_max_bytes_ = std::max(kLingerMaxBytes, static_cast<std::size_t>(std::min<std::uint64_t>(*declared, bound)));
+  }
+}
+
 void Connection::reject(int status, std::string_view message, const HttpHeaders& extra) {
   cancel_read_timer();
   detach_admission();
   release_body();
+  linger_for_body();
   const bool head = parser_ && parser_->is_header_done() && parser_->get().method() == http::verb::head;
   log_debug("http: {} {} -> {} ({})", remote_address_, request_line_.empty() ? "-" : request_line_, status, message);
   phase_ = Phase::kClosing;
@@ -557,6 +569,7 @@ void Connection::reject(int status, std::string_view message, const HttpHeaders&
 void Connection::send_final(int status, HttpHeaders headers, std::string body) {
   cancel_read_timer();
   release_body();
+  linger_for_body();
   if (status < 200 || status > 999) status = 500;
   const bool head = parser_ && parser_->get().method() == http::verb::head;
   log_debug("http: {} {} -> {} (refused from its head)", remote_address_, request_line_, status);

@@ -141,6 +141,8 @@ class Connection final : public ResponseSink, public std::enable_shared_from_thi
   void release_body();
   void dispatch();
   void reject(int status, std::string_view message, const HttpHeaders& extra = {});
+  // Before closing after a refusal: how much of the refused body to drain (linger_max_bytes_).
+  void linger_for_body();
   // A complete final response, then close (refusals with the handler's own body).
   void send_final(int status, HttpHeaders headers, std::string body);
 
@@ -176,11 +178,12 @@ class Connection final : public ResponseSink, public std::enable_shared_from_thi
   std::optional<http::request_parser<http::string_body>> parser_;
   bool first_request_ = true;
   bool reading_ = false;
-  bool expect_continue_ = false;              // send 100 Continue when the body is wanted
-  std::shared_ptr<AdmissionLink> admission_;  // while the HeadHandler decides
-  std::any context_;                          // what it attached
-  std::size_t body_reserved_ = 0;             // of the budgets, held by the request being read
-  std::size_t discarded_ = 0;                 // input thrown away while closing
+  bool expect_continue_ = false;                // send 100 Continue when the body is wanted
+  std::shared_ptr<AdmissionLink> admission_;    // while the HeadHandler decides
+  std::any context_;                            // what it attached
+  std::size_t body_reserved_ = 0;               // of the budgets, held by the request being read
+  std::size_t discarded_ = 0;                   // input thrown away while closing
+  std::size_t linger_max_bytes_ = 1024 * 1024;  // ... at most this much (see linger_for_body)
 
   // The request being answered.
   std::shared_ptr<Exchange> exchange_;

@@ -43,15 +43,17 @@ TEST_F(AccountsTest, ControlTokenTextInAChatMessageIsCountedAsPlainText) {
 TEST_F(AccountsTest, PromptsFarBeyondTheContextAreTheContextError) {
   start();
   const auto [id, key] = create_key(signup("u@example.com"));
-  const std::string huge(2 << 20, 'x');  // the model's context is 256 tokens
+  // The model's context is 256 tokens of at most 4 bytes: a prompt of 300 KB cannot fit, and is
+  // refused by its size before it is tokenized.
+  const std::string large(300 << 10, 'x');
   const Reply chat = with_key(key, "POST", "/v1/chat/completions",
-                              R"({"model":"tiny","messages":[{"role":"user","content":")" + huge + R"("}]})");
+                              R"({"model":"tiny","messages":[{"role":"user","content":")" + large + R"("}]})");
   ASSERT_EQ(chat.status, 400) << chat.body.substr(0, 300);
   EXPECT_EQ(chat.error_code(), "context_length_exceeded");
   EXPECT_EQ(chat.json.at("error").at("param"), "messages");
   EXPECT_NE(chat.body.find("more than 256 tokens"), std::string::npos) << chat.body;
   const Reply completion =
-      with_key(key, "POST", "/v1/completions", R"({"model":"tiny","max_tokens":1,"prompt":")" + huge + R"("})");
+      with_key(key, "POST", "/v1/completions", R"({"model":"tiny","max_tokens":1,"prompt":")" + large + R"("})");
   ASSERT_EQ(completion.status, 400) << completion.body.substr(0, 300);
   EXPECT_EQ(completion.error_code(), "context_length_exceeded");
   EXPECT_EQ(completion.json.at("error").at("param"), "prompt");
@@ -61,6 +63,14 @@ TEST_F(AccountsTest, PromptsFarBeyondTheContextAreTheContextError) {
                R"({"model":"tiny","max_tokens":1,"prompt":")" + std::string(300, 'x') + R"( 1 2 3 4 5 6 7 8 9 0"})");
   ASSERT_EQ(medium.status, 400) << medium.body;
   EXPECT_EQ(medium.error_code(), "context_length_exceeded");
+  // Bodies no served context could use (6 bytes of JSON per byte of the largest context, plus
+  // 1 MiB) are 413 from the head: never read, parsed or copied. The client still gets the answer.
+  const std::string huge(2 << 20, 'x');
+  const Reply too_large = with_key(key, "POST", "/v1/chat/completions",
+                                   R"({"model":"tiny","messages":[{"role":"user","content":")" + huge + R"("}]})");
+  EXPECT_EQ(too_large.status, 413) << too_large.body.substr(0, 300);
+  EXPECT_EQ(too_large.error_code(), "request_too_large");
+  EXPECT_EQ(with_key(key, "POST", "/v1/completions", R"({"model":"tiny","prompt":")" + huge + R"("})").status, 413);
 }
 
 }  // namespace

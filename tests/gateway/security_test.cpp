@@ -40,12 +40,15 @@ class SecurityTest : public AccountsTest {
 // body timeout. Now it is answered from the head, and the body is never read.
 TEST_F(SecurityTest, BodiesOfUnauthenticatedRequestsAreNeverRead) {
   start();
-  auto r = probe_body("/v1/chat/completions");
+  auto r = probe_body("/v1/chat/completions", "", 1 << 20);
   ASSERT_TRUE(r.has_value()) << "no answer before the body arrived";
   EXPECT_EQ(r->status, 401);
-  r = probe_body("/v1/chat/completions", "Authorization: Bearer pk-not-a-real-key\r\n");
+  r = probe_body("/v1/chat/completions", "Authorization: Bearer pk-not-a-real-key\r\n", 1 << 20);
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->status, 401);
+  r = probe_body("/v1/chat/completions");  // more than any served context could use: 413 first
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 413);
   r = probe_body("/api/conversations", "", 1 << 20);
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->status, 401);
