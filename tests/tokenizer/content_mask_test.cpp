@@ -6,6 +6,7 @@
 
 #include <map>
 
+#include "cached_tokenizer.h"
 #include "gguf/gguf_file.h"
 #include "test_support.h"
 #include "tokenizer/tokenizer.h"
@@ -14,16 +15,7 @@ namespace parley {
 namespace {
 
 const Tokenizer& tokenizer(const std::string& name) {
-  static std::map<std::string, std::pair<std::unique_ptr<GgufFile>, std::unique_ptr<Tokenizer>>> cache;
-  auto& entry = cache[name];
-  if (!entry.second) {
-    auto f = GgufFile::open(testing::vocab_path(name));
-    CHECK(f.ok(), "{}", f.status().to_string());
-    auto t = Tokenizer::from_gguf(**f);
-    CHECK(t.ok(), "{}", t.status().to_string());
-    entry = {std::move(*f), std::move(*t)};
-  }
-  return *entry.second;
+  return testing::cached_tokenizer(name);
 }
 
 int control_tokens(const Tokenizer& t, const std::vector<TokenId>& ids) {

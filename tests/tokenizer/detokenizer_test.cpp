@@ -52,17 +52,23 @@ TEST(StreamingDetokenizer, IncompleteTailBecomesReplacementAtFinish) {
 TEST(StreamingDetokenizer, InvalidBytesAreReplacedNotHeld) {
   const Loaded l = load("gpt-2");
   // A lone continuation byte can never start a character: replaced at once.
-  const auto ids = l.tok->encode("\x80" "abc", {.add_special = false});
+  const auto ids = l.tok->encode(
+      "\x80"
+      "abc",
+      {.add_special = false});
   StreamingDetokenizer d(*l.tok);
   std::string out;
   for (const TokenId id : ids) out += d.push(id);
   out += d.finish();
-  EXPECT_EQ(out, "\xEF\xBF\xBD" "abc");
+  EXPECT_EQ(out,
+            "\xEF\xBF\xBD"
+            "abc");
 }
 
 // For every vocabulary: chunks are always valid UTF-8 and concatenate to the decoded text.
 TEST(StreamingDetokenizer, ChunksAreValidAndConcatenateToDecode) {
-  const std::string text = "Hello, y'all! 🙂 ?我想在apple工作1314151天～ Привет ⌘ éè 🦙🦙 \n\tend";
+  const std::string text =
+      "Hello, y'all! 🙂 ?我想在apple工作1314151天～ Привет ⌘ éè 🦙🦙 \n\tend";
   for (const char* name : {"llama-spm", "phi-3", "llama-bpe", "qwen2", "gpt-2", "deepseek-llm", "falcon", "mpt"}) {
     const Loaded l = load(name);
     const auto ids = l.tok->encode(text, {.add_special = true});
@@ -81,8 +87,11 @@ TEST(StreamingDetokenizer, ChunksAreValidAndConcatenateToDecode) {
 
 TEST(SanitizeUtf8, ReplacesEachInvalidByte) {
   EXPECT_EQ(sanitize_utf8("ok"), "ok");
-  EXPECT_EQ(sanitize_utf8("a\xFF" "b"), "a\xEF\xBF\xBD" "b");
-  EXPECT_EQ(sanitize_utf8("\xC0\xAF"), "\xEF\xBF\xBD\xEF\xBF\xBD");  // overlong '/'
+  EXPECT_EQ(sanitize_utf8("a\xFF"
+                          "b"),
+            "a\xEF\xBF\xBD"
+            "b");
+  EXPECT_EQ(sanitize_utf8("\xC0\xAF"), "\xEF\xBF\xBD\xEF\xBF\xBD");                  // overlong '/'
   EXPECT_EQ(sanitize_utf8("\xED\xA0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // surrogate
 }
 

@@ -2,11 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include "gguf/gguf_file.h"
+#include "gguf/gguf_writer.h"
 #include "tokenizer/bpe_trainer.h"
 #include "tokenizer/builtin_vocab.h"
 #include "tokenizer/tokenizer.h"
-#include "gguf/gguf_file.h"
-#include "gguf/gguf_writer.h"
 
 namespace parley {
 namespace {
@@ -30,7 +30,9 @@ TEST(PreTokenizer, Llama3GroupsDigitsByThree) {
   EXPECT_EQ(split("llama-bpe", "I'M here\n\n"), (Pieces{"I", "'M", " here", "\n\n"}));
 }
 
-TEST(PreTokenizer, Qwen2SplitsDigitsOneByOne) { EXPECT_EQ(split("qwen2", "123"), (Pieces{"1", "2", "3"})); }
+TEST(PreTokenizer, Qwen2SplitsDigitsOneByOne) {
+  EXPECT_EQ(split("qwen2", "123"), (Pieces{"1", "2", "3"}));
+}
 
 TEST(PreTokenizer, CoversEveryByteEvenInvalidUtf8) {
   for (const auto name : PreTokenizer::known_names()) {
@@ -63,7 +65,8 @@ TEST(BpeTrainer, MergesMostFrequentPairsDeterministically) {
   EXPECT_LT(merges.size(), 10u);
   const auto again = train_bpe_merges("aab aab aab xy xy", **pre, 10);
   ASSERT_EQ(again.size(), merges.size());
-  for (std::size_t i = 0; i < merges.size(); ++i) EXPECT_EQ(again[i].left + " " + again[i].right, merges[i].left + " " + merges[i].right);
+  for (std::size_t i = 0; i < merges.size(); ++i)
+    EXPECT_EQ(again[i].left + " " + again[i].right, merges[i].left + " " + merges[i].right);
 }
 
 TEST(BuiltinVocab, BytesVocabularyIsCompleteAndUsable) {

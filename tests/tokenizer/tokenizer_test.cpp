@@ -1,30 +1,22 @@
 // Tokenizer behaviour beyond the reference vectors: special tokens, BOS/EOS, decoding, hostile
 // and large inputs, and byte-exact round trips.
+#include "tokenizer/tokenizer.h"
+
 #include <gtest/gtest.h>
 
 #include <map>
 
 #include "base/rng.h"
 #include "base/utf8.h"
+#include "cached_tokenizer.h"
 #include "gguf/gguf_file.h"
 #include "test_support.h"
-#include "tokenizer/tokenizer.h"
 
 namespace parley {
 namespace {
 
-// Loads each vocabulary once for the whole test binary.
 const Tokenizer& tokenizer(const std::string& name) {
-  static std::map<std::string, std::pair<std::unique_ptr<GgufFile>, std::unique_ptr<Tokenizer>>> cache;
-  auto& entry = cache[name];
-  if (!entry.second) {
-    auto f = GgufFile::open(testing::vocab_path(name));
-    CHECK(f.ok(), "{}", f.status().to_string());
-    auto t = Tokenizer::from_gguf(**f);
-    CHECK(t.ok(), "{}", t.status().to_string());
-    entry = {std::move(*f), std::move(*t)};
-  }
-  return *entry.second;
+  return testing::cached_tokenizer(name);
 }
 
 constexpr EncodeOptions kRaw{.add_special = false, .parse_special = false};
@@ -109,16 +101,17 @@ bool covers_all_bytes(const Tokenizer& t) {
 // the vocabulary has a token for every byte.
 TEST(Tokenizer, RoundTripsRandomBytes) {
   Rng rng(42);
-  const std::vector<std::string> alphabet = {"a", "Z", " ", "  ", "\n", "\t", "1", "23", "'s", "é", "ß", "中", "文",
-                                             "🦙", "🙂", "\xF0\x9F", "\x80", "\xFF", "!", "?", "...", "<s>", "<|im_end|>",
-                                             "ال", "Ж", "\r\n", "\xC3", "0.5", "Hello", " world"};
-  for (const char* name : {"llama-spm", "phi-3", "llama-bpe", "qwen2", "gpt-2", "deepseek-llm", "deepseek-coder", "falcon",
-                           "starcoder", "refact", "mpt"}) {
+  const std::vector<std::string> alphabet = {"a",    "Z",    " ",    "  ",  "\n",    "\t",    "1",          "23",
+                                             "'s",   "é",    "ß",    "中",  "文",    "🦙",  "🙂",       "\xF0\x9F",
+                                             "\x80", "\xFF", "!",    "?",   "...",   "<s>",   "<|im_end|>", "ال",
+                                             "Ж",    "\r\n", "\xC3", "0.5", "Hello", " world"};
+  for (const char* name : {"llama-spm", "phi-3", "llama-bpe", "qwen2", "gpt-2", "deepseek-llm", "deepseek-coder",
+                           "falcon", "starcoder", "refact", "mpt"}) {
     const Tokenizer& t = tokenizer(name);
     const bool all_bytes = covers_all_bytes(t);
     const std::string_view n_name(name);
-    const bool expect_all = n_name == "llama-spm" || n_name == "phi-3" || n_name == "llama-bpe" || n_name == "qwen2" ||
-                            n_name == "gpt-2";
+    const bool expect_all =
+        n_name == "llama-spm" || n_name == "phi-3" || n_name == "llama-bpe" || n_name == "qwen2" || n_name == "gpt-2";
     EXPECT_EQ(all_bytes, expect_all) << name;
     for (int iter = 0; iter < 200; ++iter) {
       std::string s;

@@ -75,7 +75,8 @@ INSTANTIATE_TEST_SUITE_P(AllVocabs, VocabVectors,
                                            "deepseek-coder", "falcon", "starcoder", "refact", "mpt"),
                          [](const auto& info) {
                            std::string n = info.param;
-                           for (auto& ch : n) if (ch == '-') ch = '_';
+                           for (auto& ch : n)
+                             if (ch == '-') ch = '_';
                            return n;
                          });
 
