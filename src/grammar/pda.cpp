@@ -26,6 +26,16 @@ class PdaBuilder {
     RETURN_IF_ERROR(trim());
     mark_reachable();
     compute_need();
+    pda_.readable_.assign(pda_.nodes_.size(), ByteSet());
+    pda_.self_loops_.assign(pda_.nodes_.size(), ByteSet());
+    for (PdaNodeId p = 0; p < pda_.nodes_.size(); ++p) {
+      if (pda_.nodes_[p].row < 0) continue;
+      for (int b = 0; b < 256; ++b) {
+        const PdaNodeId t = pda_.next(p, static_cast<std::uint8_t>(b));
+        if (t != kNoNode) pda_.readable_[p].set(static_cast<std::uint8_t>(b));
+        if (t == p) pda_.self_loops_[p].set(static_cast<std::uint8_t>(b));
+      }
+    }
     RETURN_IF_ERROR(check_left_recursion());
     collect_returns();
     return std::move(pda_);

@@ -52,6 +52,9 @@ class Pda {
   const PdaNode& node(PdaNodeId id) const { return nodes_[id]; }
   std::size_t n_nodes() const { return nodes_.size(); }
   bool reads_bytes(PdaNodeId id) const { return nodes_[id].row >= 0; }
+  // The bytes the node has a transition for, and those that lead back to the node itself.
+  const ByteSet& readable(PdaNodeId id) const { return readable_[id]; }
+  const ByteSet& self_loops(PdaNodeId id) const { return self_loops_[id]; }
   std::span<const PdaCall> calls(PdaNodeId id) const {
     return {calls_.data() + nodes_[id].calls_begin, nodes_[id].calls_end - nodes_[id].calls_begin};
   }
@@ -88,6 +91,8 @@ class Pda {
   std::vector<std::string> rule_names_;
   std::vector<bool> reachable_;
   std::vector<std::uint16_t> need_;
+  std::vector<ByteSet> readable_;
+  std::vector<ByteSet> self_loops_;
   RuleId root_ = 0;
 
   friend class PdaBuilder;

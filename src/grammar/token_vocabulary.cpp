@@ -35,51 +35,77 @@ VocabTrie VocabTrie::build(std::vector<std::pair<std::string_view, TokenId>> ent
                            std::span<const std::int8_t> plain_chars) {
   std::sort(entries.begin(), entries.end());
   VocabTrie t;
-  t.bytes_.push_back(0);
-  t.depths_.push_back(0);
-  t.ends_.push_back(0);
+  auto& nodes = t.nodes_;
+  nodes.emplace_back();  // the root
+  nodes[0].depth = 0;
   std::vector<std::vector<TokenId>> node_tokens(1);
+  std::vector<std::uint32_t> parent(1, 0);
   std::vector<std::uint32_t> path = {0};  // path[d]: the node at depth d on the current branch
   std::string_view prev;
   for (const auto& [bytes, id] : entries) {
     std::size_t lcp = 0;
     while (lcp < prev.size() && lcp < bytes.size() && prev[lcp] == bytes[lcp]) ++lcp;
     while (path.size() > lcp + 1) {
-      t.ends_[path.back()] = static_cast<std::uint32_t>(t.bytes_.size());
+      nodes[path.back()].end = static_cast<std::uint32_t>(nodes.size());
       path.pop_back();
     }
     for (std::size_t d = lcp; d < bytes.size(); ++d) {
-      path.push_back(static_cast<std::uint32_t>(t.bytes_.size()));
-      t.bytes_.push_back(static_cast<std::uint8_t>(bytes[d]));
-      t.depths_.push_back(static_cast<std::uint16_t>(d + 1));
-      t.ends_.push_back(0);
+      parent.push_back(path.back());
+      path.push_back(static_cast<std::uint32_t>(nodes.size()));
+      Node n;
+      n.byte = static_cast<std::uint8_t>(bytes[d]);
+      n.depth = static_cast<std::uint16_t>(d + 1);
+      nodes.push_back(n);
       node_tokens.emplace_back();
     }
     node_tokens[path.back()].push_back(id);
     prev = bytes;
   }
   while (!path.empty()) {
-    t.ends_[path.back()] = static_cast<std::uint32_t>(t.bytes_.size());
+    nodes[path.back()].end = static_cast<std::uint32_t>(nodes.size());
     path.pop_back();
   }
-  t.token_offsets_.reserve(node_tokens.size() + 1);
-  for (const auto& v : node_tokens) {
-    t.token_offsets_.push_back(static_cast<std::uint32_t>(t.tokens_.size()));
-    t.tokens_.insert(t.tokens_.end(), v.begin(), v.end());
+  const std::size_t n = nodes.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    nodes[i].tokens = static_cast<std::uint32_t>(t.tokens_.size());
+    t.tokens_.insert(t.tokens_.end(), node_tokens[i].begin(), node_tokens[i].end());
   }
-  t.token_offsets_.push_back(static_cast<std::uint32_t>(t.tokens_.size()));
-  for (std::uint32_t i = 1; i < t.bytes_.size(); i = t.ends_[i]) t.root_children_[t.bytes_[i]] = i;
-  // Per node, the longest plain token of its subtree (children come after their parent).
-  t.plain_chars_.assign(t.bytes_.size(), kNotPlain);
-  for (std::size_t i = t.bytes_.size(); i-- > 1;) {
-    std::uint8_t v = 0;
-    for (const TokenId id : t.tokens(i)) {
+  Node last;
+  last.tokens = static_cast<std::uint32_t>(t.tokens_.size());
+  for (std::uint32_t i = 1; i < n; i = nodes[i].end) t.root_children_[nodes[i].byte] = i;
+  // Bottom-up (children come after their parent): the bytes below, the longest length below,
+  // and the longest plain token of each subtree.
+  std::vector<ByteSet> below(n);
+  std::vector<std::uint8_t> plain(n, 0);
+  for (std::size_t i = n; i-- > 1;) {
+    for (const TokenId id : node_tokens[i]) {
       const int c = plain_chars.empty() ? -1 : plain_chars[static_cast<std::size_t>(id)];
-      v = c < 0 ? kNotPlain : std::max(v, static_cast<std::uint8_t>(c));
+      plain[i] = c < 0 ? kNotPlain : std::max(plain[i], static_cast<std::uint8_t>(c));
     }
-    for (std::size_t j = i + 1; j < t.ends_[i] && v != kNotPlain; j = t.ends_[j]) v = std::max(v, t.plain_chars_[j]);
-    t.plain_chars_[i] = v;
+    const std::uint32_t p = parent[i];
+    below[p] |= below[i];
+    below[p].set(nodes[i].byte);
+    nodes[p].below_length =
+        std::max(nodes[p].below_length, static_cast<std::uint8_t>(std::min(255, nodes[i].below_length + 1)));
+    plain[p] = plain[i] == kNotPlain ? kNotPlain : std::max(plain[p], plain[i]);
   }
+  for (std::size_t i = 0; i < n; ++i) {
+    nodes[i].plain = plain[i];
+    if (nodes[i].end - i - 1 >= kBelowBytesMin) {
+      t.below_bytes_.push_back(below[i]);
+      nodes[i].below_set = static_cast<std::uint32_t>(t.below_bytes_.size());
+    }
+  }
+  // Top-down: the characters of each path, when they are whole plain characters.
+  nodes[0].prefix = 0;
+  std::string text;
+  for (std::size_t i = 1; i < n; ++i) {
+    text.resize(nodes[i].depth - 1u);
+    text += static_cast<char>(nodes[i].byte);
+    const std::int8_t c = count_plain_chars(text);
+    nodes[i].prefix = c < 0 ? kNotPlain : static_cast<std::uint8_t>(c);
+  }
+  nodes.push_back(last);
   return t;
 }
 

@@ -35,30 +35,43 @@
 #include <string_view>
 #include <vector>
 
+#include "grammar/byte_set.h"
 #include "grammar/token_mask.h"
 #include "tokenizer/tokenizer.h"
 
 namespace parley {
 
 // A token trie in depth-first order. Node 0 is the root (no byte); node i's subtree is
-// [i, end(i)); its children follow it.
+// [i, end(i)); its children follow it. Nodes are stored as one array of small records, so that a
+// walk touches one cache line per few nodes.
 class VocabTrie {
  public:
-  std::size_t size() const { return bytes_.size(); }
-  std::uint8_t byte(std::size_t i) const { return bytes_[i]; }
-  std::uint16_t depth(std::size_t i) const { return depths_[i]; }
-  std::uint32_t end(std::size_t i) const { return ends_[i]; }
+  std::size_t size() const { return nodes_.empty() ? 0 : nodes_.size() - 1; }
+  std::uint8_t byte(std::size_t i) const { return nodes_[i].byte; }
+  std::uint16_t depth(std::size_t i) const { return nodes_[i].depth; }
+  std::uint32_t end(std::size_t i) const { return nodes_[i].end; }
   // The tokens whose bytes end at node i.
   std::span<const TokenId> tokens(std::size_t i) const {
-    return {tokens_.data() + token_offsets_[i], token_offsets_[i + 1] - token_offsets_[i]};
+    return {tokens_.data() + nodes_[i].tokens, nodes_[i + 1].tokens - nodes_[i].tokens};
   }
-  // Tokens of the subtree [i, end(i)).
-  std::span<const TokenId> subtree_tokens(std::size_t i) const {
-    return {tokens_.data() + token_offsets_[i], token_offsets_[ends_[i]] - token_offsets_[i]};
+  // The tokens strictly below node i.
+  std::span<const TokenId> tokens_below(std::size_t i) const {
+    return {tokens_.data() + nodes_[i + 1].tokens, nodes_[nodes_[i].end].tokens - nodes_[i + 1].tokens};
   }
   // The most characters of a token in node i's subtree when all of them are in slice S; 255
   // when some is not.
-  std::uint8_t subtree_plain_chars(std::size_t i) const { return plain_chars_[i]; }
+  std::uint8_t subtree_plain_chars(std::size_t i) const { return nodes_[i].plain; }
+  // The characters of node i's path when it is whole characters of plain text; 255 otherwise.
+  std::uint8_t prefix_plain_chars(std::size_t i) const { return nodes_[i].prefix; }
+  // The most bytes a token below node i has after node i's path (255 at most).
+  std::uint8_t below_length(std::size_t i) const { return nodes_[i].below_length; }
+  // The bytes of the nodes strictly below node i; nullptr when i has fewer than
+  // kBelowBytesMin nodes below it (a walk is as cheap as the test then).
+  static constexpr std::uint32_t kBelowBytesMin = 8;
+  const ByteSet* below_bytes(std::size_t i) const {
+    const std::uint32_t k = nodes_[i].below_set;
+    return k == 0 ? nullptr : &below_bytes_[k - 1];
+  }
   // The child of the root for a first byte (0: none).
   std::uint32_t root_child(std::uint8_t byte) const { return root_children_[byte]; }
   // Every token of the trie in byte order.
@@ -69,12 +82,19 @@ class VocabTrie {
                          std::span<const std::int8_t> plain_chars);
 
  private:
-  std::vector<std::uint8_t> bytes_;
-  std::vector<std::uint16_t> depths_;
-  std::vector<std::uint32_t> ends_;
-  std::vector<std::uint32_t> token_offsets_;  // size() + 1
+  struct Node {
+    std::uint32_t end = 0;        // past the subtree
+    std::uint32_t tokens = 0;     // offset of the node's tokens (they end where the next node's begin)
+    std::uint32_t below_set = 0;  // 1 + index into below_bytes_, or 0
+    std::uint16_t depth = 0;
+    std::uint8_t byte = 0;
+    std::uint8_t plain = 255;
+    std::uint8_t prefix = 255;
+    std::uint8_t below_length = 0;
+  };
+  std::vector<Node> nodes_;  // size() + 1: a last record holds the end of the tokens
   std::vector<TokenId> tokens_;
-  std::vector<std::uint8_t> plain_chars_;
+  std::vector<ByteSet> below_bytes_;
   std::array<std::uint32_t, 256> root_children_{};
 };
 

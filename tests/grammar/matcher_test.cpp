@@ -240,6 +240,23 @@ TEST(Matcher, NeverLeadsIntoADeadEndAtTheDepthLimit) {
   }
 }
 
+TEST(Matcher, TokensThatCloseAStringAndGoOnInTheCallerAreAllowed) {
+  // Their classification depends on the caller (an unknown context when classified ahead of
+  // time): uncertain, then checked against the real stack.
+  const auto c = compile_or_die(json(R"({"type":"array","maxItems":4})"), "llama-spm");
+  const Tokenizer& tok = testing::cached_tokenizer("llama-spm");
+  GrammarMatcher m(c, false);
+  ASSERT_TRUE(m.accept_bytes(R"([1,["ab)"));
+  TokenMask mask;
+  m.fill_mask(mask);
+  for (const char* t : {"\",", "\"]", "\"],"}) {
+    const TokenId id = tok.vocab().find(t);
+    ASSERT_NE(id, kNoToken) << t;
+    EXPECT_TRUE(mask.test(id)) << t;
+  }
+  EXPECT_FALSE(mask.test(tok.vocab().find("\":")));  // an array element is no key
+}
+
 TEST(Matcher, RejectedTokensLeaveTheStateAlone) {
   const auto c = compile_or_die(json(kPerson, JsonWhitespace::kCompact), "llama-spm");
   GrammarMatcher m(c, false);
