@@ -2,7 +2,7 @@
 // timing). Over the schema corpus of tests/grammar/schemas:
 //   - compile (front end + automaton + token classification) and first mask, per schema, cold;
 //   - mask per step and accept per token along random walks (biased to finish);
-//   - the sampler's masking of a row of logits;
+//   - the sampler's masking of a row of logits with those masks (stage 0 of its chain);
 //   - with --model, a decode step of that model at batch 1 and 8 on this machine, and the mask
 //     overhead relative to it (b masks + b row maskings + b accepts per step, on the engine thread).
 // Usage:
@@ -80,7 +80,8 @@ void print_dist(const char* what, const std::vector<double>& v, const char* unit
 }
 
 struct Costs {
-  std::vector<double> compile_ms, first_mask_ms, mask_us, accept_us;
+  std::vector<double> compile_ms, first_mask_ms, mask_us, accept_us, apply_us;
+  std::vector<float> row;  // a row of logits for the sampler's stage 0
 };
 
 // Random walks through one grammar (a third of the steps pick a closing token when there is one).
@@ -94,6 +95,10 @@ void walk(const CompiledGrammarPtr& g, std::uint32_t seed, Costs& c) {
     const auto t0 = Clock::now();
     m.fill_mask(mask);
     c.mask_us.push_back(us_since(t0));
+    c.row.assign(static_cast<std::size_t>(vocab.n_tokens()), 1.0f);
+    const auto t2 = Clock::now();
+    logits_mask(c.row, mask.words());
+    c.apply_us.push_back(us_since(t2));
     all.clear();
     closers.clear();
     mask.for_each([&](TokenId t) {
@@ -181,24 +186,12 @@ int run(const Args& a) {
   print_dist("mask per step", c.mask_us, "us");
   print_dist("accept per token", c.accept_us, "us");
 
-  // The sampler's stage 0 on a row of this vocabulary, for a sparse and a dense mask.
-  std::vector<float> row(static_cast<std::size_t>(vocab->n_tokens()), 1.0f);
-  std::vector<double> row_us;
-  TokenMask sparse(vocab->n_tokens()), dense(vocab->n_tokens());
-  sparse.set(5);
-  for (TokenId t = 0; t < vocab->n_tokens(); t += 2) dense.set(t);
-  for (int i = 0; i < 200; ++i) {
-    std::fill(row.begin(), row.end(), 1.0f);
-    const auto t1 = Clock::now();
-    logits_mask(row, (i % 2 ? sparse : dense).words());
-    row_us.push_back(us_since(t1));
-  }
-  print_dist("sampler masking of one row (stage 0)", row_us, "us");
+  print_dist("sampler stage 0 (mask a row of logits)", c.apply_us, "us");
 
   if (!a.model.empty()) {
-    const double per_seq_us = mean(c.mask_us) + mean(c.accept_us) + mean(row_us);
+    const double per_seq_us = mean(c.mask_us) + mean(c.accept_us) + mean(c.apply_us);
     const double per_seq_p99_us =
-        percentile(c.mask_us, 0.99) + percentile(c.accept_us, 0.99) + percentile(row_us, 0.99);
+        percentile(c.mask_us, 0.99) + percentile(c.accept_us, 0.99) + percentile(c.apply_us, 0.99);
     fmt::print("\nmodel {} ({} threads)\n", a.model, a.threads);
     for (const int b : {1, 8}) {
       const double step_ms = decode_step_ms(a.model, a.threads, b);

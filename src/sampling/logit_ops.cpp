@@ -47,19 +47,28 @@ float logit_exp(float z) {
 void logits_mask(std::span<float> logits, std::span<const std::uint64_t> allowed) {
   constexpr float kNegInf = -std::numeric_limits<float>::infinity();
   const std::size_t n = logits.size();
-  for (std::size_t w = 0; w * 64 < n; ++w) {
+  const std::size_t n_words = (n + 63) / 64;
+  float* p = logits.data();
+  for (std::size_t w = 0; w < n_words;) {
     const std::uint64_t bits = w < allowed.size() ? allowed[w] : 0;
-    if (bits == ~std::uint64_t{0}) continue;
-    float* p = logits.data() + w * 64;
-    const std::size_t len = std::min<std::size_t>(64, n - w * 64);
-    if (bits == 0) {
-      std::fill(p, p + len, kNegInf);
+    if (bits == ~std::uint64_t{0}) {
+      ++w;
       continue;
     }
+    if (bits == 0) {
+      // A run of words that allow nothing: one fill.
+      std::size_t end = w + 1;
+      while (end < n_words && (end >= allowed.size() || allowed[end] == 0)) ++end;
+      std::fill(p + w * 64, p + std::min(n, end * 64), kNegInf);
+      w = end;
+      continue;
+    }
+    const std::size_t len = std::min<std::size_t>(64, n - w * 64);
     for (std::uint64_t clear = ~bits; clear != 0; clear &= clear - 1) {
       const auto j = static_cast<std::size_t>(std::countr_zero(clear));
-      if (j < len) p[j] = kNegInf;
+      if (j < len) p[w * 64 + j] = kNegInf;
     }
+    ++w;
   }
 }
 
