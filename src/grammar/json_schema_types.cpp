@@ -64,11 +64,11 @@ ExprId not_in(Grammar& g, const std::vector<std::u32string>& names, std::size_t 
 
 ExprId JsonGrammarBuilder::Impl::ws() {
   if (opt.whitespace == JsonWhitespace::kCompact) return g.empty();
-  // One shared rule: its masks are computed once, not at every place whitespace may go.
-  return cached_rule("ws", [&] {
-    return g.alt({g.empty(), g.byte(' '),
-                  g.seq({g.byte('\n'), g.repeat(g.bytes(ByteSet::of(' ') | ByteSet::of('\t')), 0, opt.max_indent)})});
-  });
+  // Inline rather than one shared rule: a rule that may end anywhere makes every token after it
+  // depend on the caller (uncertain), which costs more, at compile and at run time, than the
+  // extra nodes.
+  return g.alt({g.empty(), g.byte(' '),
+                g.seq({g.byte('\n'), g.repeat(g.bytes(ByteSet::of(' ') | ByteSet::of('\t')), 0, opt.max_indent)})});
 }
 
 ExprId JsonGrammarBuilder::Impl::string_literal(std::string_view text) {
