@@ -368,7 +368,7 @@ bool NodeClassifier::general_step(std::size_t i, std::size_t d) {
   marks_[d] = machine_.pool().size();
   const bool unknown = unknown_[d - 1] || flags.unknown || flags.overflow;
   unknown_[d] = unknown;
-  bool in_rule = flags.rule_end, guessed = false;
+  bool in_rule = flags.rule_end, guessed = flags.guessed_end;
   for (const std::uint32_t f : out) {
     (machine_.pool()[f].guessed ? guessed : in_rule) = true;
   }

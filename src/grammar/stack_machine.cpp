@@ -50,7 +50,16 @@ void StackMachine::expand_from(PdaNodeId node, std::int32_t parent, std::uint16_
     flags.rule_end = true;
     for (const PdaNodeId ret : pda_->rule_returns(study_rule_)) expand_from(ret, kParentUnknown, 0, 1, out, flags);
   } else {
-    flags.unknown = true;
+    // A guessed caller ended: guess its own callers, a few levels up.
+    if (n.rule == pda_->root()) flags.guessed_end = true;
+    const auto& rets = pda_->rule_returns(n.rule);
+    if (guessed >= kGuessLevels) {
+      if (!rets.empty()) flags.unknown = true;
+    } else {
+      for (const PdaNodeId ret : rets) {
+        expand_from(ret, kParentUnknown, 0, static_cast<std::uint8_t>(guessed + 1), out, flags);
+      }
+    }
   }
 }
 

@@ -11,7 +11,9 @@
 // Below the bottom frame a stack ends in a sentinel that says what popping it means: the end of
 // the grammar (matching), or, while classifying tokens ahead of time for one node, the end of
 // the rule under study (then each place the rule returns to is tried with an unknown stack
-// below: a guess at the context) and the end of such a guessed caller (the context is unknown).
+// below: a guess at the context) and the end of such a guessed caller (then the places its rule
+// returns to are guessed in turn, kGuessLevels deep, after which the context is unknown; the
+// root rule's end is the grammar's end).
 #pragma once
 
 #include <cstdint>
@@ -25,6 +27,7 @@ namespace parley {
 inline constexpr std::int32_t kParentRoot = -1;     // popping ends the grammar
 inline constexpr std::int32_t kParentRuleEnd = -2;  // popping ends the rule under study
 inline constexpr std::int32_t kParentUnknown = -3;  // popping leaves a guessed caller
+inline constexpr std::uint8_t kGuessLevels = 3;
 
 struct Frame {
   PdaNodeId node;
@@ -35,10 +38,11 @@ struct Frame {
 
 // What a step reached besides frames that read bytes.
 struct StepFlags {
-  bool ended = false;     // the grammar can end here (a pop to kParentRoot)
-  bool rule_end = false;  // the rule under study ended here
-  bool unknown = false;   // a guessed caller ended: what follows depends on the unknown context
-  bool overflow = false;  // more than max_stacks stacks: too ambiguous, treated as a dead end
+  bool ended = false;        // the grammar can end here (a pop to kParentRoot)
+  bool rule_end = false;     // the rule under study ended here
+  bool unknown = false;      // guessed callers ended too often: what follows depends on the unknown context
+  bool guessed_end = false;  // a guessed caller ended the grammar here (valid in that context)
+  bool overflow = false;     // more than max_stacks stacks: too ambiguous, treated as a dead end
 };
 
 class StackMachine {
