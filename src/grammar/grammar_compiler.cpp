@@ -69,44 +69,59 @@ Result<Grammar> build_grammar(const GrammarSpec& spec, const GrammarLimits& limi
 }
 
 GrammarCompiler::GrammarCompiler(std::shared_ptr<const TokenVocabulary> vocab, const GrammarLimits& limits,
-                                 std::size_t cache_capacity)
-    : vocab_(std::move(vocab)), limits_(limits), capacity_(std::max<std::size_t>(cache_capacity, 1)) {}
+                                 std::size_t cache_capacity, std::int64_t cache_bytes)
+    : vocab_(std::move(vocab)),
+      limits_(limits),
+      capacity_(std::max<std::size_t>(cache_capacity, 1)),
+      max_bytes_(cache_bytes) {}
 
 Result<CompiledGrammarPtr> GrammarCompiler::compile(const GrammarSpec& spec) {
   return compile(spec.cache_key(), [&]() { return build_grammar(spec, limits_); });
 }
 
+void GrammarCompiler::evict() {
+  while (!lru_.empty() && (cache_.size() > capacity_ || (stats_.bytes > max_bytes_ && cache_.size() > 1))) {
+    const auto it = cache_.find(lru_.back());
+    stats_.bytes -= it->second.bytes;
+    cache_.erase(it);
+    lru_.pop_back();
+  }
+  stats_.entries = static_cast<std::int64_t>(cache_.size());
+}
+
 Result<CompiledGrammarPtr> GrammarCompiler::compile(const std::string& key,
                                                     const std::function<Result<Grammar>()>& build) {
   std::promise<Result<CompiledGrammarPtr>> promise;
-  Entry entry;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::unique_lock<std::mutex> lock(mutex_);
     const auto it = cache_.find(key);
     if (it != cache_.end()) {
       ++stats_.hits;
-      lru_.splice(lru_.begin(), lru_, it->second.second);
-      entry = it->second.first;
-    } else {
-      ++stats_.misses;
-      entry = promise.get_future().share();
-      lru_.push_front(key);
-      cache_.emplace(key, std::make_pair(entry, lru_.begin()));
-      while (cache_.size() > capacity_) {
-        cache_.erase(lru_.back());
-        lru_.pop_back();
-      }
-      stats_.entries = static_cast<std::int64_t>(cache_.size());
-      // Compiled below, outside the lock.
-      entry = {};
+      lru_.splice(lru_.begin(), lru_, it->second.lru);
+      const std::shared_future<Result<CompiledGrammarPtr>> shared = it->second.result;
+      lock.unlock();
+      return shared.get();  // waits while another thread compiles it
     }
+    ++stats_.misses;
+    lru_.push_front(key);
+    cache_.emplace(key, Entry{promise.get_future().share(), lru_.begin(), 0});
+    evict();
   }
-  if (entry.valid()) return entry.get();
+  // Compiled outside the lock.
   Result<CompiledGrammarPtr> result = [&]() -> Result<CompiledGrammarPtr> {
     ASSIGN_OR_RETURN(Grammar g, build());
     return compile_grammar(g, vocab_, limits_);
   }();
   promise.set_value(result);
+  if (result.ok()) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const auto it = cache_.find(key);
+    if (it != cache_.end() && it->second.bytes == 0) {
+      it->second.bytes = (*result)->stats().mask_bytes;
+      stats_.bytes += it->second.bytes;
+      evict();
+    }
+  }
   return result;
 }
 

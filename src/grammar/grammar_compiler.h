@@ -6,7 +6,9 @@
 // engine thread: compiling takes milliseconds); the result goes into GenerateRequest::grammar.
 // Thread-safe: concurrent calls for the same key compile once and share the result (errors are
 // cached too: a bad schema sent again is refused at once). The cache keeps the most recently
-// used `cache_capacity` entries.
+// used entries, at most `cache_capacity` of them and `cache_bytes` of precomputed masks (a
+// compiled grammar holds from a few KiB to tens of MiB of them on a 128k vocabulary; a grammar a
+// request still uses stays alive through its shared pointer when evicted).
 #pragma once
 
 #include <cstdint>
@@ -48,7 +50,7 @@ using CompiledGrammarPtr = std::shared_ptr<const CompiledGrammar>;
 class GrammarCompiler {
  public:
   explicit GrammarCompiler(std::shared_ptr<const TokenVocabulary> vocab, const GrammarLimits& limits = {},
-                           std::size_t cache_capacity = 256);
+                           std::size_t cache_capacity = 256, std::int64_t cache_bytes = std::int64_t{512} << 20);
 
   Result<CompiledGrammarPtr> compile(const GrammarSpec& spec);
   // A grammar the caller builds (e.g. a tool-call syntax around several schemas); `key` must
@@ -59,20 +61,28 @@ class GrammarCompiler {
     std::int64_t hits = 0;
     std::int64_t misses = 0;
     std::int64_t entries = 0;
+    std::int64_t bytes = 0;  // masks held by the cached grammars
   };
   Stats stats() const;
   const std::shared_ptr<const TokenVocabulary>& vocabulary() const { return vocab_; }
   const GrammarLimits& limits() const { return limits_; }
 
  private:
-  using Entry = std::shared_future<Result<CompiledGrammarPtr>>;
+  struct Entry {
+    std::shared_future<Result<CompiledGrammarPtr>> result;
+    std::list<std::string>::iterator lru;
+    std::int64_t bytes = 0;  // known once compiled
+  };
+  // Drops least recently used entries beyond the bounds (mutex_ held).
+  void evict();
 
   std::shared_ptr<const TokenVocabulary> vocab_;
   GrammarLimits limits_;
   std::size_t capacity_;
+  std::int64_t max_bytes_;
   mutable std::mutex mutex_;
   std::list<std::string> lru_;  // most recent first
-  std::map<std::string, std::pair<Entry, std::list<std::string>::iterator>> cache_;
+  std::map<std::string, Entry> cache_;
   Stats stats_;
 };
 

@@ -66,6 +66,16 @@ TEST(GrammarCompiler, CacheIsBounded) {
   EXPECT_EQ(compiler.stats().hits, 1);
 }
 
+TEST(GrammarCompiler, CacheIsBoundedInBytes) {
+  GrammarCompiler compiler(grammar_vocab("llama-spm"), {}, 100, /*cache_bytes=*/1);
+  auto a = compiler.compile(GrammarSpec{GrammarKind::kJsonSchema, R"({"type":"string"})", {}, {}});
+  auto b = compiler.compile(GrammarSpec{GrammarKind::kJsonSchema, R"({"type":"integer"})", {}, {}});
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(compiler.stats().entries, 1);  // the newest stays, whatever its size
+  EXPECT_GT(compiler.stats().bytes, 0);
+  EXPECT_TRUE(matches(*a, R"("still usable")"));  // evicted, still alive for its users
+}
+
 TEST(GrammarCompiler, ConcurrentCompilesOfOneKeyShareOneResult) {
   GrammarCompiler compiler(grammar_vocab("llama-bpe"));
   const GrammarSpec spec{GrammarKind::kJsonSchema,
