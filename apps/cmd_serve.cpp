@@ -227,6 +227,12 @@ int run_serve(const ServeArgs& args, const CLI::App& cmd) {
   log_event(LogLevel::kInfo,
             fmt::format("listening on {}://{}:{} (models: {})", scheme, a.server.host, (*server)->port(), ids),
             {{"port", static_cast<std::int64_t>((*server)->port())}});
+  if (a.gateway.site) {
+    std::string host = a.server.host;
+    if (host == "0.0.0.0" || host == "::" || host.empty()) host = "localhost";
+    if (host.find(':') != std::string::npos) host = "[" + host + "]";
+    log_info("the chat UI: open {}://{}:{}/ in a browser", scheme, host, (*server)->port());
+  }
 
   int sig = 0;
   sigwait(&signals, &sig);

@@ -27,6 +27,8 @@ function(parley_embedded_site)
     VERBATIM)
   add_library(${S_TARGET} STATIC ${out}/${S_TARGET}.cpp)
   target_include_directories(${S_TARGET} PUBLIC ${out})
+  # Debug information would hold a second copy of every byte (the arrays' values): none for data.
+  target_compile_options(${S_TARGET} PRIVATE -g0)
   target_link_libraries(${S_TARGET} PUBLIC parley_gateway PRIVATE parley_warnings)
 endfunction()
 
@@ -41,7 +43,14 @@ function(parley_web_ui)
     if(NOT PARLEY_NPM)
       message(FATAL_ERROR "npm is needed to build the web UI: run scripts/setup (or -DPARLEY_WEB_UI=OFF)")
     endif()
+    execute_process(COMMAND ${PARLEY_NODE} --version OUTPUT_VARIABLE node_version OUTPUT_STRIP_TRAILING_WHITESPACE)
+    string(REGEX REPLACE "^v" "" node_version "${node_version}")
+    if(node_version VERSION_LESS 20.19)
+      message(FATAL_ERROR "the web UI's build (Vite) needs Node.js 20.19 or newer, found ${node_version} "
+                          "(${PARLEY_NODE}); install a newer one, or configure with -DPARLEY_WEB_UI=OFF")
+    endif()
     file(GLOB_RECURSE sources CONFIGURE_DEPENDS ${web}/src/* ${web}/public/*)
+    list(FILTER sources EXCLUDE REGEX "\\.test\\.[jt]sx?$")  # unit tests are not shipped
     file(GLOB configs CONFIGURE_DEPENDS ${web}/index.html ${web}/package.json ${web}/package-lock.json
          ${web}/vite.config.* ${web}/tsconfig*.json)
     # npm writes node_modules/.package-lock.json on every install: missing node_modules or a
