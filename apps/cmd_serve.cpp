@@ -177,6 +177,9 @@ int run_serve(const ServeArgs& args, const CLI::App& cmd) {
   Result<ServeConfig> config = build_config(args, cmd);
   if (!config.ok()) return fail("serve", config.status());
   ServeConfig& a = *config;
+  Result<std::shared_ptr<const StaticSite>> site = open_web_ui(a);  // first: a wrong --web-dir fails at once
+  if (!site.ok()) return fail("serve", site.status());
+  a.gateway.site = std::move(*site);
   const bool demo = a.models.empty();
   if (demo) {
     Result<std::string> path = ensure_demo_model(a.data_dir);
@@ -211,9 +214,6 @@ int run_serve(const ServeArgs& args, const CLI::App& cmd) {
     }
     models.push_back(std::move(*m));
   }
-  Result<std::shared_ptr<const StaticSite>> site = open_web_ui(a);
-  if (!site.ok()) return fail("serve", site.status());
-  a.gateway.site = std::move(*site);
   const AuthMode mode = (*accounts)->mode();
   auto gateway = std::make_shared<Gateway>(std::move(models), a.gateway, std::move(*accounts));
 
