@@ -6,7 +6,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <array>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -17,7 +16,7 @@ namespace parley {
 namespace {
 
 // The same table as cmake/embed_web.mjs (StaticSite.EmbeddedContentTypesMatchTheServersTable).
-constexpr std::array<std::pair<std::string_view, std::string_view>, 22> kContentTypes{{
+constexpr std::pair<std::string_view, std::string_view> kContentTypes[] = {
     {".html", "text/html; charset=utf-8"},
     {".js", "text/javascript; charset=utf-8"},
     {".mjs", "text/javascript; charset=utf-8"},
@@ -40,7 +39,7 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 22> kContent
     {".ttf", "font/ttf"},
     {".otf", "font/otf"},
     {".wasm", "application/wasm"},
-}};
+};
 
 constexpr std::size_t kPathBytesMax = 1024;
 constexpr std::size_t kSegmentsMax = 32;
