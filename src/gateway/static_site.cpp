@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <utility>
 
 #include "auth/crypto.h"
@@ -86,7 +85,7 @@ class Fd {
 // O_NOFOLLOW: no symbolic link below the root is followed, so nothing outside it is reachable.
 Result<std::string> read_beneath(const std::string& root, const std::vector<std::string>& segments) {
   auto dir = std::make_unique<Fd>(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dir->get() < 0) return io_error("cannot open the web directory {}: {}", root, std::strerror(errno));
+  if (dir->get() < 0) return errno_error("open the web directory", root, errno);
   const auto missing = [] { return not_found_error("no such file"); };
   for (std::size_t i = 0; i + 1 < segments.size(); ++i) {
     auto next = std::make_unique<Fd>(
@@ -106,7 +105,7 @@ Result<std::string> read_beneath(const std::string& root, const std::vector<std:
   while (true) {
     const ssize_t n = ::read(file.get(), buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return io_error("reading a file of the web directory: {}", std::strerror(errno));
+    if (n < 0) return errno_error("read a file of the web directory", root, errno);
     if (n == 0) break;
     bytes.append(buf, static_cast<std::size_t>(n));
     if (bytes.size() > kFileBytesMax) return missing();

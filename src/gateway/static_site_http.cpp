@@ -131,7 +131,7 @@ bool etag_matches(std::string_view if_none_match, std::string_view etag) {
 }
 
 const HttpHeaders& web_security_headers() {
-  static const HttpHeaders kHeaders = {
+  static const HttpHeaders headers = {
       {"Content-Security-Policy",
        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
        "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
@@ -140,7 +140,7 @@ const HttpHeaders& web_security_headers() {
       {"Referrer-Policy", "no-referrer"},
       {"X-Frame-Options", "DENY"},
   };
-  return kHeaders;
+  return headers;
 }
 
 SiteResponse StaticSite::serve(const HttpRequest& request) const {
