@@ -267,9 +267,15 @@ TEST_F(SecurityTest, WrongPasswordsFromElsewhereDoNotLockTheOwnerOut) {
 TEST_F(SecurityTest, EveryRouteDeclaresWhoMayCallIt) {
   gateway_options_.site = StaticSite::embedded(test_site_files());
   start();
-  const std::set<std::string> anonymous = {
-      "GET /health",           "GET /ready",           "GET /metrics", "GET /api/auth/options",
-      "POST /api/auth/signup", "POST /api/auth/login", "GET /{*path}"};
+  // A share link's token is its credential (gateway/share_api.h); the web UI is public.
+  const std::set<std::string> anonymous = {"GET /health",
+                                           "GET /ready",
+                                           "GET /metrics",
+                                           "GET /api/auth/options",
+                                           "POST /api/auth/signup",
+                                           "POST /api/auth/login",
+                                           "GET /api/shared/{token}",
+                                           "GET /{*path}"};
   std::set<std::string> seen_anonymous;
   std::size_t n = 0;
   for (const RouteSpec& r : gateway_->routes().routes()) {
@@ -292,7 +298,7 @@ TEST_F(SecurityTest, EveryRouteDeclaresWhoMayCallIt) {
     if (r.pattern.starts_with("/api/keys")) {
       EXPECT_EQ(r.caller, Caller::kSession) << name;
     }
-    if (r.pattern.starts_with("/api/conversations")) {
+    if (r.pattern.starts_with("/api/conversations") || r.pattern.starts_with("/api/shares")) {
       EXPECT_EQ(r.scope, auth::Scope::kChat) << name;
     }
   }
