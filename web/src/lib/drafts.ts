@@ -31,11 +31,11 @@ export class DraftStore {
       return;
     }
     const value = JSON.stringify({ text, at: now } satisfies Stored);
-    if (!this.set(PREFIX + key, value)) {
-      // Storage full: drop the oldest drafts and try once more.
-      this.prune(Math.floor(MAX_DRAFTS / 2));
-      this.set(PREFIX + key, value);
-      return;
+    // Storage full: drop the oldest other drafts, one at a time, until this one fits.
+    while (!this.set(PREFIX + key, value)) {
+      const oldest = this.entries().find((e) => e.key !== PREFIX + key);
+      if (!oldest) return;
+      this.storage?.removeItem(oldest.key);
     }
     this.prune(MAX_DRAFTS);
   }
@@ -57,7 +57,13 @@ export class DraftStore {
 
   /** Keeps at most `max` drafts, the most recent ones. */
   prune(max: number): void {
-    if (!this.storage) return;
+    const entries = this.entries();
+    for (const e of entries.slice(0, Math.max(0, entries.length - max))) this.storage?.removeItem(e.key);
+  }
+
+  /** The stored drafts, oldest first. */
+  private entries(): { key: string; at: number }[] {
+    if (!this.storage) return [];
     const entries: { key: string; at: number }[] = [];
     for (let i = 0; i < this.storage.length; i++) {
       const k = this.storage.key(i);
@@ -70,9 +76,7 @@ export class DraftStore {
       }
       entries.push({ key: k, at });
     }
-    if (entries.length <= max) return;
-    entries.sort((a, b) => b.at - a.at);
-    for (const e of entries.slice(max)) this.storage.removeItem(e.key);
+    return entries.sort((a, b) => a.at - b.at);
   }
 
   private get(key: string): string | null {
