@@ -44,6 +44,17 @@ export default defineConfig({
     port: 5173,
     proxy: { '/api': proxy, '/v1': proxy },
   },
+  // `npm run preview` serves dist/ under the server's Content-Security-Policy (the contract's),
+  // so a build that needs an inline script or eval shows its violations in the browser console.
+  preview: {
+    port: 4173,
+    proxy: { '/api': proxy, '/v1': proxy },
+    headers: {
+      'Content-Security-Policy':
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; " +
+        "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    },
+  },
   test: {
     environment: 'jsdom',
     include: ['src/**/*.test.ts', 'src/**/*.test.tsx'],

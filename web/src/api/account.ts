@@ -28,6 +28,10 @@ export function listModels(): Promise<{ object: 'list'; data: ModelInfo[] }> {
   return request('/api/models');
 }
 
+export function listOpenAiModels(): Promise<{ object: 'list'; data: ModelInfo[] }> {
+  return request('/v1/models', { quiet401: true });
+}
+
 export function listKeys(): Promise<{ data: ApiKey[] }> {
   return request('/api/keys');
 }

@@ -60,6 +60,13 @@ export function ConversationView({ empty }: { empty: ComponentChildren }) {
     return () => ro.disconnect();
   }, [toBottom]);
 
+  // A reader scrolling up stops the following at once (before any resize can pull it down).
+  const release = (e: Event) => {
+    if (e instanceof WheelEvent && e.deltaY >= 0) return;
+    if (e instanceof KeyboardEvent && !['ArrowUp', 'PageUp', 'Home'].includes(e.key)) return;
+    stick.current = false;
+  };
+
   const onScroll = () => {
     const el = scroller.current!;
     const bottom = el.scrollHeight - el.scrollTop - el.clientHeight < STICK_PX;
@@ -73,7 +80,7 @@ export function ConversationView({ empty }: { empty: ComponentChildren }) {
   const nothing = shownPath.length === 0 && !s;
 
   return (
-    <div class="conversation" ref={scroller} onScroll={onScroll}>
+    <div class="conversation" ref={scroller} onScroll={onScroll} onWheel={release} onTouchMove={release} onKeyDown={release}>
       <div class="conversation-inner" ref={inner}>
         {threadStatus.value === 'loading' && shownPath.length === 0 ? <p class="muted center pad">Loading…</p> : null}
         {threadStatus.value === 'missing' ? <p class="muted center pad">This conversation does not exist (or was deleted).</p> : null}

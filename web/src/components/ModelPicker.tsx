@@ -8,7 +8,8 @@ export function ModelPicker() {
   const current = effectiveModel(c?.settings?.model ?? c?.model);
   const ids = models.value.map((m) => m.id);
   if (current && !ids.includes(current)) ids.unshift(current);
-  if (ids.length === 0) return <span class="model-name muted">No model</span>;
+  // No list from the server (and no conversation yet): the server picks its first model.
+  if (ids.length === 0) return <span class="model-name">Default model</span>;
   return (
     <label class="model-picker">
       <span class="visually-hidden">Model</span>

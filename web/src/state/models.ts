@@ -16,8 +16,13 @@ export async function loadModels(): Promise<void> {
     const answer = await account.listModels();
     models.value = answer.data;
   } catch {
-    // Older servers have no /api/models: the picker falls back to the conversation's model.
-    models.value = [];
+    // Servers before /api/models: /v1/models answers in local mode (not to sessions); else the
+    // picker falls back to the conversation's model.
+    try {
+      models.value = (await account.listOpenAiModels()).data;
+    } catch {
+      models.value = [];
+    }
   } finally {
     modelsLoaded.value = true;
   }
