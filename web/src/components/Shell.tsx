@@ -30,8 +30,11 @@ function onKeyDown(e: KeyboardEvent): void {
     const search = document.getElementById('conversation-search') as HTMLInputElement | null;
     if (search) {
       e.preventDefault();
-      if (!sidebarOpen.value) setSidebar(true);
-      requestAnimationFrame(() => search.focus());
+      if (sidebarOpen.value) search.focus();
+      else {
+        setSidebar(true);
+        requestAnimationFrame(() => search.focus());
+      }
     }
     return;
   }
