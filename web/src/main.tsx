@@ -8,10 +8,13 @@ import { startRouter } from './state/router';
 import { bootstrap } from './state/session';
 import { startTheme } from './state/theme';
 import './styles/base.css';
+import './styles/controls.css';
 import './styles/layout.css';
 import './styles/chat.css';
+import './styles/composer.css';
 import './styles/markdown.css';
 import './styles/pages.css';
+import './styles/tables.css';
 
 startTheme();
 startLayout();

@@ -26,6 +26,9 @@ function UserUsage({ user, period }: { user: User; period: Period }) {
 }
 
 export function AdminPage() {
+  useEffect(() => {
+    document.title = 'Admin · Parley';
+  }, []);
   const [period, setPeriod] = useState<Period>('month');
   const [rows, setRows] = useState<UserUsageRow[] | null>(null);
   const [error, setError] = useState<string | null>(null);

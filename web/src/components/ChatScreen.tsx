@@ -1,6 +1,6 @@
 // The chat: top bar (model, settings, share, export), the demo banner, the conversation and the
 // composer.
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { NEW_CHAT } from '../lib/drafts';
 import { effectiveModel } from '../state/models';
 import { conversation } from '../state/thread';
@@ -28,6 +28,9 @@ export function ChatScreen({ routeId }: { routeId: string | null }) {
   const [panel, setPanel] = useState<'settings' | 'share' | null>(null);
   const model = effectiveModel(c?.settings?.model ?? c?.model);
   const id = c?.id ?? null;
+  useEffect(() => {
+    document.title = c?.title ? `${c.title} · Parley` : 'Parley';
+  }, [c?.title]);
   return (
     <div class="chat-screen">
       <header class="topbar">

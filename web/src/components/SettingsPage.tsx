@@ -1,4 +1,5 @@
 // Settings: appearance, API keys, usage, archived chats, the account (sign out).
+import { useEffect } from 'preact/hooks';
 import { signOut, currentMe, isLocal } from '../state/session';
 import { setTheme, theme, type ThemeChoice } from '../state/theme';
 import { ApiKeys } from './ApiKeys';
@@ -13,6 +14,9 @@ const themes: { value: ThemeChoice; label: string }[] = [
 ];
 
 export function SettingsPage() {
+  useEffect(() => {
+    document.title = 'Settings · Parley';
+  }, []);
   const me = currentMe.value;
   return (
     <div class="page">
