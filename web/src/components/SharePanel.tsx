@@ -55,7 +55,7 @@ export function SharePanel({ conversationId, onClose }: { conversationId: string
       </p>
       {created ? (
         <div class="share-created">
-          <input class="mono" readOnly aria-label="Share link" value={absolute(created)} onFocus={(e) => e.currentTarget.select()} />
+          <input class="mono" readOnly aria-label="Public link" value={absolute(created)} onFocus={(e) => e.currentTarget.select()} />
           <button
             type="button"
             class="btn-primary"
