@@ -135,6 +135,13 @@ async function runStream(plan: StreamPlan): Promise<{ userSaved: boolean; failed
   return { userSaved, failed };
 }
 
+/** The server's automatic title: the first line, trimmed, at most 60 characters. */
+export function provisionalTitle(text: string): string {
+  const line = text.trim().split('\n')[0]!.trim();
+  const chars = [...line];
+  return chars.length > 60 ? `${chars.slice(0, 60).join('').trimEnd()}…` : line;
+}
+
 /** Sends a new message (creating the conversation first for a new chat). */
 export async function sendMessage(text: string): Promise<void> {
   const draftKey = conversation.value?.id ?? NEW_CHAT;
@@ -152,7 +159,8 @@ export async function sendMessage(text: string): Promise<void> {
     tree.value = emptyTree;
     leafId.value = null;
     threadStatus.value = 'ready';
-    upsertConversation(c);
+    // Shown until the server names it (with the same rule) when the first reply is saved.
+    upsertConversation({ ...c, title: c.title || provisionalTitle(text) });
     navigate(chatPath(c.id), { replace: false });
   }
   const id = c.id;
