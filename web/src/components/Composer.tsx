@@ -2,6 +2,7 @@
 // conversation at every keystroke and cleared only once the server has saved the message.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { drafts } from '../lib/drafts';
+import { isPhone } from '../state/layout';
 import { composerRestore, sendMessage, stopReply, streamOf } from '../state/reply';
 import { Icon } from './Icons';
 
@@ -10,8 +11,9 @@ export function Composer({ draftKey, conversationId, disabled }: { draftKey: str
   const ref = useRef<HTMLTextAreaElement>(null);
   const s = streamOf(conversationId);
 
+  // Ready to type on a wide screen; a phone would pop its keyboard over the page.
   useEffect(() => {
-    ref.current?.focus({ preventScroll: true });
+    if (!isPhone.value) ref.current?.focus({ preventScroll: true });
   }, [draftKey]);
 
   // A send that failed before the server kept the message hands its text back.
