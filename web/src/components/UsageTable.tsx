@@ -29,7 +29,7 @@ export function UsageTable<T extends UsageLike>({
         <thead>
           <tr>
             {first.map((f) => (
-              <th key={f.title} scope="col">
+              <th key={f.title} scope="col" class="text">
                 {f.title}
               </th>
             ))}
