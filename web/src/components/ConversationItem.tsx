@@ -6,6 +6,7 @@ import { describeError } from '../lib/errors';
 import { archiveConversation, deleteWithUndo, renameConversation } from '../state/conversations';
 import { closeDrawerOnPhone } from '../state/layout';
 import { chatPath, linkClick, navigate } from '../state/router';
+import { conversation } from '../state/thread';
 import { showToast } from '../state/toasts';
 import { Icon } from './Icons';
 import { Menu } from './Menu';
@@ -27,6 +28,7 @@ function Rename({ c, onDone }: { c: Conversation; onDone: () => void }) {
     if (title.trim() === c.title) return;
     try {
       await renameConversation(c.id, title.trim());
+      if (conversation.value?.id === c.id) conversation.value = { ...conversation.value, title: title.trim() };
     } catch (err) {
       showToast(`Could not rename: ${describeError(err).message}`, { kind: 'error' });
     }
