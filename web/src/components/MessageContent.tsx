@@ -13,10 +13,16 @@ function render(el: HTMLElement, text: string): void {
 
 export const MessageContent = memo(function MessageContent({ text, eager }: { text: string; eager: boolean }) {
   const ref = useRef<HTMLDivElement>(null);
+  const shown = useRef<string | null>(null); // the text whose Markdown is in the DOM
   useLayoutEffect(() => {
     const el = ref.current!;
-    if (eager || typeof IntersectionObserver === 'undefined') {
+    if (shown.current === text) return; // already rendered (eager may have changed since)
+    const show = () => {
       render(el, text);
+      shown.current = text;
+    };
+    if (eager || typeof IntersectionObserver === 'undefined') {
+      show();
       return;
     }
     el.textContent = text;
@@ -25,7 +31,7 @@ export const MessageContent = memo(function MessageContent({ text, eager }: { te
       (entries) => {
         if (entries.some((e) => e.isIntersecting)) {
           io.disconnect();
-          render(el, text);
+          show();
         }
       },
       { rootMargin: '1200px 0px' },
