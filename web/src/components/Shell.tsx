@@ -78,6 +78,13 @@ export function Shell() {
   const phone = isPhone.value;
   const open = sidebarOpen.value;
   const drawerOpen = phone && open;
+
+  // The drawer takes the focus when it opens and gives it back to its opener when it closes.
+  useEffect(() => {
+    if (!phone) return;
+    const target = drawerOpen ? '.sidebar .new-chat' : '.topbar [aria-label="Open sidebar"]';
+    requestAnimationFrame(() => document.querySelector<HTMLElement>(target)?.focus({ preventScroll: true }));
+  }, [drawerOpen]);
   return (
     <div class={`shell${open ? ' sidebar-open' : ' sidebar-closed'}${phone ? ' phone' : ''}`}>
       <Sidebar />
