@@ -1,6 +1,6 @@
 // The signed-in layout: sidebar (a drawer on phones) beside the page of the current route, and
 // the keyboard shortcuts.
-import { useEffect } from 'preact/hooks';
+import { useEffect, useRef } from 'preact/hooks';
 import { reloadList } from '../state/conversations';
 import { isPhone, setSidebar, sidebarOpen } from '../state/layout';
 import { loadModels } from '../state/models';
@@ -80,8 +80,10 @@ export function Shell() {
   const drawerOpen = phone && open;
 
   // The drawer takes the focus when it opens and gives it back to its opener when it closes.
+  const wasOpen = useRef(drawerOpen);
   useEffect(() => {
-    if (!phone) return;
+    if (!phone || wasOpen.current === drawerOpen) return;
+    wasOpen.current = drawerOpen;
     const target = drawerOpen ? '.sidebar .new-chat' : '.topbar [aria-label="Open sidebar"]';
     requestAnimationFrame(() => document.querySelector<HTMLElement>(target)?.focus({ preventScroll: true }));
   }, [drawerOpen]);
