@@ -167,6 +167,7 @@ int run_serve(const ServeArgs& args, const CLI::App& cmd) {
     ServedModelOptions m = a.model_defaults;
     m.path = *path;
     m.id = std::string(kDemoId);
+    m.demo = true;  // the web UI shows a banner: its replies are noise
     a.models.push_back(std::move(m));
     log_warn(
         "no model configured: serving the built-in demo model '{}' ({}). It has random weights, so its replies "

@@ -7,6 +7,7 @@
 //   GET  /ready                  readiness: every model is loaded and its engine running
 //   GET  /metrics                Prometheus text
 //   GET  /v1/models              the served models;  GET /v1/models/{id}
+//   GET  /api/models             the served models for the web UI (gateway/models_api.h)
 //   POST /v1/chat/completions    chat (stream or not)
 //   POST /v1/completions         raw completions (stream or not)
 //   /api/auth/*, /api/keys, /api/usage, /api/admin/*   accounts (gateway/account_api.h)
