@@ -114,6 +114,18 @@ async function localScreens(theme) {
   await page.locator('[data-role="user"]').last().hover();
   await shot(page, `chat-branches-${theme}`);
 
+  await page.getByRole('button', { name: 'Share', exact: true }).click();
+  await page.getByRole('button', { name: 'Create link', exact: true }).click();
+  const link = await page.getByRole('textbox', { name: 'Public link', exact: true }).inputValue({ timeout: 10_000 });
+  await shot(page, `share-panel-${theme}`);
+  await page.getByRole('button', { name: 'Close', exact: true }).click();
+  const anon = await context(url, { dark });
+  const shared = await anon.newPage();
+  await shared.goto(new URL(link).pathname);
+  await shared.locator('[data-role="assistant"], .error-text').first().waitFor({ timeout: 10_000 });
+  await shot(shared, `share-view-${theme}`);
+  await anon.close();
+
   await page.goto('/c/cnv_showcase');
   await page.locator('.katex').first().waitFor({ timeout: 10_000 });
   await page.locator('code.hljs').first().waitFor({ timeout: 10_000 });

@@ -4,6 +4,7 @@ import { useState } from 'preact/hooks';
 import type { SettingsPatch, Usage } from '../api/types';
 import { describeError } from '../lib/errors';
 import { formatCost, formatInt } from '../lib/format';
+import { effectiveModel, models } from '../state/models';
 import { conversation, currentSettings, saveSettings, tree } from '../state/thread';
 import { showToast } from '../state/toasts';
 import { Dialog } from './Dialog';
@@ -36,6 +37,7 @@ export function ConversationSettings({ onClose }: { onClose: () => void }) {
   const [error, setError] = useState<string | null>(null);
   const [saving, setSaving] = useState(false);
   const usage = c?.usage ?? (c ? usageFromTree() : null);
+  const context = models.value.find((x) => x.id === effectiveModel(c?.settings?.model ?? c?.model))?.context_length;
   const costKnown = Boolean(c?.usage);
 
   const save = async (e: Event) => {
@@ -72,7 +74,16 @@ export function ConversationSettings({ onClose }: { onClose: () => void }) {
           </label>
           <label class="field">
             <span>Max tokens</span>
-            <input type="number" inputMode="numeric" min={1} step={1} placeholder="up to the context" value={maxTokens} onInput={(e) => setMaxTokens(e.currentTarget.value)} />
+            <input
+              type="number"
+              inputMode="numeric"
+              min={1}
+              max={context}
+              step={1}
+              placeholder={context ? `up to ${context}` : 'up to the context'}
+              value={maxTokens}
+              onInput={(e) => setMaxTokens(e.currentTarget.value)}
+            />
           </label>
         </div>
         <p class="hint">Empty fields use the server's defaults. A reply's own choices win over these.</p>
