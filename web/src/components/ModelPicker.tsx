@@ -25,7 +25,6 @@ export function ModelPicker() {
         {ids.map((id) => (
           <option key={id} value={id}>
             {id}
-            {models.value.find((m) => m.id === id)?.demo ? ' (demo)' : ''}
           </option>
         ))}
       </select>
