@@ -18,7 +18,3 @@ export function formatDate(unix: number | null | undefined): string {
   if (!unix) return '—';
   return new Date(unix * 1000).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 }
-
-export function formatDay(unix: number): string {
-  return new Date(unix * 1000).toLocaleDateString(undefined, { dateStyle: 'medium' });
-}

@@ -136,8 +136,3 @@ export function renderMarkdownUncached(src: string): string {
     return `<p>${escapeHtml(src)}</p>`;
   }
 }
-
-/** True when the text has something math.ts would render. */
-export function hasMath(html: string): boolean {
-  return html.includes('data-tex=');
-}

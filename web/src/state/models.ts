@@ -1,10 +1,9 @@
 // The models the server offers (GET /api/models), and the one chosen for the open conversation.
-import { computed, signal } from '@preact/signals';
+import { signal } from '@preact/signals';
 import * as account from '../api/account';
 import type { ModelInfo } from '../api/types';
 
 export const models = signal<ModelInfo[]>([]);
-export const modelsLoaded = signal(false);
 /** The user's choice in the picker for the open conversation (null: the conversation's own). */
 export const chosenModel = signal<string | null>(null);
 
@@ -23,8 +22,6 @@ export async function loadModels(): Promise<void> {
     } catch {
       models.value = [];
     }
-  } finally {
-    modelsLoaded.value = true;
   }
 }
 
@@ -44,4 +41,3 @@ export function isDemoModel(id: string | null): boolean {
   return id === DEMO_ID;
 }
 
-export const anyModels = computed(() => models.value.length > 0);

@@ -71,7 +71,3 @@ export async function signOut(): Promise<void> {
     session.value = { status: 'signed-out', options };
   }
 }
-
-export function authOptions(): AuthOptions {
-  return options;
-}
