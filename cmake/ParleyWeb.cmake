@@ -58,9 +58,8 @@ function(parley_web_ui)
     set(installed ${web}/node_modules/.package-lock.json)
     add_custom_command(
       OUTPUT ${installed}
-      COMMAND ${PARLEY_NPM} ci --no-audit --no-fund --loglevel=error
-      DEPENDS ${web}/package-lock.json
-      WORKING_DIRECTORY ${web}
+      COMMAND ${CMAKE_COMMAND} -DWEB=${web} -DNPM=${PARLEY_NPM} -P ${PROJECT_SOURCE_DIR}/cmake/npm_ci.cmake
+      DEPENDS ${web}/package-lock.json ${PROJECT_SOURCE_DIR}/cmake/npm_ci.cmake
       COMMENT "npm ci in web/"
       VERBATIM)
     # Into the build directory: each build tree has its own, and web/dist stays the developer's.
