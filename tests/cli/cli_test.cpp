@@ -21,8 +21,7 @@ struct Outcome {
 };
 
 Outcome run(const std::string& args) {
-  const std::string err_path =
-      std::filesystem::temp_directory_path() / ("parley_cli_err_" + std::to_string(::getpid()));
+  const std::string err_path = std::filesystem::temp_directory_path() / ("parley_cli_err_" + std::to_string(::getpid()));
   const std::string cmd = testing::parley_bin() + " " + args + " 2>" + err_path;
   FILE* p = ::popen(cmd.c_str(), "r");
   std::string out;
@@ -35,9 +34,7 @@ Outcome run(const std::string& args) {
   return r;
 }
 
-std::string vocab(const std::string& name) {
-  return testing::vocab_path(name);
-}
+std::string vocab(const std::string& name) { return testing::vocab_path(name); }
 
 class CliTest : public ::testing::Test {
  protected:
@@ -51,11 +48,12 @@ class CliTest : public ::testing::Test {
 };
 
 TEST_F(CliTest, HelpForEveryCommand) {
-  for (const char* cmd :
-       {"--help", "model --help", "model info --help", "model synth --help", "tokenize --help", "generate --help",
-        "bench --help", "bench serve --help", "admin --help", "admin create-user --help", "admin reset-password --help",
-        "admin disable-user --help", "admin enable-user --help", "admin set-role --help", "admin list-users --help",
-        "admin create-key --help", "admin revoke-key --help", "admin list-keys --help", "admin usage --help"}) {
+  for (const char* cmd : {"--help", "model --help", "model info --help", "model synth --help", "tokenize --help",
+                          "generate --help", "bench --help", "bench serve --help", "admin --help",
+                          "admin create-user --help", "admin reset-password --help", "admin disable-user --help",
+                          "admin enable-user --help", "admin set-role --help", "admin list-users --help",
+                          "admin create-key --help", "admin revoke-key --help", "admin list-keys --help",
+                          "admin usage --help"}) {
     const Outcome r = run(cmd);
     EXPECT_EQ(r.exit_code, 0) << cmd;
     EXPECT_NE(r.out.find("Usage"), std::string::npos) << cmd;
@@ -125,8 +123,7 @@ TEST_F(CliTest, SynthIsDeterministicAndInfoDescribesIt) {
   const std::int64_t per_layer = embd * embd + 2 * embd * kv + embd * embd + embd + 2 * kv + 2 * embd + 3 * embd * ff;
   EXPECT_EQ(j.at("n_params").as_int64(), vocab_n * embd + 2 * per_layer + embd);
   bool has_output = false;
-  for (const auto& t : j.at("tensors").as_array())
-    has_output |= t.as_object().at("name").as_string() == "output.weight";
+  for (const auto& t : j.at("tensors").as_array()) has_output |= t.as_object().at("name").as_string() == "output.weight";
   EXPECT_FALSE(has_output);
 
   const Outcome text = run("model info " + path("a.gguf"));
@@ -154,30 +151,24 @@ TEST_F(CliTest, ErrorsAreClearAndExitNonZero) {
   r = run("model info " + path("missing.gguf"));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("No such file"), std::string::npos) << r.err;
-  r = run(
-      "model synth --vocab-from builtin:bytes --layers 1 --embd 96 --heads 4 --kv-heads 4 --ff 64 --type q4_k --out " +
-      path("x.gguf"));
+  r = run("model synth --vocab-from builtin:bytes --layers 1 --embd 96 --heads 4 --kv-heads 4 --ff 64 --type q4_k --out " +
+          path("x.gguf"));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("multiple of the q4_k block size"), std::string::npos) << r.err;
-  r = run(
-      "model synth --vocab-from builtin:bytes --layers 1 --embd 64 --heads 4 --kv-heads 4 --ff 64 --type q9 --out " +
-      path("x.gguf"));
+  r = run("model synth --vocab-from builtin:bytes --layers 1 --embd 64 --heads 4 --kv-heads 4 --ff 64 --type q9 --out " +
+          path("x.gguf"));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("unknown tensor type 'q9'"), std::string::npos) << r.err;
-  r = run("model synth --vocab-from " + path("missing.gguf") +
-          " --layers 1 --embd 64 --heads 4 --kv-heads 4 --ff 64 --out " + path("x.gguf"));
+  r = run("model synth --vocab-from " + path("missing.gguf") + " --layers 1 --embd 64 --heads 4 --kv-heads 4 --ff 64 --out " +
+          path("x.gguf"));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("--vocab-from"), std::string::npos) << r.err;
   EXPECT_FALSE(std::filesystem::exists(path("x.gguf")));
 }
 
 TEST_F(CliTest, GenerateIsReproducibleAndStopsAtTheLimit) {
-  ASSERT_EQ(
-      run("model synth --vocab-from builtin:bytes --layers 2 --embd 128 --heads 4 --kv-heads 2 --ff 256 --type q8_0 "
-          "--out " +
-          path("m.gguf"))
-          .exit_code,
-      0);
+  ASSERT_EQ(run("model synth --vocab-from builtin:bytes --layers 2 --embd 128 --heads 4 --kv-heads 2 --ff 256 --type q8_0 "
+                "--out " + path("m.gguf")).exit_code, 0);
   const std::string base = "generate --model " + path("m.gguf") + " --prompt 'Hello there' -t 2 ";
   const Outcome greedy = run(base + "--temp 0 --ids --ignore-eos -n 7");
   ASSERT_EQ(greedy.exit_code, 0) << greedy.err;
@@ -204,12 +195,8 @@ TEST_F(CliTest, GenerateIsReproducibleAndStopsAtTheLimit) {
 }
 
 TEST_F(CliTest, BenchReportsFiguresAndLimits) {
-  ASSERT_EQ(
-      run("model synth --vocab-from builtin:bytes --layers 2 --embd 128 --heads 4 --kv-heads 2 --ff 256 --type q4_0 "
-          "--out " +
-          path("m.gguf"))
-          .exit_code,
-      0);
+  ASSERT_EQ(run("model synth --vocab-from builtin:bytes --layers 2 --embd 128 --heads 4 --kv-heads 2 --ff 256 --type q4_0 "
+                "--out " + path("m.gguf")).exit_code, 0);
   const Outcome r = run("bench --model " + path("m.gguf") + " -p 16 -n 4 -b 1,2 -r 1 -t 2 --json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const boost::json::object j = boost::json::parse(r.out).as_object();
@@ -226,14 +213,9 @@ TEST_F(CliTest, BenchReportsFiguresAndLimits) {
 }
 
 TEST_F(CliTest, BenchServeDrivesTheEngine) {
-  ASSERT_EQ(
-      run("model synth --vocab-from builtin:bytes --layers 2 --embd 128 --heads 4 --kv-heads 2 --ff 256 --type q8_0 "
-          "--out " +
-          path("m.gguf"))
-          .exit_code,
-      0);
-  const Outcome r =
-      run("bench serve --model " + path("m.gguf") + " -c 3 -N 6 -p 20 -g 5 --shared-prefix 48 -t 2 --json");
+  ASSERT_EQ(run("model synth --vocab-from builtin:bytes --layers 2 --embd 128 --heads 4 --kv-heads 2 --ff 256 --type q8_0 "
+                "--out " + path("m.gguf")).exit_code, 0);
+  const Outcome r = run("bench serve --model " + path("m.gguf") + " -c 3 -N 6 -p 20 -g 5 --shared-prefix 48 -t 2 --json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const boost::json::object j = boost::json::parse(r.out).as_object();
   for (const char* key : {"gen_tok_s", "ttft_mean_s", "ttft_p50_s", "ttft_p99_s", "itl_mean_s", "itl_p99_s"}) {
@@ -250,10 +232,8 @@ TEST_F(CliTest, BenchServeDrivesTheEngine) {
 }
 
 TEST_F(CliTest, JsonLogsAreOneObjectPerLine) {
-  const Outcome r =
-      run("--log-format json model synth --vocab-from builtin:bytes --layers 1 --embd 64 --heads 4 --kv-heads 4 "
-          "--ff 64 --out " +
-          path("m.gguf"));
+  const Outcome r = run("--log-format json model synth --vocab-from builtin:bytes --layers 1 --embd 64 --heads 4 --kv-heads 4 "
+                    "--ff 64 --out " + path("m.gguf"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   ASSERT_FALSE(r.err.empty());
   std::istringstream lines(r.err);
@@ -276,7 +256,7 @@ TEST_F(CliTest, AdminManagesAccountsAndKeys) {
   // A generated password is printed once on stdout; a given one is read from stdin only.
   Outcome r = run("admin " + data + " create-user --email Admin@Example.com --role admin");
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.out.size(), 21u) << r.out;                                                 // 20 characters and a newline
+  EXPECT_EQ(r.out.size(), 21u) << r.out;  // 20 characters and a newline
   EXPECT_NE(r.err.find("created admin admin@example.com"), std::string::npos) << r.err;  // normalized
   {
     std::ofstream f(path("pw.txt"));
@@ -292,8 +272,7 @@ TEST_F(CliTest, AdminManagesAccountsAndKeys) {
     std::ofstream f(path("short.txt"));
     f << "short\n";
   }
-  EXPECT_NE(
-      run("admin " + data + " create-user --email c@example.com --password-stdin < " + path("short.txt")).exit_code, 0);
+  EXPECT_NE(run("admin " + data + " create-user --email c@example.com --password-stdin < " + path("short.txt")).exit_code, 0);
   // The password policy applies to passwords given on stdin, and a look-alike address is a duplicate.
   for (const std::string weak : {"12345678", "carol@example.com"}) {
     {
