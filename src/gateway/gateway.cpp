@@ -142,6 +142,8 @@ void Gateway::add_routes() {
   add_ui_model_routes(routes_, models_);
   if (accounts_) accounts_->api().add_routes(routes_);
   if (conversations_) conversations_->add_routes(routes_);
+  // Last: the UI takes only what no route above matched, and never a path of the API.
+  if (options_.site) add_web_routes(routes_, options_.site, {"/api", "/v1", "/health", "/ready", "/metrics"});
 }
 
 Result<Principal> Gateway::authenticate(const HttpRequest& request) const {
