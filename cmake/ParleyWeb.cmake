@@ -45,8 +45,8 @@ function(parley_web_ui)
     endif()
     execute_process(COMMAND ${PARLEY_NODE} --version OUTPUT_VARIABLE node_version OUTPUT_STRIP_TRAILING_WHITESPACE)
     string(REGEX REPLACE "^v" "" node_version "${node_version}")
-    if(node_version VERSION_LESS 20.19)
-      message(FATAL_ERROR "the web UI's build (Vite) needs Node.js 20.19 or newer, found ${node_version} "
+    if(node_version VERSION_LESS 18.19)
+      message(FATAL_ERROR "the web UI's build (Vite) needs Node.js 18.19 or newer, found ${node_version} "
                           "(${PARLEY_NODE}); install a newer one, or configure with -DPARLEY_WEB_UI=OFF")
     endif()
     file(GLOB_RECURSE sources CONFIGURE_DEPENDS ${web}/src/* ${web}/public/*)

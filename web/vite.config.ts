@@ -29,7 +29,7 @@ const katexWoff2Only = {
 export default defineConfig({
   base: '/',
   plugins: [katexWoff2Only],
-  oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
+  esbuild: { jsx: 'automatic', jsxImportSource: 'preact' },
   build: {
     outDir: 'dist',
     assetsDir: 'assets',
