@@ -13,7 +13,7 @@ PORT       ?= 8080
 .PHONY: help setup configure build test run bench fuzz asan format lint clean
 
 help:
-	@echo "make run     install what is missing, build, and serve the built-in demo model on http://$(HOST):$(PORT)"
+	@echo "make run     install what is missing, build, and serve the chat UI and the API (built-in demo model) on http://$(HOST):$(PORT)"
 	@echo "make test    install what is missing, build, and run every test"
 	@echo "make build   build $(PARLEY) and the tests ($(BUILD_TYPE))"
 	@echo "make bench   run the benchmarks (tokenizer, matmul kernels, whole models, serving load)"

@@ -13,6 +13,7 @@
 #include "gateway/serve_config.h"
 #include "model/synth.h"
 #include "net/http_server.h"
+#include "parley_web_ui.h"
 #include "store/open_store.h"
 #include "tokenizer/builtin_vocab.h"
 
@@ -70,6 +71,7 @@ Result<ServeConfig> build_config(const ServeArgs& a, const CLI::App& cmd) {
   if (given("--tls-cert")) c.server.tls_cert_file = f.server.tls_cert_file;
   if (given("--tls-key")) c.server.tls_key_file = f.server.tls_key_file;
   if (given("--data")) c.data_dir = f.data_dir;
+  if (given("--web-dir")) c.web_dir = f.web_dir;
   if (given("--database")) c.accounts.store_url = a.database;
   if (given("--auth")) c.accounts.auth.mode = a.auth == "none" ? AuthMode::kNone : AuthMode::kRequired;
   if (!a.ids.empty() && a.ids.size() != a.models.size()) {
@@ -124,6 +126,21 @@ Result<std::unique_ptr<Accounts>> open_accounts(const ServeConfig& c) {
   return Accounts::create(std::move(*db), std::move(o));
 }
 
+// The web UI: --web-dir (read per request), else the files embedded at build time, else none.
+Result<std::shared_ptr<const StaticSite>> open_web_ui(const ServeConfig& c) {
+  if (!c.web_dir.empty()) {
+    ASSIGN_OR_RETURN(auto site, StaticSite::directory(c.web_dir));
+    log_info("web UI: serving {} (read on every request)", c.web_dir);
+    return site;
+  }
+  const std::span<const EmbeddedFile> files = web_ui_files();
+  if (files.empty()) {
+    log_info("web UI: none (this binary was built without web/; see docs/development.md)");
+    return std::shared_ptr<const StaticSite>();
+  }
+  return StaticSite::embedded(files);
+}
+
 // Says at start-up who can use the server, so that nobody runs an open server by accident.
 void announce_auth(const ServeConfig& c, AuthMode mode, Accounts& accounts) {
   const std::string& host = c.server.host;
@@ -160,6 +177,9 @@ int run_serve(const ServeArgs& args, const CLI::App& cmd) {
   Result<ServeConfig> config = build_config(args, cmd);
   if (!config.ok()) return fail("serve", config.status());
   ServeConfig& a = *config;
+  Result<std::shared_ptr<const StaticSite>> site = open_web_ui(a);  // first: a wrong --web-dir fails at once
+  if (!site.ok()) return fail("serve", site.status());
+  a.gateway.site = std::move(*site);
   const bool demo = a.models.empty();
   if (demo) {
     Result<std::string> path = ensure_demo_model(a.data_dir);
@@ -167,6 +187,7 @@ int run_serve(const ServeArgs& args, const CLI::App& cmd) {
     ServedModelOptions m = a.model_defaults;
     m.path = *path;
     m.id = std::string(kDemoId);
+    m.demo = true;  // the web UI shows a banner: its replies are noise
     a.models.push_back(std::move(m));
     log_warn(
         "no model configured: serving the built-in demo model '{}' ({}). It has random weights, so its replies "
@@ -207,6 +228,12 @@ int run_serve(const ServeArgs& args, const CLI::App& cmd) {
   log_event(LogLevel::kInfo,
             fmt::format("listening on {}://{}:{} (models: {})", scheme, a.server.host, (*server)->port(), ids),
             {{"port", static_cast<std::int64_t>((*server)->port())}});
+  if (a.gateway.site) {
+    std::string host = a.server.host;
+    if (host == "0.0.0.0" || host == "::" || host.empty()) host = "localhost";
+    if (host.find(':') != std::string::npos) host = "[" + host + "]";
+    log_info("the chat UI: open {}://{}:{}/ in a browser", scheme, host, (*server)->port());
+  }
 
   int sig = 0;
   sigwait(&signals, &sig);
@@ -225,7 +252,8 @@ void add_serve_command(CLI::App& app, int* exit_code) {
   CLI::App* cmd = app.add_subcommand(
       "serve",
       "Serve models over an OpenAI-compatible HTTP API (/v1/chat/completions, /v1/completions, /v1/models, /health, "
-      "/ready, /metrics) and the account API (/api/auth, /api/keys, /api/usage, /api/admin). With no --model, "
+      "/ready, /metrics), the account and conversation API (/api/...) and the chat web UI (every other path). "
+      "With no --model, "
       "serves a small built-in demo model with random weights.");
   ServeConfig& f = a->cli;
   ServedModelOptions& e = f.model_defaults;
@@ -255,6 +283,9 @@ void add_serve_command(CLI::App& app, int* exit_code) {
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));
   cmd->add_option("--data", f.data_dir, "Data directory (the demo model is generated here)")->capture_default_str();
+  cmd->add_option("--web-dir", f.web_dir,
+                  "Serve the web UI from this directory, read on every request (development: web/dist while "
+                  "`npm run build -- --watch` runs), instead of the files built into the binary");
   cmd->add_option("--tls-cert", f.server.tls_cert_file, "PEM certificate chain: serve HTTPS (with --tls-key)");
   cmd->add_option("--tls-key", f.server.tls_key_file, "PEM private key for --tls-cert");
   cmd->add_option("--database", a->database,

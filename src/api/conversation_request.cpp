@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 
 #include "api/json_fields.h"
@@ -38,8 +39,9 @@ Status check_id(std::string_view param, const std::string& id) {
 }
 
 // The fields each body may have (anything else is refused).
-constexpr std::string_view kCreateFields[] = {"title", "system_prompt"};
-constexpr std::string_view kUpdateFields[] = {"title", "archived"};
+constexpr std::string_view kCreateFields[] = {"title", "system_prompt", "settings"};
+constexpr std::string_view kUpdateFields[] = {"title", "archived", "settings"};
+constexpr std::string_view kSettingsFields[] = {"system_prompt", "temperature", "max_tokens", "model"};
 constexpr std::string_view kSendFields[] = {"content", "parent_id"};
 constexpr std::string_view kReplyFields[] = {"model", "max_tokens", "max_completion_tokens"};  // and sampling
 constexpr std::string_view kSetLeafFields[] = {"message_id"};
@@ -53,6 +55,69 @@ Result<ReplyOptions> parse_reply(const json::object& o, const ConversationLimits
   r.max_tokens = mct ? mct : mt;
   RETURN_IF_ERROR(parse_sampling(o, json_limits(limits), &r.sampling));
   return r;
+}
+
+// One text setting: null or "" clears it.
+Status settings_text(const json::object& o, std::string_view key, std::string_view param, std::size_t max_bytes,
+                     SettingChange<std::string>* out) {
+  if (!o.contains(key)) return ok_status();
+  const json::value* v = field(o, key);
+  if (v == nullptr) {
+    out->emplace();
+    return ok_status();
+  }
+  if (!v->is_string()) return type_error(param, "a string or null", *v);
+  std::string text(v->as_string());
+  RETURN_IF_ERROR(check_text(param, text, max_bytes, true));
+  if (text.empty()) {
+    out->emplace();
+  } else {
+    out->emplace(std::move(text));
+  }
+  return ok_status();
+}
+
+Result<ConversationSettingsChange> parse_settings(const json::value& v, const ConversationLimits& limits) {
+  if (!v.is_object()) return type_error("settings", "an object", v);
+  const json::object& o = v.as_object();
+  for (const auto& kv : o) {
+    const std::string_view key(kv.key().data(), kv.key().size());
+    if (std::find(std::begin(kSettingsFields), std::end(kSettingsFields), key) == std::end(kSettingsFields)) {
+      const std::string param = fmt::format("settings.{}", key.substr(0, 64));
+      return invalid_param(param, fmt::format("Unknown field '{}'.", param));
+    }
+  }
+  ConversationSettingsChange s;
+  RETURN_IF_ERROR(
+      settings_text(o, "system_prompt", "settings.system_prompt", limits.max_content_bytes, &s.system_prompt));
+  RETURN_IF_ERROR(settings_text(o, "model", "settings.model", kMaxSettingsModelBytes, &s.model));
+  if (o.contains("temperature")) {
+    std::optional<double> t;
+    if (field(o, "temperature") != nullptr) {
+      ASSIGN_OR_RETURN(const double d, as_number(o.at("temperature"), "settings.temperature"));
+      if (!(d >= 0.0 && d <= 2.0)) {
+        return invalid_param(
+            "settings.temperature",
+            fmt::format("{} is out of range for 'settings.temperature': it must be between 0 and 2.", d));
+      }
+      t = d;
+    }
+    s.temperature = t;
+  }
+  if (o.contains("max_tokens")) {
+    std::optional<std::int64_t> n;
+    if (field(o, "max_tokens") != nullptr) {
+      ASSIGN_OR_RETURN(const std::int64_t i, as_integer(o.at("max_tokens"), "settings.max_tokens"));
+      if (i < 1 || i > INT32_MAX) {
+        return invalid_param(
+            "settings.max_tokens",
+            fmt::format("{} is out of range for 'settings.max_tokens': it must be between 1 and {}.", i, INT32_MAX));
+      }
+      n = i;
+    }
+    s.max_tokens = n;
+  }
+  return s;
 }
 
 Result<std::int64_t> query_integer(std::string_view name, const std::string& value, std::int64_t lo, std::int64_t hi) {
@@ -92,6 +157,9 @@ Result<CreateConversationRequest> parse_create_conversation(std::string_view bod
     RETURN_IF_ERROR(check_text("system_prompt", system, limits.max_content_bytes, false));
     r.system_prompt = std::move(system);
   }
+  if (const json::value* settings = field(o, "settings")) {
+    ASSIGN_OR_RETURN(r.settings, parse_settings(*settings, limits));
+  }
   return r;
 }
 
@@ -110,7 +178,12 @@ Result<UpdateConversationRequest> parse_update_conversation(std::string_view bod
     RETURN_IF_ERROR(get_bool(o, "archived", &archived));
     r.archived = archived;
   }
-  if (!r.title && !r.archived) return invalid_param("title", "Give 'title', 'archived' or both.");
+  if (const json::value* settings = field(o, "settings")) {
+    ASSIGN_OR_RETURN(r.settings, parse_settings(*settings, limits));
+  }
+  if (!r.title && !r.archived && !r.settings) {
+    return invalid_param("title", "Give at least one of 'title', 'archived' and 'settings'.");
+  }
   return r;
 }
 
@@ -170,6 +243,21 @@ Result<ListConversationsQuery> parse_list_conversations(const std::vector<std::p
     }
   }
   return q;
+}
+
+Result<ExportFormat> parse_export_query(const std::vector<std::pair<std::string, std::string>>& params) {
+  ExportFormat f = ExportFormat::kMarkdown;
+  for (const auto& [name, value] : params) {
+    if (name != "format") continue;
+    if (value == "markdown" || value == "md") {
+      f = ExportFormat::kMarkdown;
+    } else if (value == "json") {
+      f = ExportFormat::kJson;
+    } else {
+      return invalid_param("format", "'format' must be markdown or json.");
+    }
+  }
+  return f;
 }
 
 }  // namespace parley

@@ -24,17 +24,39 @@ struct ConversationLimits {
   int max_json_depth = 64;
 };
 
+// A field of a settings change: absent (nullopt: unchanged), cleared (a nullopt inside: JSON null,
+// or "" for the texts) or a value.
+template <typename T>
+using SettingChange = std::optional<std::optional<T>>;
+
+// "settings": {"system_prompt", "temperature", "max_tokens", "model"}: a conversation's defaults
+// for its replies. Checked like the same fields of a message (temperature 0-2, max_tokens >= 1, the
+// system prompt within max_content_bytes and without NUL, the model a string of at most 256
+// bytes); unknown fields are refused (param "settings.<name>").
+struct ConversationSettingsChange {
+  SettingChange<std::string> system_prompt;
+  SettingChange<double> temperature;
+  SettingChange<std::int64_t> max_tokens;
+  SettingChange<std::string> model;
+};
+inline constexpr std::size_t kMaxSettingsModelBytes = 256;  // the store's limit on model ids
+
 // POST /api/conversations
 struct CreateConversationRequest {
   std::string title;                         // "" = untitled: the first exchange names it
   std::optional<std::string> system_prompt;  // becomes the conversation's root message
+  ConversationSettingsChange settings;       // the initial settings (cleared fields: not set)
 };
 
 // PATCH /api/conversations/{id}: at least one field.
 struct UpdateConversationRequest {
   std::optional<std::string> title;
   std::optional<bool> archived;
+  std::optional<ConversationSettingsChange> settings;  // merged into the stored settings
 };
+
+// GET /api/conversations/{id}/export?format=markdown|json (default markdown)
+enum class ExportFormat { kMarkdown, kJson };
 
 // What a reply is generated with (send and regenerate).
 struct ReplyOptions {
@@ -76,6 +98,8 @@ Result<SetCurrentLeafRequest> parse_set_current_leaf(std::string_view body, cons
 // Decoded query parameters (net/url.h parse_query); unknown ones are ignored, repeated ones: the last wins.
 Result<ListConversationsQuery> parse_list_conversations(const std::vector<std::pair<std::string, std::string>>& params,
                                                         const ConversationLimits& limits = {});
+
+Result<ExportFormat> parse_export_query(const std::vector<std::pair<std::string, std::string>>& params);
 
 // "application/json", with any parameters ("; charset=utf-8") and in any case. The conversation
 // API accepts request bodies only with this type (415 otherwise): besides being honest about the

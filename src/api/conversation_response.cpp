@@ -11,6 +11,24 @@ json::value id_or_null(const std::string& id) {
   return json::string(id);
 }
 
+json::object settings_object(const SettingsOut& s) {
+  json::object o;
+  if (s.system_prompt) o["system_prompt"] = *s.system_prompt;
+  if (s.temperature) o["temperature"] = *s.temperature;
+  if (s.max_tokens) o["max_tokens"] = *s.max_tokens;
+  if (s.model) o["model"] = *s.model;
+  return o;
+}
+
+json::object usage_object(const UsageOut& u) {
+  return json::object{{"requests", u.requests},
+                      {"prompt_tokens", u.prompt_tokens},
+                      {"completion_tokens", u.completion_tokens},
+                      {"total_tokens", u.prompt_tokens + u.completion_tokens},
+                      {"cost_micros", u.cost_micros},
+                      {"cost", static_cast<double>(u.cost_micros) / 1e6}};
+}
+
 json::object conversation_object(const ConversationOut& c) {
   json::object o;
   o["id"] = c.id;
@@ -22,6 +40,22 @@ json::object conversation_object(const ConversationOut& c) {
   o["current_leaf_id"] = id_or_null(c.current_leaf_id);
   o["message_count"] = c.message_count;
   if (c.model) o["model"] = *c.model;
+  o["settings"] = settings_object(c.settings);
+  if (c.usage) o["usage"] = usage_object(*c.usage);
+  return o;
+}
+
+json::object share_object(const ShareOut& s) {
+  json::object o;
+  o["id"] = s.id;
+  o["object"] = "share";
+  o["conversation_id"] = s.conversation_id;
+  o["title"] = s.title;
+  o["url"] = "/share/" + s.token;
+  o["token"] = s.token;
+  o["message_count"] = s.message_count;
+  o["created_at"] = s.created_at;
+  o["revoked_at"] = s.revoked_at ? json::value(*s.revoked_at) : json::value(nullptr);
   return o;
 }
 
@@ -67,6 +101,39 @@ std::string conversation_tree_json(const ConversationOut& c, const std::vector<M
   return json::serialize(json::object{{"conversation", conversation_object(c)},
                                       {"current_leaf_id", id_or_null(c.current_leaf_id)},
                                       {"messages", std::move(data)}});
+}
+
+std::string share_json(const ShareOut& s) {
+  return json::serialize(share_object(s));
+}
+
+std::string share_list_json(const std::vector<ShareOut>& shares) {
+  json::array data;
+  for (const ShareOut& s : shares) data.emplace_back(share_object(s));
+  return json::serialize(json::object{{"object", "list"}, {"data", std::move(data)}});
+}
+
+std::string shared_conversation_json(std::string_view title, std::int64_t created_at,
+                                     const std::vector<SharedMessageOut>& messages) {
+  json::array data;
+  for (const SharedMessageOut& m : messages) {
+    data.emplace_back(json::object{
+        {"role", m.role}, {"content", m.content}, {"model", id_or_null(m.model)}, {"created_at", m.created_at}});
+  }
+  return json::serialize(json::object{
+      {"object", "shared_conversation"}, {"title", title}, {"created_at", created_at}, {"messages", std::move(data)}});
+}
+
+std::string ui_model_list_json(const std::vector<UiModelOut>& models) {
+  json::array data;
+  for (const UiModelOut& m : models) {
+    data.emplace_back(json::object{{"id", m.id},
+                                   {"object", "model"},
+                                   {"context_length", m.context_length},
+                                   {"demo", m.demo},
+                                   {"owned_by", m.owned_by}});
+  }
+  return json::serialize(json::object{{"object", "list"}, {"data", std::move(data)}});
 }
 
 std::string message_json(const MessageOut& m) {

@@ -11,6 +11,23 @@
 
 namespace parley {
 
+// A conversation's settings: absent fields are omitted from "settings".
+struct SettingsOut {
+  std::optional<std::string> system_prompt;
+  std::optional<double> temperature;
+  std::optional<std::int64_t> max_tokens;
+  std::optional<std::string> model;
+};
+
+// {"requests", "prompt_tokens", "completion_tokens", "total_tokens", "cost_micros", "cost"}: the
+// shape of /api/usage's totals.
+struct UsageOut {
+  std::int64_t requests = 0;
+  std::int64_t prompt_tokens = 0;
+  std::int64_t completion_tokens = 0;
+  std::int64_t cost_micros = 0;
+};
+
 struct ConversationOut {
   std::string id;
   std::string title;
@@ -20,6 +37,8 @@ struct ConversationOut {
   std::string current_leaf_id;  // "" -> null
   std::int64_t message_count = 0;
   std::optional<std::string> model;  // the model of the last answer on the current path, when known
+  SettingsOut settings;
+  std::optional<UsageOut> usage;  // the replies' usage, where it was read (tree, done, export)
 };
 
 struct MessageOut {
@@ -50,6 +69,38 @@ std::string done_event_json(const MessageOut& assistant, const ConversationOut& 
 // event: error. `message` is the assistant message persisted with what was generated, if any.
 std::string error_event_json(std::string_view message, std::string_view type, std::string_view code,
                              const MessageOut* assistant);
+
+// Share links (POST/GET /api/conversations/{id}/shares, DELETE /api/shares/{id}).
+struct ShareOut {
+  std::string id;
+  std::string conversation_id;
+  std::string title;
+  std::string token;  // the link is "/share/<token>"
+  std::int64_t message_count = 0;
+  std::int64_t created_at = 0;
+  std::optional<std::int64_t> revoked_at;
+};
+std::string share_json(const ShareOut& s);
+std::string share_list_json(const std::vector<ShareOut>& shares);  // {"object":"list","data":[...]}
+
+// GET /api/shared/{token}: what anyone with the link sees, and nothing more.
+struct SharedMessageOut {
+  std::string role;
+  std::string content;
+  std::string model;  // "" -> null
+  std::int64_t created_at = 0;
+};
+std::string shared_conversation_json(std::string_view title, std::int64_t created_at,
+                                     const std::vector<SharedMessageOut>& messages);
+
+// GET /api/models: the served models as the web UI needs them.
+struct UiModelOut {
+  std::string id;
+  std::int64_t context_length = 0;
+  bool demo = false;  // the built-in random-weight demo model: its replies are noise
+  std::string owned_by;
+};
+std::string ui_model_list_json(const std::vector<UiModelOut>& models);  // {"object":"list","data":[...]}
 
 // Metadata of an assistant message: {"finish_reason": ..., "error": ...}.
 struct ReplyMetadata {

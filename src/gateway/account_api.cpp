@@ -4,12 +4,15 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
+
 #include "auth/api_key.h"
 #include "auth/cookie.h"
 #include "auth/device_token.h"
 #include "auth/session_token.h"
 #include "base/log.h"
 #include "gateway/api_json.h"
+#include "net/url.h"
 #include "store/email.h"
 
 namespace parley {
@@ -63,6 +66,26 @@ Result<auth::ScopeSet> scopes_from(const boost::json::object& body) {
     return invalid_argument_error("'scopes' must be a list of scope names.").with_detail("param", "scopes");
   }
   return auth::parse_scope_list(text);
+}
+
+// "2026-12-06": the UTC day that starts at `day`.
+std::string utc_date(store::Time day) {
+  const std::chrono::year_month_day ymd{std::chrono::floor<std::chrono::days>(day)};
+  return fmt::format("{:04}-{:02}-{:02}", static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+                     static_cast<unsigned>(ymd.day()));
+}
+
+// group_by=day adds "by_day" to /api/usage; anything else is a mistake worth saying.
+Result<bool> by_day_requested(const HttpRequest& req) {
+  Result<QueryParams> q = parse_query(req.query);
+  if (!q.ok()) return invalid_argument_error("The query string is malformed.");
+  bool by_day = false;
+  for (const auto& [name, value] : *q) {
+    if (name != "group_by") continue;
+    if (value != "day") return invalid_argument_error("'group_by' must be 'day'.").with_detail("param", "group_by");
+    by_day = true;
+  }
+  return by_day;
 }
 
 }  // namespace
@@ -440,6 +463,8 @@ void AccountApi::revoke_key(const Principal& p, std::string_view key_id, const s
 void AccountApi::own_usage(const HttpRequest& req, const Principal& p, const std::string& rid, const Responder& r) {
   Result<api_json::UsageWindow> w = api_json::usage_window(req, usage_.now());
   if (!w.ok()) return reply_error(*r, rid, w.status());
+  Result<bool> by_day = by_day_requested(req);
+  if (!by_day.ok()) return reply_error(*r, rid, by_day.status());
   Result<std::vector<store::ModelUsage>> by_model = store_.usage_summary(p.user_id, w->from, w->to);
   if (!by_model.ok()) return reply_error(*r, rid, store_error(by_model.status()));
   Result<auth::QuotaUsage> quota = usage_.quota_usage(p.user_id);
@@ -475,6 +500,19 @@ void AccountApi::own_usage(const HttpRequest& req, const Principal& p, const std
   o["by_model"] = std::move(models);
   o["limits"] = std::move(limits);
   o["quota_used"] = std::move(used);
+  if (*by_day) {
+    Result<std::vector<store::DayUsage>> days = store_.usage_by_day(p.user_id, w->from, w->to);
+    if (!days.ok()) return reply_error(*r, rid, store_error(days.status()));
+    boost::json::array rows;
+    for (const store::DayUsage& d : *days) {
+      boost::json::object row;
+      row["day"] = utc_date(d.day);
+      row["model"] = d.model;
+      for (const auto& kv : api_json::totals_json(d.totals)) row[kv.key()] = kv.value();
+      rows.push_back(std::move(row));
+    }
+    o["by_day"] = std::move(rows);
+  }
   reply(*r, 200, rid, o);
 }
 

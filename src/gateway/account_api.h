@@ -9,7 +9,7 @@
 //   GET  /api/keys                               the caller's API keys (never their secrets)
 //   POST /api/keys          {name?, scopes?, expires_in_days?}   201 with the secret, shown once
 //   DELETE /api/keys/{id}                        revokes; another user's key is 404
-//   GET  /api/usage?from=&to=                    own usage by model, limits and quota use
+//   GET  /api/usage?from=&to=&group_by=day       own usage by model (and by UTC day), limits, quota use
 //   /api/admin/...                               users and usage of everyone (admin_api.cpp)
 //
 // Who may call what is declared with each route (add_routes, gateway/route_table.h): /api/keys

@@ -7,6 +7,7 @@
 
 #include "base/log.h"
 #include "chat/chat_template.h"
+#include "gateway/conversation_export.h"
 #include "gateway/generation.h"
 #include "gateway/generation_params.h"
 #include "gateway/http_errors.h"
@@ -62,17 +63,18 @@ std::optional<std::string> path_model(const std::vector<store::Message>& path) {
   return std::nullopt;
 }
 
-std::optional<std::string> current_model(const store::MessageTree& tree) {
-  Result<std::vector<store::Message>> path = store::message_path(tree);
-  if (!path.ok()) return std::nullopt;
-  return path_model(*path);
-}
-
 std::string first_user_content(const std::vector<store::Message>& path) {
   for (const store::Message& m : path) {
     if (m.role == store::MessageRole::kUser) return m.content;
   }
   return {};
+}
+
+// A store error on a conversation's settings as the API names it ("settings.model").
+Status settings_error(const Status& st) {
+  const std::string_view param = st.detail("param");
+  if (st.code() != ErrorCode::kInvalidArgument || param.empty()) return st;
+  return Status(st.code(), std::string(st.message())).with_detail("param", "settings." + std::string(param));
 }
 
 std::int64_t unix_now() {
@@ -81,7 +83,18 @@ std::int64_t unix_now() {
 
 }  // namespace
 
-enum class ConversationApi::Route { kList, kCreate, kGet, kUpdate, kDelete, kSend, kRegenerate, kSetLeaf, kStop };
+enum class ConversationApi::Route {
+  kList,
+  kCreate,
+  kGet,
+  kUpdate,
+  kDelete,
+  kSend,
+  kRegenerate,
+  kSetLeaf,
+  kStop,
+  kExport
+};
 
 struct ConversationApi::Call {
   HttpRequest request;
@@ -99,7 +112,8 @@ ConversationApi::ConversationApi(store::Store& store, const std::vector<std::uni
     : models_(models),
       metrics_(metrics),
       options_(std::move(options)),
-      context_(std::make_shared<ConversationContext>(store, options_.threads, options_.max_queued)) {
+      context_(std::make_shared<ConversationContext>(store, options_.threads, options_.max_queued)),
+      shares_(store, {.limiter = options_.limiter, .shared_per_minute_ip = options_.shared_per_minute_ip}) {
   add_routes(routes_);
 }
 
@@ -134,6 +148,8 @@ void ConversationApi::add_routes(RouteTable& t) {
   route("POST", "/api/conversations/{id}/messages/{message_id}/regenerate", Route::kRegenerate, true);
   route("PUT", "/api/conversations/{id}/current_leaf", Route::kSetLeaf, true);
   route("POST", "/api/conversations/{id}/stop", Route::kStop, false);
+  route("GET", "/api/conversations/{id}/export", Route::kExport, false);
+  shares_.add_routes(t);
 }
 
 void ConversationApi::handle(HttpRequest request, const Principal& principal, std::shared_ptr<HttpResponder> responder,
@@ -190,14 +206,18 @@ void ConversationApi::run(Route route, Call& call) {
     case Route::kStop:
       call.name = "stop";
       return stop(call);
+    case Route::kExport:
+      call.name = "export";
+      return export_conversation(call);
   }
 }
 
-void ConversationApi::reply(Call& call, int status, std::string body) {
+void ConversationApi::reply(Call& call, int status, std::string body, HttpHeaders headers) {
   if (status == 204) {
     call.responder->respond(status, {{"X-Request-Id", call.request_id}}, {});
   } else {
-    call.responder->respond(status, json_headers(call.request_id), std::move(body));
+    call.responder->respond(status, headers.empty() ? json_headers(call.request_id) : std::move(headers),
+                            std::move(body));
   }
   const double ms = std::chrono::duration<double, std::milli>(SteadyClock::now() - call.arrival).count();
   log_event(status >= 500 ? LogLevel::kError : LogLevel::kInfo, "request",
@@ -251,8 +271,8 @@ void ConversationApi::create(Call& call) {
   if (!r.ok()) return reply_error(call, r.status());
   store::Store& db = context_->store;
   const std::string& owner = call.principal.user_id;
-  Result<store::Conversation> c = db.create_conversation(owner, r->title);
-  if (!c.ok()) return reply_error(call, c.status());
+  Result<store::Conversation> c = db.create_conversation(owner, r->title, initial_settings(r->settings));
+  if (!c.ok()) return reply_error(call, settings_error(c.status()));
   if (r->system_prompt) {
     Result<store::Message> sys = db.append_message(owner, {c->id, "", store::MessageRole::kSystem, *r->system_prompt});
     if (!sys.ok()) {
@@ -267,18 +287,12 @@ void ConversationApi::create(Call& call) {
 }
 
 void ConversationApi::get_tree(Call& call) {
-  Result<store::MessageTree> tree = context_->store.get_message_tree(call.principal.user_id, call.conversation_id);
+  store::Store& db = context_->store;
+  Result<store::MessageTree> tree = db.get_message_tree(call.principal.user_id, call.conversation_id);
   if (!tree.ok()) return reply_error(call, not_found_if(tree.status()));
-  std::vector<MessageOut> out;
-  out.reserve(tree->messages.size());
-  std::unordered_map<std::string_view, std::size_t> index;
-  for (const store::Message& m : tree->messages) {
-    index.emplace(m.id, out.size());
-    out.push_back(message_out(m));
-    out.back().children.emplace();
-    if (const auto p = index.find(m.parent_id); p != index.end()) out[p->second].children->push_back(m.id);
-  }
-  reply(call, 200, conversation_tree_json(conversation_out(tree->conversation, current_model(*tree)), out));
+  Result<store::UsageTotals> usage = db.conversation_usage(call.principal.user_id, call.conversation_id);
+  if (!usage.ok()) return reply_error(call, not_found_if(usage.status()));
+  reply(call, 200, tree_response_json(*tree, *usage));
 }
 
 void ConversationApi::update(Call& call) {
@@ -294,6 +308,10 @@ void ConversationApi::update(Call& call) {
   if (r->archived) {
     c = db.set_conversation_archived(owner, call.conversation_id, *r->archived);
     if (!c.ok()) return reply_error(call, not_found_if(c.status()));
+  }
+  if (r->settings) {
+    c = db.update_conversation_settings(owner, call.conversation_id, settings_update(*r->settings));
+    if (!c.ok()) return reply_error(call, settings_error(not_found_if(c.status())));
   }
   reply(call, 200, conversation_json(conversation_out(*c)));
 }
@@ -329,6 +347,38 @@ void ConversationApi::set_leaf(Call& call) {
   reply(call, 200, conversation_json(conversation_out(*c, current_model(*tree))));
 }
 
+void ConversationApi::export_conversation(Call& call) {
+  Result<QueryParams> params = parse_query(call.request.query);
+  if (!params.ok()) return reply_error(call, params.status().with_detail("param", "query"));
+  Result<ExportFormat> format = parse_export_query(*params);
+  if (!format.ok()) return reply_error(call, format.status());
+  store::Store& db = context_->store;
+  Result<store::MessageTree> tree = db.get_message_tree(call.principal.user_id, call.conversation_id);
+  if (!tree.ok()) return reply_error(call, not_found_if(tree.status()));
+  std::string body;
+  std::string content_type;
+  std::string file;
+  const std::string& title = tree->conversation.title;
+  if (*format == ExportFormat::kJson) {
+    Result<store::UsageTotals> usage = db.conversation_usage(call.principal.user_id, call.conversation_id);
+    if (!usage.ok()) return reply_error(call, not_found_if(usage.status()));
+    body = tree_response_json(*tree, *usage);
+    content_type = "application/json";
+    file = export_file_name(title, "json");
+  } else {
+    Result<std::vector<store::Message>> path = store::message_path(*tree);
+    if (!path.ok()) return reply_error(call, path.status());
+    body = export_markdown(title, *path);
+    content_type = "text/markdown; charset=utf-8";
+    file = export_file_name(title, "md");
+  }
+  reply(call, 200, std::move(body),
+        {{"Content-Type", content_type},
+         {"X-Request-Id", call.request_id},
+         {"Content-Disposition", "attachment; filename=\"" + file + "\""},
+         {"Cache-Control", "no-store"}});
+}
+
 // ---- replies ----------------------------------------------------------------------------------
 
 const ServedModel* ConversationApi::find_model(std::string_view id) const {
@@ -339,10 +389,15 @@ const ServedModel* ConversationApi::find_model(std::string_view id) const {
 }
 
 Result<const ServedModel*> ConversationApi::choose_model(const std::string& requested,
+                                                         const store::ConversationSettings& settings,
                                                          const std::vector<store::Message>& path) const {
   if (!requested.empty()) {
     if (const ServedModel* m = find_model(requested)) return m;
     return model_not_found_error(requested);
+  }
+  // A setting outlives the models an operator serves: one no longer served is passed over.
+  if (settings.model) {
+    if (const ServedModel* m = find_model(*settings.model)) return m;
   }
   if (const std::optional<std::string> last = path_model(path)) {
     if (const ServedModel* m = find_model(*last)) return m;
@@ -354,11 +409,17 @@ Result<const ServedModel*> ConversationApi::choose_model(const std::string& requ
 namespace {
 
 // The prompt of a reply: the path's messages through the model's chat template, tokenized, with
-// the same sampling and context checks as /v1/chat/completions.
+// the same sampling and context checks as /v1/chat/completions. The conversation's settings are
+// defaults: the request's own fields win.
 Result<GenerateRequest> build_request(const ServedModel& model, const std::vector<store::Message>& path,
-                                      const ReplyOptions& options, const Principal& principal) {
+                                      const ReplyOptions& options, const store::ConversationSettings& settings,
+                                      const Principal& principal) {
   std::vector<chat::ChatMessage> messages;
-  messages.reserve(path.size());
+  messages.reserve(path.size() + 1);
+  // The settings' system prompt leads unless the conversation has its own (given at creation).
+  if (settings.system_prompt && (path.empty() || path.front().role != store::MessageRole::kSystem)) {
+    messages.push_back({"system", *settings.system_prompt});
+  }
   for (const store::Message& m : path) messages.push_back({std::string(store::message_role_name(m.role)), m.content});
   chat::ChatInput input;
   input.messages = chat::messages_value(messages);
@@ -371,25 +432,31 @@ Result<GenerateRequest> build_request(const ServedModel& model, const std::vecto
   if (n_prompt >= model.n_ctx() || (options.max_tokens && n_prompt + *options.max_tokens > model.n_ctx())) {
     return context_error(model.n_ctx(), n_prompt, options.max_tokens.value_or(0), "content");
   }
-  ASSIGN_OR_RETURN(SamplingParams sp, sampling_from(options.sampling, -1, model.tokenizer().n_tokens(), 0));
+  // A default from the settings is a ceiling, not a demand: capped to the room that is left.
+  std::optional<std::int64_t> max_tokens = options.max_tokens;
+  if (!max_tokens && settings.max_tokens) max_tokens = std::min(*settings.max_tokens, model.n_ctx() - n_prompt);
+  SamplingFields sampling = options.sampling;
+  if (!sampling.temperature) sampling.temperature = settings.temperature;
+  ASSIGN_OR_RETURN(SamplingParams sp, sampling_from(sampling, -1, model.tokenizer().n_tokens(), 0));
   GenerateRequest g;
   g.prompt = std::move(*tokens);
   g.sampling = std::move(sp);
-  g.max_tokens = static_cast<std::int32_t>(options.max_tokens.value_or(0));
+  g.max_tokens = static_cast<std::int32_t>(max_tokens.value_or(0));
   g.ignore_eos = options.sampling.ignore_eos;
-  g.tenant = principal.user_id;  // the engine's fairness unit: one user cannot starve the others
+  g.tenant = principal.user_id;               // the engine's fairness unit: one user cannot starve the others
   g.cache_scope = cache_scope_of(principal);  // and the prefix cache's: nobody sees another's hits
   return g;
 }
 
 }  // namespace
 
-Result<std::optional<UsageTicket>> ConversationApi::admit(const Principal& principal, const ServedModel& model,
+Result<std::optional<UsageTicket>> ConversationApi::admit(const Call& call, const ServedModel& model,
                                                           const GenerateRequest& request) {
   if (options_.usage == nullptr) return std::optional<UsageTicket>();
   const auto n_prompt = static_cast<std::int64_t>(request.prompt.size());
   const std::int64_t completion = request.max_tokens > 0 ? request.max_tokens : model.n_ctx() - n_prompt;
-  ASSIGN_OR_RETURN(UsageTicket t, options_.usage->admit(principal, n_prompt + completion));
+  ASSIGN_OR_RETURN(UsageTicket t, options_.usage->admit(call.principal, n_prompt + completion));
+  t.conversation_id = call.conversation_id;  // its usage row names the conversation
   return std::optional<UsageTicket>(std::move(t));
 }
 
@@ -405,6 +472,7 @@ Status ConversationApi::start_reply(Call& call, const ServedModel& model, const 
   p.model = model.id();
   p.request_id = call.request_id;
   p.user_message = user_message;
+  p.usage = options_.usage;
   p.title_source = first_user_content(path);
   p.responder = call.responder;
   auto observer = std::make_shared<ConversationReply>(std::move(p));
@@ -453,7 +521,8 @@ void ConversationApi::send(Call& call) {
     if (!p.ok()) return reply_error(call, p.status());
     path = std::move(*p);
   }
-  Result<const ServedModel*> model = choose_model(r->reply.model, path);
+  const store::ConversationSettings& settings = tree->conversation.settings;
+  Result<const ServedModel*> model = choose_model(r->reply.model, settings, path);
   if (!model.ok()) return reply_error(call, model.status());
   // Check the whole prompt before saving anything: a message that cannot be answered (too long,
   // refused by the template) is a 400 that leaves the conversation as it was.
@@ -461,9 +530,9 @@ void ConversationApi::send(Call& call) {
   pending.role = store::MessageRole::kUser;
   pending.content = r->content;
   path.push_back(pending);
-  Result<GenerateRequest> request = build_request(**model, path, r->reply, call.principal);
+  Result<GenerateRequest> request = build_request(**model, path, r->reply, settings, call.principal);
   if (!request.ok()) return reply_error(call, request.status());
-  Result<std::optional<UsageTicket>> ticket = admit(call.principal, **model, *request);
+  Result<std::optional<UsageTicket>> ticket = admit(call, **model, *request);
   if (!ticket.ok()) return reply_error(call, ticket.status());
   Result<store::Message> user =
       db.append_message(owner, {call.conversation_id, parent, store::MessageRole::kUser, r->content});
@@ -502,11 +571,12 @@ void ConversationApi::regenerate(Call& call) {
   if (!path.ok()) return reply_error(call, path.status());
   std::vector<store::Message> with_target = *path;
   if (target->role == store::MessageRole::kAssistant) with_target.push_back(*target);  // prefer its model
-  Result<const ServedModel*> model = choose_model(r->model, with_target);
+  const store::ConversationSettings& settings = tree->conversation.settings;
+  Result<const ServedModel*> model = choose_model(r->model, settings, with_target);
   if (!model.ok()) return reply_error(call, model.status());
-  Result<GenerateRequest> request = build_request(**model, *path, *r, call.principal);
+  Result<GenerateRequest> request = build_request(**model, *path, *r, settings, call.principal);
   if (!request.ok()) return reply_error(call, request.status());
-  Result<std::optional<UsageTicket>> ticket = admit(call.principal, **model, *request);
+  Result<std::optional<UsageTicket>> ticket = admit(call, **model, *request);
   if (!ticket.ok()) return reply_error(call, ticket.status());
   if (Status st = start_reply(call, **model, *path, std::move(*request), *r, std::nullopt, std::move(*ticket));
       !st.ok()) {

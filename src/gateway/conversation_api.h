@@ -2,14 +2,22 @@
 // shapes and examples):
 //
 //   GET    /api/conversations?limit=&offset=&q=&include_archived=   list, newest first; title search
-//   POST   /api/conversations                   create {title?, system_prompt?}            -> 201
+//   POST   /api/conversations                   create {title?, system_prompt?, settings?} -> 201
 //   GET    /api/conversations/{id}              the message tree (flat, parents first) + current leaf
-//   PATCH  /api/conversations/{id}              rename / (un)archive {title?, archived?}
+//   PATCH  /api/conversations/{id}              {title?, archived?, settings?}: rename, (un)archive, settings
 //   DELETE /api/conversations/{id}              delete                                       -> 204
 //   POST   /api/conversations/{id}/messages     send {content, parent_id?, model?, sampling...}: SSE
 //   POST   /api/conversations/{id}/messages/{message_id}/regenerate   a new answer: SSE
 //   PUT    /api/conversations/{id}/current_leaf switch branch {message_id}
 //   POST   /api/conversations/{id}/stop         stop the replies being generated
+//   GET    /api/conversations/{id}/export?format=markdown|json   a download of the conversation
+//   .../shares, /api/shares/{id}, /api/shared/{token}            share links (gateway/share_api.h)
+//
+// Settings (PATCH {settings}) are the conversation's defaults for its replies: a request's own
+// model, temperature and max_tokens win; the settings' model is used only while it is served;
+// their max_tokens is capped to the room the context leaves (a request's own is refused when it
+// does not fit, as on /v1); their system prompt is sent as a leading system message when the
+// path does not start with one (it is not stored as a message).
 //
 // The routes (add_routes; gateway/route_table.h) take a session or an API key with the "chat" scope
 // (403 otherwise: an API key made for listing models does not reach conversations) and JSON
@@ -38,11 +46,13 @@
 #include <vector>
 
 #include "api/conversation_request.h"
+#include "auth/rate_limiter.h"
 #include "gateway/conversation_reply.h"
 #include "gateway/gateway_metrics.h"
 #include "gateway/principal.h"
 #include "gateway/route_table.h"
 #include "gateway/served_model.h"
+#include "gateway/share_api.h"
 #include "gateway/usage_recorder.h"
 #include "net/http_request.h"
 #include "net/http_responder.h"
@@ -58,6 +68,10 @@ struct ConversationApiOptions {
   // (also a stopped, cancelled or failed one). Null: neither (tests, tools).
   UsageRecorder* usage = nullptr;
   std::chrono::milliseconds shutdown_grace{5000};
+  // Share links (gateway/share_api.h): reads of a shared conversation per client address and
+  // minute, counted in this limiter (null: not limited).
+  auth::RateLimiter* limiter = nullptr;
+  std::int64_t shared_per_minute_ip = 60;
 };
 
 class ConversationApi {
@@ -96,11 +110,14 @@ class ConversationApi {
   void regenerate(Call& call);
   void set_leaf(Call& call);
   void stop(Call& call);
+  void export_conversation(Call& call);
 
   const ServedModel* find_model(std::string_view id) const;
-  // The requested model, else the model of the last answer on `path` if still served, else the
-  // first served model; a requested model that is not served is kNotFound (model_not_found).
-  Result<const ServedModel*> choose_model(const std::string& requested, const std::vector<store::Message>& path) const;
+  // The requested model, else the settings' model if served, else the model of the last answer on
+  // `path` if still served, else the first served model; a requested model that is not served is
+  // kNotFound (model_not_found).
+  Result<const ServedModel*> choose_model(const std::string& requested, const store::ConversationSettings& settings,
+                                          const std::vector<store::Message>& path) const;
   // Submits `request`, the reply to the last message of `path` (root first, ending with the
   // user message answered). On failure the caller answers with the error.
   Status start_reply(Call& call, const ServedModel& model, const std::vector<store::Message>& path,
@@ -108,15 +125,16 @@ class ConversationApi {
                      const std::optional<store::Message>& user_message, std::optional<UsageTicket> ticket);
   // Rate limits and quotas for a reply about to be queued (none without a recorder): before the
   // user message is saved, so a refused request leaves the conversation as it was.
-  Result<std::optional<UsageTicket>> admit(const Principal& principal, const ServedModel& model,
-                                           const GenerateRequest& request);
+  Result<std::optional<UsageTicket>> admit(const Call& call, const ServedModel& model, const GenerateRequest& request);
   void reply_error(Call& call, const Status& st);
-  void reply(Call& call, int status, std::string body);
+  // JSON (or a body with its own `headers`: Content-Type and X-Request-Id included), and the log line.
+  void reply(Call& call, int status, std::string body, HttpHeaders headers = {});
 
   const std::vector<std::unique_ptr<ServedModel>>& models_;
   GatewayMetrics& metrics_;
   ConversationApiOptions options_;
   std::shared_ptr<ConversationContext> context_;
+  ShareApi shares_;
   RouteTable routes_;  // the same routes as in the gateway's table, for handle()
 };
 

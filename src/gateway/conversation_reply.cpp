@@ -1,5 +1,6 @@
 #include "gateway/conversation_reply.h"
 
+#include <unordered_map>
 #include <vector>
 
 #include "base/log.h"
@@ -62,7 +63,8 @@ std::int64_t unix_seconds(store::Time t) {
   return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
 }
 
-ConversationOut conversation_out(const store::Conversation& c, std::optional<std::string> model) {
+ConversationOut conversation_out(const store::Conversation& c, std::optional<std::string> model,
+                                 std::optional<store::UsageTotals> usage) {
   ConversationOut o;
   o.id = c.id;
   o.title = c.title;
@@ -72,7 +74,52 @@ ConversationOut conversation_out(const store::Conversation& c, std::optional<std
   o.current_leaf_id = c.current_leaf_id;
   o.message_count = c.message_count;
   o.model = std::move(model);
+  o.settings.system_prompt = c.settings.system_prompt;
+  o.settings.temperature = c.settings.temperature;
+  o.settings.max_tokens = c.settings.max_tokens;
+  o.settings.model = c.settings.model;
+  if (usage) o.usage = UsageOut{usage->requests, usage->prompt_tokens, usage->completion_tokens, usage->cost_micros};
   return o;
+}
+
+store::ConversationSettings initial_settings(const ConversationSettingsChange& c) {
+  store::ConversationSettings s;
+  if (c.system_prompt) s.system_prompt = *c.system_prompt;
+  if (c.temperature) s.temperature = *c.temperature;
+  if (c.max_tokens) s.max_tokens = *c.max_tokens;
+  if (c.model) s.model = *c.model;
+  return s;
+}
+
+store::ConversationSettingsUpdate settings_update(const ConversationSettingsChange& c) {
+  store::ConversationSettingsUpdate u;
+  u.system_prompt = c.system_prompt;
+  u.temperature = c.temperature;
+  u.max_tokens = c.max_tokens;
+  u.model = c.model;
+  return u;
+}
+
+std::optional<std::string> current_model(const store::MessageTree& tree) {
+  Result<std::vector<store::Message>> path = store::message_path(tree);
+  if (!path.ok()) return std::nullopt;
+  for (auto it = path->rbegin(); it != path->rend(); ++it) {
+    if (it->role == store::MessageRole::kAssistant && !it->model.empty()) return it->model;
+  }
+  return std::nullopt;
+}
+
+std::string tree_response_json(const store::MessageTree& tree, const store::UsageTotals& usage) {
+  std::vector<MessageOut> out;
+  out.reserve(tree.messages.size());
+  std::unordered_map<std::string_view, std::size_t> index;
+  for (const store::Message& m : tree.messages) {  // parents first: a child finds its parent's entry
+    index.emplace(m.id, out.size());
+    out.push_back(message_out(m));
+    out.back().children.emplace();
+    if (const auto p = index.find(m.parent_id); p != index.end()) out[p->second].children->push_back(m.id);
+  }
+  return conversation_tree_json(conversation_out(tree.conversation, current_model(tree), usage), out);
 }
 
 MessageOut message_out(const store::Message& m) {
@@ -192,7 +239,13 @@ void ConversationReply::persist(const GenerationOutcome& outcome) {
   if (outcome.finish_reason == "error") {
     out.write(format_sse_event(error_event_json(outcome.error, "server_error", "", &assistant), "error"));
   } else {
-    out.write(format_sse_event(done_event_json(assistant, conversation_out(named, p_.model)), "done"));
+    // The engine handed this reply's usage to the recorder before it ended: wait for its row, so
+    // that the conversation's usage includes it.
+    if (p_.usage != nullptr) p_.usage->flush();
+    Result<store::UsageTotals> usage = store.conversation_usage(p_.principal.user_id, p_.conversation_id);
+    std::optional<store::UsageTotals> totals;
+    if (usage.ok()) totals = *usage;
+    out.write(format_sse_event(done_event_json(assistant, conversation_out(named, p_.model, totals)), "done"));
   }
   out.finish();
 }

@@ -4,7 +4,8 @@
 //   ConversationReply   a GenerationObserver: streams the reply as SSE events (docs/api.md) and,
 //                       when the engine is done — normally, stopped, disconnected or failed —
 //                       persists the assistant message on the task pool, names an untitled
-//                       conversation, reports usage and sends the final event.
+//                       conversation and sends the final event, with the conversation's usage
+//                       (the engine reported this reply's own to the UsageRecorder).
 //   ActiveReplies       the generations in flight per conversation, for POST .../stop, for
 //                       deleting a conversation, and for shutting down.
 //   ConversationContext what the API and its replies in flight share (kept alive by both).
@@ -23,9 +24,11 @@
 #include <string>
 #include <string_view>
 
+#include "api/conversation_request.h"
 #include "api/conversation_response.h"
 #include "gateway/generation.h"
 #include "gateway/principal.h"
+#include "gateway/usage_recorder.h"
 #include "gateway/work_pool.h"
 #include "net/http_responder.h"
 #include "store/store.h"
@@ -66,10 +69,21 @@ struct ConversationContext {
   ActiveReplies active;
 };
 
-// Store rows as the wire shows them. `model`: the conversation's current model, when known.
-ConversationOut conversation_out(const store::Conversation& c, std::optional<std::string> model = std::nullopt);
+// Store rows as the wire shows them. `model`: the conversation's current model, when known;
+// `usage`: its replies' usage, when it was read.
+ConversationOut conversation_out(const store::Conversation& c, std::optional<std::string> model = std::nullopt,
+                                 std::optional<store::UsageTotals> usage = std::nullopt);
 MessageOut message_out(const store::Message& m);
 std::int64_t unix_seconds(store::Time t);
+// The settings fields of a request as the store takes them: the initial settings of a new
+// conversation (cleared fields: not set), and a change of an existing one's.
+store::ConversationSettings initial_settings(const ConversationSettingsChange& change);
+store::ConversationSettingsUpdate settings_update(const ConversationSettingsChange& change);
+// The model of the last answer on the conversation's current path, if any.
+std::optional<std::string> current_model(const store::MessageTree& tree);
+// GET /api/conversations/{id} (and the JSON export): the conversation with its settings and
+// usage, and every message with its children.
+std::string tree_response_json(const store::MessageTree& tree, const store::UsageTotals& usage);
 
 // The automatic title of a conversation: the first line of its first user message, trimmed, at
 // most 60 characters (code points, cut on a character boundary and marked with "…"). "" when
@@ -88,6 +102,7 @@ class ConversationReply final : public GenerationObserver, public std::enable_sh
     std::string model;
     std::string request_id;
     std::optional<store::Message> user_message;  // sent first as `event: message` (send, not regenerate)
+    UsageRecorder* usage = nullptr;              // flushed before the done event reports the conversation's usage
     std::string title_source;                    // the first user message of the path: names an untitled conversation
     std::shared_ptr<HttpResponder> responder;
   };

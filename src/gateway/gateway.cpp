@@ -9,6 +9,7 @@
 
 #include "base/log.h"
 #include "gateway/http_errors.h"
+#include "gateway/models_api.h"
 #include "obs/request_id.h"
 
 namespace parley {
@@ -68,6 +69,7 @@ Gateway::Gateway(std::vector<std::unique_ptr<ServedModel>> models, const Gateway
   if (accounts_) {
     ConversationApiOptions o;
     o.usage = &accounts_->usage();
+    o.limiter = &accounts_->limiter();  // share links' public reads, per address
     conversations_ = std::make_unique<ConversationApi>(accounts_->store(), models_, metrics_, std::move(o));
   }
   host_policy_.local_mode = !accounts_ || accounts_->mode() == AuthMode::kNone;
@@ -137,8 +139,11 @@ void Gateway::add_routes() {
                .json_body = true,
                .max_body_bytes = generation_body,
                .handler = [this](RouteCall& c) { completions(c); }});
+  add_ui_model_routes(routes_, models_);
   if (accounts_) accounts_->api().add_routes(routes_);
   if (conversations_) conversations_->add_routes(routes_);
+  // Last: the UI takes only what no route above matched, and never a path of the API.
+  if (options_.site) add_web_routes(routes_, options_.site, {"/api", "/v1", "/health", "/ready", "/metrics"});
 }
 
 Result<Principal> Gateway::authenticate(const HttpRequest& request) const {

@@ -7,10 +7,12 @@
 //   GET  /ready                  readiness: every model is loaded and its engine running
 //   GET  /metrics                Prometheus text
 //   GET  /v1/models              the served models;  GET /v1/models/{id}
+//   GET  /api/models             the served models for the web UI (gateway/models_api.h)
 //   POST /v1/chat/completions    chat (stream or not)
 //   POST /v1/completions         raw completions (stream or not)
 //   /api/auth/*, /api/keys, /api/usage, /api/admin/*   accounts (gateway/account_api.h)
 //   /api/conversations/*                               conversations (gateway/conversation_api.h)
+//   GET  every other path        the web UI, when GatewayOptions::site is set (gateway/static_site.h)
 //
 // Serve it with both of its entry points: admit() decides from a request's head (Host, route,
 // Origin, body type and size, then the caller's credentials, on the request pool since they wait
@@ -44,6 +46,7 @@
 #include "gateway/request_guard.h"
 #include "gateway/route_table.h"
 #include "gateway/served_model.h"
+#include "gateway/static_site.h"
 #include "gateway/usage_recorder.h"
 #include "net/http_admission.h"
 #include "net/http_request.h"
@@ -59,6 +62,8 @@ struct GatewayOptions {
   // gateway is in local mode comes from its Accounts (none, or AuthMode::kNone: local).
   std::vector<std::string> allowed_hosts;
   std::vector<std::string> allowed_origins;
+  // The web UI: served on every path outside the API (none: those paths are 404).
+  std::shared_ptr<const StaticSite> site;
 };
 
 class Gateway {

@@ -32,7 +32,9 @@ Status GenerationJob::start(std::vector<ChoiceInput> inputs) {
     Choice& c = choices_[i];
     c.index = static_cast<std::int32_t>(i);
     c.prompt_index = inputs[i].prompt_index;
-    c.detok.emplace(tokenizer_);
+    // Control characters in model output (a byte token <0x00>, an ESC) are dropped for every API
+    // alike: they are never meant, and a NUL could not even be saved (docs/api.md).
+    c.detok.emplace(tokenizer_, DecodeOptions{.drop_controls = true});
     c.stop.emplace(spec_.stop);
   }
   for (std::size_t i = 0; i < inputs.size(); ++i) {

@@ -1,6 +1,7 @@
 // GenerationJob: one API request's generation, from the engine's events to the HTTP response.
 // It submits one engine request per choice (n prompts x n completions), turns token events into
-// text (streaming detokenizer, stop strings held back and never leaked), formats OpenAI chat or
+// text (streaming detokenizer, which drops control characters but tab, CR and LF; stop strings
+// held back and never leaked), formats OpenAI chat or
 // completion responses (SSE chunks as tokens arrive, or one JSON body at the end), reports usage,
 // cancels its engine requests when the client disconnects, and records metrics and one log line.
 //

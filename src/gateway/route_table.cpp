@@ -92,11 +92,32 @@ void RouteTable::add(RouteSpec spec) {
   routes_.push_back(std::move(spec));
 }
 
+void RouteTable::set_fallback(RouteSpec spec, std::vector<std::string> reserved) {
+  CHECK(!fallback_.has_value(), "a second fallback route {} {}", spec.method, spec.pattern);
+  const std::vector<std::string_view> segs = segments(spec.pattern);
+  CHECK(segs.size() == 1 && is_rest_param(segs[0]), "a fallback route's pattern is /{{*name}}, not {}", spec.pattern);
+  for (const std::string& p : reserved) {
+    CHECK(p.size() > 1 && p.front() == '/' && p.back() != '/', "reserved prefix {} must be /name", p);
+  }
+  add(std::move(spec));
+  fallback_ = routes_.size() - 1;
+  reserved_ = std::move(reserved);
+}
+
+bool RouteTable::fallback_covers(std::string_view path) const {
+  if (!path.starts_with('/')) return false;
+  for (const std::string& p : reserved_) {
+    if (path.starts_with(p) && (path.size() == p.size() || path[p.size()] == '/')) return false;
+  }
+  return true;
+}
+
 RouteTable::Match RouteTable::match(std::string_view method, std::string_view path) const {
   Match out;
   std::vector<std::pair<std::string, std::string>> params;
-  for (const RouteSpec& r : routes_) {
-    if (!matches(r.pattern, path, &params)) continue;
+  for (std::size_t i = 0; i < routes_.size(); ++i) {
+    const RouteSpec& r = routes_[i];
+    if (i == fallback_ || !matches(r.pattern, path, &params)) continue;
     if (out.route == nullptr && method_matches(method, r.method)) {
       out.route = &r;
       out.params = params;
@@ -106,6 +127,14 @@ RouteTable::Match RouteTable::match(std::string_view method, std::string_view pa
       out.allowed += r.method;
       if (r.method == "GET") out.allowed += ", HEAD";
     }
+  }
+  if (out.allowed.empty() && fallback_ && fallback_covers(path)) {
+    const RouteSpec& f = routes_[*fallback_];
+    if (method_matches(method, f.method)) {
+      out.route = &f;
+      out.params = {{std::string(param_name(segments(f.pattern)[0])), std::string(path.substr(1))}};
+    }
+    out.allowed = f.method == "GET" ? "GET, HEAD" : std::string(f.method);
   }
   return out;
 }

@@ -5,6 +5,7 @@
 //
 //   Host allowed (DNS rebinding; see Gateway)         403 host_not_allowed
 //   the route: path known, method allowed             404 not_found, 405 with Allow (HEAD = GET)
+//     (paths outside the API go to the fallback route: the web UI, gateway/static_site.h)
 //   Origin of state-changing requests (see Gateway)   403 cross_origin
 //   body: JSON media type, declared size              415 unsupported_media_type, 413
 //   caller: credentials (Authenticator), then         401, 403 csrf_failed
@@ -86,14 +87,28 @@ class RouteTable {
     std::string allowed;               // the methods of a known path, for 405's Allow
     std::vector<std::pair<std::string, std::string>> params;
   };
+  // The route of last resort (the web UI: its files and client-side routes). It takes every path
+  // that no other route matches, except those under `reserved` prefixes, each of which covers
+  // itself and what is below it ("/api": "/api" and "/api/..."): an unknown API path stays a 404,
+  // and another method on a path it covers is a 405. Its pattern must be "/{*name}"; {name} binds
+  // the path without its leading '/' ("" for "/"). At most one (CHECK).
+  void set_fallback(RouteSpec spec, std::vector<std::string> reserved);
+
   // Path segments match literally or bind a {name} (one non-empty segment) or a last {*name}.
   // HEAD matches GET routes.
   Match match(std::string_view method, std::string_view path) const;
 
+  // Every route, the fallback included.
   const std::vector<RouteSpec>& routes() const { return routes_; }
+  const RouteSpec* fallback() const { return fallback_ ? &routes_[*fallback_] : nullptr; }
+  const std::vector<std::string>& reserved() const { return reserved_; }
+  // True when `path` is outside every reserved prefix: the fallback may answer it.
+  bool fallback_covers(std::string_view path) const;
 
  private:
   std::vector<RouteSpec> routes_;
+  std::optional<std::size_t> fallback_;  // its index in routes_
+  std::vector<std::string> reserved_;
 };
 
 // The status of a route the caller may not use, or OK. `principal` is the authenticated caller.

@@ -3,7 +3,7 @@
 // there maps to one field here.
 //
 //   [server]   host, port, io_threads, max_body_mib, max_body_in_flight_mib, max_body_per_address_mib,
-//              max_connections, data, tls_cert, tls_key, allowed_hosts, allowed_origins
+//              max_connections, data, tls_cert, tls_key, web_dir, allowed_hosts, allowed_origins
 //   [engine]   defaults for every model: threads, ctx, max_batch_tokens, max_running, max_waiting,
 //              kv_cache_mib, backend
 //   [limits]   request limits of the API (ApiLimits)
@@ -32,6 +32,7 @@ namespace parley {
 struct ServeConfig {
   HttpServerOptions server;
   std::string data_dir = "data";           // the demo model is generated here
+  std::string web_dir;                     // serve the web UI from here, read per request (empty: embedded)
   ServedModelOptions model_defaults;       // [engine]: the base of every model entry
   std::vector<ServedModelOptions> models;  // empty: serve the built-in demo model
   GatewayOptions gateway;

@@ -67,6 +67,7 @@ Result<std::unique_ptr<ServedModel>> ServedModel::load(const ServedModelOptions&
   }
   m->has_own_template_ = !m->tokenizer_->vocab().chat_template.empty();
   m->special_tokens_in_content_ = o.special_tokens_in_content;
+  m->demo_ = o.demo;
   if (o.special_tokens_in_content) {
     log_warn(
         "model '{}': special_tokens_in_content is on: control-token text in messages becomes control tokens "

@@ -31,6 +31,8 @@ struct ServedModelOptions {
   // as control tokens, as before Parley masked it: lets users forge turns. For operators whose
   // clients rely on it.
   bool special_tokens_in_content = false;
+  // The built-in demo model (random weights: its replies are noise). The web UI says so.
+  bool demo = false;
 };
 
 class ServedModel {
@@ -48,6 +50,7 @@ class ServedModel {
   bool has_own_template() const { return has_own_template_; }
   EngineClient& engine() const { return *engine_; }
   const Model& model() const { return *model_; }
+  bool demo() const { return demo_; }
 
   // The prompt for a chat: `input` (messages, tools, extra variables) rendered with the model's
   // chat template, with the generation prompt and the model's BOS/EOS texts, then tokenized:
@@ -65,6 +68,7 @@ class ServedModel {
   std::int32_t n_ctx_ = 0;
   bool has_own_template_ = false;
   bool special_tokens_in_content_ = false;
+  bool demo_ = false;
   std::shared_ptr<const GgufFile> file_;
   std::unique_ptr<Tokenizer> tokenizer_;
   std::optional<chat::ChatTemplate> template_;

@@ -146,6 +146,7 @@ void AccountingUsageRecorder::record(const UsageTicket& ticket, std::string_view
   r.completion_tokens = completion_tokens;
   r.cost_micros = cost_micros(options_.prices, model, prompt_tokens, completion_tokens);
   r.at = to_store_time(options_.now());
+  r.conversation_id = ticket.conversation_id;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (pending_.size() >= options_.max_pending) {
@@ -154,13 +155,15 @@ void AccountingUsageRecorder::record(const UsageTicket& ticket, std::string_view
       return;
     }
     pending_.push_back(std::move(r));
+    ++queued_;
   }
   cv_.notify_one();
 }
 
 void AccountingUsageRecorder::flush() {
   std::unique_lock<std::mutex> lock(mu_);
-  idle_cv_.wait(lock, [this] { return pending_.empty() && !writing_; });
+  const std::uint64_t target = queued_;
+  idle_cv_.wait(lock, [&] { return done_ >= target; });
 }
 
 void AccountingUsageRecorder::write_loop() {
@@ -170,7 +173,6 @@ void AccountingUsageRecorder::write_loop() {
     if (pending_.empty()) return;  // stopping with nothing left
     store::UsageRecord r = std::move(pending_.front());
     pending_.pop_front();
-    writing_ = true;
     lock.unlock();
     Status st = store_.record_usage(r);
     if (!st.ok() && st.code() == ErrorCode::kUnavailable) st = store_.record_usage(r);  // one retry
@@ -179,8 +181,8 @@ void AccountingUsageRecorder::write_loop() {
                 r.completion_tokens, r.model, st.to_string());
     }
     lock.lock();
-    writing_ = false;
-    if (pending_.empty()) idle_cv_.notify_all();
+    ++done_;
+    idle_cv_.notify_all();
   }
 }
 

@@ -11,8 +11,9 @@
 // Usage rows are written by one background thread, in order; record() only queues them (it runs
 // on the engine thread). At most `max_pending` rows wait: beyond that a row is dropped and logged
 // (a database that stays down must not grow memory without bound). A failed write is retried
-// once, then logged and dropped. flush() waits until every queued row is written (tests,
-// shutdown); the destructor flushes.
+// once, then logged and dropped. flush() waits until every row queued before it is written (the
+// conversation API, tests); rows queued meanwhile do not make it wait longer. The destructor
+// writes what is queued.
 //
 // Thread safety: every method may be called from any thread.
 #pragma once
@@ -50,7 +51,7 @@ class AccountingUsageRecorder final : public UsageRecorder {
   void record(const UsageTicket& ticket, std::string_view model, std::int64_t prompt_tokens,
               std::int64_t completion_tokens) override;
 
-  void flush();
+  void flush() override;
 
   // The limits in force for `principal` (role, then the per-user overrides).
   auth::Limits limits_for(const Principal& principal) const;
@@ -68,9 +69,10 @@ class AccountingUsageRecorder final : public UsageRecorder {
 
   std::mutex mu_;
   std::condition_variable cv_;       // new rows or stopping
-  std::condition_variable idle_cv_;  // the queue drained
+  std::condition_variable idle_cv_;  // a row was written (or given up)
   std::deque<store::UsageRecord> pending_;
-  bool writing_ = false;
+  std::uint64_t queued_ = 0;  // rows ever queued
+  std::uint64_t done_ = 0;    // rows ever written or given up (in queue order)
   bool stopping_ = false;
   std::thread writer_;
 };

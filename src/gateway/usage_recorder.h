@@ -20,7 +20,8 @@
 // record() refunds the unused part of the reservation at once, computes the cost from the price
 // table (micro-units per token = price per million tokens) and hands the usage row to the store
 // on a background thread: it never blocks the caller (it runs on the engine thread for /v1), so
-// the row may land a few milliseconds later. A request that computed nothing (prompt and
+// the row may land a few milliseconds later; flush() waits for it (the conversation API does,
+// before it reports a conversation's usage with the reply that just ended). A request that computed nothing (prompt and
 // completion both 0: refused by the engine's queue, cancelled before its first step) settles its
 // reservation and writes no row.
 //
@@ -28,6 +29,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "base/result.h"
@@ -40,6 +42,7 @@ namespace parley {
 struct UsageTicket {
   Principal principal;
   std::int64_t reserved_tokens = 0;  // taken from the tokens/minute buckets by admit()
+  std::string conversation_id;       // the conversation a reply is generated into (set by its API); "" for /v1
 };
 
 class UsageRecorder {
@@ -50,6 +53,10 @@ class UsageRecorder {
 
   virtual void record(const UsageTicket& ticket, std::string_view model, std::int64_t prompt_tokens,
                       std::int64_t completion_tokens) = 0;
+
+  // Returns once every row recorded before the call is written (or given up). Blocks: never on
+  // the engine or I/O threads. A recorder that writes nothing has nothing to wait for.
+  virtual void flush() {}
 };
 
 // Admits everything and records nothing: for tests and tools that run a Gateway without a store.

@@ -152,6 +152,36 @@ Status backfill_email_forms(sql::Conn& conn) {
   return ok_status();
 }
 
+// Version 3 (the web UI): per-conversation settings, the conversation a usage row was recorded
+// for, and share links. Nothing to backfill: existing conversations have no settings, existing
+// usage rows no conversation. usage_records.conversation_id is deliberately not a foreign key:
+// usage rows are the billing record and outlive the conversations that are purged (record_usage
+// checks the owner when it writes). Both dialects accept the text.
+constexpr std::string_view kSchemaV3 = R"sql(
+ALTER TABLE conversations ADD COLUMN settings_system_prompt TEXT;
+ALTER TABLE conversations ADD COLUMN settings_temperature DOUBLE PRECISION;
+ALTER TABLE conversations ADD COLUMN settings_max_tokens BIGINT;
+ALTER TABLE conversations ADD COLUMN settings_model TEXT;
+
+ALTER TABLE usage_records ADD COLUMN conversation_id TEXT;
+CREATE INDEX usage_conversation ON usage_records (conversation_id) WHERE conversation_id IS NOT NULL;
+
+CREATE TABLE shares (
+  id              TEXT PRIMARY KEY,
+  token           TEXT NOT NULL UNIQUE,  -- the link's secret: looked up, never listed to others
+  owner_id        TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  conversation_id TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+  leaf_message_id TEXT NOT NULL,
+  title           TEXT NOT NULL,
+  message_count   BIGINT NOT NULL,
+  created_at      BIGINT NOT NULL,
+  revoked_at      BIGINT,
+  -- the leaf is a message of the shared conversation
+  FOREIGN KEY (conversation_id, leaf_message_id) REFERENCES messages (conversation_id, id) ON DELETE CASCADE
+);
+CREATE INDEX shares_conversation ON shares (conversation_id, created_at);
+)sql";
+
 struct Migration {
   int version;
   std::string_view name;
@@ -163,6 +193,7 @@ struct Migration {
 constexpr Migration kMigrations[] = {
     {1, "initial schema", kSchemaV1, kSchemaV1},
     {2, "normalized e-mail keys and look-alike skeletons", kSchemaV2, kSchemaV2, backfill_email_forms},
+    {3, "conversation settings, usage per conversation, share links", kSchemaV3, kSchemaV3},
 };
 
 constexpr std::string_view kCreateMigrationsTable =

@@ -61,6 +61,8 @@ class PgConn final : public Conn {
     for (std::size_t i = 0; i < params.size(); ++i) {
       if (const auto* v = std::get_if<std::int64_t>(&params[i])) {
         storage[i] = std::to_string(*v);
+      } else if (const auto* d = std::get_if<double>(&params[i])) {
+        storage[i] = fmt::format("{}", *d);  // the shortest text that reads back as the same double
       } else if (const auto* s = std::get_if<std::string_view>(&params[i])) {
         if (s->find('\0') != std::string_view::npos) return invalid_argument_error("text contains a NUL byte");
         storage[i] = std::string(*s);

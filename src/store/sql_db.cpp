@@ -29,6 +29,17 @@ std::optional<std::int64_t> Rows::optional_int64(std::size_t row, std::size_t co
   return v;
 }
 
+std::optional<double> Rows::optional_double(std::size_t row, std::size_t col) const {
+  const auto& cell = cells_[row][col];
+  if (!cell) return std::nullopt;
+  double d = 0;
+  const char* begin = cell->data();
+  const char* end = begin + cell->size();
+  auto [p, ec] = std::from_chars(begin, end, d);
+  if (ec != std::errc() || p != end) return std::nullopt;
+  return d;
+}
+
 std::int64_t Rows::int64(std::size_t row, std::size_t col) const {
   return optional_int64(row, col).value_or(0);
 }

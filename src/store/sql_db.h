@@ -7,7 +7,8 @@
 // text is prepared once per connection and cached.
 //
 // Results are materialized as text cells (SQLite's and libpq's text forms agree for the integer
-// and text columns the schema uses).
+// and text columns the schema uses; doubles read back as the nearest value of their text, which
+// both print with at least 15 significant digits).
 #pragma once
 
 #include <chrono>
@@ -28,8 +29,9 @@
 
 namespace parley::store::sql {
 
-// A bound parameter: NULL, a 64-bit integer, or text (the viewed bytes must outlive the call).
-using Param = std::variant<std::nullptr_t, std::int64_t, std::string_view>;
+// A bound parameter: NULL, a 64-bit integer, a double, or text (the viewed bytes must outlive the
+// call).
+using Param = std::variant<std::nullptr_t, std::int64_t, double, std::string_view>;
 
 inline Param null_or(std::string_view s) {
   return s.empty() ? Param(nullptr) : Param(s);
@@ -44,6 +46,7 @@ class Rows {
   const std::string& text(std::size_t row, std::size_t col) const;
   std::int64_t int64(std::size_t row, std::size_t col) const;
   std::optional<std::int64_t> optional_int64(std::size_t row, std::size_t col) const;
+  std::optional<double> optional_double(std::size_t row, std::size_t col) const;
   // Rows changed by an INSERT/UPDATE/DELETE without RETURNING.
   std::int64_t affected() const { return affected_; }
 

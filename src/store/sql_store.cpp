@@ -68,6 +68,10 @@ Conversation decode_conversation(const sql::Rows& rows, std::size_t r) {
   c.archived = rows.int64(r, 5) != 0;
   c.current_leaf_id = rows.text(r, 6);
   c.message_count = rows.int64(r, 7);
+  if (!rows.is_null(r, 8)) c.settings.system_prompt = rows.text(r, 8);
+  c.settings.temperature = rows.optional_double(r, 9);
+  c.settings.max_tokens = rows.optional_int64(r, 10);
+  if (!rows.is_null(r, 11)) c.settings.model = rows.text(r, 11);
   return c;
 }
 
@@ -85,6 +89,20 @@ Message decode_message(const sql::Rows& rows, std::size_t r) {
   m.created_at = from_micros(rows.int64(r, 9));
   m.seq = rows.int64(r, 10);
   return m;
+}
+
+Share decode_share(const sql::Rows& rows, std::size_t r) {
+  Share s;
+  s.id = rows.text(r, 0);
+  s.token = rows.text(r, 1);
+  s.owner_id = rows.text(r, 2);
+  s.conversation_id = rows.text(r, 3);
+  s.leaf_message_id = rows.text(r, 4);
+  s.title = rows.text(r, 5);
+  s.message_count = rows.int64(r, 6);
+  s.created_at = from_micros(rows.int64(r, 7));
+  s.revoked_at = optional_time(rows, r, 8);
+  return s;
 }
 
 Result<sql::Rows> SqlStore::write(std::string_view sql, std::initializer_list<sql::Param> params) {

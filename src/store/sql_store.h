@@ -4,7 +4,8 @@
 // Internal to src/store: users get a Store from open_store().
 //
 // Split by entity: sql_store_accounts.cpp (users, sessions, API keys), sql_store_conversations.cpp
-// (conversations, messages), sql_store_usage.cpp; sql_store.cpp holds the row decoders.
+// (conversations, messages), sql_store_usage.cpp, sql_store_shares.cpp; sql_store.cpp holds the
+// row decoders.
 #pragma once
 
 #include <memory>
@@ -18,16 +19,22 @@ namespace parley::store {
 #define PARLEY_USER_COLS "id, email, display_name, role, disabled, password_hash, created_at, updated_at"
 #define PARLEY_SESSION_COLS "token_hash, user_id, created_at, expires_at"
 #define PARLEY_KEY_COLS "id, user_id, name, prefix, key_hash, scopes, created_at, expires_at, last_used_at, revoked_at"
-#define PARLEY_CONV_COLS "id, owner_id, title, created_at, updated_at, archived, current_leaf_id, message_count"
+#define PARLEY_CONV_COLS                                                                    \
+  "id, owner_id, title, created_at, updated_at, archived, current_leaf_id, message_count, " \
+  "settings_system_prompt, settings_temperature, settings_max_tokens, settings_model"
 #define PARLEY_MSG_COLS_M                                                                           \
   "m.id, m.conversation_id, m.parent_id, m.role, m.content, m.model, m.metadata, m.prompt_tokens, " \
   "m.completion_tokens, m.created_at, m.seq"
+#define PARLEY_SHARE_COLS_S                                                                                   \
+  "s.id, s.token, s.owner_id, s.conversation_id, s.leaf_message_id, s.title, s.message_count, s.created_at, " \
+  "s.revoked_at"
 
 User decode_user(const sql::Rows& rows, std::size_t r);
 Session decode_session(const sql::Rows& rows, std::size_t r);
 ApiKey decode_key(const sql::Rows& rows, std::size_t r);
 Conversation decode_conversation(const sql::Rows& rows, std::size_t r);
 Message decode_message(const sql::Rows& rows, std::size_t r);
+Share decode_share(const sql::Rows& rows, std::size_t r);
 
 class SqlStore final : public Store {
  public:
@@ -57,13 +64,17 @@ class SqlStore final : public Store {
   Result<ApiKey> revoke_api_key(std::string_view user_id, std::string_view key_id) override;
   Status touch_api_key(std::string_view user_id, std::string_view key_id, Time used_at) override;
 
-  Result<Conversation> create_conversation(std::string_view owner_id, std::string_view title) override;
+  using Store::create_conversation;
+  Result<Conversation> create_conversation(std::string_view owner_id, std::string_view title,
+                                           const ConversationSettings& settings) override;
   Result<Conversation> get_conversation(std::string_view owner_id, std::string_view id) override;
   Result<Page<Conversation>> list_conversations(std::string_view owner_id, const ConversationQuery& query) override;
   Result<Conversation> rename_conversation(std::string_view owner_id, std::string_view id,
                                            std::string_view title) override;
   Result<Conversation> set_conversation_archived(std::string_view owner_id, std::string_view id,
                                                  bool archived) override;
+  Result<Conversation> update_conversation_settings(std::string_view owner_id, std::string_view id,
+                                                    const ConversationSettingsUpdate& update) override;
   Status soft_delete_conversation(std::string_view owner_id, std::string_view id) override;
   Result<std::int64_t> purge_deleted_conversations(Time deleted_before) override;
 
@@ -78,6 +89,13 @@ class SqlStore final : public Store {
   Result<std::vector<ModelUsage>> usage_summary(std::string_view user_id, Time from, Time to) override;
   Result<std::vector<UserUsage>> usage_by_user(Time from, Time to) override;
   Result<UsageTotals> usage_totals(std::string_view user_id, Time since, std::string_view api_key_id) override;
+  Result<std::vector<DayUsage>> usage_by_day(std::string_view user_id, Time from, Time to) override;
+  Result<UsageTotals> conversation_usage(std::string_view owner_id, std::string_view conversation_id) override;
+
+  Result<Share> create_share(std::string_view owner_id, const NewShare& share) override;
+  Result<std::vector<Share>> list_shares(std::string_view owner_id, std::string_view conversation_id) override;
+  Result<Share> revoke_share(std::string_view owner_id, std::string_view share_id) override;
+  Result<SharedConversation> find_shared_conversation(std::string_view token) override;
 
  private:
   Time now() const { return clock_(); }

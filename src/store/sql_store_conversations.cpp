@@ -25,18 +25,56 @@ Status check_new_message(const NewMessage& m) {
   return check_tokens("completion_tokens", m.completion_tokens);
 }
 
+Status check_settings(const ConversationSettings& s) {
+  if (s.system_prompt) RETURN_IF_ERROR(check_text("system_prompt", *s.system_prompt, kMaxContentBytes));
+  if (s.model) RETURN_IF_ERROR(check_text("model", *s.model, kMaxModelBytes));
+  if (s.temperature && !(*s.temperature >= 0.0 && *s.temperature <= kMaxTemperature)) {  // NaN too
+    return invalid_argument_error("temperature must be between 0 and {}", kMaxTemperature)
+        .with_detail("param", "temperature");
+  }
+  if (s.max_tokens && (*s.max_tokens < 1 || *s.max_tokens > kMaxSettingsMaxTokens)) {
+    return invalid_argument_error("max_tokens must be between 1 and {}", kMaxSettingsMaxTokens)
+        .with_detail("param", "max_tokens");
+  }
+  return ok_status();
+}
+
+Param param_or_null(const std::optional<std::string>& v) {
+  return v ? Param(std::string_view(*v)) : Param(nullptr);
+}
+Param param_or_null(const std::optional<double>& v) {
+  return v ? Param(*v) : Param(nullptr);
+}
+Param param_or_null(const std::optional<std::int64_t>& v) {
+  return v ? Param(*v) : Param(nullptr);
+}
+
+// "given" (1/0) and the value of one field of a settings update, for `CASE WHEN ? = 1 THEN ?`.
+template <typename T>
+std::pair<Param, Param> change(const std::optional<std::optional<T>>& field) {
+  if (!field) return {I{0}, nullptr};
+  return {I{1}, param_or_null(*field)};
+}
+
 }  // namespace
 
-Result<Conversation> SqlStore::create_conversation(std::string_view owner_id, std::string_view title) {
+Result<Conversation> SqlStore::create_conversation(std::string_view owner_id, std::string_view title,
+                                                   const ConversationSettings& settings) {
   RETURN_IF_ERROR(check_text("title", title, kMaxTitleBytes));
+  RETURN_IF_ERROR(check_settings(settings));
   if (!plausible_id(owner_id)) return not_found_error("user not found");
   Conversation c;
   c.id = new_id("cnv");
   c.owner_id = owner_id;
   c.title = title;
   c.created_at = c.updated_at = now();
-  auto rows = write("INSERT INTO conversations (id, owner_id, title, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
-                    {c.id, c.owner_id, c.title, I{micros(c.created_at)}, I{micros(c.updated_at)}});
+  c.settings = settings;
+  const ConversationSettings& st = c.settings;
+  auto rows = write(
+      "INSERT INTO conversations (id, owner_id, title, created_at, updated_at, settings_system_prompt, "
+      "settings_temperature, settings_max_tokens, settings_model) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      {c.id, c.owner_id, c.title, I{micros(c.created_at)}, I{micros(c.updated_at)}, param_or_null(st.system_prompt),
+       param_or_null(st.temperature), param_or_null(st.max_tokens), param_or_null(st.model)});
   if (!rows.ok()) {
     if (rows.status().code() == ErrorCode::kNotFound) return not_found_error("user not found");
     return rows.status();
@@ -107,6 +145,31 @@ Result<Conversation> SqlStore::set_conversation_archived(std::string_view owner_
   ASSIGN_OR_RETURN(auto rows, write("UPDATE conversations SET archived = ?, updated_at = ? "
                                     "WHERE id = ? AND owner_id = ? AND deleted_at IS NULL RETURNING " PARLEY_CONV_COLS,
                                     {I{archived ? 1 : 0}, I{micros(now())}, id, owner_id}));
+  if (rows.empty()) return conversation_not_found();
+  return decode_conversation(rows, 0);
+}
+
+Result<Conversation> SqlStore::update_conversation_settings(std::string_view owner_id, std::string_view id,
+                                                            const ConversationSettingsUpdate& u) {
+  ConversationSettings values;  // the new values, checked like a whole set
+  if (u.system_prompt) values.system_prompt = *u.system_prompt;
+  if (u.temperature) values.temperature = *u.temperature;
+  if (u.max_tokens) values.max_tokens = *u.max_tokens;
+  if (u.model) values.model = *u.model;
+  RETURN_IF_ERROR(check_settings(values));
+  if (!plausible_id(owner_id) || !plausible_id(id)) return conversation_not_found();
+  // One statement: fields not given keep their value, whatever another update did meanwhile.
+  const auto [sp_given, sp] = change(u.system_prompt);
+  const auto [t_given, t] = change(u.temperature);
+  const auto [mt_given, mt] = change(u.max_tokens);
+  const auto [m_given, m] = change(u.model);
+  ASSIGN_OR_RETURN(auto rows, write("UPDATE conversations SET "
+                                    "settings_system_prompt = CASE WHEN ? = 1 THEN ? ELSE settings_system_prompt END, "
+                                    "settings_temperature = CASE WHEN ? = 1 THEN ? ELSE settings_temperature END, "
+                                    "settings_max_tokens = CASE WHEN ? = 1 THEN ? ELSE settings_max_tokens END, "
+                                    "settings_model = CASE WHEN ? = 1 THEN ? ELSE settings_model END "
+                                    "WHERE id = ? AND owner_id = ? AND deleted_at IS NULL RETURNING " PARLEY_CONV_COLS,
+                                    {sp_given, sp, t_given, t, mt_given, mt, m_given, m, id, owner_id}));
   if (rows.empty()) return conversation_not_found();
   return decode_conversation(rows, 0);
 }

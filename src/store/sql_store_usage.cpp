@@ -21,6 +21,11 @@ UsageTotals decode_totals(const sql::Rows& rows, std::size_t r, std::size_t firs
   return t;
 }
 
+Status not_a_conversation_of_the_user() {
+  return invalid_argument_error("conversation_id is not a conversation of this user")
+      .with_detail("param", "conversation_id");
+}
+
 #define PARLEY_USAGE_SUMS \
   "COUNT(*), COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(completion_tokens), 0), COALESCE(SUM(cost_micros), 0)"
 
@@ -35,6 +40,9 @@ Status SqlStore::record_usage(const UsageRecord& in) {
   if (!in.api_key_id.empty() && !plausible_id(in.api_key_id)) {
     return invalid_argument_error("api_key_id is not a key of this user").with_detail("param", "api_key_id");
   }
+  if (!in.conversation_id.empty() && !plausible_id(in.conversation_id)) {
+    return not_a_conversation_of_the_user();
+  }
   const std::string id = new_id("use");
   const I at = micros(in.at == Time{} ? now() : in.at);
   Status s = db_->transact(sql::TxKind::kWrite, [&](sql::Conn& conn) -> Status {
@@ -45,12 +53,18 @@ Status SqlStore::record_usage(const UsageRecord& in) {
         return invalid_argument_error("api_key_id is not a key of this user").with_detail("param", "api_key_id");
       }
     }
+    if (!in.conversation_id.empty()) {
+      // Deleted conversations too: a reply that ends after its conversation was deleted is charged.
+      ASSIGN_OR_RETURN(auto conv, conn.run("SELECT 1 FROM conversations WHERE id = ? AND owner_id = ?",
+                                           {in.conversation_id, in.user_id}));
+      if (conv.empty()) return not_a_conversation_of_the_user();
+    }
     return conn
         .run(
-            "INSERT INTO usage_records (id, user_id, api_key_id, model, prompt_tokens, completion_tokens, "
-            "cost_micros, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            {id, in.user_id, sql::null_or(in.api_key_id), in.model, I{in.prompt_tokens}, I{in.completion_tokens},
-             I{in.cost_micros}, at})
+            "INSERT INTO usage_records (id, user_id, api_key_id, conversation_id, model, prompt_tokens, "
+            "completion_tokens, cost_micros, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            {id, in.user_id, sql::null_or(in.api_key_id), sql::null_or(in.conversation_id), in.model,
+             I{in.prompt_tokens}, I{in.completion_tokens}, I{in.cost_micros}, at})
         .status();
   });
   if (s.code() == ErrorCode::kNotFound) return not_found_error("user not found");
@@ -98,6 +112,42 @@ Result<UsageTotals> SqlStore::usage_totals(std::string_view user_id, Time since,
   ASSIGN_OR_RETURN(auto rows, read("SELECT " PARLEY_USAGE_SUMS " FROM usage_records WHERE user_id = ? AND at >= ?",
                                    {user_id, I{micros(since)}}));
   return decode_totals(rows, 0, 0);
+}
+
+Result<std::vector<DayUsage>> SqlStore::usage_by_day(std::string_view user_id, Time from, Time to) {
+  std::vector<DayUsage> out;
+  if (!plausible_id(user_id)) return out;
+  // Instants are microseconds since the epoch (UTC, no leap seconds): integer division by a day's
+  // microseconds is the day, in both dialects (BIGINT / BIGINT truncates; instants are positive).
+  ASSIGN_OR_RETURN(auto rows, read("SELECT at / 86400000000, model, " PARLEY_USAGE_SUMS " FROM usage_records "
+                                   "WHERE user_id = ? AND at >= ? AND at < ? GROUP BY at / 86400000000, model",
+                                   {user_id, I{micros(from)}, I{micros(to)}}));
+  constexpr std::int64_t kDayMicros = 86'400'000'000;
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    out.push_back({from_micros(rows.int64(r, 0) * kDayMicros), rows.text(r, 1), decode_totals(rows, r, 2)});
+  }
+  std::sort(out.begin(), out.end(), [](const DayUsage& a, const DayUsage& b) {
+    if (a.day != b.day) return a.day < b.day;
+    return a.model < b.model;
+  });
+  return out;
+}
+
+Result<UsageTotals> SqlStore::conversation_usage(std::string_view owner_id, std::string_view conversation_id) {
+  if (!plausible_id(owner_id) || !plausible_id(conversation_id)) return not_found_error("conversation not found");
+  UsageTotals totals;
+  RETURN_IF_ERROR(db_->transact(sql::TxKind::kRead, [&](sql::Conn& conn) -> Status {
+    ASSIGN_OR_RETURN(auto conv, conn.run("SELECT 1 FROM conversations WHERE id = ? AND owner_id = ? "
+                                         "AND deleted_at IS NULL",
+                                         {conversation_id, owner_id}));
+    if (conv.empty()) return not_found_error("conversation not found");
+    ASSIGN_OR_RETURN(auto rows, conn.run("SELECT " PARLEY_USAGE_SUMS " FROM usage_records "
+                                         "WHERE conversation_id = ? AND user_id = ?",
+                                         {conversation_id, owner_id}));
+    totals = decode_totals(rows, 0, 0);
+    return ok_status();
+  }));
+  return totals;
 }
 
 }  // namespace parley::store

@@ -79,6 +79,8 @@ class SqliteConn final : public Conn {
       int rc = SQLITE_OK;
       if (const auto* v = std::get_if<std::int64_t>(&params[i])) {
         rc = sqlite3_bind_int64(stmt, idx, *v);
+      } else if (const auto* d = std::get_if<double>(&params[i])) {
+        rc = sqlite3_bind_double(stmt, idx, *d);
       } else if (const auto* s = std::get_if<std::string_view>(&params[i])) {
         // A null data pointer would bind NULL; an empty string must stay an empty string.
         rc = sqlite3_bind_text64(stmt, idx, s->empty() ? "" : s->data(), s->size(), SQLITE_STATIC, SQLITE_UTF8);

@@ -60,6 +60,9 @@ inline constexpr std::size_t kMaxMetadataBytes = 64u << 10;  // opaque per-messa
 inline constexpr std::size_t kMaxModelBytes = 256;
 inline constexpr std::size_t kMaxSearchBytes = 256;
 inline constexpr int kMaxPageLimit = 200;
+inline constexpr double kMaxTemperature = 2.0;                    // conversation settings: 0..2
+inline constexpr std::int64_t kMaxSettingsMaxTokens = INT32_MAX;  // conversation settings: 1..
+inline constexpr std::size_t kMaxShareTokenBytes = 128;           // a share link's secret
 
 // Ids are random opaque text: a type prefix, '_', then 26 base32 characters (128 random bits
 // from the OS), e.g. "cnv_0q3z...". They do not reveal counts or creation order and cannot be
@@ -151,6 +154,28 @@ struct NewApiKey {
 
 // ---- conversations and message trees --------------------------------------------------------
 
+// A conversation's defaults for its replies (the web UI's per-conversation settings); each field
+// may be unset. The store checks the limits (system_prompt: kMaxContentBytes, model:
+// kMaxModelBytes, temperature: 0..kMaxTemperature, max_tokens: 1..kMaxSettingsMaxTokens); what
+// they mean is the gateway's business.
+struct ConversationSettings {
+  std::optional<std::string> system_prompt;
+  std::optional<double> temperature;
+  std::optional<std::int64_t> max_tokens;
+  std::optional<std::string> model;
+
+  bool operator==(const ConversationSettings&) const = default;
+};
+
+// A change of settings: a field that is absent stays as it is; present, it is set to its value,
+// or cleared when that is nullopt.
+struct ConversationSettingsUpdate {
+  std::optional<std::optional<std::string>> system_prompt;
+  std::optional<std::optional<double>> temperature;
+  std::optional<std::optional<std::int64_t>> max_tokens;
+  std::optional<std::optional<std::string>> model;
+};
+
 struct Conversation {
   std::string id;
   std::string owner_id;
@@ -160,6 +185,7 @@ struct Conversation {
   bool archived = false;
   std::string current_leaf_id;  // the message the UI shows the path to; empty: no messages
   std::int64_t message_count = 0;
+  ConversationSettings settings;
 };
 
 struct ConversationQuery {
@@ -218,6 +244,7 @@ struct UsageRecord {
   std::int64_t completion_tokens = 0;
   std::int64_t cost_micros = 0;  // cost in millionths of the billing currency unit
   Time at{};                     // zero: the store's clock
+  std::string conversation_id;   // a reply of the conversation API; empty: anything else (/v1)
 };
 
 struct UsageTotals {
@@ -236,6 +263,43 @@ struct UserUsage {
   std::string user_id;
   std::string email;
   UsageTotals totals;
+};
+
+struct DayUsage {
+  Time day{};  // 00:00:00 UTC of the day
+  std::string model;
+  UsageTotals totals;
+};
+
+// ---- share links ---------------------------------------------------------------------------
+
+// A read-only public link to a snapshot of a conversation: the path from a root to
+// `leaf_message_id` as it was when shared (messages are immutable, so the leaf is the snapshot).
+// Whoever has the token may read it, until it is revoked or the conversation deleted.
+struct Share {
+  std::string id;     // "shr_..."
+  std::string token;  // the link's secret (the gateway makes it); kept, so that its owner may copy it again
+  std::string owner_id;
+  std::string conversation_id;
+  std::string leaf_message_id;
+  std::string title;               // the conversation's title when it was shared
+  std::int64_t message_count = 0;  // messages the shared view shows (counted by the caller)
+  Time created_at{};
+  std::optional<Time> revoked_at;
+};
+
+struct NewShare {
+  std::string conversation_id;
+  std::string token;  // 1..kMaxShareTokenBytes, unique
+  std::string leaf_message_id;
+  std::string title;
+  std::int64_t message_count = 0;
+};
+
+// What a share link shows: the share and the messages from the root to its leaf, root first.
+struct SharedConversation {
+  Share share;
+  std::vector<Message> path;
 };
 
 // ---- the interface ---------------------------------------------------------------------------
@@ -274,7 +338,11 @@ class Store {
   virtual Status touch_api_key(std::string_view user_id, std::string_view key_id, Time used_at) = 0;
 
   // Conversations. Soft-deleted ones are invisible to every method (kNotFound) until purged.
-  virtual Result<Conversation> create_conversation(std::string_view owner_id, std::string_view title) = 0;
+  virtual Result<Conversation> create_conversation(std::string_view owner_id, std::string_view title,
+                                                   const ConversationSettings& settings) = 0;
+  Result<Conversation> create_conversation(std::string_view owner_id, std::string_view title) {
+    return create_conversation(owner_id, title, ConversationSettings{});
+  }
   virtual Result<Conversation> get_conversation(std::string_view owner_id, std::string_view id) = 0;
   // Most recently updated first.
   virtual Result<Page<Conversation>> list_conversations(std::string_view owner_id, const ConversationQuery& query) = 0;
@@ -282,6 +350,9 @@ class Store {
                                                    std::string_view title) = 0;
   virtual Result<Conversation> set_conversation_archived(std::string_view owner_id, std::string_view id,
                                                          bool archived) = 0;
+  // Changes the settings (fields absent from `update` stay); does not change updated_at.
+  virtual Result<Conversation> update_conversation_settings(std::string_view owner_id, std::string_view id,
+                                                            const ConversationSettingsUpdate& update) = 0;
   virtual Status soft_delete_conversation(std::string_view owner_id, std::string_view id) = 0;
   // Removes (with their messages) conversations soft-deleted before `deleted_before`.
   virtual Result<std::int64_t> purge_deleted_conversations(Time deleted_before) = 0;
@@ -296,13 +367,29 @@ class Store {
   virtual Result<Conversation> set_current_leaf(std::string_view owner_id, std::string_view conversation_id,
                                                 std::string_view message_id) = 0;
 
-  // Usage. Windows are half-open: from <= at < to. api_key_id, when set, must be a key of the
-  // user (kInvalidArgument otherwise).
+  // Usage. Windows are half-open: from <= at < to. api_key_id and conversation_id, when set, must
+  // be a key and a conversation (also a deleted one, not yet purged) of the user (kInvalidArgument
+  // otherwise).
   virtual Status record_usage(const UsageRecord& record) = 0;
   virtual Result<std::vector<ModelUsage>> usage_summary(std::string_view user_id, Time from, Time to) = 0;
   virtual Result<std::vector<UserUsage>> usage_by_user(Time from, Time to) = 0;  // admin; by cost
   // Totals since `since` (for quotas); restricted to one key when api_key_id is not empty.
   virtual Result<UsageTotals> usage_totals(std::string_view user_id, Time since, std::string_view api_key_id = {}) = 0;
+  // By UTC day and model, oldest day first, then by model (byte order).
+  virtual Result<std::vector<DayUsage>> usage_by_day(std::string_view user_id, Time from, Time to) = 0;
+  // Everything recorded for replies in the conversation; kNotFound as get_conversation.
+  virtual Result<UsageTotals> conversation_usage(std::string_view owner_id, std::string_view conversation_id) = 0;
+
+  // Share links. create_share: kNotFound for the conversation, kInvalidArgument (param
+  // leaf_message_id) for a leaf that is not one of its messages. list_shares: newest first, the
+  // revoked ones too. revoke_share sets revoked_at (once: revoking again returns it unchanged).
+  // All three see only the owner's shares of conversations that are not deleted.
+  virtual Result<Share> create_share(std::string_view owner_id, const NewShare& share) = 0;
+  virtual Result<std::vector<Share>> list_shares(std::string_view owner_id, std::string_view conversation_id) = 0;
+  virtual Result<Share> revoke_share(std::string_view owner_id, std::string_view share_id) = 0;
+  // The lookup without an owner, by the link's secret (the token is the credential): kNotFound
+  // for an unknown or revoked token, a deleted conversation or a disabled owner.
+  virtual Result<SharedConversation> find_shared_conversation(std::string_view token) = 0;
 };
 
 }  // namespace parley::store

@@ -2,7 +2,8 @@
 // emitting a broken UTF-8 sequence. Bytes of a character that is split across tokens are held
 // back until the character completes; bytes that can never form a valid character are emitted
 // as U+FFFD. So every string it returns is valid UTF-8, and the concatenation of everything it
-// returns equals the sanitized decode of the whole sequence.
+// returns equals the sanitized decode of the whole sequence (with options.drop_controls, without
+// the control characters it drops: what an API returns and stores).
 //
 // One instance per sequence; not thread-safe. The tokenizer must outlive it.
 #pragma once

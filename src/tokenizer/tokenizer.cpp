@@ -228,6 +228,9 @@ std::string Tokenizer::decode(std::span<const TokenId> ids, const DecodeOptions&
     }
     out += piece;
   }
+  // Byte-wise: an ASCII byte is that character or part of invalid UTF-8, and either way not text.
+  if (options.drop_controls)
+    std::erase_if(out, [](char c) { return is_dropped_control(static_cast<unsigned char>(c)); });
   return out;
 }
 

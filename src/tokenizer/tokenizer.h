@@ -36,7 +36,16 @@ struct EncodeOptions {
 
 struct DecodeOptions {
   bool render_special = false;  // include the text of control tokens (e.g. "<|im_end|>")
+  // Drop the C0 control characters but tab, line feed and carriage return, and DEL (U+0000..U+001F,
+  // U+007F): text for people and databases. A model can emit them (byte tokens such as <0x00>),
+  // and they are never meant: NUL cannot be stored in PostgreSQL text, ESC drives terminals.
+  bool drop_controls = false;
 };
+
+// True for the characters DecodeOptions::drop_controls drops.
+constexpr bool is_dropped_control(unsigned char c) {
+  return (c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F;
+}
 
 class Tokenizer {
  public:

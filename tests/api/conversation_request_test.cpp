@@ -16,6 +16,10 @@ std::string param_of(const Status& st) {
   return std::string(st.detail("param"));
 }
 
+std::string fmt_settings(std::string_view settings) {
+  return R"({"settings":)" + std::string(settings) + "}";
+}
+
 TEST(ConversationRequest, SendMessageFieldsAndDefaults) {
   auto r = parse_send_message(
       R"({"content":"Hi","temperature":0.5,"top_p":0.9,"max_tokens":12,"seed":3,"stop":["x"],"model":"m"})");
@@ -79,6 +83,58 @@ TEST(ConversationRequest, CreateUpdateRegenerateLeaf) {
   EXPECT_EQ(param_of(parse_set_current_leaf(R"({"message_id":1})").status()), "message_id");
   EXPECT_EQ(param_of(parse_set_current_leaf(R"({"message_id":")" + std::string(100, 'm') + "\"}").status()),
             "message_id");
+}
+
+TEST(ConversationRequest, SettingsAreCheckedMergedAndCleared) {
+  auto c = parse_create_conversation(
+      R"({"settings":{"system_prompt":"Be brief.","temperature":0.7,"max_tokens":512,"model":"tiny"}})");
+  ASSERT_TRUE(c.ok()) << c.status().to_string();
+  EXPECT_EQ(c->settings.system_prompt, std::optional<std::string>("Be brief."));
+  EXPECT_EQ(c->settings.temperature, std::optional<double>(0.7));
+  EXPECT_EQ(c->settings.max_tokens, std::optional<std::int64_t>(512));
+  EXPECT_EQ(c->settings.model, std::optional<std::string>("tiny"));
+
+  // PATCH: absent fields stay (nullopt), null and "" clear (a nullopt inside), values set.
+  auto u = parse_update_conversation(R"({"settings":{"temperature":null,"system_prompt":"","max_tokens":1}})");
+  ASSERT_TRUE(u.ok()) << u.status().to_string();
+  ASSERT_TRUE(u->settings.has_value());
+  EXPECT_FALSE(u->title.has_value());
+  ASSERT_TRUE(u->settings->temperature.has_value());
+  EXPECT_FALSE(u->settings->temperature->has_value());
+  ASSERT_TRUE(u->settings->system_prompt.has_value());
+  EXPECT_FALSE(u->settings->system_prompt->has_value());
+  EXPECT_EQ(u->settings->max_tokens, std::optional<std::optional<std::int64_t>>(1));
+  EXPECT_FALSE(u->settings->model.has_value());
+  EXPECT_TRUE(parse_update_conversation(R"({"settings":{}})").ok());     // a no-op, but a valid one
+  EXPECT_FALSE(parse_update_conversation(R"({"settings":null})").ok());  // null: not given, so nothing is
+
+  // Errors name the nested field; unknown fields are refused, as everywhere in Parley's API.
+  const auto bad = [](std::string_view settings) {
+    return param_of(parse_update_conversation(fmt_settings(settings)).status());
+  };
+  EXPECT_EQ(bad(R"({"temperature":2.5})"), "settings.temperature");
+  EXPECT_EQ(bad(R"({"temperature":-1})"), "settings.temperature");
+  EXPECT_EQ(bad(R"({"temperature":"hot"})"), "settings.temperature");
+  EXPECT_EQ(bad(R"({"max_tokens":0})"), "settings.max_tokens");
+  EXPECT_EQ(bad(R"({"max_tokens":1.5})"), "settings.max_tokens");
+  EXPECT_EQ(bad(R"({"model":7})"), "settings.model");
+  EXPECT_EQ(bad(R"({"model":")" + std::string(257, 'm') + "\"}"), "settings.model");
+  EXPECT_EQ(bad(R"({"system_prompt":"a\u0000b"})"), "settings.system_prompt");
+  EXPECT_EQ(bad(R"({"top_p":1})"), "settings.top_p");
+  EXPECT_EQ(param_of(parse_update_conversation(R"({"settings":[]})").status()), "settings");
+  EXPECT_EQ(param_of(parse_create_conversation(R"({"settings":"x"})").status()), "settings");
+  ConversationLimits small;
+  small.max_content_bytes = 3;
+  EXPECT_TRUE(parse_update_conversation(R"({"settings":{"system_prompt":"abc"}})", small).ok());
+  EXPECT_EQ(param_of(parse_update_conversation(R"({"settings":{"system_prompt":"abcd"}})", small).status()),
+            "settings.system_prompt");
+}
+
+TEST(ConversationRequest, ExportQuery) {
+  EXPECT_EQ(*parse_export_query({}), ExportFormat::kMarkdown);
+  EXPECT_EQ(*parse_export_query({{"format", "json"}}), ExportFormat::kJson);
+  EXPECT_EQ(*parse_export_query({{"format", "markdown"}}), ExportFormat::kMarkdown);
+  EXPECT_EQ(param_of(parse_export_query({{"format", "pdf"}}).status()), "format");
 }
 
 TEST(ConversationRequest, ListQuery) {
@@ -150,6 +206,40 @@ TEST(ConversationResponse, MessageAndConversationShapes) {
   const json::value e = json::parse(error_event_json("boom", "server_error", "", &m));
   EXPECT_EQ(e.at("error").at("message"), "boom");
   EXPECT_EQ(e.at("message").at("id"), "msg_a");
+}
+
+TEST(ConversationResponse, SettingsUsageSharesAndModels) {
+  ConversationOut c;
+  c.id = "cnv_1";
+  const json::value plain = json::parse(conversation_json(c));
+  EXPECT_EQ(plain.at("settings"), json::object());  // always there; empty when nothing is set
+  EXPECT_FALSE(plain.as_object().contains("usage"));
+  c.settings.temperature = 0.7;
+  c.settings.model = "tiny";
+  c.usage = UsageOut{2, 30, 12, 1500};
+  const json::value v = json::parse(conversation_json(c));
+  EXPECT_EQ(v.at("settings"), json::parse(R"({"temperature":0.7,"model":"tiny"})"));
+  EXPECT_EQ(v.at("usage"), json::parse(R"({"requests":2,"prompt_tokens":30,"completion_tokens":12,"total_tokens":42,
+                                           "cost_micros":1500,"cost":0.0015})"));
+
+  ShareOut s{"shr_1", "cnv_1", "Trip", "tok", 4, 1700000000, std::nullopt};
+  EXPECT_EQ(json::parse(share_json(s)),
+            json::parse(R"({"id":"shr_1","object":"share","conversation_id":"cnv_1","title":"Trip","url":"/share/tok",
+                            "token":"tok","message_count":4,"created_at":1700000000,"revoked_at":null})"));
+  s.revoked_at = 1700000001;
+  const json::value list = json::parse(share_list_json({s}));
+  EXPECT_EQ(list.at("object"), "list");
+  EXPECT_EQ(list.at("data").at(0).at("revoked_at"), 1700000001);
+
+  const json::value shared = json::parse(
+      shared_conversation_json("Trip", 1700000000, {{"user", "hi", "", 1}, {"assistant", "yo", "tiny", 2}}));
+  EXPECT_EQ(shared, json::parse(R"({"object":"shared_conversation","title":"Trip","created_at":1700000000,"messages":[
+      {"role":"user","content":"hi","model":null,"created_at":1},
+      {"role":"assistant","content":"yo","model":"tiny","created_at":2}]})"));
+
+  const json::value models = json::parse(ui_model_list_json({{"parley-demo", 2048, true, "parley"}}));
+  EXPECT_EQ(models, json::parse(R"({"object":"list","data":[{"id":"parley-demo","object":"model",
+                                    "context_length":2048,"demo":true,"owned_by":"parley"}]})"));
 }
 
 TEST(ConversationResponse, ReplyMetadataRoundTripsAndToleratesJunk) {

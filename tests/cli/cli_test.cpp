@@ -62,6 +62,16 @@ TEST_F(CliTest, HelpForEveryCommand) {
   EXPECT_NE(run("no-such-command").exit_code, 0);
 }
 
+TEST_F(CliTest, ServeRefusesAWebDirThatIsNotADirectory) {
+  std::ofstream(path("file.txt")) << "x";
+  for (const std::string& dir : {path("missing"), path("file.txt")}) {
+    const Outcome r = run("serve --port 0 --data " + path("data") + " --web-dir " + dir);
+    EXPECT_NE(r.exit_code, 0) << dir;
+    EXPECT_NE(r.err.find("the web directory " + dir + " is not a directory"), std::string::npos) << r.err;
+  }
+  EXPECT_NE(run("serve --help").out.find("--web-dir"), std::string::npos);
+}
+
 TEST_F(CliTest, TokenizePrintsIdsLikeTheReference) {
   Outcome r = run("tokenize --model " + vocab("llama-bpe") + " 'Hello world'");
   EXPECT_EQ(r.exit_code, 0) << r.err;

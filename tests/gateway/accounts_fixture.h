@@ -97,6 +97,7 @@ class AccountsTest : public ::testing::Test {
     mo.path = model_path_;
     mo.threads = 1;
     mo.kv_cache_bytes = 8 << 20;
+    mo.demo = demo_model_;
     auto model = ServedModel::load(mo);
     ASSERT_TRUE(model.ok()) << model.status().to_string();
     engine_ = &(*model)->engine();
@@ -195,6 +196,7 @@ class AccountsTest : public ::testing::Test {
   std::filesystem::path dir_;
   AccountsConfig config_;
   AuthMode mode_ = AuthMode::kRequired;
+  bool demo_model_ = false;  // serve the model as the built-in demo model
   GatewayOptions gateway_options_;
   HttpServerOptions server_options_;
   std::atomic<std::chrono::seconds> clock_offset_{std::chrono::seconds(0)};

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "auth/rate_limiter.h"
 #include "gateway/conversation_api.h"
 #include "gateway/gateway_metrics.h"
 #include "gateway/served_model.h"
@@ -32,6 +33,7 @@ namespace json = boost::json;
 
 struct UsageCall {
   std::string user_id;
+  std::string conversation_id;
   std::string model;
   std::int64_t prompt_tokens = 0;
   std::int64_t completion_tokens = 0;
@@ -86,6 +88,8 @@ class ConversationApiFixture : public ::testing::Test {
     ConversationApiOptions o;
     o.limits.max_content_bytes = 4096;  // small, so that "too long" is cheap to test
     o.usage = &recorder_;
+    o.limiter = &limiter_;
+    o.shared_per_minute_ip = shared_per_minute_ip_;
     api_ = std::make_unique<ConversationApi>(*store_, models_, *metrics_, std::move(o));
     HttpServerOptions so;
     so.port = 0;
@@ -229,20 +233,39 @@ class ConversationApiFixture : public ::testing::Test {
   // Engine limits; a derived fixture may lower them in its constructor.
   std::int32_t max_running_ = 4;
   std::int32_t max_waiting_ = 256;
+  std::int64_t shared_per_minute_ip_ = 1000;  // reads of share links per address (the rate test lowers it)
+  auth::LocalRateLimiter limiter_;
 
   std::filesystem::path dir_;
   std::unique_ptr<store::Store> store_;
   Principal alice_;
   Principal bob_;
   Principal models_only_;  // Alice through an API key without the "chat" scope
-  // Admits everything and remembers what record() was given (the accounts tests cover limits).
+  // Admits everything, remembers what record() was given (the accounts tests cover limits) and
+  // writes the usage row at once (cost: a micro-unit per token), as the real recorder does later.
   class RecordingUsage final : public UsageRecorder {
    public:
     explicit RecordingUsage(ConversationApiFixture* t) : t_(t) {}
-    Result<UsageTicket> admit(const Principal& p, std::int64_t upper_bound) override { return UsageTicket{p, upper_bound}; }
-    void record(const UsageTicket& ticket, std::string_view model, std::int64_t prompt, std::int64_t completion) override {
-      std::lock_guard<std::mutex> lock(t_->usage_mutex_);
-      t_->usage_.push_back({ticket.principal.user_id, std::string(model), prompt, completion});
+    Result<UsageTicket> admit(const Principal& p, std::int64_t upper_bound) override {
+      return UsageTicket{p, upper_bound, ""};
+    }
+    void record(const UsageTicket& ticket, std::string_view model, std::int64_t prompt,
+                std::int64_t completion) override {
+      {
+        std::lock_guard<std::mutex> lock(t_->usage_mutex_);
+        t_->usage_.push_back(
+            {ticket.principal.user_id, ticket.conversation_id, std::string(model), prompt, completion});
+      }
+      if (prompt + completion == 0) return;
+      store::UsageRecord r;
+      r.user_id = ticket.principal.user_id;
+      r.model = std::string(model);
+      r.prompt_tokens = prompt;
+      r.completion_tokens = completion;
+      r.cost_micros = prompt + completion;
+      r.conversation_id = ticket.conversation_id;
+      const Status st = t_->store_->record_usage(r);
+      EXPECT_TRUE(st.ok()) << st.to_string();
     }
 
    private:

@@ -65,6 +65,50 @@ TEST(RouteTable, MatchesLiteralsParamsAndTheRest) {
   EXPECT_EQ(find_header(extra, "Allow"), "GET, HEAD, POST");
 }
 
+// The web UI's fallback takes what no route matches outside the reserved prefixes.
+TEST(RouteTable, TheFallbackTakesOnlyPathsOutsideTheApi) {
+  RouteTable t;
+  t.add(spec("GET", "/health"));
+  t.add(spec("GET", "/api/conversations"));
+  t.add(spec("POST", "/api/conversations"));
+  t.set_fallback(spec("GET", "/{*path}", Caller::kAnyone), {"/api", "/v1", "/health"});
+  EXPECT_EQ(t.routes().size(), 4u);
+  ASSERT_NE(t.fallback(), nullptr);
+
+  for (const auto& [path, bound] :
+       std::initializer_list<std::pair<const char*, const char*>>{{"/", ""},
+                                                                  {"/c/xyz", "c/xyz"},
+                                                                  {"/assets/a.js", "assets/a.js"},
+                                                                  {"/apix", "apix"},
+                                                                  {"/v1x/y", "v1x/y"},
+                                                                  {"/healthz", "healthz"},
+                                                                  {"//api/x", "/api/x"}}) {
+    for (const char* method : {"GET", "HEAD"}) {
+      const RouteTable::Match m = t.match(method, path);
+      ASSERT_EQ(m.route, t.fallback()) << method << " " << path;
+      ASSERT_EQ(m.params.size(), 1u);
+      EXPECT_EQ(m.params[0].first, "path");
+      EXPECT_EQ(m.params[0].second, bound) << path;
+    }
+    const RouteTable::Match post = t.match("POST", path);
+    EXPECT_EQ(post.route, nullptr) << path;
+    EXPECT_EQ(post.allowed, "GET, HEAD") << path;
+  }
+  // Reserved: unknown paths stay 404 and known ones keep their own methods.
+  for (const char* path : {"/api", "/api/", "/api/nope", "/v1", "/v1/models", "/health/x", "", "*"}) {
+    const RouteTable::Match m = t.match("GET", path);
+    EXPECT_EQ(m.route, nullptr) << path;
+    EXPECT_EQ(m.allowed, "") << path;
+  }
+  EXPECT_EQ(t.match("GET", "/health").route->pattern, "/health");
+  const RouteTable::Match del = t.match("DELETE", "/api/conversations");
+  EXPECT_EQ(del.route, nullptr);
+  EXPECT_EQ(del.allowed, "GET, HEAD, POST");
+  EXPECT_TRUE(t.fallback_covers("/c/1"));
+  EXPECT_FALSE(t.fallback_covers("/api/conversations"));
+  EXPECT_FALSE(t.fallback_covers("relative"));
+}
+
 TEST(RouteTable, AuthorizeEachKindOfCaller) {
   Principal session;
   session.role = auth::Role::kUser;

@@ -10,6 +10,7 @@
 
 #include "../net/net_test_util.h"
 #include "accounts_fixture.h"
+#include "parley_test_site.h"
 
 namespace parley::testing {
 namespace {
@@ -262,12 +263,19 @@ TEST_F(SecurityTest, WrongPasswordsFromElsewhereDoNotLockTheOwnerOut) {
 
 // The gateway's whole table, checked once: what anyone may call is a short, known list; every
 // route that takes a body takes JSON within a bound; the OpenAI API takes keys; admin paths need
-// the admin role.
+// the admin role; the web UI (the fallback) answers GET only and no path of the API.
 TEST_F(SecurityTest, EveryRouteDeclaresWhoMayCallIt) {
+  gateway_options_.site = StaticSite::embedded(test_site_files());
   start();
-  const std::set<std::string> anonymous = {"GET /health",           "GET /ready",
-                                           "GET /metrics",          "GET /api/auth/options",
-                                           "POST /api/auth/signup", "POST /api/auth/login"};
+  // A share link's token is its credential (gateway/share_api.h); the web UI is public.
+  const std::set<std::string> anonymous = {"GET /health",
+                                           "GET /ready",
+                                           "GET /metrics",
+                                           "GET /api/auth/options",
+                                           "POST /api/auth/signup",
+                                           "POST /api/auth/login",
+                                           "GET /api/shared/{token}",
+                                           "GET /{*path}"};
   std::set<std::string> seen_anonymous;
   std::size_t n = 0;
   for (const RouteSpec& r : gateway_->routes().routes()) {
@@ -290,12 +298,25 @@ TEST_F(SecurityTest, EveryRouteDeclaresWhoMayCallIt) {
     if (r.pattern.starts_with("/api/keys")) {
       EXPECT_EQ(r.caller, Caller::kSession) << name;
     }
-    if (r.pattern.starts_with("/api/conversations")) {
+    if (r.pattern.starts_with("/api/conversations") || r.pattern.starts_with("/api/shares")) {
       EXPECT_EQ(r.scope, auth::Scope::kChat) << name;
     }
   }
   EXPECT_EQ(seen_anonymous, anonymous);
   EXPECT_GE(n, 30u);
+  // The UI's fallback: GET (and HEAD) only, without a body, and never on a path of the API: every
+  // other route lies under a reserved prefix, so an unknown path there stays the API's 404.
+  const RouteTable& table = gateway_->routes();
+  ASSERT_NE(table.fallback(), nullptr);
+  EXPECT_EQ(table.fallback()->method, "GET");
+  EXPECT_EQ(table.fallback()->max_body_bytes, kIgnoredBodyBytes);
+  EXPECT_FALSE(table.fallback()->json_body);
+  const std::set<std::string> reserved(table.reserved().begin(), table.reserved().end());
+  EXPECT_EQ(reserved, (std::set<std::string>{"/api", "/v1", "/health", "/ready", "/metrics"}));
+  for (const RouteSpec& r : table.routes()) {
+    if (&r == table.fallback()) continue;
+    EXPECT_FALSE(table.fallback_covers(r.pattern)) << r.method << " " << r.pattern << " is outside the API";
+  }
 }
 
 }  // namespace

@@ -41,6 +41,7 @@ max_connections = 100
 data = "state"
 tls_cert = "/certs/cert.pem"
 tls_key = "key.pem"
+web_dir = "web/dist"
 
 [engine]
 threads = 2
@@ -74,6 +75,7 @@ special_tokens_in_content = true
   EXPECT_EQ(c->data_dir, "/etc/parley/state");
   EXPECT_EQ(c->server.tls_cert_file, "/certs/cert.pem");
   EXPECT_EQ(c->server.tls_key_file, "/etc/parley/key.pem");
+  EXPECT_EQ(c->web_dir, "/etc/parley/web/dist");
   EXPECT_EQ(c->gateway.limits.max_messages, 100u);
   EXPECT_EQ(c->gateway.limits.max_stop, 2u);
   EXPECT_EQ(c->gateway.limits.max_n, 4);

@@ -2,7 +2,8 @@
 // log in (session cookie + CSRF token), create a conversation, send a message and read the reply
 // streamed over SSE, find it saved in the message tree, and be charged for it. A second user
 // sees none of it. Once the daily token quota is spent, a reply is refused before the user
-// message is saved. Acknowledged writes survive kill -9 of the server.
+// message is saved. Acknowledged writes survive kill -9 of the server. The demo model's replies
+// are saved even when it emits its token 0, the byte NUL.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -120,6 +121,53 @@ test('unsafe requests need the CSRF token, and another user sees nothing', async
   assert.ok(!list.data.some((c) => c.id === conversation.id));
 });
 
+test('settings, a share link read signed out, an export, usage by day: what the web UI uses', async () => {
+  const alice = await login('alice@example.com');
+  const send = (method, path, body) => fetch(`${server.baseURL}${path}`, {
+    method, headers: { 'Content-Type': 'application/json', cookie: alice.cookie, 'X-CSRF-Token': alice.csrf },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const conversation = await (await alice.post('/api/conversations',
+    { title: 'Trip: Lisbon', settings: { temperature: 0, max_tokens: 3 } })).json();
+  assert.deepEqual(conversation.settings, { temperature: 0, max_tokens: 3 });
+  const patched = await (await send('PATCH', `/api/conversations/${conversation.id}`,
+    { settings: { system_prompt: 'Be brief.', temperature: null } })).json();
+  assert.deepEqual(patched.settings, { system_prompt: 'Be brief.', max_tokens: 3 });
+
+  const events = await sseEvents(await alice.post(`/api/conversations/${conversation.id}/messages`,
+    { content: 'Plan a trip', ignore_eos: true }));
+  const done = events.at(-1);
+  assert.equal(done.event, 'done');
+  assert.equal(done.data.message.usage.completion_tokens, 3);  // the settings' max_tokens
+  assert.equal(done.data.conversation.usage.requests, 1);
+  assert.equal(done.data.conversation.usage.total_tokens, done.data.message.usage.total_tokens);
+
+  const share = await (await send('POST', `/api/conversations/${conversation.id}/shares`, {})).json();
+  assert.equal(share.url, `/share/${share.token}`);
+  const shared = await fetch(`${server.baseURL}/api/shared/${share.token}`);  // no cookie
+  assert.equal(shared.status, 200);
+  assert.equal(shared.headers.get('x-robots-tag'), 'noindex, nofollow');
+  const view = await shared.json();
+  assert.equal(view.title, 'Trip: Lisbon');
+  assert.deepEqual(view.messages.map((m) => m.role), ['user', 'assistant']);
+  assert.equal(view.messages[1].content, done.data.message.content);
+
+  const md = await alice.get(`/api/conversations/${conversation.id}/export?format=markdown`);
+  assert.equal(md.headers.get('content-disposition'), 'attachment; filename="Trip Lisbon.md"');
+  assert.ok((await md.text()).startsWith('# Trip: Lisbon\n\n**User**\n\nPlan a trip\n'));
+
+  assert.equal((await send('DELETE', `/api/shares/${share.id}`)).status, 200);
+  assert.equal((await fetch(`${server.baseURL}/api/shared/${share.token}`)).status, 404);
+
+  const models = await (await alice.get('/api/models')).json();
+  assert.equal(models.data.length, 1);
+  assert.equal(typeof models.data[0].context_length, 'number');
+  assert.equal(models.data[0].demo, false);
+  const byDay = (await (await alice.get('/api/usage?group_by=day')).json()).by_day;
+  assert.ok(Array.isArray(byDay) && byDay.length >= 1);
+  assert.match(byDay[0].day, /^\d{4}-\d{2}-\d{2}$/);
+});
+
 test('once the daily token quota is spent, a reply is refused before anything is saved', async () => {
   const user = await login('quota@example.com');
   const conversation = await (await user.post('/api/conversations', {})).json();
@@ -160,4 +208,28 @@ test('acknowledged writes survive kill -9 of the server', async () => {
   assert.equal(tree.conversation.title, 'renamed just before the crash');
   assert.deepEqual(tree.messages.map((m) => m.content), ['Remember me', done.data.message.content]);
   assert.equal(tree.current_leaf_id, done.data.message.id);
+});
+
+test('the demo model, as `make run` serves it: flagged for the UI, and its NUL bytes never lose a reply', async () => {
+  const demo = await startServer([], { demo: true });  // local mode: no log-in
+  try {
+    const models = await (await fetch(`${demo.baseURL}/api/models`)).json();
+    assert.deepEqual(models.data.map((m) => [m.id, m.demo]), [['parley-demo', true]]);
+    const json = { 'Content-Type': 'application/json' };
+    const conversation = await (await fetch(`${demo.baseURL}/api/conversations`,
+      { method: 'POST', headers: json, body: '{}' })).json();
+    // Token 0 is the byte 0x00: make it most of the reply.
+    const reply = await fetch(`${demo.baseURL}/api/conversations/${conversation.id}/messages`, {
+      method: 'POST', headers: json,
+      body: JSON.stringify({ content: 'hello', max_tokens: 16, ignore_eos: true, seed: 1, logit_bias: { 0: 5 } }),
+    });
+    const done = (await sseEvents(reply)).at(-1);
+    assert.equal(done.event, 'done');
+    assert.equal(done.data.message.usage.completion_tokens, 16);
+    assert.ok(!/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(done.data.message.content));
+    const tree = await (await fetch(`${demo.baseURL}/api/conversations/${conversation.id}`)).json();
+    assert.equal(tree.messages.at(-1).content, done.data.message.content);
+  } finally {
+    await demo.stop();
+  }
 });

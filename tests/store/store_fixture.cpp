@@ -147,6 +147,18 @@ std::int64_t StoreTest::query_raw_int(const std::string& sql) {
   return out;
 }
 
+void StoreTest::downgrade_to_schema_2() {
+  ASSERT_EQ(latest_schema_version(), 3) << "update this helper for the new migration";
+  exec_raw("DROP TABLE shares");
+  exec_raw("DROP INDEX usage_conversation");
+  exec_raw("ALTER TABLE usage_records DROP COLUMN conversation_id");
+  for (const char* column :
+       {"settings_system_prompt", "settings_temperature", "settings_max_tokens", "settings_model"}) {
+    exec_raw(std::string("ALTER TABLE conversations DROP COLUMN ") + column);
+  }
+  exec_raw("DELETE FROM schema_migrations WHERE version = 3");
+}
+
 User StoreTest::make_user(std::string_view email, UserRole role) {
   NewUser u;
   u.email = email;

@@ -4,7 +4,9 @@
 
 #include "base/utf8.h"
 #include "gguf/gguf_file.h"
+#include "gguf/gguf_writer.h"
 #include "test_support.h"
+#include "tokenizer/builtin_vocab.h"
 
 namespace parley {
 namespace {
@@ -83,6 +85,64 @@ TEST(StreamingDetokenizer, ChunksAreValidAndConcatenateToDecode) {
     EXPECT_EQ(all, sanitize_utf8(l.tok->decode(ids))) << name;
     EXPECT_EQ(all, text) << name;
   }
+}
+
+// The demo model's vocabulary: its first 256 tokens are the bytes, token 0 the byte 0x00.
+struct BytesVocab {
+  std::vector<std::byte> image;
+  std::unique_ptr<GgufFile> file;
+  std::unique_ptr<Tokenizer> tok;
+};
+
+BytesVocab load_bytes_vocab() {
+  BytesVocab v;
+  auto md = builtin_vocab_metadata("bytes");
+  CHECK(md.ok());
+  GgufWriter w;
+  w.set_string("general.architecture", "llama");
+  for (const auto& [k, val] : *md) w.set(k, val);
+  auto image = w.write_memory();
+  CHECK(image.ok());
+  v.image = std::move(*image);
+  auto f = GgufFile::from_memory(v.image);
+  CHECK(f.ok());
+  v.file = std::move(*f);
+  auto t = Tokenizer::from_gguf(*v.file);
+  CHECK(t.ok());
+  v.tok = std::move(*t);
+  return v;
+}
+
+TEST(StreamingDetokenizer, DropControlsLeavesTextForPeopleAndDatabases) {
+  const BytesVocab v = load_bytes_vocab();
+  ASSERT_EQ(v.tok->token_piece(0, false), std::string(1, '\0'));
+  std::string text = "a";
+  text += '\0';
+  text +=
+      "b\x1b[31mc\td\r\ne\x7f"
+      "\x01"
+      "f\u00e9\U0001F999\x1f";
+  const auto ids = v.tok->encode(text, {.add_special = false});
+  const auto detokenize = [&](DecodeOptions o) {
+    StreamingDetokenizer d(*v.tok, o);
+    std::string all;
+    for (const TokenId id : ids) {
+      const std::string chunk = d.push(id);
+      EXPECT_TRUE(utf8_is_valid(chunk));
+      all += chunk;
+    }
+    return all + d.finish();
+  };
+  EXPECT_EQ(detokenize({}), text);  // off by default: the tokenizer's own tests compare bytes
+  // NUL, ESC, DEL, U+0001 and U+001F go; tab, CR, LF and every other character stay.
+  const std::string clean = "ab[31mc\td\r\nef\u00e9\U0001F999";
+  EXPECT_EQ(detokenize({.drop_controls = true}), clean);
+  EXPECT_EQ(v.tok->decode(ids, {.drop_controls = true}), clean);
+  // Token 0 alone, the demo model's favourite: nothing at all.
+  StreamingDetokenizer d(*v.tok, {.drop_controls = true});
+  EXPECT_EQ(d.push(0), "");
+  EXPECT_EQ(d.push(0), "");
+  EXPECT_EQ(d.finish(), "");
 }
 
 TEST(SanitizeUtf8, ReplacesEachInvalidByte) {
