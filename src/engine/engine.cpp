@@ -8,10 +8,14 @@ namespace parley {
 
 std::string_view finish_reason_name(FinishReason r) {
   switch (r) {
-    case FinishReason::kStop: return "stop";
-    case FinishReason::kLength: return "length";
-    case FinishReason::kCancelled: return "cancelled";
-    case FinishReason::kError: return "error";
+    case FinishReason::kStop:
+      return "stop";
+    case FinishReason::kLength:
+      return "length";
+    case FinishReason::kCancelled:
+      return "cancelled";
+    case FinishReason::kError:
+      return "error";
   }
   return "unknown";
 }
@@ -28,7 +32,9 @@ Engine::~Engine() {
   for (const RequestId id : ids) cancel(id);
 }
 
-double Engine::now() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
+double Engine::now() const {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+}
 
 Status Engine::validate(const GenerateRequest& r) const {
   RETURN_IF_ERROR(validate_request(r));
@@ -49,8 +55,8 @@ Status Engine::validate_request(const GenerateRequest& r) const {
   if (r.max_tokens < 0) return invalid_argument_error("max_tokens must not be negative");
   if (r.cache_shared_tokens < 0) return invalid_argument_error("cache_shared_tokens must not be negative");
   if (r.max_tokens > 0 && n_prompt + r.max_tokens > config_.n_ctx) {
-    return invalid_argument_error("the prompt ({} tokens) plus max_tokens ({}) exceeds the context of {} tokens", n_prompt,
-                                  r.max_tokens, config_.n_ctx);
+    return invalid_argument_error("the prompt ({} tokens) plus max_tokens ({}) exceeds the context of {} tokens",
+                                  n_prompt, r.max_tokens, config_.n_ctx);
   }
   // The whole sequence must fit in the cache, or it could never finish.
   const std::int64_t capacity = static_cast<std::int64_t>(pool_.n_blocks()) * pool_.block_size();
@@ -61,9 +67,18 @@ Status Engine::validate_request(const GenerateRequest& r) const {
     if (t < 0 || t >= n_vocab) return invalid_argument_error("token id {} is outside the vocabulary of {}", t, n_vocab);
   }
   for (const TokenId t : r.stop_token_ids) {
-    if (t < 0 || t >= n_vocab) return invalid_argument_error("stop token id {} is outside the vocabulary of {}", t, n_vocab);
+    if (t < 0 || t >= n_vocab)
+      return invalid_argument_error("stop token id {} is outside the vocabulary of {}", t, n_vocab);
   }
   RETURN_IF_ERROR(r.sampling.validate(n_vocab));
+  if (r.grammar != nullptr && r.grammar->vocabulary().n_tokens() > n_vocab) {
+    return invalid_argument_error("the grammar was compiled for a vocabulary of {} tokens; this model has {}",
+                                  r.grammar->vocabulary().n_tokens(), n_vocab);
+  }
+  for (const TokenId t : r.grammar_triggers) {
+    if (t < 0 || t >= n_vocab)
+      return invalid_argument_error("grammar trigger token {} is outside the vocabulary of {}", t, n_vocab);
+  }
   return ok_status();
 }
 
@@ -78,6 +93,7 @@ void Engine::add(RequestId id, GenerateRequest request, std::shared_ptr<RequestS
   seq->sampler->set_prompt(request.prompt);
   seq->cache_scope_key = pool_.scope_key(request.cache_scope);
   seq->n_shared = std::clamp(request.cache_shared_tokens, 0, seq->n_prompt);
+  if (request.grammar != nullptr && request.grammar_triggers.empty()) seq->matcher.emplace(request.grammar);
   seq->request = std::move(request);
   seq->sink = std::move(sink);
   seq->arrival_order = next_arrival_++;
@@ -156,31 +172,65 @@ bool Engine::step() {
     std::span<float> logits(logits_.data() + row * static_cast<std::size_t>(runner_.n_vocab()),
                             static_cast<std::size_t>(runner_.n_vocab()));
     ++row;
-    SampleResult r = q.sampler->sample(logits);
-    if (r.fallback) {
-      finish(q, FinishReason::kError, "the model produced no finite logits");
-      continue;
-    }
-    const TokenId token = r.token;
-    q.sampler->accept(token);
-    q.tokens.push_back(token);
-    ++stats_.generated_tokens;
-    if (q.first_token_s < 0) q.first_token_s = t_done;
-    const bool eog = !q.request.ignore_eos &&
-                     std::find(config_.eog_tokens.begin(), config_.eog_tokens.end(), token) != config_.eog_tokens.end();
-    const bool stop = eog || std::find(q.request.stop_token_ids.begin(), q.request.stop_token_ids.end(), token) !=
-                                 q.request.stop_token_ids.end();
-    if (stop) {
-      finish(q, FinishReason::kStop);
-      continue;
-    }
-    TokenEvent e;
-    e.tokens.push_back(token);
-    if (q.request.sampling.n_logprobs >= 0) e.logprobs.push_back(std::move(r));
-    if (q.sink) q.sink->on_event(q.id, std::move(e));
-    if (q.n_output() >= q.max_output || static_cast<std::int32_t>(q.tokens.size()) >= config_.n_ctx) {
-      finish(q, FinishReason::kLength);
-    }
+    sample_next(q, logits, t_done);
+  }
+  return true;
+}
+
+std::optional<std::span<const std::uint64_t>> Engine::grammar_mask(Sequence& q) {
+  if (!q.matcher) return std::span<const std::uint64_t>();
+  const auto t0 = std::chrono::steady_clock::now();
+  q.matcher->fill_mask(mask_);
+  stats_.grammar_mask_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ++stats_.grammar_masks;
+  if (mask_.none()) return std::nullopt;
+  return std::span<const std::uint64_t>(mask_.words());
+}
+
+bool Engine::sample_next(Sequence& q, std::span<float> logits, double t_done) {
+  const auto allowed = grammar_mask(q);
+  if (!allowed) {
+    finish(q, FinishReason::kError, "the grammar allows no token here");
+    return false;
+  }
+  SampleResult r = q.sampler->sample(logits, *allowed);
+  if (r.fallback) {
+    finish(q, FinishReason::kError, "the model produced no finite logits");
+    return false;
+  }
+  const TokenId token = r.token;
+  if (q.matcher && !q.matcher->accept(token)) {
+    finish(q, FinishReason::kError, "internal error: a sampled token is outside the grammar");
+    return false;
+  }
+  q.sampler->accept(token);
+  q.tokens.push_back(token);
+  ++stats_.generated_tokens;
+  if (q.first_token_s < 0) q.first_token_s = t_done;
+  const bool eog = (!q.request.ignore_eos || q.matcher) &&
+                   std::find(config_.eog_tokens.begin(), config_.eog_tokens.end(), token) != config_.eog_tokens.end();
+  const bool stop = eog || std::find(q.request.stop_token_ids.begin(), q.request.stop_token_ids.end(), token) !=
+                               q.request.stop_token_ids.end();
+  if (stop) {
+    finish(q, FinishReason::kStop);
+    return false;
+  }
+  TokenEvent e;
+  e.tokens.push_back(token);
+  if (q.request.sampling.n_logprobs >= 0) e.logprobs.push_back(std::move(r));
+  if (q.sink) q.sink->on_event(q.id, std::move(e));
+  if (q.matcher && q.matcher->is_complete()) {
+    finish(q, FinishReason::kStop);
+    return false;
+  }
+  if (!q.matcher && q.request.grammar != nullptr &&
+      std::find(q.request.grammar_triggers.begin(), q.request.grammar_triggers.end(), token) !=
+          q.request.grammar_triggers.end()) {
+    q.matcher.emplace(q.request.grammar, /*at_output_start=*/false);
+  }
+  if (q.n_output() >= q.max_output || static_cast<std::int32_t>(q.tokens.size()) >= config_.n_ctx) {
+    finish(q, FinishReason::kLength);
+    return false;
   }
   return true;
 }

@@ -9,6 +9,8 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
+#include <span>
 #include <unordered_map>
 #include <vector>
 
@@ -52,6 +54,12 @@ class Engine {
 
  private:
   void finish(Sequence& seq, FinishReason reason, std::string message = {});
+  // Samples, checks and records the next token of a sequence whose logits are ready; false when
+  // the sequence was finished.
+  bool sample_next(Sequence& q, std::span<float> logits, double t_done);
+  // The grammar's mask for the next token (empty span without a grammar); nullopt when the
+  // grammar allows nothing (the sequence is then finished with an error).
+  std::optional<std::span<const std::uint64_t>> grammar_mask(Sequence& q);
   void fail_step(const StepPlan& plan, const Status& status);
   double now() const;
 
@@ -63,6 +71,7 @@ class Engine {
   std::unordered_map<RequestId, std::unique_ptr<Sequence>> seqs_;
   std::uint64_t next_arrival_ = 0;
   std::vector<float> logits_;
+  TokenMask mask_;  // scratch for grammar masks
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
   EngineStats stats_;
 };

@@ -18,6 +18,8 @@ struct EngineStats {
   std::int64_t steps = 0;             // forward passes run
   std::int64_t requests_finished = 0;
   std::int64_t requests_rejected = 0;
+  std::int64_t grammar_masks = 0;   // token masks computed for constrained requests
+  double grammar_mask_seconds = 0;  // time spent computing them (on the engine thread)
 
   double prefix_hit_rate() const {
     return prompt_tokens > 0 ? static_cast<double>(prefix_hit_tokens) / static_cast<double>(prompt_tokens) : 0.0;

@@ -10,6 +10,7 @@
 #include <variant>
 #include <vector>
 
+#include "grammar/compiled_grammar.h"
 #include "sampling/sampler.h"
 
 namespace parley {
@@ -35,6 +36,19 @@ struct GenerateRequest {
   // 0: nothing is shared; values past the prompt count as the whole prompt (generated tokens
   // are never shared).
   std::int32_t cache_shared_tokens = 0;
+
+  // Constrained decoding (optional). Every token is drawn from the tokens `grammar` allows next
+  // (the mask comes first in the sampler's chain, so it wins over logit_bias), and the request
+  // ends with kStop as soon as the grammar is complete (the last token is sent; no
+  // end-of-generation token is generated). End-of-generation tokens are allowed only where the
+  // grammar may end, and always stop (ignore_eos does not apply while a grammar constrains).
+  // Compile it off the engine thread (grammar/grammar_compiler.h); it is shared and immutable.
+  // The grammar must be compiled for this model's vocabulary.
+  std::shared_ptr<const CompiledGrammar> grammar;
+  // With triggers, generation is free until one of these tokens is generated; the grammar then
+  // constrains the text after it (e.g. a tool call after <tool_call>, [TOOL_CALLS] or
+  // <|python_tag|>). Empty: the grammar constrains the whole output.
+  std::vector<TokenId> grammar_triggers;
 };
 
 enum class FinishReason {

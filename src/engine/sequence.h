@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "engine/request.h"
+#include "grammar/grammar_matcher.h"
 #include "kv/block_pool.h"
 
 namespace parley {
@@ -31,6 +32,10 @@ struct Sequence {
   BlockHash cache_scope_key = kSharedScope;  // the pool's key of request.cache_scope
   std::int32_t n_shared = 0;                 // leading tokens cached without the scope
   std::optional<Sampler> sampler;
+  // Where the output stands in request.grammar, once the grammar constrains (from the start, or
+  // after a trigger token). It depends only on the generated tokens, so preemption (which keeps
+  // them) and prefix-cache hits leave it right.
+  std::optional<GrammarMatcher> matcher;
 
   SeqStatus status = SeqStatus::kWaiting;
   std::uint64_t arrival_order = 0;  // tie-breaker: earlier arrivals first

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstdint>
+#include <limits>
 
 #include "sampling/logit_vectors.h"
 
@@ -13,7 +14,9 @@ constexpr std::size_t kHeapSelectMax = 512;  // above this, nth_element beats a 
 constexpr std::size_t kRejectBlock = 64;     // tokens per early-reject test in the selections
 
 // The vector conditional compiles to maxps/vmaxps (same semantics: b unless a > b).
-F4 max4(F4 a, F4 b) { return a > b ? a : b; }
+F4 max4(F4 a, F4 b) {
+  return a > b ? a : b;
+}
 
 float horizontal_max(F4 v) {
   float m = v[0];
@@ -37,7 +40,37 @@ float block_max(const float* p) {
 
 }  // namespace
 
-float logit_exp(float z) { return exp_nonpositive<float>(z); }
+float logit_exp(float z) {
+  return exp_nonpositive<float>(z);
+}
+
+void logits_mask(std::span<float> logits, std::span<const std::uint64_t> allowed) {
+  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+  const std::size_t n = logits.size();
+  const std::size_t n_words = (n + 63) / 64;
+  float* p = logits.data();
+  for (std::size_t w = 0; w < n_words;) {
+    const std::uint64_t bits = w < allowed.size() ? allowed[w] : 0;
+    if (bits == ~std::uint64_t{0}) {
+      ++w;
+      continue;
+    }
+    if (bits == 0) {
+      // A run of words that allow nothing: one fill.
+      std::size_t end = w + 1;
+      while (end < n_words && (end >= allowed.size() || allowed[end] == 0)) ++end;
+      std::fill(p + w * 64, p + std::min(n, end * 64), kNegInf);
+      w = end;
+      continue;
+    }
+    const std::size_t len = std::min<std::size_t>(64, n - w * 64);
+    for (std::uint64_t clear = ~bits; clear != 0; clear &= clear - 1) {
+      const auto j = static_cast<std::size_t>(std::countr_zero(clear));
+      if (j < len) p[w * 64 + j] = kNegInf;
+    }
+    ++w;
+  }
+}
 
 std::size_t logits_find(std::span<const float> logits, float value) {
   const float* p = logits.data();
@@ -150,8 +183,8 @@ void logits_collect_band(std::span<const float> logits, float lo, float hi, std:
       // A bit mask from vector compares, then a walk over its set bits: when a good share of
       // the tokens qualify, a branch per token would mispredict about as often as it is taken.
       const Block x = load(p + k);
-      const I4 bits = (((x.lo >= lo4) & (x.lo < hi4)) & I4{1, 2, 4, 8}) |
-                      (((x.hi >= lo4) & (x.hi < hi4)) & I4{16, 32, 64, 128});
+      const I4 bits =
+          (((x.lo >= lo4) & (x.lo < hi4)) & I4{1, 2, 4, 8}) | (((x.hi >= lo4) & (x.hi < hi4)) & I4{16, 32, 64, 128});
       for (auto mask = static_cast<unsigned>(bits[0] | bits[1] | bits[2] | bits[3]); mask != 0; mask &= mask - 1) {
         const std::size_t j = k + static_cast<std::size_t>(std::countr_zero(mask));
         out.push_back({p[j], static_cast<TokenId>(j)});

@@ -57,6 +57,10 @@ bool logit_simd_has_avx2();
 // returns the largest logit (-inf when there is none or all are -inf). One pass.
 float logits_sanitize(std::span<float> logits, LogitSimd simd = LogitSimd::kBest);
 
+// Sets to -inf every logit whose bit in `allowed` is clear (bit t of word t / 64; tokens past the
+// end of `allowed` count as clear). Whole words of one kind cost a skip or a fill.
+void logits_mask(std::span<float> logits, std::span<const std::uint64_t> allowed);
+
 // Sum over i of the weights w_i = logit_exp((x_i - x_max) * inv_t), accumulated in double.
 double logits_sum_exp(std::span<const float> logits, float x_max, float inv_t, LogitSimd simd = LogitSimd::kBest);
 

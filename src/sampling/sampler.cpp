@@ -26,8 +26,7 @@ std::uint64_t random_device_seed() {
     std::random_device device;
     return (static_cast<std::uint64_t>(device()) << 32) ^ device();
   } catch (...) {
-    return Rng::derive(static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()),
-                       0x5eed);
+    return Rng::derive(static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()), 0x5eed);
   }
 }
 
@@ -102,11 +101,14 @@ void Sampler::push_history(TokenId token) {
   repetition_counts_.add(token);
 }
 
-void Sampler::process_logits(std::span<float> logits) const { process(logits); }
+void Sampler::process_logits(std::span<float> logits, std::span<const std::uint64_t> allowed) const {
+  process(logits, allowed);
+}
 
-float Sampler::process(std::span<float> logits) const {
-  CHECK(logits.size() == static_cast<std::size_t>(n_vocab_), "got {} logits for a vocabulary of {}",
-        logits.size(), n_vocab_);
+float Sampler::process(std::span<float> logits, std::span<const std::uint64_t> allowed) const {
+  CHECK(logits.size() == static_cast<std::size_t>(n_vocab_), "got {} logits for a vocabulary of {}", logits.size(),
+        n_vocab_);
+  if (!allowed.empty()) logits_mask(logits, allowed);
   // Bias and penalties run on the raw logits and the sanitising pass comes last, fused with the
   // search for the maximum: one pass over the row instead of two. The results are those of
   // sanitising first: NaN and -inf pass through every step unchanged, and +inf is clamped to the
@@ -144,17 +146,17 @@ float Sampler::inverse_temperature() const {
   return params_.is_greedy() ? kInf : 1.0f / params_.temperature;
 }
 
-SampleResult Sampler::sample(std::span<float> logits) {
+SampleResult Sampler::sample(std::span<float> logits, std::span<const std::uint64_t> allowed) {
   // Drawn first so that every call consumes exactly one uniform, whatever path follows.
   Rng rng(Rng::derive(seed_, n_samples_));
   ++n_samples_;
   const double u = static_cast<double>(rng.next_u64() >> 11) * 0x1.0p-53;
 
-  const float x_max = process(logits);
+  const float x_max = process(logits, allowed);
   SampleResult result;
   const bool want_logprobs = params_.n_logprobs >= 0;
   if (!(x_max > -kInf)) {
-    result.token = fallback_token();
+    result.token = fallback_token(allowed);
     result.fallback = true;
     if (want_logprobs) result.logprob = -kInf;
     return result;
@@ -185,11 +187,11 @@ SampleResult Sampler::sample(std::span<float> logits) {
   return result;
 }
 
-std::vector<TokenProb> Sampler::distribution(std::span<float> logits) {
+std::vector<TokenProb> Sampler::distribution(std::span<float> logits, std::span<const std::uint64_t> allowed) {
   std::vector<TokenProb> dist;
-  const float x_max = process(logits);
+  const float x_max = process(logits, allowed);
   if (!(x_max > -kInf)) {
-    dist.push_back({fallback_token(), 1.0});
+    dist.push_back({fallback_token(allowed), 1.0});
     return dist;
   }
   choose(logits, x_max, inverse_temperature(), 0.0, 0.0, &dist);
@@ -205,7 +207,9 @@ bool Sampler::truncating() const {
   return top_k_on() || params_.top_p < 1.0f || params_.min_p > 0.0f;
 }
 
-bool Sampler::top_k_on() const { return params_.top_k > 0 && params_.top_k < n_vocab_; }
+bool Sampler::top_k_on() const {
+  return params_.top_k > 0 && params_.top_k < n_vocab_;
+}
 
 Sampler::Draw Sampler::choose(std::span<float> logits, float x_max, float inv_t, double u, double sum_t1,
                               std::vector<TokenProb>* dist) {
@@ -338,13 +342,19 @@ LogitCandidate Sampler::nucleus_last_token(double mass_target, float x_max, floa
   return ranked_.back();  // the bucket's sum crossed but, added one by one, fell short by rounding
 }
 
-TokenId Sampler::fallback_token() const {
-  TokenId token = 0;
-  for (const TokenId banned : banned_) {
-    if (banned == token) ++token;
-    else if (banned > token) break;
+TokenId Sampler::fallback_token(std::span<const std::uint64_t> allowed) const {
+  const auto is_allowed = [&](TokenId t) {
+    const auto w = static_cast<std::size_t>(t) >> 6;
+    return allowed.empty() || (w < allowed.size() && ((allowed[w] >> (t & 63)) & 1));
+  };
+  TokenId first_allowed = -1;
+  for (TokenId t = 0; t < n_vocab_; ++t) {
+    if (!is_allowed(t)) continue;
+    if (first_allowed < 0) first_allowed = t;
+    if (!std::binary_search(banned_.begin(), banned_.end(), t)) return t;
   }
-  return token < n_vocab_ ? token : 0;
+  CHECK(allowed.empty() || first_allowed >= 0, "the mask of allowed tokens is empty");
+  return first_allowed >= 0 ? first_allowed : 0;
 }
 
 }  // namespace parley

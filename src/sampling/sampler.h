@@ -1,6 +1,10 @@
 // Sampler: picks the next token of one sequence from the model's logits, and reports logprobs.
 //
 // The chain, in order (each stage sees the output of the one before):
+//   0. allowed    with a mask of allowed tokens (a grammar's, grammar/grammar_matcher.h): every
+//                 other token's logit becomes -inf. First, so that no later stage can bring a
+//                 token back: the mask wins over logit_bias (a bias added to -inf stays -inf)
+//                 and over the penalties (they never raise -inf).
 //   1. sanitise   NaN -> -inf, +inf -> the largest finite float (logits_sanitize)
 //   2. logit_bias added; a bias of -100 is a ban: the logit becomes -inf
 //   3. repetition_penalty (CTRL): for each distinct token among the last penalty_last_n tokens
@@ -34,8 +38,9 @@
 //
 // Degenerate logits: if no token has a finite processed logit (the model produced only NaN/-inf,
 // or every other token is banned), sample() returns the lowest token id not banned by logit_bias
-// (token 0 if all are), with fallback = true, logprob = -inf and no alternatives; the engine
-// should treat this as a model failure. Stages 3-4 never turn a finite logit into -inf (they
+// (token 0 if all are) among the allowed ones (with a mask; the lowest allowed one if all of them
+// are banned), with fallback = true, logprob = -inf and no alternatives; the engine should treat
+// this as a model failure. Stages 3-4 never turn a finite logit into -inf (they
 // clamp at the largest finite float), so this token is also the argmax of the sanitised raw
 // logits among the tokens not banned, lowest id first.
 //
@@ -95,19 +100,22 @@ class Sampler {
   // Draws the next token. `logits` (n_vocab values, CHECKed) are the model's raw logits, used as
   // scratch: their contents on return are unspecified. Deterministic for a given seed, history
   // and n_samples(). Does not record the token: call accept().
-  SampleResult sample(std::span<float> logits);
+  // `allowed`, when not empty, is a bitset of the tokens that may be drawn (bit t of word t / 64;
+  // tokens past its end are not allowed); it must allow at least one token (CHECKed: the engine
+  // ends a request whose grammar allows nothing before sampling).
+  SampleResult sample(std::span<float> logits, std::span<const std::uint64_t> allowed = {});
 
   // Records a token the sequence emitted (also when replaying after preemption). The token must
   // be in the vocabulary (CHECKed: the engine only emits sampled tokens).
   void accept(TokenId token);
 
-  // Stages 1-4 in place (the logits logprobs are computed from). For tests and diagnostics.
-  void process_logits(std::span<float> logits) const;
+  // Stages 0-4 in place (the logits logprobs are computed from). For tests and diagnostics.
+  void process_logits(std::span<float> logits, std::span<const std::uint64_t> allowed = {}) const;
 
   // The distribution sample() would draw from for these logits (all stages, renormalised), sorted
   // by probability descending then id; tokens with probability 0 are left out. Consumes no
   // randomness. For tests and diagnostics: without truncation it lists the whole vocabulary.
-  std::vector<TokenProb> distribution(std::span<float> logits);
+  std::vector<TokenProb> distribution(std::span<float> logits, std::span<const std::uint64_t> allowed = {});
 
   // The seed in use: params.seed, or the one drawn from std::random_device when it had none.
   std::uint64_t seed() const { return seed_; }
@@ -127,15 +135,14 @@ class Sampler {
     double sum_weights = 0.0;  // sum of all weights at this temperature, when the draw computed it
   };
 
-  // Stages 1-4 (see process_logits); returns the largest processed logit.
-  float process(std::span<float> logits) const;
+  // Stages 0-4 (see process_logits); returns the largest processed logit.
+  float process(std::span<float> logits, std::span<const std::uint64_t> allowed) const;
   float inverse_temperature() const;
   // Stages 5-10 on processed logits whose maximum x_max is finite; inv_t = 1/T, infinite for
   // greedy. u in [0, 1); sum_t1: logits_sum_exp at T = 1 when already computed, else 0. Without
   // truncation the logits are overwritten by their weights. With `dist` set, fills it instead
   // of drawing (and leaves the logits alone).
-  Draw choose(std::span<float> logits, float x_max, float inv_t, double u, double sum_t1,
-              std::vector<TokenProb>* dist);
+  Draw choose(std::span<float> logits, float x_max, float inv_t, double u, double sum_t1, std::vector<TokenProb>* dist);
   // Stages 6-9: leaves in candidates_ the surviving tokens with their weights, in an order that
   // depends on the logits only.
   // sum_t: logits_sum_exp at this temperature if already computed, else 0.
@@ -143,7 +150,7 @@ class Sampler {
   // The last token (in rank order) of the smallest prefix of candidates_ whose weight reaches
   // mass_target; the worst-ranked candidate when none does.
   LogitCandidate nucleus_last_token(double mass_target, float x_max, float inv_t);
-  TokenId fallback_token() const;
+  TokenId fallback_token(std::span<const std::uint64_t> allowed) const;
   void push_history(TokenId token);
   bool truncating() const;
   bool top_k_on() const;

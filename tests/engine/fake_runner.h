@@ -6,8 +6,8 @@
 
 #include <chrono>
 #include <functional>
-#include <thread>
 #include <map>
+#include <thread>
 #include <vector>
 
 #include "base/check.h"
@@ -50,6 +50,10 @@ class FakeRunner final : public StepRunner {
       at += static_cast<std::size_t>(s.n_tokens);
       if (!s.want_logits) continue;
       float* out = logits.data() + row++ * static_cast<std::size_t>(n_vocab_);
+      if (fill_logits) {
+        fill_logits(h, s.pos_begin + s.n_tokens, std::span<float>(out, static_cast<std::size_t>(n_vocab_)));
+        continue;
+      }
       for (std::int32_t v = 0; v < n_vocab_; ++v) out[v] = 0.0f;
       TokenId next = static_cast<TokenId>(h % static_cast<std::uint64_t>(n_vocab_));
       if (force_next) next = force_next(h, next);
@@ -76,6 +80,9 @@ class FakeRunner final : public StepRunner {
   bool fail_next = false;
   // Optional override of the next token (e.g. to emit an end-of-generation token).
   std::function<TokenId(std::uint64_t history_hash, TokenId natural)> force_next;
+  // Optional: fills a row of logits instead (e.g. random logits that depend on the history);
+  // `n_known` is the number of tokens the row follows.
+  std::function<void(std::uint64_t history_hash, std::int32_t n_known, std::span<float> row)> fill_logits;
 
  private:
   static std::uint64_t mix(std::uint64_t h, std::int32_t t) {

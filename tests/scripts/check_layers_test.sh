@@ -22,6 +22,15 @@ echo '#include <boost/json.hpp>' > "$tmp/src/gguf/json.cpp"
 if "$repo/scripts/check_layers" --root "$tmp" >/dev/null; then echo "FAIL: JSON in gguf not caught"; exit 1; fi
 rm "$tmp/src/gguf/json.cpp"
 
+# grammar's public headers stay free of JSON (its .cpp files may use it)
+mkdir -p "$tmp/src/grammar"
+echo '#include <boost/json.hpp>' > "$tmp/src/grammar/schema.cpp"
+echo '#include <boost/json.hpp>' > "$tmp/src/grammar/schema_impl.h"
+"$repo/scripts/check_layers" --root "$tmp" >/dev/null
+echo '#include <boost/json.hpp>' > "$tmp/src/grammar/schema.h"
+if "$repo/scripts/check_layers" --root "$tmp" >/dev/null; then echo "FAIL: JSON in a grammar header not caught"; exit 1; fi
+rm -r "$tmp/src/grammar"
+
 # a CMake link that breaks the table
 printf 'parley_module(NAME base SOURCES a.cpp DEPS parley_gguf)\n' > "$tmp/src/base/CMakeLists.txt"
 if "$repo/scripts/check_layers" --root "$tmp" >/dev/null; then echo "FAIL: bad link not caught"; exit 1; fi

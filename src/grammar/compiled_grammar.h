@@ -1,0 +1,97 @@
+// CompiledGrammar: a grammar ready to constrain decoding with one vocabulary: its pushdown
+// automaton (grammar/pda.h) and, for every automaton node that reads bytes, the tokens classified
+// ahead of time (the idea of XGrammar's adaptive token-mask cache):
+//   - accepted: the token is allowed whenever a stack's top is at this node, whatever lies below
+//     (its bytes are read inside the node's rule, or end the rule exactly);
+//   - uncertain: the token's bytes finish the rule and go on into the caller, and some caller the
+//     rule has in this grammar could read on: the matcher checks these against the real stack;
+//   - every other token is rejected.
+// Most tokens are decided ahead of time, so a mask costs a copy of the accepted set plus a walk of
+// a short list. The classification walks the vocabulary trie once per node, skipping subtrees
+// the node rejects and subtrees of plain text the node accepts wholesale (the slices of
+// grammar/token_vocabulary.h).
+//
+// Immutable and shared (std::shared_ptr<const CompiledGrammar>) by every sequence that uses it,
+// on any thread. compile_grammar() is bounded (GrammarLimits) and is meant to run off the engine
+// thread (grammar/grammar_compiler.h caches the results).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "grammar/grammar.h"
+#include "grammar/grammar_limits.h"
+#include "grammar/pda.h"
+#include "grammar/token_mask.h"
+#include "grammar/token_vocabulary.h"
+
+namespace parley {
+
+// One entry of a node's uncertain list: a token, in trie (byte) order, and the length of the
+// prefix its bytes share with the previous entry's.
+struct UncertainToken {
+  TokenId token;
+  std::uint16_t lcp;
+};
+
+struct NodeMask {
+  // The accepted tokens: a bitset when there are many, else a sorted list.
+  bool dense = false;
+  TokenMask accepted_bits;
+  std::vector<TokenId> accepted_list;
+  std::vector<UncertainToken> uncertain;
+  std::int64_t n_accepted = 0;
+  // The deepest frame (plus what it needs to finish, Pda::need) the classification relied on,
+  // counting the node's frame as depth 0: the classification holds for a stack whose top is at
+  // depth D when D + max_reach < GrammarLimits::max_stack_depth; deeper, the matcher walks.
+  std::uint16_t max_reach = 0;
+};
+
+struct CompileStats {
+  double pda_ms = 0;
+  double masks_ms = 0;
+  std::int64_t n_nodes = 0;       // automaton nodes
+  std::int64_t n_mask_nodes = 0;  // nodes with precomputed masks
+  std::int64_t n_uncertain = 0;   // uncertain entries over all nodes
+  std::int64_t mask_bytes = 0;
+};
+
+class CompiledGrammar {
+ public:
+  const Pda& pda() const { return pda_; }
+  const TokenVocabulary& vocabulary() const { return *vocab_; }
+  const std::shared_ptr<const TokenVocabulary>& vocabulary_ptr() const { return vocab_; }
+  const GrammarLimits& limits() const { return limits_; }
+  // The precomputed classification of a node that reads bytes (nullptr for other nodes).
+  const NodeMask* node_mask(PdaNodeId node) const {
+    const std::int32_t i = mask_index_[node];
+    return i < 0 ? nullptr : &masks_[static_cast<std::size_t>(i)];
+  }
+  const CompileStats& stats() const { return stats_; }
+  const std::string& description() const { return description_; }
+
+ private:
+  friend Result<std::shared_ptr<const CompiledGrammar>> compile_grammar(const Grammar&,
+                                                                        std::shared_ptr<const TokenVocabulary>,
+                                                                        const GrammarLimits&);
+  CompiledGrammar(Pda pda, std::shared_ptr<const TokenVocabulary> vocab, const GrammarLimits& limits)
+      : pda_(std::move(pda)), vocab_(std::move(vocab)), limits_(limits) {}
+
+  Pda pda_;
+  std::shared_ptr<const TokenVocabulary> vocab_;
+  GrammarLimits limits_;
+  std::vector<std::int32_t> mask_index_;
+  std::vector<NodeMask> masks_;
+  CompileStats stats_;
+  std::string description_;
+};
+
+// Builds the automaton and classifies the vocabulary for every reachable node. Errors
+// (kInvalidArgument) name the limit that was passed or the rule at fault.
+Result<std::shared_ptr<const CompiledGrammar>> compile_grammar(const Grammar& grammar,
+                                                               std::shared_ptr<const TokenVocabulary> vocab,
+                                                               const GrammarLimits& limits = {});
+
+}  // namespace parley
