@@ -147,6 +147,7 @@ test('a share link reads signed out (another browser), until it is revoked', asy
   assert.equal(await view.locator('meta[name="robots"]').getAttribute('content'), 'noindex, nofollow');
   assert.equal(await button(view, 'Sign in').count(), 0, 'no sign-in needed');
   assert.equal(await messageBox(view).count(), 0, 'read-only');
+  assert.equal(await view.getByRole('note', { name: 'Demo model' }).count(), 0, 'a real model: no demo notice');
 
   await button(page, 'Revoke').click();
   await page.getByText(/ · revoked /).waitFor();

@@ -48,6 +48,15 @@ test('the demo model is announced: its replies are noise, and how to serve a rea
 
   await button(page, 'Hide the demo notice').click();
   await demoNote(page).waitFor({ state: 'detached' });
+
+  // Someone who opens the share link has not seen the banner: the shared page says it too.
+  const reader = await newContext(browser, server.baseURL);
+  t.after(() => reader.close());
+  const view = await reader.newPage();
+  await view.goto(shown.share);
+  await assistants(view).first().waitFor();
+  assert.match(await demoNote(view).textContent(), /parley-demo, Parley's built-in demo model\. It has random weights, so its replies are noise/);
+  assertClean(reader);
   assertClean(ctx);
 });
 
