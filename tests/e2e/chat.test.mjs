@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   apiGet, assertClean, assistants, button, finishedAssistants, launchBrowser, messageBox, newContext,
-  requireChromium, sendAndWait, serve, textbox, until, users, versionsText, waitIdle,
+  requireChromium, screenshot, sendAndWait, serve, textbox, until, users, versionsText, waitIdle,
 } from './harness.mjs';
 
 requireChromium();
@@ -86,6 +86,7 @@ test('a reply streams (its text grows), stops with Stop generating and with Esc'
   await page.keyboard.press('Escape');
   await waitIdle(page);
   await assistants(page).nth(1).getByText('Stopped.', { exact: true }).waitFor();
+  await screenshot(page, 'chat-stopped-desktop-light');
 
   // The server saved both partial replies as stopped, on the slow model.
   const id = new URL(page.url()).pathname.split('/').pop();
@@ -131,6 +132,7 @@ test('regenerate and switch versions; edit a message; the chosen branch survives
   const editor = textbox(page, 'Edit message text');
   assert.equal(await editor.inputValue(), title);
   await editor.fill('Name three lakes.');
+  await screenshot(page, 'chat-editing-desktop-light');
   await button(page, 'Save and send').click();
   await waitIdle(page);
   await versionsText(users(page).last()).filter({ hasText: /^2 \/ 2$/ }).waitFor();
@@ -142,6 +144,8 @@ test('regenerate and switch versions; edit a message; the chosen branch survives
   await versionsText(users(page).last()).filter({ hasText: /^1 \/ 2$/ }).waitFor();
   assert.equal(await users(page).last().locator('.user-text').textContent(), title);
   await versionsText(assistants(page).last()).filter({ hasText: / \/ 2$/ }).waitFor();
+  await users(page).last().hover();
+  await screenshot(page, 'chat-branches-desktop-light');
 
   // Cancel leaves a message as it was.
   await button(users(page).last(), 'Edit message').click();
