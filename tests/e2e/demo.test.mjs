@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  assertClean, assistants, button, desktop, finishedAssistants, launchBrowser, messageBox, newContext, phone,
+  apiGet, assertClean, assistants, button, desktop, finishedAssistants, launchBrowser, messageBox, newContext, phone,
   requireChromium, screenshot, sendAndWait, serve, textbox, users,
 } from './harness.mjs';
 
@@ -37,10 +37,23 @@ test('the demo model is announced: its replies are noise, and how to serve a rea
   assert.match(text, /parley-demo has random weights, so its replies are noise/);
   assert.match(text, /parley serve --model FILE\.gguf/);
 
-  // A conversation with it (kept for the screenshots), shared.
+  // A conversation with it (kept for the screenshots), its replies kept short by the new chat's
+  // settings, and shared.
+  await button(page, 'Conversation settings').click();
+  await page.getByRole('spinbutton', { name: 'Max tokens', exact: true }).fill('60');
+  await button(page, 'Save settings').click();
+  await page.getByText('Settings will apply to this new chat').waitFor();
   await sendAndWait(page, 'Hello! What can you do?');
   shown = { id: new URL(page.url()).pathname.split('/').pop() };
   assert.equal(await finishedAssistants(page).locator('.msg-model').textContent(), 'parley-demo');
+  const { body } = await apiGet(page, `/api/conversations/${shown.id}`);
+  assert.deepEqual(body.conversation.settings, { max_tokens: 60 });
+  assert.ok(body.messages.find((m) => m.role === 'assistant').usage.completion_tokens <= 60);
+  // The README's picture (docs/images/parley-chat.png is a copy of one): the first chat of
+  // `make run`, the demo banner above it (reloaded: no toast left).
+  await page.reload();
+  await assistants(page).first().waitFor();
+  await screenshot(page, 'readme-chat');
   await button(page, 'Share').click();
   await button(page, 'Create link').click();
   shown.share = new URL(await textbox(page, 'Public link').inputValue()).pathname;
