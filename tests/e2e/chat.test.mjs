@@ -5,6 +5,7 @@
 // e2e-tiny (fast: the flows) and e2e-slow (a reply long enough to watch it grow and to stop it).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import {
   apiGet, assertClean, assistants, button, finishedAssistants, launchBrowser, messageBox, newContext,
   requireChromium, screenshot, sendAndWait, serve, textbox, until, users, versionsText, waitIdle,
@@ -157,6 +158,43 @@ test('regenerate and switch versions; edit a message; the chosen branch survives
   await page.reload();
   await versionsText(users(page).last()).filter({ hasText: /^1 \/ 2$/ }).waitFor();
   assert.equal(await users(page).last().locator('.user-text').textContent(), title);
+  assertClean(ctx);
+});
+
+test('Copy a message; Export the conversation as Markdown and JSON', async (t) => {
+  const { ctx, page } = await openChat(t);
+  await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.baseURL });
+  await sendAndWait(page, 'Copy me, then export me');
+  const id = new URL(page.url()).pathname.split('/').pop();
+  const { body } = await apiGet(page, `/api/conversations/${id}`);
+  const reply = body.messages.find((m) => m.role === 'assistant');
+
+  const clipboard = () => page.evaluate(() => navigator.clipboard.readText());
+  await button(users(page), 'Copy').click();
+  await page.waitForFunction(async () => (await navigator.clipboard.readText()) === 'Copy me, then export me');
+  await button(assistants(page), 'Copy').click();
+  await page.waitForFunction(async (text) => (await navigator.clipboard.readText()) === text, reply.content);
+  assert.equal(await clipboard(), reply.content);
+
+  const exported = async (item) => {
+    const download = page.waitForEvent('download');
+    await button(page, 'Export').click();
+    await page.getByRole('menuitem', { name: item, exact: true }).click();
+    const file = await download;
+    return { name: file.suggestedFilename(), text: await readFile(await file.path(), 'utf8') };
+  };
+  const md = await exported('Markdown (.md)');
+  assert.match(md.name, /^Copy me.*\.md$/);
+  assert.match(md.text, /^# Copy me, then export me/);
+  assert.ok(md.text.includes('**User**') && md.text.includes('Copy me, then export me'));
+  const json = await exported('JSON (.json)');
+  assert.match(json.name, /\.json$/);
+  const tree = JSON.parse(json.text);
+  assert.equal(tree.conversation.id, id);
+  assert.deepEqual(tree.messages.map((m) => m.content), [
+    'Copy me, then export me',
+    reply.content,
+  ]);
   assertClean(ctx);
 });
 
