@@ -4,6 +4,8 @@ import { getShared } from '../api/conversations';
 import type { SharedConversation } from '../api/types';
 import { describeError } from '../lib/errors';
 import { formatDate } from '../lib/format';
+import { isDemoModel } from '../state/models';
+import { Icon } from './Icons';
 import { MessageContent } from './MessageContent';
 
 function noindex(): () => void {
@@ -34,6 +36,8 @@ export function ShareView({ token }: { token: string }) {
   }, [token]);
 
   const shown = data?.messages.filter((m) => m.role === 'user' || m.role === 'assistant') ?? [];
+  // A reader of a shared demo conversation has not seen the chat's banner: say it here too.
+  const demo = shown.find((m) => m.role === 'assistant' && m.model && isDemoModel(m.model))?.model;
   return (
     <div class="share-page">
       <header class="share-head">
@@ -52,6 +56,15 @@ export function ShareView({ token }: { token: string }) {
             <p class="muted center small">
               A snapshot shared on {formatDate(data.created_at)} · {shown.length} messages
             </p>
+            {demo ? (
+              <div class="banner banner-demo" role="note" aria-label="Demo model">
+                <Icon name="alert" size={16} />
+                <p>
+                  <strong>Demo model:</strong> the replies come from {demo}, Parley's built-in demo model. It has random weights, so its replies are
+                  noise.
+                </p>
+              </div>
+            ) : null}
             <div class="conversation-inner">
               {shown.map((m, i) => (
                 <article key={i} class={`msg msg-${m.role}`} data-role={m.role}>
