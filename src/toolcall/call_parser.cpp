@@ -24,6 +24,11 @@ std::size_t partial_suffix(std::string_view text, std::string_view marker) {
   return 0;
 }
 
+bool is_json_object(std::string_view text) {
+  const std::size_t start = text.find_first_not_of(" \t\n\r");
+  return start != std::string_view::npos && text[start] == '{' && is_json_value(text);
+}
+
 }  // namespace
 
 // ---- OutputEvent helpers ---------------------------------------------------------------------
@@ -177,7 +182,8 @@ CallObjectReader::Step CallObjectReader::end_value() {
     args_seen_ = true;
     if (string_args_) {
       std::string text;
-      if (!decode_json_string(raw_, &text)) return Step::kError;
+      // The decoded text must be the arguments object itself, or the call is malformed.
+      if (!decode_json_string(raw_, &text) || !is_json_object(text)) return Step::kError;
       (name_known_ ? args_ready_ : args_waiting_) += text;
     }
   }

@@ -221,6 +221,8 @@ TEST(FamilyParsers, MalformedCallsComeBackAsContent) {
       {ToolFamily::kHermes, "<tool_call>\n{\"name\": \"f\", \"arguments\": {\"a\": 1"},
       {ToolFamily::kHermes, "<tool_call>{\"name\": 3}</tool_call>"},
       {ToolFamily::kHermes, "<tool_call>{\"name\": \"f\", \"arguments\": [1]}</tool_call>"},
+      {ToolFamily::kHermes, "<tool_call>{\"name\": \"f\", \"arguments\": \"not json\"}</tool_call>"},
+      {ToolFamily::kHermes, "<tool_call>{\"name\": \"f\", \"arguments\": \"[1, 2]\"}</tool_call>"},
       {ToolFamily::kLlama3, "<|python_tag|>import os"},
       {ToolFamily::kLlama3, "{\"name\": \"f\", \"parameters\": {\"a\": 1}"},
       {ToolFamily::kMistral, "[TOOL_CALLS] sorry, no."},
