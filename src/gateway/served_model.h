@@ -11,6 +11,7 @@
 #include "chat/chat_template.h"
 #include "engine/local_engine.h"
 #include "gguf/gguf_file.h"
+#include "grammar/grammar_compiler.h"
 #include "kernels/backend.h"
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
@@ -51,6 +52,10 @@ class ServedModel {
   EngineClient& engine() const { return *engine_; }
   const Model& model() const { return *model_; }
   bool demo() const { return demo_; }
+  // Compiles response formats (and tool-call grammars) for this model's vocabulary; its
+  // TokenVocabulary is built once at load. Thread-safe, with a cache: call it on the request
+  // pool, never on the engine thread (grammar/grammar_compiler.h).
+  GrammarCompiler& grammar_compiler() const { return *grammar_compiler_; }
 
   // The prompt for a chat: `input` (messages, tools, extra variables) rendered with the model's
   // chat template, with the generation prompt and the model's BOS/EOS texts, then tokenized:
@@ -71,6 +76,7 @@ class ServedModel {
   bool demo_ = false;
   std::shared_ptr<const GgufFile> file_;
   std::unique_ptr<Tokenizer> tokenizer_;
+  std::unique_ptr<GrammarCompiler> grammar_compiler_;
   std::optional<chat::ChatTemplate> template_;
   std::unique_ptr<Backend> backend_;
   std::unique_ptr<Model> model_;
