@@ -359,7 +359,12 @@ CallParser::Read CallParser::read_call_object(CallObjectReader& reader) {
   std::string name;
   while (!rest().empty()) {
     const CallObjectReader::Step st = reader.feed(rest()[0]);
-    if (st == CallObjectReader::Step::kError) return Read::kError;
+    if (st == CallObjectReader::Step::kError) {
+      // What was read of the arguments belongs to the begun call however the text was split
+      // (a streamed call that goes wrong ends as it stands: fail_region()).
+      call_args(reader.take_args());
+      return Read::kError;
+    }
     consume(1);
     if (reader.take_name(&name)) begin_call(name);
     if (st == CallObjectReader::Step::kDone || rest().empty()) call_args(reader.take_args());

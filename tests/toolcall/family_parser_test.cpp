@@ -258,6 +258,18 @@ TEST(FamilyParsers, AMalformedCallBetweenGoodOnesIsContent) {
   EXPECT_EQ(r.out.content, "<tool_call>oops</tool_call>");
 }
 
+TEST(FamilyParsers, AStreamedCallThatGoesWrongIsTheSameHoweverSplit) {
+  // Found by toolcall_parser_fuzz: the arguments read before the error were emitted only when a
+  // piece of text ended inside them.
+  OutputParserOptions o = tool_options(ToolFamily::kLlama3, /*hold=*/false);
+  o.reasoning = ReasoningSyntax::kThinkTags;
+  o.starts_in_reasoning = true;
+  const testing::ParseRun r = expect_split_invariant(o, "hm</think>{\"name\": \"f\", \"parameters\": {?\"q\": 1}}");
+  ASSERT_EQ(r.out.tool_calls.size(), 1u);
+  EXPECT_EQ(r.out.tool_calls[0].arguments, "{");
+  EXPECT_EQ(r.out.content, "?\"q\": 1}}");
+}
+
 TEST(FamilyParsers, GarbageNeverCrashes) {
   // Random mixes of the families' markers and JSON pieces: every parser survives every split.
   const std::vector<std::string> pieces = {"<tool_call>",
