@@ -73,6 +73,7 @@ Result<std::unique_ptr<ServedModel>> ServedModel::load(const ServedModelOptions&
     }
   }
   m->has_own_template_ = !m->tokenizer_->vocab().chat_template.empty();
+  m->tool_syntax_ = ToolSyntax::create(m->tokenizer_->vocab().chat_template, *m->tokenizer_);
   m->special_tokens_in_content_ = o.special_tokens_in_content;
   m->demo_ = o.demo;
   if (o.special_tokens_in_content) {
@@ -98,10 +99,10 @@ Result<std::unique_ptr<ServedModel>> ServedModel::load(const ServedModelOptions&
   struct stat st {};
   m->created_ = ::stat(o.path.c_str(), &st) == 0 ? static_cast<std::int64_t>(st.st_mtime) : 0;
   log_info(
-      "model '{}' ready: {} ({} layers, {} embd, context {}), {} chat template, backend {}; grammar vocabulary of "
-      "{} tokens in {:.0f} ms",
+      "model '{}' ready: {} ({} layers, {} embd, context {}), {} chat template (tool calls: {}), backend {}; "
+      "grammar vocabulary of {} tokens in {:.0f} ms",
       m->id_, o.path, h.n_layer, h.n_embd, m->n_ctx_, m->has_own_template_ ? "its own" : "the built-in ChatML",
-      m->backend_->name(), m->tokenizer_->n_tokens(), grammar_ms);
+      tool_family_name(m->tool_syntax_.family()), m->backend_->name(), m->tokenizer_->n_tokens(), grammar_ms);
   return m;
 }
 

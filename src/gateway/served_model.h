@@ -15,6 +15,7 @@
 #include "kernels/backend.h"
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
+#include "toolcall/tool_syntax.h"
 
 namespace parley {
 
@@ -56,6 +57,8 @@ class ServedModel {
   // TokenVocabulary is built once at load. Thread-safe, with a cache: call it on the request
   // pool, never on the engine thread (grammar/grammar_compiler.h).
   GrammarCompiler& grammar_compiler() const { return *grammar_compiler_; }
+  // Its tool-call and reasoning syntax, from its chat template and vocabulary (made at load).
+  const ToolSyntax& tool_syntax() const { return tool_syntax_; }
 
   // The prompt for a chat: `input` (messages, tools, extra variables) rendered with the model's
   // chat template, with the generation prompt and the model's BOS/EOS texts, then tokenized:
@@ -77,6 +80,7 @@ class ServedModel {
   std::shared_ptr<const GgufFile> file_;
   std::unique_ptr<Tokenizer> tokenizer_;
   std::unique_ptr<GrammarCompiler> grammar_compiler_;
+  ToolSyntax tool_syntax_;
   std::optional<chat::ChatTemplate> template_;
   std::unique_ptr<Backend> backend_;
   std::unique_ptr<Model> model_;
