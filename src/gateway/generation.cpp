@@ -36,7 +36,7 @@ Status GenerationJob::start(std::vector<ChoiceInput> inputs) {
     // alike: they are never meant, and a NUL could not even be saved (docs/api.md).
     c.detok.emplace(tokenizer_, DecodeOptions{.drop_controls = true});
     c.stop.emplace(spec_.stop);
-    if (spec_.kind == ApiKind::kChat && !spec_.observer && spec_.chat_output && spec_.chat_output->needed()) {
+    if (spec_.kind == ApiKind::kChat && spec_.chat_output && spec_.chat_output->needed()) {
       c.output.emplace(*spec_.chat_output);
     }
   }
@@ -205,6 +205,7 @@ void GenerationJob::observer_finish(Choice& c, const FinishEvent& e) {
       c.stopped_by_string = c.stop->stopped();
       if (!tail.empty() && !done_) emit(c, tail, {}, std::nullopt);
     }
+    if (c.output) finish_output(c);  // (kept for the outcome also after a disconnect)
     if (disconnected_) {
       out.finish_reason = "cancelled";
       status = 499;
@@ -217,6 +218,7 @@ void GenerationJob::observer_finish(Choice& c, const FinishEvent& e) {
   done_ = true;
   c.finish_reason = out.finish_reason;
   out.text = c.text;
+  out.reasoning = c.reasoning;
   out.usage = usage();
   count_tokens(out.usage);
   record(status);
@@ -225,12 +227,12 @@ void GenerationJob::observer_finish(Choice& c, const FinishEvent& e) {
 
 void GenerationJob::emit(Choice& c, const std::string& text, std::vector<TokenLogprobOut> lps,
                          std::optional<std::string> finish) {
+  if (c.output && !finish) return emit_output(c, text, std::move(lps));
   if (spec_.observer) {
     c.text += text;
     if (!text.empty() && !spec_.observer->on_text(text)) disconnect_locked();
     return;
   }
-  if (c.output && !finish) return emit_output(c, text, std::move(lps));
   if (!spec_.stream) {
     c.text += text;
     for (auto& l : lps) c.logprobs.push_back(std::move(l));

@@ -13,6 +13,7 @@ void GenerationJob::emit_output(Choice& c, std::string_view text, std::vector<To
 }
 
 void GenerationJob::write_events(Choice& c, const std::vector<OutputEvent>& events, std::vector<TokenLogprobOut> lps) {
+  if (spec_.observer) return observe_events(c, events);
   if (!spec_.stream) {
     for (auto& l : lps) c.logprobs.push_back(std::move(l));
     return;  // c.output sums the events
@@ -46,6 +47,17 @@ void GenerationJob::write_events(Choice& c, const std::vector<OutputEvent>& even
         break;
     }
     write(d);
+  }
+}
+
+void GenerationJob::observe_events(Choice& c, const std::vector<OutputEvent>& events) {
+  for (const OutputEvent& e : events) {
+    // Calls are not parsed for observers (the conversation API has no tools): content and thinking.
+    const bool reasoning = e.kind == OutputEvent::Kind::kReasoning;
+    (reasoning ? c.reasoning : c.text) += e.text;
+    if (done_) continue;  // gone: kept for the outcome only
+    const bool open = reasoning ? spec_.observer->on_reasoning(e.text) : spec_.observer->on_text(e.text);
+    if (!open) disconnect_locked();
   }
 }
 

@@ -73,6 +73,15 @@ Result<ChatOutputPlan> attach_tools(const ChatCompletionRequest& r, const ToolSy
   return plan;
 }
 
+ChatOutputPlan reasoning_plan(const ToolSyntax& syntax, const Tokenizer& tokenizer, std::span<const TokenId> prompt) {
+  ChatOutputPlan plan;
+  plan.syntax = &syntax;
+  plan.parser.family = syntax.family();
+  plan.parser.reasoning = syntax.reasoning();
+  plan.parser.starts_in_reasoning = syntax.prompt_opens_reasoning(prompt, tokenizer);
+  return plan;
+}
+
 ChatOutput::ChatOutput(const ChatOutputPlan& plan)
     : syntax_(plan.syntax), release_on_(plan.release_on), parser_(plan.parser) {}
 

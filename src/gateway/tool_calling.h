@@ -51,6 +51,9 @@ struct ChatOutputPlan {
 Result<ChatOutputPlan> attach_tools(const ChatCompletionRequest& r, const ToolSyntax& syntax,
                                     const Tokenizer& tokenizer, GrammarCompiler& compiler, GenerateRequest* request);
 
+// Reasoning only (no tools): the conversation API's replies.
+ChatOutputPlan reasoning_plan(const ToolSyntax& syntax, const Tokenizer& tokenizer, std::span<const TokenId> prompt);
+
 // One choice's output as it is generated: text (and the control tokens the detokenizer drops)
 // in, OutputEvents out, and their sum. Not thread-safe.
 class ChatOutput {

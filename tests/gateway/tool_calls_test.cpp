@@ -7,6 +7,7 @@
 #include <map>
 
 #include "accounts_fixture.h"
+#include "gateway/conversation_reply.h"
 
 namespace parley {
 namespace {
@@ -288,6 +289,56 @@ TEST_F(ToolCallsTest, ReasoningIsSeparateUnlessInline) {
   const Message tm = stream_of(t);
   EXPECT_TRUE(tm.reasoning.empty());
   ASSERT_FALSE(tm.calls.empty()) << t.body;
+}
+
+// The conversation API keeps the thinking apart too: streamed as {"reasoning": ...} deltas, stored
+// in the assistant message's metadata, and returned as its "reasoning".
+TEST_F(ToolCallsTest, ConversationRepliesStoreTheirReasoning) {
+  const std::string saved = model_path_;
+  model_path_ = think_path_;
+  start();
+  model_path_ = saved;
+  const testing::Session a = signup("think@example.com");
+  const Reply created = as(a, "POST", "/api/conversations", "{}");
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string id(created.json.at("id").as_string());
+  const Reply sent = as(a, "POST", "/api/conversations/" + id + "/messages", R"({"content":"hi","max_tokens":12})");
+  ASSERT_EQ(sent.status, 200) << sent.body;
+  std::string streamed;  // the reasoning deltas, in order
+  json::value done;
+  for (std::size_t at = sent.body.find("event: "); at != std::string::npos; at = sent.body.find("event: ", at + 1)) {
+    const std::string name = sent.body.substr(at + 7, sent.body.find('\n', at) - at - 7);
+    const std::size_t data = sent.body.find("data: ", at);
+    const json::value v = json::parse(sent.body.substr(data + 6, sent.body.find('\n', data) - data - 6));
+    if (name == "delta") {
+      EXPECT_FALSE(v.as_object().contains("content")) << "nothing closes the thinking: no content";
+      if (const json::value* r = v.as_object().if_contains("reasoning")) streamed += r->as_string();
+    }
+    if (name == "done") done = v;
+  }
+  ASSERT_TRUE(done.is_object()) << sent.body;
+  const json::value& message = done.at("message");
+  EXPECT_EQ(message.at("content"), "");
+  ASSERT_TRUE(message.as_object().contains("reasoning")) << sent.body;
+  EXPECT_EQ(message.at("reasoning").as_string(), streamed);
+  EXPECT_FALSE(streamed.empty());
+  const Reply tree = as(a, "GET", "/api/conversations/" + id);
+  ASSERT_EQ(tree.status, 200);
+  bool found = false;
+  for (const json::value& m : tree.json.at("messages").as_array()) {
+    if (m.at("role") != "assistant") continue;
+    found = true;
+    EXPECT_EQ(m.at("reasoning").as_string(), streamed);
+  }
+  EXPECT_TRUE(found);
+}
+
+TEST(StoredReasoning, LongThinkingIsCutOnACharacterBoundary) {
+  EXPECT_EQ(stored_reasoning("short"), "short");
+  std::string long_text(kMaxStoredReasoningBytes - 1, 'a');
+  long_text += "\xC3\xA9 and more";  // an é across the limit
+  const std::string cut = stored_reasoning(long_text);
+  EXPECT_EQ(cut, std::string(kMaxStoredReasoningBytes - 1, 'a') + "\u2026");
 }
 
 }  // namespace
