@@ -8,13 +8,15 @@
 //   "stop";
 // - json_object always gives a JSON object;
 // - strict: true with an unsupported keyword is a 400 naming it.
-import { test, before, after } from 'node:test';
+// On two models (tests/sdk/families.mjs): the built-in byte-level vocabulary with ChatML, and the
+// Llama 3 vocabulary (128k tokens) with Llama 3.1's template.
+import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer } from './server.mjs';
+import { families } from '../sdk/families.mjs';
 
 const model = 'tiny';
 const maxTokens = 300;
@@ -73,13 +75,11 @@ const modes = [
 let server;
 let work;
 
-before(async () => {
-  server = await startServer(['--max-running', '8']);
+before(() => {
   work = mkdtempSync(join(tmpdir(), 'parley-rf-'));
 });
 
-after(async () => {
-  await server?.stop();
+after(() => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
@@ -151,96 +151,108 @@ function validate(samples, label) {
   }
 }
 
-test('bounded schemas: every reply is complete (stop) and valid, chat and completions, streamed and not', async () => {
-  const jobs = [];
-  for (const [name, schema] of Object.entries(bounded)) {
-    const path = join(work, `bounded_${name}.json`);
-    writeFileSync(path, JSON.stringify(schema));
-    modes.forEach((mode, m) => {
-      for (const seed of [1, 2]) {
-        jobs.push(async () => ({ name, path, mode, seed,
-          ...(await generate(mode, responseFormat(name, schema), seed * 100 + m)) }));
+for (const family of families) {
+  describe(`response_format, ${family.name} model`, { skip: family.skip }, () => {
+    before(async () => {
+      server = await family.start(['--max-running', '8']);
+    });
+
+    after(async () => {
+      await server?.stop();
+    });
+
+    test('bounded schemas: every reply is complete (stop) and valid, chat and completions, streamed and not', async () => {
+      const jobs = [];
+      for (const [name, schema] of Object.entries(bounded)) {
+        const path = join(work, `bounded_${family.name}_${name}.json`);
+        writeFileSync(path, JSON.stringify(schema));
+        modes.forEach((mode, m) => {
+          for (const seed of [1, 2]) {
+            jobs.push(async () => ({ name, path, mode, seed,
+              ...(await generate(mode, responseFormat(name, schema), seed * 100 + m)) }));
+          }
+        });
+      }
+      const results = await pool(jobs);
+      for (const r of results) {
+        assert.equal(r.finish, 'stop', `${r.name} ${JSON.stringify(r.mode)} seed ${r.seed}: ${r.text}`);
+      }
+      const summary = validate(results.map((r) => ({ schema: r.path, text: r.text })), `bounded_${family.name}`);
+      console.log(`${family.name}: bounded schemas: ${results.length} replies, all "stop"; ${summary}`);
+    });
+
+    test('the schema corpus: "stop" replies are valid, "length" only when max_tokens ran out', async () => {
+      const files = readdirSync(corpusDir).filter((f) => f.endsWith('.json')).sort();
+      assert.ok(files.length >= 40);
+      const jobs = [];
+      files.forEach((file, i) => {
+        const schema = JSON.parse(readFileSync(join(corpusDir, file), 'utf8'));
+        modes.forEach((mode, m) => {
+          jobs.push(async () => ({ file, mode, ...(await generate(mode, responseFormat('corpus', schema), i * 10 + m)) }));
+        });
+      });
+      const results = await pool(jobs);
+      const stopped = [];
+      for (const r of results) {
+        const label = `${r.file} ${JSON.stringify(r.mode)}`;
+        assert.ok(r.finish === 'stop' || r.finish === 'length', `${label}: ${r.finish}`);
+        if (r.finish === 'length') {
+          assert.equal(r.completionTokens, maxTokens, `${label}: "length" before max_tokens`);
+        } else {
+          assert.ok(r.completionTokens < maxTokens || r.completionTokens === maxTokens, label);
+          stopped.push({ schema: join(corpusDir, r.file), text: r.text });
+        }
+      }
+      // The model has random weights: unbounded strings often run to max_tokens. Enough finish to
+      // make the validation meaningful.
+      assert.ok(stopped.length * 4 >= results.length, `only ${stopped.length}/${results.length} finished`);
+      const summary = validate(stopped, `corpus_${family.name}`);
+      console.log(`${family.name}: schema corpus: ${results.length} replies over ${files.length} schemas, ${stopped.length} "stop" ` +
+        `(validated: ${summary}), ${results.length - stopped.length} "length" at max_tokens`);
+    });
+
+    test('json_object: a JSON object, or "length" at max_tokens', async () => {
+      const jobs = [];
+      modes.forEach((mode, m) => {
+        for (let seed = 1; seed <= 4; ++seed) {
+          jobs.push(async () => ({ mode, ...(await generate(mode, { type: 'json_object' }, seed * 10 + m)) }));
+        }
+      });
+      let stopped = 0;
+      for (const r of await pool(jobs)) {
+        assert.ok(r.text.trimStart().startsWith('{'), r.text);
+        if (r.finish === 'length') {
+          assert.equal(r.completionTokens, maxTokens);
+          continue;
+        }
+        assert.equal(r.finish, 'stop');
+        const v = JSON.parse(r.text);
+        assert.ok(v !== null && typeof v === 'object' && !Array.isArray(v), r.text);
+        ++stopped;
+      }
+      console.log(`${family.name}: json_object: ${stopped}/${jobs.length} complete objects with "stop", the rest "length" at max_tokens`);
+    });
+
+    test('strict: an unsupported keyword is a 400 naming it; without strict it is ignored', async () => {
+      const schema = { type: 'object', properties: { n: { type: 'integer', multipleOf: 3 } }, required: ['n'] };
+      for (const endpoint of ['chat/completions', 'completions']) {
+        const body = { model, max_tokens: 50, response_format: responseFormat('m', schema, true) };
+        if (endpoint === 'completions') body.prompt = 'x'; else body.messages = [{ role: 'user', content: 'x' }];
+        const res = await fetch(`${server.baseURL}/v1/${endpoint}`, {
+          method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body),
+        });
+        const err = (await res.json()).error;
+        assert.equal(res.status, 400);
+        assert.equal(err.type, 'invalid_request_error');
+        assert.equal(err.param, 'response_format');
+        assert.match(err.message, /multipleOf/);
+        assert.match(err.message, /\/properties\/n\/multipleOf/);
+        body.response_format.json_schema.strict = false;
+        const ok = await fetch(`${server.baseURL}/v1/${endpoint}`, {
+          method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body),
+        });
+        assert.equal(ok.status, 200, await ok.text());
       }
     });
-  }
-  const results = await pool(jobs);
-  for (const r of results) {
-    assert.equal(r.finish, 'stop', `${r.name} ${JSON.stringify(r.mode)} seed ${r.seed}: ${r.text}`);
-  }
-  const summary = validate(results.map((r) => ({ schema: r.path, text: r.text })), 'bounded');
-  console.log(`bounded schemas: ${results.length} replies, all "stop"; ${summary}`);
-});
-
-test('the schema corpus: "stop" replies are valid, "length" only when max_tokens ran out', async () => {
-  const files = readdirSync(corpusDir).filter((f) => f.endsWith('.json')).sort();
-  assert.ok(files.length >= 40);
-  const jobs = [];
-  files.forEach((file, i) => {
-    const schema = JSON.parse(readFileSync(join(corpusDir, file), 'utf8'));
-    modes.forEach((mode, m) => {
-      jobs.push(async () => ({ file, mode, ...(await generate(mode, responseFormat('corpus', schema), i * 10 + m)) }));
-    });
   });
-  const results = await pool(jobs);
-  const stopped = [];
-  for (const r of results) {
-    const label = `${r.file} ${JSON.stringify(r.mode)}`;
-    assert.ok(r.finish === 'stop' || r.finish === 'length', `${label}: ${r.finish}`);
-    if (r.finish === 'length') {
-      assert.equal(r.completionTokens, maxTokens, `${label}: "length" before max_tokens`);
-    } else {
-      assert.ok(r.completionTokens < maxTokens || r.completionTokens === maxTokens, label);
-      stopped.push({ schema: join(corpusDir, r.file), text: r.text });
-    }
-  }
-  // The model has random weights: unbounded strings often run to max_tokens. Enough finish to
-  // make the validation meaningful.
-  assert.ok(stopped.length * 4 >= results.length, `only ${stopped.length}/${results.length} finished`);
-  const summary = validate(stopped, 'corpus');
-  console.log(`schema corpus: ${results.length} replies over ${files.length} schemas, ${stopped.length} "stop" ` +
-    `(validated: ${summary}), ${results.length - stopped.length} "length" at max_tokens`);
-});
-
-test('json_object: a JSON object, or "length" at max_tokens', async () => {
-  const jobs = [];
-  modes.forEach((mode, m) => {
-    for (let seed = 1; seed <= 4; ++seed) {
-      jobs.push(async () => ({ mode, ...(await generate(mode, { type: 'json_object' }, seed * 10 + m)) }));
-    }
-  });
-  let stopped = 0;
-  for (const r of await pool(jobs)) {
-    assert.ok(r.text.trimStart().startsWith('{'), r.text);
-    if (r.finish === 'length') {
-      assert.equal(r.completionTokens, maxTokens);
-      continue;
-    }
-    assert.equal(r.finish, 'stop');
-    const v = JSON.parse(r.text);
-    assert.ok(v !== null && typeof v === 'object' && !Array.isArray(v), r.text);
-    ++stopped;
-  }
-  console.log(`json_object: ${stopped}/${jobs.length} complete objects with "stop", the rest "length" at max_tokens`);
-});
-
-test('strict: an unsupported keyword is a 400 naming it; without strict it is ignored', async () => {
-  const schema = { type: 'object', properties: { n: { type: 'integer', multipleOf: 3 } }, required: ['n'] };
-  for (const endpoint of ['chat/completions', 'completions']) {
-    const body = { model, max_tokens: 50, response_format: responseFormat('m', schema, true) };
-    if (endpoint === 'completions') body.prompt = 'x'; else body.messages = [{ role: 'user', content: 'x' }];
-    const res = await fetch(`${server.baseURL}/v1/${endpoint}`, {
-      method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body),
-    });
-    const err = (await res.json()).error;
-    assert.equal(res.status, 400);
-    assert.equal(err.type, 'invalid_request_error');
-    assert.equal(err.param, 'response_format');
-    assert.match(err.message, /multipleOf/);
-    assert.match(err.message, /\/properties\/n\/multipleOf/);
-    body.response_format.json_schema.strict = false;
-    const ok = await fetch(`${server.baseURL}/v1/${endpoint}`, {
-      method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body),
-    });
-    assert.equal(ok.status, 200, await ok.text());
-  }
-});
+}

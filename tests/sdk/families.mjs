@@ -3,8 +3,11 @@
 //
 // - chatml: the built-in byte-level vocabulary with Parley's ChatML template (the built-in tool
 //   format, docs/tools.md).
-// - llama31: the Llama 3 vocabulary (128k tokens) with Llama 3.1's own template, from
-//   ../shared/templates (PARLEY_SHARED_DIR): skipped where that directory is missing.
+// - llama31: the Llama 3 vocabulary (128k tokens, byte-level BPE) with Llama 3.1's own template
+//   (tools in its own format).
+// - phi35: the Phi-3 vocabulary (32k, SentencePiece with byte fallback) with Phi-3.5-mini's
+//   template, which knows no tools (the built-in tool format goes into its system turn).
+// The last two come from ../shared (PARLEY_SHARED_DIR): skipped where it is missing.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -26,12 +29,24 @@ const llama31 = {
   template: join(sharedDir, 'templates', 'meta-llama-Llama-3.1-8B-Instruct.jinja'),
 };
 
-// { name, skip (a reason, or false), start() -> server }
+const phi35 = {
+  arch: 'llama',
+  vocab: join(sharedDir, 'vocab', 'ggml-vocab-phi-3.gguf'),
+  template: join(sharedDir, 'templates', 'microsoft-Phi-3.5-mini-instruct.jinja'),
+};
+
+function fromShared(name, files) {
+  const missing = !existsSync(files.vocab) || !existsSync(files.template);
+  return {
+    name,
+    skip: missing ? `no ${files.vocab} or ${files.template}` : false,
+    start: (args = []) => startServer(args, { synth: (dir) => synthWithTemplate(dir, files) }),
+  };
+}
+
+// { name, skip (a reason, or false), start(args) -> server (more `parley serve` arguments) }
 export const families = [
-  { name: 'chatml', skip: false, start: () => startServer([], { synth: synthModel }) },
-  {
-    name: 'llama31',
-    skip: existsSync(llama31.vocab) && existsSync(llama31.template) ? false : `no ${sharedDir}/vocab or templates`,
-    start: () => startServer([], { synth: (dir) => synthWithTemplate(dir, llama31) }),
-  },
+  { name: 'chatml', skip: false, start: (args = []) => startServer(args, { synth: synthModel }) },
+  fromShared('llama31', llama31),
+  fromShared('phi35', phi35),
 ];
