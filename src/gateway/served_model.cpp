@@ -24,6 +24,10 @@ Result<std::vector<TokenId>> ServedModel::chat_prompt(chat::ChatInput input) con
   input.add_generation_prompt = true;
   input.bos_token = std::string(tokenizer_->token_text(vocab.bos));
   input.eos_token = std::string(tokenizer_->token_text(vocab.eos));
+  if (Status st = chat::adapt_chat_input(tool_support_, &input); !st.ok()) {
+    return Status(ErrorCode::kInvalidArgument,
+                  fmt::format("The tools or tool calls cannot be rendered: {}", st.message()));
+  }
   ContentMask mask;
   if (!special_tokens_in_content_) {
     Result<ContentMask> m = chat::mask_request_strings(*tokenizer_, *template_, &input);
@@ -41,6 +45,20 @@ Result<std::vector<TokenId>> ServedModel::chat_prompt(chat::ChatInput input) con
   return std::move(*tokens);
 }
 
+// A template that parses but cannot render the simplest conversation would fail every chat
+// request: the load refuses the model, with the template's own error.
+Status ServedModel::check_template_renders() const {
+  const chat::ChatMessage hello[] = {{"user", "Hello"}};
+  chat::ChatInput input;
+  input.messages = chat::messages_value(hello);
+  input.add_generation_prompt = true;
+  const Vocab& vocab = tokenizer_->vocab();
+  input.bos_token = std::string(tokenizer_->token_text(vocab.bos));
+  input.eos_token = std::string(tokenizer_->token_text(vocab.eos));
+  RETURN_IF_ERROR(chat::adapt_chat_input(tool_support_, &input));
+  return template_->render(input).status();
+}
+
 Result<std::unique_ptr<ServedModel>> ServedModel::load(const ServedModelOptions& o) {
   std::unique_ptr<ServedModel> m(new ServedModel());
   m->id_ = o.id.empty() ? model_id_from_path(o.path) : o.id;
@@ -56,21 +74,10 @@ Result<std::unique_ptr<ServedModel>> ServedModel::load(const ServedModelOptions&
   Result<chat::ChatTemplate> tmpl = chat::chat_template_for(m->tokenizer_->vocab());
   if (!tmpl.ok()) return tmpl.status().with_context(fmt::format("{}: the model's chat template", o.path));
   m->template_ = std::move(*tmpl);
-  {
-    // A template that parses but cannot render the simplest conversation would fail every chat
-    // request: refuse the model now, with the template's own error.
-    const chat::ChatMessage hello[] = {{"user", "Hello"}};
-    chat::ChatInput input;
-    input.messages = chat::messages_value(hello);
-    input.add_generation_prompt = true;
-    const Vocab& vocab = m->tokenizer_->vocab();
-    input.bos_token = std::string(m->tokenizer_->token_text(vocab.bos));
-    input.eos_token = std::string(m->tokenizer_->token_text(vocab.eos));
-    Result<std::string> rendered = m->template_->render(input);
-    if (!rendered.ok()) {
-      return rendered.status().with_context(
-          fmt::format("{}: the model's chat template cannot render a one-message conversation", o.path));
-    }
+  m->tool_support_ = chat::probe_tool_template(*m->template_);
+  if (Status st = m->check_template_renders(); !st.ok()) {
+    return st.with_context(
+        fmt::format("{}: the model's chat template cannot render a one-message conversation", o.path));
   }
   m->has_own_template_ = !m->tokenizer_->vocab().chat_template.empty();
   m->tool_syntax_ = ToolSyntax::create(m->tokenizer_->vocab().chat_template, *m->tokenizer_);
