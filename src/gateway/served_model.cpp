@@ -80,7 +80,10 @@ Result<std::unique_ptr<ServedModel>> ServedModel::load(const ServedModelOptions&
         fmt::format("{}: the model's chat template cannot render a one-message conversation", o.path));
   }
   m->has_own_template_ = !m->tokenizer_->vocab().chat_template.empty();
-  m->tool_syntax_ = ToolSyntax::create(m->tokenizer_->vocab().chat_template, *m->tokenizer_);
+  // A template that does not show the tools (as the probe found) gets them in the built-in
+  // format in the system prompt: the model is asked for that format's calls.
+  m->tool_syntax_ = ToolSyntax::create(m->tokenizer_->vocab().chat_template, *m->tokenizer_,
+                                       m->tool_support_.tools ? std::nullopt : std::optional(ToolFamily::kBuiltin));
   m->special_tokens_in_content_ = o.special_tokens_in_content;
   m->demo_ = o.demo;
   if (o.special_tokens_in_content) {
