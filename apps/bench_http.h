@@ -41,6 +41,7 @@ struct LoadOptions {
   std::chrono::milliseconds timeout{300'000};  // one request, from sending to the stream's end
   int retries = 0;  // a turn answered 429 or 503 is sent again up to this many times, after Retry-After
   std::chrono::milliseconds max_retry_after{60'000};
+  std::chrono::milliseconds progress_every{0};  // > 0: a progress line on stderr this often
 };
 
 // One HTTP request (one attempt at one turn).

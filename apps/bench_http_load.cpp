@@ -1,5 +1,7 @@
 // The load of `parley bench http`: worker threads take conversations in turn and run their turns
 // as streamed chat completions, timing every content chunk.
+#include <fmt/core.h>
+
 #include <boost/json.hpp>
 #include <chrono>
 #include <cmath>
@@ -268,8 +270,15 @@ class Load {
     std::vector<std::thread> workers;
     for (int w = 0; w < o_.concurrency; ++w) workers.emplace_back([this, w] { work(w); });
     std::atomic<bool> finished{false};
-    std::thread watcher([&] {  // turns `stop` into cancelled requests
-      while (!finished && !stop_) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::thread watcher([&] {  // turns `stop` into cancelled requests, and prints progress
+      auto next_progress = start_ + o_.progress_every;
+      while (!finished && !stop_) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        if (o_.progress_every.count() > 0 && Clock::now() >= next_progress) {
+          print_progress();
+          next_progress += o_.progress_every;
+        }
+      }
       if (finished) return;
       std::lock_guard<std::mutex> lock(mu_);
       for (auto& c : cancels_) {
@@ -285,6 +294,18 @@ class Load {
   }
 
  private:
+  void print_progress() {
+    std::int64_t ok = 0, failed = 0, generated = 0;
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& r : result_.requests) {
+      (r.ok ? ok : failed) += 1;
+      if (r.ok) generated += r.completion_tokens >= 0 ? r.completion_tokens : r.content_chunks;
+    }
+    const double t = seconds_between(start_, Clock::now());
+    fmt::print(stderr, "[{:6.1f} s] {} requests ok, {} failed, {} conversations done, {:.1f} generated tok/s\n", t, ok,
+               failed, result_.conversations_completed, static_cast<double>(generated) / t);
+  }
+
   bool over() const { return stop_ || (o_.duration.count() > 0 && Clock::now() >= start_ + o_.duration); }
 
   // Sleeps until `t`, waking early when the run is stopped; false if stopped.

@@ -47,6 +47,7 @@ struct Figures {
   std::int64_t usage_reported = 0, cached_reported = 0;
   std::vector<double> ttft, itl, tpot, e2e;
   std::map<std::string, std::int64_t> errors;
+  std::map<std::string, std::string> error_examples;  // the first detail of each kind
 
   void add(const RequestRecord& r) {
     if (r.error == "cancelled") {
@@ -56,6 +57,7 @@ struct Figures {
     if (!r.ok) {
       ++failed;
       ++errors[r.error];
+      if (!error_examples.contains(r.error)) error_examples[r.error] = r.error_detail;
       if (r.retried) ++retried;
       return;
     }
@@ -173,6 +175,7 @@ json::object make_report(const LoadOptions& o, const ReportInfo& info, const Loa
       {"tpot_ms", distribution_ms(all.tpot)},
       {"e2e_ms", distribution_ms(all.e2e)},
       {"errors", all.errors_json()},
+      {"error_examples", json::value_from(all.error_examples)},
       {"by_turn", by_turn(o, result)}};
   json::array by_tenant;
   for (const auto& [name, f] : tenants) by_tenant.push_back(tenant_json(name, f, wall));
@@ -288,6 +291,10 @@ std::string format_report(const json::object& r) {
     first = false;
   }
   out += "\n";
+  for (const auto& [kind, detail] : r.at("error_examples").as_object()) {
+    if (!detail.as_string().empty())
+      out += fmt::format("  {}: {}\n", std::string_view(kind), std::string_view(detail.as_string()));
+  }
   return out;
 }
 

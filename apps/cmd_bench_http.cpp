@@ -4,6 +4,7 @@
 // and errors by kind. See docs/benchmarks.md.
 #include <fmt/core.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <atomic>
@@ -31,6 +32,7 @@ struct HttpBenchArgs {
   double timeout_s = 300;
   double think_time_s = 0;
   double max_retry_after_s = 60;
+  double progress_s = -1;  // < 0: every 10 s when stderr is a terminal
   std::string extra_body;
   std::string save_requests;
   bool json = false;
@@ -131,6 +133,7 @@ std::chrono::milliseconds ms_of(double seconds) {
 
 int run_bench_http(HttpBenchArgs a) {
   if (Status s = validate(a); !s.ok()) return fail("bench http", s);
+  if (a.progress_s < 0) a.progress_s = isatty(STDERR_FILENO) != 0 ? 10 : 0;
   LoadOptions& o = a.load;
   o.api_base = api_base_of(a.url);
   if (Result<Url> u = parse_url(o.api_base); !u.ok()) return fail("bench http", u.status());
@@ -138,6 +141,7 @@ int run_bench_http(HttpBenchArgs a) {
   o.timeout = ms_of(a.timeout_s);
   o.think_time = ms_of(a.think_time_s);
   o.max_retry_after = ms_of(a.max_retry_after_s);
+  o.progress_every = ms_of(a.progress_s);
   if (!a.extra_body.empty()) {
     boost::system::error_code ec;
     const json::value v = json::parse(a.extra_body, ec);
@@ -226,6 +230,8 @@ CLI::App* add_bench_http_command(CLI::App& bench, int* exit_code) {
   cmd->add_option("--extra-body", a->extra_body, "A JSON object merged into every request body");
   cmd->add_option("--seed", o.seed, "Seed of the prompts' words")->capture_default_str();
   cmd->add_option("--save-requests", a->save_requests, "Write one JSON line per request to this file");
+  cmd->add_option("--progress", a->progress_s,
+                  "Print a progress line on stderr every this many seconds (0: never; default: 10 on a terminal)");
   cmd->add_flag("--json", a->json, "Print one JSON object");
   cmd->callback([a, exit_code] { *exit_code = run_bench_http(*a); });
   return cmd;
