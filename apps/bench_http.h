@@ -42,6 +42,8 @@ struct LoadOptions {
   int retries = 0;  // a turn answered 429 or 503 is sent again up to this many times, after Retry-After
   std::chrono::milliseconds max_retry_after{60'000};
   std::chrono::milliseconds progress_every{0};  // > 0: a progress line on stderr this often
+  double slo_ttft_s = 0;                        // > 0: goodput counts the requests with a TTFT within this
+  double slo_tpot_s = 0;                        // > 0: ... and a time per output token within this
 };
 
 // One HTTP request (one attempt at one turn).

@@ -42,7 +42,8 @@ std::int64_t generated_of(const RequestRecord& r) {
 
 // Latency and token figures of a set of successful requests.
 struct Figures {
-  std::int64_t ok = 0, failed = 0, retried = 0, cancelled = 0;
+  const LoadOptions* slo = nullptr;  // set: count the requests within the SLOs
+  std::int64_t ok = 0, failed = 0, retried = 0, cancelled = 0, within_slo = 0;
   std::int64_t prompt = 0, generated = 0, cached = 0;
   std::int64_t usage_reported = 0, cached_reported = 0;
   std::vector<double> ttft, itl, tpot, e2e;
@@ -72,7 +73,12 @@ struct Figures {
     if (r.ttft_s >= 0) ttft.push_back(r.ttft_s);
     itl.insert(itl.end(), r.itl_s.begin(), r.itl_s.end());
     const std::int64_t n = generated_of(r);
-    if (r.ttft_s >= 0 && n > 1) tpot.push_back((r.e2e_s - r.ttft_s) / static_cast<double>(n - 1));
+    const double request_tpot = r.ttft_s >= 0 && n > 1 ? (r.e2e_s - r.ttft_s) / static_cast<double>(n - 1) : 0.0;
+    if (r.ttft_s >= 0 && n > 1) tpot.push_back(request_tpot);
+    if (slo != nullptr && (slo->slo_ttft_s <= 0 || (r.ttft_s >= 0 && r.ttft_s <= slo->slo_ttft_s)) &&
+        (slo->slo_tpot_s <= 0 || request_tpot <= slo->slo_tpot_s)) {
+      ++within_slo;
+    }
     e2e.push_back(r.e2e_s);
   }
 
@@ -140,7 +146,7 @@ json::object load_json(const LoadOptions& o, const ReportInfo& info) {
 }  // namespace
 
 json::object make_report(const LoadOptions& o, const ReportInfo& info, const LoadResult& result) {
-  Figures all;
+  Figures all{.slo = &o};
   std::map<std::string, Figures> tenants;
   for (const auto& r : result.requests) {
     all.add(r);
@@ -174,6 +180,14 @@ json::object make_report(const LoadOptions& o, const ReportInfo& info, const Loa
       {"itl_ms", distribution_ms(all.itl)},
       {"tpot_ms", distribution_ms(all.tpot)},
       {"e2e_ms", distribution_ms(all.e2e)},
+      // vLLM's goodput: successful requests within both SLOs (an SLO of 0 always holds), per second
+      {"goodput", json::object{{"slo_ttft_ms", 1e3 * o.slo_ttft_s},
+                               {"slo_tpot_ms", 1e3 * o.slo_tpot_s},
+                               {"requests", all.within_slo},
+                               {"requests_per_s", rate(static_cast<double>(all.within_slo))},
+                               {"share", all.ok + all.failed > 0 ? static_cast<double>(all.within_slo) /
+                                                                       static_cast<double>(all.ok + all.failed)
+                                                                 : 0.0}}},
       {"errors", all.errors_json()},
       {"error_examples", json::value_from(all.error_examples)},
       {"by_turn", by_turn(o, result)}};
@@ -256,6 +270,12 @@ std::string format_report(const json::object& r) {
                      integer(tok.at("generated")));
   out += fmt::format("throughput    {:.1f} generated tok/s, {:.1f} total tok/s, {:.2f} requests/s\n",
                      num(tp.at("generated_tok_s")), num(tp.at("total_tok_s")), num(tp.at("requests_per_s")));
+  const auto& gp = r.at("goodput").as_object();
+  if (num(gp.at("slo_ttft_ms")) > 0 || num(gp.at("slo_tpot_ms")) > 0) {
+    out += fmt::format(
+        "goodput       {:.2f} requests/s within ttft {:.0f} ms and tpot {:.0f} ms ({:.1f}% of requests)\n",
+        num(gp.at("requests_per_s")), num(gp.at("slo_ttft_ms")), num(gp.at("slo_tpot_ms")), 100 * num(gp.at("share")));
+  }
   out +=
       fmt::format("\n  {:<10}{:>10}{:>10}{:>10}{:>10}{:>10}{:>9}\n", "(ms)", "mean", "p50", "p90", "p99", "max", "n");
   out += dist_row("ttft", r.at("ttft_ms"));

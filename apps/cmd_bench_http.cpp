@@ -32,6 +32,8 @@ struct HttpBenchArgs {
   double timeout_s = 300;
   double think_time_s = 0;
   double max_retry_after_s = 60;
+  double slo_ttft_ms = 0;
+  double slo_tpot_ms = 0;
   double progress_s = -1;  // < 0: every 10 s when stderr is a terminal
   std::string extra_body;
   std::string save_requests;
@@ -142,6 +144,8 @@ int run_bench_http(HttpBenchArgs a) {
   o.think_time = ms_of(a.think_time_s);
   o.max_retry_after = ms_of(a.max_retry_after_s);
   o.progress_every = ms_of(a.progress_s);
+  o.slo_ttft_s = a.slo_ttft_ms / 1e3;
+  o.slo_tpot_s = a.slo_tpot_ms / 1e3;
   if (!a.extra_body.empty()) {
     boost::system::error_code ec;
     const json::value v = json::parse(a.extra_body, ec);
@@ -230,6 +234,8 @@ CLI::App* add_bench_http_command(CLI::App& bench, int* exit_code) {
   cmd->add_option("--extra-body", a->extra_body, "A JSON object merged into every request body");
   cmd->add_option("--seed", o.seed, "Seed of the prompts' words")->capture_default_str();
   cmd->add_option("--save-requests", a->save_requests, "Write one JSON line per request to this file");
+  cmd->add_option("--slo-ttft", a->slo_ttft_ms, "Goodput: a request counts if its TTFT is within this many ms");
+  cmd->add_option("--slo-tpot", a->slo_tpot_ms, "Goodput: ... and its time per output token within this many ms");
   cmd->add_option("--progress", a->progress_s,
                   "Print a progress line on stderr every this many seconds (0: never; default: 10 on a terminal)");
   cmd->add_flag("--json", a->json, "Print one JSON object");

@@ -3,7 +3,7 @@
 // its streams or is not there at all (each kind of error is counted as such).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -194,4 +194,34 @@ test('broken streams and absent servers are counted by kind', async () => {
   assert.deepEqual(r.errors, { connect: 3 });
   // Without --model the tool must ask the server, and says why it cannot.
   await assert.rejects(run(parleyBin, ['bench', 'http', '--url', `http://127.0.0.1:${port}`]), /bench http/);
+});
+
+test('--duration runs for a time, and goodput counts the requests within the SLOs', async () => {
+  const r = await bench(`${mockURL}/ok`, ['-c', '2', '-T', '2', '--duration', '0.3', '--slo-ttft', '60000']);
+  assert.equal(r.load.conversations, null);
+  assert.equal(r.load.duration_s, 0.3);
+  assert.equal(r.interrupted, false);
+  assert.ok(r.conversations.started >= 2);
+  assert.ok(r.requests.ok >= 2);
+  assert.deepEqual(r.errors, {});
+  assert.equal(r.goodput.requests, r.requests.ok);
+  assert.equal(r.goodput.share, 1);
+});
+
+test('SIGINT cancels the requests in flight and still reports', async () => {
+  seen.length = 0;
+  const proc = spawn(parleyBin, ['bench', 'http', '--url', `${mockURL}/stall`, '--json', '-c', '2', '-N', '4',
+    '--model', 'm'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  proc.stdout.on('data', (d) => { stdout += d; });
+  const exited = new Promise((resolve) => proc.on('exit', resolve));
+  while (seen.filter((s) => s.mode === 'stall').length < 2) await new Promise((resolve) => setTimeout(resolve, 10));
+  proc.kill('SIGINT');
+  assert.equal(await exited, 0);
+  const r = JSON.parse(stdout);
+  assert.equal(r.interrupted, true);
+  assert.equal(r.requests.cancelled, 2);
+  assert.equal(r.requests.ok, 0);
+  assert.deepEqual(r.errors, {});
+  assert.equal(r.conversations.started, 2);
 });
