@@ -29,6 +29,7 @@ struct LoadOptions {
   std::string system_prompt;  // the same for every conversation; empty: none
   int user_turn_words = 32;
   int max_tokens = 64;
+  double range_ratio = 0;   // 0..1: user words and max_tokens of each turn uniform in x * [1 - r, 1 + r]
   double temperature = -1;  // < 0: not sent (the server's default)
   bool ignore_eos = false;  // vLLM/Parley extension: every reply is max_tokens long
   int tenants = 0;          // > 0: conversation i sends user = tenant_prefix + "-" + (i mod tenants)
@@ -85,17 +86,21 @@ struct LoadResult {
 // early: no new request starts and the ones in flight are cancelled.
 LoadResult run_load(const LoadOptions& options, const std::atomic<bool>& stop);
 
+// `x` drawn uniformly from [x * (1 - ratio), x * (1 + ratio)], at least 1 (`x` when ratio is 0).
+int vary(Rng& rng, int x, double ratio);
+
 // `n` random common English words, separated by spaces.
 std::string random_words(Rng& rng, int n);
 
 // The request body of one streamed turn.
-boost::json::object turn_body(const LoadOptions& options, const boost::json::array& messages,
-                              const std::string& tenant);
+boost::json::object turn_body(const LoadOptions& options, const boost::json::array& messages, const std::string& tenant,
+                              int max_tokens);
 
 struct ReportInfo {
   std::string url;
   int system_prompt_tokens = 0;  // asked for
   int system_prompt_words = 0;
+  int warmup = 0;  // requests sent before the measured run
 };
 
 // The report: figures aggregated from the records.

@@ -340,8 +340,10 @@ class Load {
     if (!o_.system_prompt.empty()) messages.push_back(json::object{{"role", "system"}, {"content", o_.system_prompt}});
     for (int turn = 1; turn <= o_.turns; ++turn) {
       if (turn > 1 && (over() || !sleep_until(Clock::now() + o_.think_time))) return false;
-      messages.push_back(json::object{{"role", "user"}, {"content", random_words(rng, o_.user_turn_words)}});
-      const std::string body = json::serialize(turn_body(o_, messages, tenant));
+      const int words = vary(rng, o_.user_turn_words, o_.range_ratio);
+      messages.push_back(json::object{{"role", "user"}, {"content", random_words(rng, words)}});
+      const int max_tokens = vary(rng, o_.max_tokens, o_.range_ratio);
+      const std::string body = json::serialize(turn_body(o_, messages, tenant, max_tokens));
       std::string reply;
       if (!send_with_retries(worker, index, turn, tenant, body, &reply)) return false;
       messages.push_back(json::object{{"role", "assistant"}, {"content", reply}});
@@ -403,12 +405,19 @@ std::string random_words(Rng& rng, int n) {
   return out;
 }
 
-json::object turn_body(const LoadOptions& o, const json::array& messages, const std::string& tenant) {
+int vary(Rng& rng, int x, double ratio) {
+  if (ratio <= 0) return x;
+  const auto lo = static_cast<int>(std::floor(x * (1 - ratio)));
+  const auto hi = static_cast<int>(std::ceil(x * (1 + ratio)));
+  return std::max(1, lo + static_cast<int>(rng.below(static_cast<std::uint64_t>(hi - lo + 1))));
+}
+
+json::object turn_body(const LoadOptions& o, const json::array& messages, const std::string& tenant, int max_tokens) {
   json::object body{{"model", o.model},
                     {"messages", messages},
                     {"stream", true},
                     {"stream_options", json::object{{"include_usage", true}}},
-                    {"max_tokens", o.max_tokens}};
+                    {"max_tokens", max_tokens}};
   if (o.temperature >= 0) body["temperature"] = o.temperature;
   if (o.ignore_eos) body["ignore_eos"] = true;
   if (!tenant.empty()) body["user"] = tenant;

@@ -133,6 +133,8 @@ json::object load_json(const LoadOptions& o, const ReportInfo& info) {
                     {"system_prompt_words", info.system_prompt_words},
                     {"user_turn_words", o.user_turn_words},
                     {"max_tokens", o.max_tokens},
+                    {"range_ratio", o.range_ratio},
+                    {"warmup", info.warmup},
                     {"ignore_eos", o.ignore_eos},
                     {"tenants", o.tenants},
                     {"conversation_rate", o.conversation_rate},

@@ -32,6 +32,7 @@ struct HttpBenchArgs {
   double timeout_s = 300;
   double think_time_s = 0;
   double max_retry_after_s = 60;
+  int warmup = 0;
   double slo_ttft_ms = 0;
   double slo_tpot_ms = 0;
   double progress_s = -1;  // < 0: every 10 s when stderr is a terminal
@@ -122,11 +123,30 @@ Status validate(const HttpBenchArgs& a) {
     return invalid_argument_error("--turns, --max-tokens, --user-turn-words and --timeout must be positive");
   }
   if (a.duration_s <= 0 && o.conversations < 1) return invalid_argument_error("--conversations must be positive");
+  if (a.warmup < 0) return invalid_argument_error("--warmup must not be negative");
+  if (o.range_ratio < 0 || o.range_ratio >= 1) return invalid_argument_error("--range-ratio must be in [0, 1)");
   if (o.tenants < 0 || o.retries < 0 || o.conversation_rate < 0 || a.system_prompt_tokens < 0 || a.think_time_s < 0) {
     return invalid_argument_error(
         "--tenants, --retries, --rate, --system-prompt-tokens and --think-time must not be negative");
   }
   return ok_status();
+}
+
+// Single-turn conversations before the measured run, their figures discarded: other user words, the
+// same system prompt (a running service has it cached).
+void warm_up(const LoadOptions& o, int n) {
+  LoadOptions w = o;
+  w.conversations = n;
+  w.turns = 1;
+  w.concurrency = std::min(o.concurrency, n);
+  w.seed = Rng::derive(o.seed, 0x3a7);
+  w.duration = w.think_time = w.progress_every = std::chrono::milliseconds(0);
+  w.conversation_rate = 0;
+  const bench_http::LoadResult r = bench_http::run_load(w, g_stop);
+  int failed = 0;
+  for (const auto& x : r.requests) failed += x.ok ? 0 : 1;
+  if (failed > 0)
+    fmt::print(stderr, "parley bench http: {} of {} warm-up requests failed\n", failed, r.requests.size());
 }
 
 std::chrono::milliseconds ms_of(double seconds) {
@@ -157,7 +177,7 @@ int run_bench_http(HttpBenchArgs a) {
     if (!m.ok()) return fail("bench http", m.status());
     o.model = *m;
   }
-  bench_http::ReportInfo info{.url = o.api_base, .system_prompt_tokens = a.system_prompt_tokens};
+  bench_http::ReportInfo info{.url = o.api_base, .system_prompt_tokens = a.system_prompt_tokens, .warmup = a.warmup};
   info.system_prompt_words = a.system_prompt_words >= 0   ? a.system_prompt_words
                              : a.system_prompt_tokens > 0 ? system_prompt_words(o, a.system_prompt_tokens)
                                                           : 0;
@@ -168,6 +188,7 @@ int run_bench_http(HttpBenchArgs a) {
   }, old{};
   sa.sa_handler = on_bench_sigint;
   sigaction(SIGINT, &sa, &old);
+  if (a.warmup > 0) warm_up(o, a.warmup);
   const bench_http::LoadResult result = bench_http::run_load(o, g_stop);
   sigaction(SIGINT, &old, nullptr);
 
@@ -209,6 +230,9 @@ CLI::App* add_bench_http_command(CLI::App& bench, int* exit_code) {
                   "A system prompt of exactly this many words instead (the same text on every server)");
   cmd->add_option("--user-turn-words", o.user_turn_words, "Words per user message")->capture_default_str();
   cmd->add_option("--max-tokens", o.max_tokens, "max_tokens of each request")->capture_default_str();
+  cmd->add_option("--range-ratio", o.range_ratio,
+                  "Vary each turn's user words and max_tokens uniformly within x * [1 - R, 1 + R] (0..1)")
+      ->capture_default_str();
   cmd->add_flag("--ignore-eos", o.ignore_eos, "Send ignore_eos (vLLM, Parley): every reply is max_tokens long");
   cmd->add_option("--temperature", o.temperature, "Sampling temperature (default: the server's)");
   cmd->add_option("--model", o.model, "Model id (default: the first of GET /v1/models)");
@@ -234,6 +258,8 @@ CLI::App* add_bench_http_command(CLI::App& bench, int* exit_code) {
   cmd->add_option("--extra-body", a->extra_body, "A JSON object merged into every request body");
   cmd->add_option("--seed", o.seed, "Seed of the prompts' words")->capture_default_str();
   cmd->add_option("--save-requests", a->save_requests, "Write one JSON line per request to this file");
+  cmd->add_option("--warmup", a->warmup, "Single-turn requests sent first and left out of the figures")
+      ->capture_default_str();
   cmd->add_option("--slo-ttft", a->slo_ttft_ms, "Goodput: a request counts if its TTFT is within this many ms");
   cmd->add_option("--slo-tpot", a->slo_tpot_ms, "Goodput: ... and its time per output token within this many ms");
   cmd->add_option("--progress", a->progress_s,

@@ -225,3 +225,16 @@ test('SIGINT cancels the requests in flight and still reports', async () => {
   assert.deepEqual(r.errors, {});
   assert.equal(r.conversations.started, 2);
 });
+
+test('--warmup requests are left out of the figures; --range-ratio varies the turns', async () => {
+  seen.length = 0;
+  const r = await bench(`${mockURL}/ok`, ['-c', '2', '-N', '10', '-T', '2', '--warmup', '3', '--max-tokens', '8',
+    '--user-turn-words', '10', '--range-ratio', '0.5']);
+  assert.equal(r.load.warmup, 3);
+  assert.equal(r.requests.sent, 20);
+  assert.equal(seen.length, 23);
+  const maxTokens = new Set(seen.map((s) => s.request.max_tokens));
+  const words = new Set(seen.map((s) => s.request.messages.at(-1).content.split(' ').length));
+  assert.ok(maxTokens.size > 1 && [...maxTokens].every((n) => n >= 4 && n <= 12), [...maxTokens].join(','));
+  assert.ok(words.size > 1 && [...words].every((n) => n >= 5 && n <= 15), [...words].join(','));
+});
