@@ -256,10 +256,14 @@ std::string format_report(const json::object& r) {
   const std::string how_many = load.at("duration_s").is_null()
                                    ? fmt::format("{} conversations", integer(load.at("conversations")))
                                    : fmt::format("conversations for {:.0f} s", num(load.at("duration_s")));
-  out += fmt::format(
-      "load          {} x {} turns, {} at a time, system prompt ~{} tokens, {} words per user turn, max {} tokens\n",
-      how_many, integer(load.at("turns")), integer(load.at("concurrency")), integer(load.at("system_prompt_tokens")),
-      integer(load.at("user_turn_words")), integer(load.at("max_tokens")));
+  const std::int64_t sp_tokens = integer(load.at("system_prompt_tokens"));
+  const std::int64_t sp_words = integer(load.at("system_prompt_words"));
+  const std::string system = sp_words == 0   ? std::string("no system prompt")
+                             : sp_tokens > 0 ? fmt::format("system prompt ~{} tokens ({} words)", sp_tokens, sp_words)
+                                             : fmt::format("system prompt of {} words", sp_words);
+  out += fmt::format("load          {} x {} turns, {} at a time, {}, {} words per user turn, max {} tokens\n", how_many,
+                     integer(load.at("turns")), integer(load.at("concurrency")), system,
+                     integer(load.at("user_turn_words")), integer(load.at("max_tokens")));
   out += fmt::format("run           {:.2f} s{}; conversations {} started, {} completed\n", num(r.at("wall_s")),
                      r.at("interrupted").as_bool() ? " (interrupted)" : "", integer(conv.at("started")),
                      integer(conv.at("completed")));
