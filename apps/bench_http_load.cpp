@@ -160,6 +160,71 @@ struct StreamState {
   }
 };
 
+// One response, from its head to its end: feeds the stream to a StreamState, keeps an error body,
+// enforces the whole-request deadline and classifies the outcome.
+class TurnResponse {
+ public:
+  TurnResponse(RequestRecord& rec, Clock::time_point sent, Clock::time_point deadline)
+      : rec_(rec), st_{rec, sent, sent}, deadline_(deadline) {}
+
+  bool on_head(const HttpResponse& h) {
+    got_head_ = true;
+    rec_.http_status = h.status;
+    rec_.retry_after_s = parse_retry_after(h.header("Retry-After"));
+    return true;
+  }
+
+  bool on_data(std::string_view bytes) {
+    if (Clock::now() > deadline_) {
+      timed_out_ = true;
+      return false;
+    }
+    if (rec_.http_status != 200) {
+      if (error_body_.size() < kMaxErrorBody) error_body_.append(bytes.substr(0, kMaxErrorBody - error_body_.size()));
+      return true;
+    }
+    const Status s = sse_.feed(bytes, [&](SseEvent e) { st_.on_event(e); });
+    if (!s.ok()) {
+      st_.malformed = true;
+      rec_.error_detail = std::string(s.message());
+    }
+    return s.ok() && !st_.malformed && !st_.stream_error;
+  }
+
+  // Sets rec.error (empty: success) and rec.ok from what the call returned.
+  void finish(const Result<HttpResponse>& head) {
+    if (st_.malformed) {
+      rec_.error = "malformed_stream";
+    } else if (st_.stream_error) {
+      rec_.error = "stream_error";
+    } else if (timed_out_) {
+      rec_.error = "timeout";
+    } else if (!head.ok()) {
+      const ErrorCode code = head.status().code();
+      rec_.error = code == ErrorCode::kDeadlineExceeded ? "timeout"
+                   : code == ErrorCode::kCancelled      ? "cancelled"
+                   : got_head_                          ? "disconnected"
+                                                        : "connect";
+      rec_.error_detail = std::string(head.status().message());
+    } else if (rec_.http_status != 200) {
+      rec_.error = "http_" + std::to_string(rec_.http_status);
+      rec_.error_detail = error_text(error_body_);
+    } else if (!st_.done && rec_.finish_reason.empty()) {
+      rec_.error = "truncated_stream";
+    }
+    rec_.ok = rec_.error.empty();
+  }
+
+ private:
+  RequestRecord& rec_;
+  StreamState st_;
+  SseParser sse_;
+  const Clock::time_point deadline_;
+  bool got_head_ = false;
+  bool timed_out_ = false;
+  std::string error_body_;
+};
+
 // Sends one turn and classifies the outcome.
 RequestRecord send_turn(const LoadOptions& o, const std::string& body, const std::shared_ptr<HttpCancellation>& cancel,
                         Clock::time_point run_start) {
@@ -175,58 +240,12 @@ RequestRecord send_turn(const LoadOptions& o, const std::string& body, const std
                         .cancel = cancel};
   const auto sent = Clock::now();
   rec.start_s = seconds_between(run_start, sent);
-  StreamState st{rec, sent, sent};
-  SseParser sse;
-  bool got_head = false, timed_out = false;
-  std::string error_body;
-  const auto deadline = sent + o.timeout;
+  TurnResponse response(rec, sent, sent + o.timeout);
   const Result<HttpResponse> head =
-      HttpClient().stream(req, {.on_head =
-                                    [&](const HttpResponse& h) {
-                                      got_head = true;
-                                      rec.http_status = h.status;
-                                      rec.retry_after_s = parse_retry_after(h.header("Retry-After"));
-                                      return true;
-                                    },
-                                .on_data =
-                                    [&](std::string_view bytes) {
-                                      if (Clock::now() > deadline) {
-                                        timed_out = true;
-                                        return false;
-                                      }
-                                      if (rec.http_status != 200) {
-                                        if (error_body.size() < kMaxErrorBody)
-                                          error_body.append(bytes.substr(0, kMaxErrorBody - error_body.size()));
-                                        return true;
-                                      }
-                                      const Status s = sse.feed(bytes, [&](SseEvent e) { st.on_event(e); });
-                                      if (!s.ok()) {
-                                        st.malformed = true;
-                                        rec.error_detail = std::string(s.message());
-                                      }
-                                      return s.ok() && !st.malformed && !st.stream_error;
-                                    }});
+      HttpClient().stream(req, {.on_head = [&](const HttpResponse& h) { return response.on_head(h); },
+                                .on_data = [&](std::string_view bytes) { return response.on_data(bytes); }});
   rec.e2e_s = seconds_between(sent, Clock::now());
-  if (st.malformed) {
-    rec.error = "malformed_stream";
-  } else if (st.stream_error) {
-    rec.error = "stream_error";
-  } else if (timed_out) {
-    rec.error = "timeout";
-  } else if (!head.ok()) {
-    const ErrorCode code = head.status().code();
-    rec.error = code == ErrorCode::kDeadlineExceeded ? "timeout"
-                : code == ErrorCode::kCancelled      ? "cancelled"
-                : got_head                           ? "disconnected"
-                                                     : "connect";
-    rec.error_detail = std::string(head.status().message());
-  } else if (rec.http_status != 200) {
-    rec.error = "http_" + std::to_string(rec.http_status);
-    rec.error_detail = error_text(error_body);
-  } else if (!st.done && rec.finish_reason.empty()) {
-    rec.error = "truncated_stream";
-  }
-  rec.ok = rec.error.empty();
+  response.finish(head);
   return rec;
 }
 

@@ -242,9 +242,8 @@ std::string dist_row(std::string_view name, const json::value& d) {
                      num(o.at("p50")), num(o.at("p90")), num(o.at("p99")), num(o.at("max")), integer(o.at("count")));
 }
 
-}  // namespace
-
-std::string format_report(const json::object& r) {
+// The lines above the tables: endpoint, load, counts, tokens, throughput, goodput.
+std::string summary_text(const json::object& r) {
   const auto& load = r.at("load").as_object();
   const auto& req = r.at("requests").as_object();
   const auto& tok = r.at("tokens").as_object();
@@ -277,11 +276,20 @@ std::string format_report(const json::object& r) {
   out += fmt::format("throughput    {:.1f} generated tok/s, {:.1f} total tok/s, {:.2f} requests/s\n",
                      num(tp.at("generated_tok_s")), num(tp.at("total_tok_s")), num(tp.at("requests_per_s")));
   const auto& gp = r.at("goodput").as_object();
-  if (num(gp.at("slo_ttft_ms")) > 0 || num(gp.at("slo_tpot_ms")) > 0) {
-    out += fmt::format(
-        "goodput       {:.2f} requests/s within ttft {:.0f} ms and tpot {:.0f} ms ({:.1f}% of requests)\n",
-        num(gp.at("requests_per_s")), num(gp.at("slo_ttft_ms")), num(gp.at("slo_tpot_ms")), 100 * num(gp.at("share")));
+  std::string slos;
+  if (num(gp.at("slo_ttft_ms")) > 0) slos += fmt::format(" ttft {:g} ms", num(gp.at("slo_ttft_ms")));
+  if (num(gp.at("slo_tpot_ms")) > 0)
+    slos += fmt::format("{} tpot {:g} ms", slos.empty() ? "" : " and", num(gp.at("slo_tpot_ms")));
+  if (!slos.empty()) {
+    out += fmt::format("goodput       {:.2f} requests/s within{} ({:.1f}% of requests)\n", num(gp.at("requests_per_s")),
+                       slos, 100 * num(gp.at("share")));
   }
+  return out;
+}
+
+// Latency distributions, then per turn and per tenant.
+std::string tables_text(const json::object& r) {
+  std::string out;
   out +=
       fmt::format("\n  {:<10}{:>10}{:>10}{:>10}{:>10}{:>10}{:>9}\n", "(ms)", "mean", "p50", "p90", "p99", "max", "n");
   out += dist_row("ttft", r.at("ttft_ms"));
@@ -308,6 +316,11 @@ std::string format_report(const json::object& r) {
                          num(o.at("ttft_ms").at("p99")), num(o.at("itl_ms").at("p99")));
     }
   }
+  return out;
+}
+
+std::string errors_text(const json::object& r) {
+  std::string out;
   out += "\nerrors        ";
   const auto& errors = r.at("errors").as_object();
   if (errors.empty()) out += "none";
@@ -322,6 +335,12 @@ std::string format_report(const json::object& r) {
       out += fmt::format("  {}: {}\n", std::string_view(kind), std::string_view(detail.as_string()));
   }
   return out;
+}
+
+}  // namespace
+
+std::string format_report(const json::object& r) {
+  return summary_text(r) + tables_text(r) + errors_text(r);
 }
 
 }  // namespace parley::cli::bench_http
