@@ -194,6 +194,9 @@ test('broken streams and absent servers are counted by kind', async () => {
   assert.deepEqual(r.errors, { connect: 3 });
   // Without --model the tool must ask the server, and says why it cannot.
   await assert.rejects(run(parleyBin, ['bench', 'http', '--url', `http://127.0.0.1:${port}`]), /bench http/);
+  // Bad options are refused before any request.
+  await assert.rejects(run(parleyBin, ['bench', 'http', '--url', mockURL, '-c', '0']), /--concurrency must be/);
+  await assert.rejects(run(parleyBin, ['bench', 'http', '--url', mockURL, '--extra-body', '[1]']), /JSON object/);
 });
 
 test('--duration runs for a time, and goodput counts the requests within the SLOs', async () => {
