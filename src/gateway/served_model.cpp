@@ -45,6 +45,18 @@ Result<std::vector<TokenId>> ServedModel::chat_prompt(chat::ChatInput input) con
   return std::move(*tokens);
 }
 
+namespace {
+
+// For the load log: how tools reach the model.
+std::string describe_tool_support(const chat::ToolTemplateSupport& s) {
+  if (s.tools && s.tool_calls) return "tools and tool calls in its own format";
+  if (s.tool_calls) return "tool calls in its own format, tool definitions in the built-in tool format";
+  if (s.tools) return "tool definitions in its own format, tool calls in the built-in tool format";
+  return "tools in the built-in tool format";
+}
+
+}  // namespace
+
 // A template that parses but cannot render the simplest conversation would fail every chat
 // request: the load refuses the model, with the template's own error.
 Status ServedModel::check_template_renders() const {
@@ -109,10 +121,11 @@ Result<std::unique_ptr<ServedModel>> ServedModel::load(const ServedModelOptions&
   struct stat st {};
   m->created_ = ::stat(o.path.c_str(), &st) == 0 ? static_cast<std::int64_t>(st.st_mtime) : 0;
   log_info(
-      "model '{}' ready: {} ({} layers, {} embd, context {}), {} chat template (tool calls: {}), backend {}; "
+      "model '{}' ready: {} ({} layers, {} embd, context {}), {} chat template ({}; tool calls: {}), backend {}; "
       "grammar vocabulary of {} tokens in {:.0f} ms",
       m->id_, o.path, h.n_layer, h.n_embd, m->n_ctx_, m->has_own_template_ ? "its own" : "the built-in ChatML",
-      tool_family_name(m->tool_syntax_.family()), m->backend_->name(), m->tokenizer_->n_tokens(), grammar_ms);
+      describe_tool_support(m->tool_support_), tool_family_name(m->tool_syntax_.family()), m->backend_->name(),
+      m->tokenizer_->n_tokens(), grammar_ms);
   return m;
 }
 

@@ -49,7 +49,8 @@ class CliTest : public ::testing::Test {
 
 TEST_F(CliTest, HelpForEveryCommand) {
   for (const char* cmd : {"--help", "model --help", "model info --help", "model synth --help", "tokenize --help",
-                          "generate --help", "bench --help", "bench serve --help", "admin --help",
+                          "generate --help", "bench --help", "bench serve --help", "bench http --help",
+                          "admin --help",
                           "admin create-user --help", "admin reset-password --help", "admin disable-user --help",
                           "admin enable-user --help", "admin set-role --help", "admin list-users --help",
                           "admin create-key --help", "admin revoke-key --help", "admin list-keys --help",
