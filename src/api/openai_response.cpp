@@ -116,19 +116,19 @@ std::string chat_chunk_json(std::string_view id, std::int64_t created, std::stri
   return json::serialize(o);
 }
 
-std::string chat_delta_chunk_json(std::string_view id, std::int64_t created, std::string_view model,
-                                  std::int32_t index, const ChatDeltaOut& d,
-                                  const std::vector<TokenLogprobOut>* logprobs,
+std::string chat_delta_chunk_json(std::string_view id, std::int64_t created, std::string_view model, std::int32_t index,
+                                  const ChatDeltaOut& d, const std::vector<TokenLogprobOut>* logprobs,
                                   std::optional<std::string_view> finish_reason) {
   json::object o = envelope(id, "chat.completion.chunk", created, model);
   json::object delta;
   if (d.content) delta["content"] = *d.content;
   if (d.reasoning_content) delta["reasoning_content"] = *d.reasoning_content;
   if (d.tool_call) delta["tool_calls"] = json::array{tool_call_delta(*d.tool_call)};
-  o["choices"] = json::array{json::object{{"index", index},
-                                          {"delta", std::move(delta)},
-                                          {"logprobs", logprobs ? chat_logprobs(*logprobs) : json::value(nullptr)},
-                                          {"finish_reason", finish_reason ? json::value(*finish_reason) : json::value(nullptr)}}};
+  o["choices"] =
+      json::array{json::object{{"index", index},
+                               {"delta", std::move(delta)},
+                               {"logprobs", logprobs ? chat_logprobs(*logprobs) : json::value(nullptr)},
+                               {"finish_reason", finish_reason ? json::value(*finish_reason) : json::value(nullptr)}}};
   return json::serialize(o);
 }
 

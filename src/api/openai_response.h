@@ -90,9 +90,8 @@ std::string chat_chunk_json(std::string_view id, std::int64_t created, std::stri
                             std::optional<std::string_view> role, std::optional<std::string_view> content,
                             const std::vector<TokenLogprobOut>* logprobs, std::optional<std::string_view> finish_reason);
 // A chunk whose delta is `delta` (chat_chunk_json is the content-only case).
-std::string chat_delta_chunk_json(std::string_view id, std::int64_t created, std::string_view model,
-                                  std::int32_t index, const ChatDeltaOut& delta,
-                                  const std::vector<TokenLogprobOut>* logprobs,
+std::string chat_delta_chunk_json(std::string_view id, std::int64_t created, std::string_view model, std::int32_t index,
+                                  const ChatDeltaOut& delta, const std::vector<TokenLogprobOut>* logprobs,
                                   std::optional<std::string_view> finish_reason);
 // The final usage chunk (stream_options.include_usage): empty choices.
 std::string chat_usage_chunk_json(std::string_view id, std::int64_t created, std::string_view model, const Usage& usage);

@@ -39,7 +39,7 @@ enum class ApiKind { kChat, kCompletion };
 
 // How a generation ended, for a GenerationObserver.
 struct GenerationOutcome {
-  std::string text;  // everything released to on_text, in order
+  std::string text;       // everything released to on_text, in order
   std::string reasoning;  // everything released to on_reasoning (JobSpec::chat_output splits it)
   // "stop" (end of generation or a stop string), "length" (max_tokens or the context),
   // "stopped" (GenerationJob::stop()), "cancelled" (the client went away, or the engine shut
