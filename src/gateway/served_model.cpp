@@ -92,6 +92,10 @@ Result<std::unique_ptr<ServedModel>> ServedModel::load(const ServedModelOptions&
         fmt::format("{}: the model's chat template cannot render a one-message conversation", o.path));
   }
   m->has_own_template_ = !m->tokenizer_->vocab().chat_template.empty();
+  // A template that does not show the tools (as the probe found) gets them in the built-in
+  // format in the system prompt: the model is asked for that format's calls.
+  m->tool_syntax_ = ToolSyntax::create(m->tokenizer_->vocab().chat_template, *m->tokenizer_,
+                                       m->tool_support_.tools ? std::nullopt : std::optional(ToolFamily::kBuiltin));
   m->special_tokens_in_content_ = o.special_tokens_in_content;
   m->demo_ = o.demo;
   if (o.special_tokens_in_content) {
@@ -117,10 +121,11 @@ Result<std::unique_ptr<ServedModel>> ServedModel::load(const ServedModelOptions&
   struct stat st {};
   m->created_ = ::stat(o.path.c_str(), &st) == 0 ? static_cast<std::int64_t>(st.st_mtime) : 0;
   log_info(
-      "model '{}' ready: {} ({} layers, {} embd, context {}), {} chat template ({}), backend {}; grammar "
-      "vocabulary of {} tokens in {:.0f} ms",
+      "model '{}' ready: {} ({} layers, {} embd, context {}), {} chat template ({}; tool calls: {}), backend {}; "
+      "grammar vocabulary of {} tokens in {:.0f} ms",
       m->id_, o.path, h.n_layer, h.n_embd, m->n_ctx_, m->has_own_template_ ? "its own" : "the built-in ChatML",
-      describe_tool_support(m->tool_support_), m->backend_->name(), m->tokenizer_->n_tokens(), grammar_ms);
+      describe_tool_support(m->tool_support_), tool_family_name(m->tool_syntax_.family()), m->backend_->name(),
+      m->tokenizer_->n_tokens(), grammar_ms);
   return m;
 }
 

@@ -16,6 +16,7 @@
 #include "kernels/backend.h"
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
+#include "toolcall/tool_syntax.h"
 
 namespace parley {
 
@@ -61,6 +62,8 @@ class ServedModel {
   // TokenVocabulary is built once at load. Thread-safe, with a cache: call it on the request
   // pool, never on the engine thread (grammar/grammar_compiler.h).
   GrammarCompiler& grammar_compiler() const { return *grammar_compiler_; }
+  // Its tool-call and reasoning syntax, from its chat template and vocabulary (made at load).
+  const ToolSyntax& tool_syntax() const { return tool_syntax_; }
 
   // The prompt for a chat: `input` (messages, tools, extra variables) adapted to what the
   // template supports (chat/tool_prompt.h: tool definitions, calls and results) and rendered with
@@ -86,6 +89,7 @@ class ServedModel {
   std::shared_ptr<const GgufFile> file_;
   std::unique_ptr<Tokenizer> tokenizer_;
   std::unique_ptr<GrammarCompiler> grammar_compiler_;
+  ToolSyntax tool_syntax_;
   std::optional<chat::ChatTemplate> template_;
   std::unique_ptr<Backend> backend_;
   std::unique_ptr<Model> model_;
