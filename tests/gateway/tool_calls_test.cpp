@@ -8,6 +8,7 @@
 
 #include "accounts_fixture.h"
 #include "gateway/conversation_reply.h"
+#include "tokenizer/vocab.h"
 
 namespace parley {
 namespace {
@@ -34,10 +35,17 @@ class ToolCallsTest : public AccountsTest {
  protected:
   static void SetUpTestSuite() {
     AccountsTest::SetUpTestSuite();
-    for (const bool think : {false, true}) {
+    for (const std::string kind : {"tools", "think", "trigger"}) {
       auto md = builtin_vocab_metadata("bytes");
       ASSERT_TRUE(md.ok());
-      if (think) md->emplace_back("tokenizer.chat_template", GgufValue::string(std::string(kThinkTemplate)));
+      if (kind == "think") md->emplace_back("tokenizer.chat_template", GgufValue::string(std::string(kThinkTemplate)));
+      // As Qwen 2.5 adds them to the Qwen 2 vocabulary: the call markers as tokens of their own,
+      // so "auto" has a trigger (kTriggerToken).
+      if (kind == "trigger") {
+        ASSERT_TRUE(
+            add_vocab_tokens(*md, {"<tool_call>", "</tool_call>"}, static_cast<std::int32_t>(TokenType::kUserDefined))
+                .ok());
+      }
       SynthOptions o;
       o.n_layer = 1;
       o.n_embd = 64;
@@ -46,9 +54,9 @@ class ToolCallsTest : public AccountsTest {
       o.n_ff = 128;
       o.n_ctx = 2048;
       o.type = TensorType::kQ8_0;
-      const std::string path = (model_dir_ / (think ? "think.gguf" : "tools.gguf")).string();
+      const std::string path = (model_dir_ / (kind + ".gguf")).string();
       ASSERT_TRUE(synth_model(o, *md, path).ok());
-      (think ? think_path_ : tools_path_) = path;
+      (kind == "tools" ? tools_path_ : kind == "think" ? think_path_ : trigger_path_) = path;
     }
   }
 
@@ -71,6 +79,8 @@ class ToolCallsTest : public AccountsTest {
 
   inline static std::string tools_path_;
   inline static std::string think_path_;
+  inline static std::string trigger_path_;
+  static constexpr int kTriggerToken = kBuiltinBytesVocabSize;  // <tool_call>, the first token added
   std::string key_;
   int starts_ = 0;
 };
@@ -264,6 +274,34 @@ TEST_F(ToolCallsTest, NoneAndAutoLeaveTheTextAlone) {
   ASSERT_EQ(bad.status, 400) << bad.body;
   EXPECT_EQ(bad.json.at("error").at("param"), "tools");
   EXPECT_NE(std::string(bad.json.at("error").at("message").as_string()).find("multipleOf"), std::string::npos);
+}
+
+// With "auto" the text is free until the model opens a call; from its opening token on, the
+// call's grammar holds. logit_bias makes the random model open one at once: what follows is a
+// valid call (never random bytes), the reply finishes as "tool_calls", streamed or not. Without
+// the bias the same request is plain text.
+TEST_F(ToolCallsTest, AutoConstrainsTheCallOnceTheModelOpensIt) {
+  start_with(trigger_path_);
+  const std::string bias = R"("logit_bias": {")" + std::to_string(kTriggerToken) + R"(": 100})";
+  for (int seed = 1; seed <= 4; ++seed) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    const std::string extra = std::string(kTools) + R"(, "tool_choice": "auto", "parallel_tool_calls": false, )" + bias;
+    const Reply whole = post("trigger", extra, seed);
+    ASSERT_EQ(whole.status, 200) << whole.body;
+    const Message a = message_of(whole);
+    EXPECT_EQ(a.finish, "tool_calls") << whole.body;
+    ASSERT_EQ(a.calls.size(), 1u) << whole.body;
+    expect_valid_call(a.calls[0]);
+    EXPECT_TRUE(a.content_null) << whole.body;
+    const Reply streamed = post("trigger", extra, seed, true);
+    ASSERT_EQ(streamed.status, 200) << streamed.body;
+    expect_same(a, stream_of(streamed));
+  }
+  const Reply free = post("trigger", std::string(kTools) + R"(, "tool_choice": "auto")", 1, false, 20);
+  ASSERT_EQ(free.status, 200) << free.body;
+  const Message f = message_of(free);
+  EXPECT_TRUE(f.calls.empty()) << free.body;
+  EXPECT_EQ(f.finish, "length");
 }
 
 TEST_F(ToolCallsTest, ReasoningIsSeparateUnlessInline) {
