@@ -7,7 +7,7 @@
 //     overhead relative to it (b masks + b row maskings + b accepts per step, on the engine thread).
 // Usage:
 //   build/bench/grammar_bench [--vocab llama-bpe] [--schemas tests/grammar/schemas] [--walks 3]
-//                             [--model tinyllama-q8_0.gguf] [--threads 2]
+//                             [--model tinyllama-q8_0.gguf] [--threads 2] [--verbose 1]
 #include <fmt/core.h>
 
 #include <algorithm>
@@ -47,6 +47,7 @@ struct Args {
   std::string model;
   int walks = 3;
   int threads = 2;
+  bool verbose = false;  // per schema: automaton and classification times, nodes, mask bytes
 };
 
 std::string shared_dir() {
@@ -179,6 +180,14 @@ int run(const Args& a) {
     TokenMask mask;
     first.fill_mask(mask);
     c.first_mask_ms.push_back(us_since(t0) / 1000);
+    if (a.verbose) {
+      const CompileStats& st = (*compiled)->stats();
+      fmt::print(
+          "  {:<28} total {:7.1f} ms  pda {:6.1f} ms  masks {:7.1f} ms  nodes {:6} masked {:6} uncertain {:6} "
+          "bytes {:9}\n",
+          std::filesystem::path(f).filename().string(), c.first_mask_ms.back(), st.pda_ms, st.masks_ms, st.n_nodes,
+          st.n_mask_nodes, st.n_uncertain, st.mask_bytes);
+    }
     for (int w = 0; w < a.walks; ++w) walk(*compiled, seed++, c);
   }
   print_dist("compile per schema (cold)", c.compile_ms, "ms");
@@ -221,6 +230,8 @@ int main(int argc, char** argv) {
       a.walks = std::stoi(v);
     } else if (k == "--threads") {
       a.threads = std::stoi(v);
+    } else if (k == "--verbose") {
+      a.verbose = v == "1";
     } else {
       fmt::print(stderr, "unknown option {}\n", k);
       return 2;
