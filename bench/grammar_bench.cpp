@@ -184,9 +184,9 @@ int run(const Args& a) {
       const CompileStats& st = (*compiled)->stats();
       fmt::print(
           "  {:<28} total {:7.1f} ms  pda {:6.1f} ms  masks {:7.1f} ms  nodes {:6} masked {:6} uncertain {:6} "
-          "bytes {:9}\n",
+          "bytes {:9} visits {:8}\n",
           std::filesystem::path(f).filename().string(), c.first_mask_ms.back(), st.pda_ms, st.masks_ms, st.n_nodes,
-          st.n_mask_nodes, st.n_uncertain, st.mask_bytes);
+          st.n_mask_nodes, st.n_uncertain, st.mask_bytes, st.trie_visits);
     }
     for (int w = 0; w < a.walks; ++w) walk(*compiled, seed++, c);
   }

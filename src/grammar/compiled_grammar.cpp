@@ -44,6 +44,7 @@ Result<std::shared_ptr<const CompiledGrammar>> compile_grammar(const Grammar& gr
     g->masks_.push_back(std::move(m));
   }
   g->stats_.n_mask_nodes = static_cast<std::int64_t>(g->masks_.size());
+  g->stats_.trie_visits = classifier.visits();
   g->stats_.masks_ms = ms_since(t1);
   return std::shared_ptr<const CompiledGrammar>(std::move(g));
 }

@@ -56,6 +56,7 @@ struct CompileStats {
   std::int64_t n_mask_nodes = 0;  // nodes with precomputed masks
   std::int64_t n_uncertain = 0;   // uncertain entries over all nodes
   std::int64_t mask_bytes = 0;
+  std::int64_t trie_visits = 0;  // trie nodes the classification visited (its cost, machine-independent)
 };
 
 class CompiledGrammar {

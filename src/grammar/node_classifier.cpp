@@ -20,7 +20,7 @@ constexpr ByteRange kUtf8Forms[][4] = {
 constexpr int kUtf8FormLengths[] = {2, 3, 3, 3, 3, 4, 4, 4};
 constexpr std::size_t kForms = std::size(kUtf8Forms);
 constexpr std::size_t kBmpForms = 5;  // the forms before the 4-byte ones
-constexpr int kMaxFiniteChars = 16;
+constexpr int kMaxFiniteChars = 64;   // the largest finite slice level (TokenVocabulary::kSliceLevels)
 
 std::uint16_t common_prefix(std::string_view a, std::string_view b) {
   std::size_t n = 0;
@@ -62,9 +62,34 @@ PlainTextCheck::PlainTextCheck(const Pda& pda, int max_depth)
 }
 
 const PlainTextCheck::Level& PlainTextCheck::level(PdaNodeId node, int plain) {
-  if (!known_[plain][node]) {
-    memo_[plain][node] = compute(node, plain);
-    known_[plain][node] = true;
+  if (known_[plain][node]) return memo_[plain][node];
+  // A node whose every plain character leads to one node y reads one character more than y
+  // (counted strings are chains of such nodes): follow the chain to a known node or one that is
+  // not such, and fill in the levels backwards.
+  std::vector<PdaNodeId>& chain = chain_;
+  chain.clear();
+  PdaNodeId x = node;
+  std::vector<PdaNodeId> next;
+  while (!known_[plain][x]) {
+    next.clear();
+    const bool single = step(x, plain, next) && next.size() == 1 && next[0] != x && pda_.need(next[0]) < max_depth_ &&
+                        std::find(chain.begin(), chain.end(), next[0]) == chain.end();
+    if (!single) {
+      memo_[plain][x] = compute(x, plain);
+      known_[plain][x] = true;
+      break;
+    }
+    chain.push_back(x);
+    x = next[0];
+  }
+  for (std::size_t k = chain.size(); k-- > 0;) {
+    const Level& after = memo_[plain][x];
+    Level lv;
+    lv.chars = after.chars == kAny ? kAny : static_cast<std::int16_t>(std::min(kMaxFiniteChars, after.chars + 1));
+    lv.reach = std::max({pda_.need(chain[k]), pda_.need(x), after.reach});
+    x = chain[k];
+    memo_[plain][x] = lv;
+    known_[plain][x] = true;
   }
   return memo_[plain][node];
 }
@@ -310,6 +335,7 @@ NodeMask NodeClassifier::classify(PdaNodeId node) {
 }
 
 void NodeClassifier::visit(std::size_t i, std::size_t d) {
+  ++visits_;
   if (slice_chars_ >= 0 && trie_.subtree_plain_chars(i, slice_plain_) <= slice_chars_) return;  // in the root slice
   ensure_depth(d + 1);
   ByteSet readable;

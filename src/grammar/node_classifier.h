@@ -57,6 +57,7 @@ class PlainTextCheck {
   std::vector<std::vector<std::uint8_t>> forms_;  // per UTF-8 form and position: one byte per class
   std::vector<Level> memo_[2];
   std::vector<bool> known_[2];
+  std::vector<PdaNodeId> chain_;
   std::vector<ByteLevel> byte_memo_;
   std::vector<bool> byte_known_;
 };
@@ -66,6 +67,8 @@ class NodeClassifier {
   NodeClassifier(const Pda& pda, const TokenVocabulary& vocab, const GrammarLimits& limits);
 
   NodeMask classify(PdaNodeId node);
+  // Trie nodes visited so far.
+  std::int64_t visits() const { return visits_; }
 
  private:
   void ensure_depth(std::size_t d);
@@ -87,6 +90,7 @@ class NodeClassifier {
   int slice_chars_ = -1;  // the slice accepted at the root, in characters (-1: none)
   int slice_plain_ = 0;   // and its kind of plain text
   std::uint16_t reach_ = 0;
+  std::int64_t visits_ = 0;
   std::vector<std::vector<std::uint32_t>> states_;
   std::vector<std::size_t> marks_;
   std::vector<bool> unknown_;

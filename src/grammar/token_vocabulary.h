@@ -105,7 +105,8 @@ class VocabTrie {
 class TokenVocabulary {
  public:
   // Slice levels (characters); the last stands for any length.
-  static constexpr std::array<int, 17> kSliceLevels = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 254};
+  static constexpr std::array<int, 25> kSliceLevels = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13,
+                                                       14, 15, 16, 20, 24, 28, 32, 40, 48, 56, 64, 254};
 
   static std::shared_ptr<const TokenVocabulary> create(const Tokenizer& tokenizer);
 
