@@ -28,7 +28,7 @@ struct Rig {
     runner.force_next = [](std::uint64_t, TokenId t) { return t == kEos ? 0 : t; };
   }
   std::shared_ptr<RecordingSink> submit(RequestId id, std::vector<TokenId> prompt, std::int32_t max_tokens,
-                                        std::string tenant = "", std::int32_t priority = 0) {
+                                        std::string tenant = "", Priority priority = Priority::kInteractive) {
     GenerateRequest r;
     r.prompt = std::move(prompt);
     r.max_tokens = max_tokens;
