@@ -10,11 +10,11 @@ namespace parley {
 struct Scheduler::Planning {
   StepPlan plan;
   std::unordered_map<const Sequence*, std::size_t> index;  // position in plan.seqs
-  std::int64_t prefill = 0;       // prompt tokens planned so far
-  bool interactive = false;       // the step holds interactive work
-  bool decode_preempted = false;  // a generating sequence had to preempt for blocks
-  std::set<const Sequence*> blocked;      // no room for it this step (or preempted this step)
-  std::set<std::string> tenant_blocked;   // its queue's head cannot be admitted this step
+  std::int64_t prefill = 0;                                // prompt tokens planned so far
+  bool interactive = false;                                // the step holds interactive work
+  bool decode_preempted = false;                           // a generating sequence had to preempt for blocks
+  std::set<const Sequence*> blocked;                       // no room for it this step (or preempted this step)
+  std::set<std::string> tenant_blocked;                    // its queue's head cannot be admitted this step
   // Per tenant, its running sequences of the priority being filled that read their prompt, in
   // arrival order (the ones admitted during this step included).
   std::map<std::string, std::vector<Sequence*>> work;
@@ -30,7 +30,8 @@ void Scheduler::add(Sequence* seq) {
   auto& q = waiting_[seq->request.tenant].seqs;
   // A preempted sequence resumes before its tenant's newer requests.
   if (seq->admitted_once) {
-    const auto at = std::find_if(q.begin(), q.end(), [&](const Sequence* s) { return s->arrival_order > seq->arrival_order; });
+    const auto at =
+        std::find_if(q.begin(), q.end(), [&](const Sequence* s) { return s->arrival_order > seq->arrival_order; });
     q.insert(at, seq);
   } else {
     q.push_back(seq);
@@ -138,7 +139,9 @@ void Scheduler::preempt(Sequence* seq, StepPlan* plan) {
   add(seq);
 }
 
-void Scheduler::charge(const Sequence* seq, std::int32_t n_tokens) { service_[seq->request.tenant] += n_tokens; }
+void Scheduler::charge(const Sequence* seq, std::int32_t n_tokens) {
+  service_[seq->request.tenant] += n_tokens;
+}
 
 StepPlan Scheduler::schedule() {
   for (auto it = service_.begin(); it != service_.end();) {
@@ -234,9 +237,9 @@ std::int32_t Scheduler::fit_prefill(const Planning& st, const Sequence* s, std::
   if (n <= 0) return 0;
   if (config_.target_step_s <= 0 || cost_ == nullptr) return static_cast<std::int32_t>(n);
   // Never far beyond what the model has seen: it is linear, a machine is not.
-  const std::int64_t explore = cost_->ready()
-                                   ? std::max<std::int64_t>(config_.warmup_prefill_tokens, 2 * cost_->max_prefill_seen())
-                                   : config_.warmup_prefill_tokens;
+  const std::int64_t explore =
+      cost_->ready() ? std::max<std::int64_t>(config_.warmup_prefill_tokens, 2 * cost_->max_prefill_seen())
+                     : config_.warmup_prefill_tokens;
   n = std::min(n, explore - st.prefill);
   if (n <= 0) return 0;
   if (!cost_->ready()) return static_cast<std::int32_t>(n);
@@ -302,7 +305,8 @@ void Scheduler::fill_prefill(Priority p, bool admit, Planning& st) {
     if (s->request.priority == p && !s->decoding()) st.work[s->request.tenant].push_back(s);
   }
   for (auto& [tenant, list] : st.work) {
-    std::sort(list.begin(), list.end(), [](const Sequence* a, const Sequence* b) { return a->arrival_order < b->arrival_order; });
+    std::sort(list.begin(), list.end(),
+              [](const Sequence* a, const Sequence* b) { return a->arrival_order < b->arrival_order; });
   }
   if (admit) {
     for (const auto& [tenant, q] : waiting_) {

@@ -65,17 +65,17 @@ struct SchedulerConfig {
 
 struct ScheduledSeq {
   Sequence* seq = nullptr;
-  std::int32_t n_tokens = 0;   // tokens computed this step, from seq->n_computed on
-  bool wants_logits = false;   // this chunk reaches the last known token: sample after the step
+  std::int32_t n_tokens = 0;  // tokens computed this step, from seq->n_computed on
+  bool wants_logits = false;  // this chunk reaches the last known token: sample after the step
 };
 
 struct StepPlan {
-  std::vector<ScheduledSeq> seqs;     // in batch order
-  std::vector<BlockCopy> copies;      // copy-on-write, to run before the step
-  std::vector<Sequence*> preempted;   // sent back to the queue this step
+  std::vector<ScheduledSeq> seqs;    // in batch order
+  std::vector<BlockCopy> copies;     // copy-on-write, to run before the step
+  std::vector<Sequence*> preempted;  // sent back to the queue this step
   std::int64_t n_tokens = 0;
-  StepShape shape;                    // what the cost model sees
-  double predicted_s = 0;             // its prediction (0 before it is ready)
+  StepShape shape;         // what the cost model sees
+  double predicted_s = 0;  // its prediction (0 before it is ready)
   bool empty() const { return seqs.empty(); }
 };
 

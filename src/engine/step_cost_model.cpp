@@ -98,25 +98,32 @@ void StepCostModel::observe(const StepShape& shape, double seconds) {
 }
 
 void StepCostModel::refit() {
+  n_outliers_ = 0;
   std::vector<bool> use(samples_.size(), true);
   coef_ = fit(use);
-  // Drop the outliers of this fit and fit again.
-  std::vector<double> r(samples_.size());
-  for (std::size_t i = 0; i < samples_.size(); ++i) r[i] = samples_[i].t - dot(coef_, samples_[i].x);
-  const double med = median(r);
-  std::vector<double> dev(r.size());
-  for (std::size_t i = 0; i < r.size(); ++i) dev[i] = std::abs(r[i] - med);
-  const double mad = 1.4826 * median(dev);
-  n_outliers_ = 0;
-  for (std::size_t i = 0; i < r.size(); ++i) {
-    // A deviation within 2% of the step's own time is noise, never an outlier (an exact fit has
-    // a MAD of almost nothing).
-    if (dev[i] > std::max(config_.outlier_mads * mad, 0.02 * samples_[i].t)) {
-      use[i] = false;
-      ++n_outliers_;
+  // Drop the outliers of the fit and fit again, until the set of outliers settles (a few rounds:
+  // a first fit pulled by the outliers hides some of them).
+  std::vector<double> r(samples_.size()), dev(samples_.size());
+  for (int round = 0; round < 4; ++round) {
+    for (std::size_t i = 0; i < samples_.size(); ++i) r[i] = samples_[i].t - dot(coef_, samples_[i].x);
+    const double med = median(r);
+    for (std::size_t i = 0; i < r.size(); ++i) dev[i] = std::abs(r[i] - med);
+    const double mad = 1.4826 * median(dev);
+    std::vector<bool> next(samples_.size(), true);
+    std::int64_t n_out = 0;
+    for (std::size_t i = 0; i < r.size(); ++i) {
+      // A deviation within 2% of the step's own time is noise, never an outlier (an exact fit
+      // has a MAD of almost nothing).
+      if (dev[i] > std::max(config_.outlier_mads * mad, 0.02 * samples_[i].t)) {
+        next[i] = false;
+        ++n_out;
+      }
     }
+    if (n_out * 2 >= static_cast<std::int64_t>(r.size()) || next == use) break;
+    use = std::move(next);
+    n_outliers_ = n_out;
+    coef_ = fit(use);
   }
-  if (n_outliers_ > 0 && n_outliers_ * 2 < static_cast<std::int64_t>(r.size())) coef_ = fit(use);
 }
 
 StepCostModel::Coefficients StepCostModel::fit(const std::vector<bool>& use) const {
@@ -151,6 +158,11 @@ StepCostModel::Coefficients StepCostModel::fit(const std::vector<bool>& use) con
       best = c;
     }
   }
+  // A kind of token the window has not seen costs what the other kind costs: the matrix products
+  // are the same for a prompt token and a generated one. (A zero would let the first step with
+  // decodes, or with prompt tokens, overshoot the target.)
+  if (g[2][2] <= 1e-9) best[2] = best[1];
+  if (g[1][1] <= 1e-9) best[1] = best[2];
   return best;
 }
 

@@ -31,7 +31,8 @@ struct StepShape {
   // A chunk of n tokens of a sequence whose first `pos` tokens are already computed.
   void add_prefill(std::int64_t pos, std::int64_t n) {
     n_prefill += n;
-    attention += static_cast<double>(n) * static_cast<double>(pos) + static_cast<double>(n) * static_cast<double>(n + 1) / 2;
+    attention +=
+        static_cast<double>(n) * static_cast<double>(pos) + static_cast<double>(n) * static_cast<double>(n + 1) / 2;
   }
   void add_decode(std::int64_t pos) {
     n_decode += 1;
@@ -41,10 +42,10 @@ struct StepShape {
 };
 
 struct StepCostModelConfig {
-  std::int32_t window = 128;       // most recent steps fitted
-  std::int32_t min_samples = 8;    // steps seen before predictions are trusted
-  double outlier_mads = 4.0;       // residuals beyond this many MADs are dropped from the fit
-  double error_smoothing = 0.05;   // weight of a new step in the running prediction error
+  std::int32_t window = 128;      // most recent steps fitted
+  std::int32_t min_samples = 8;   // steps seen before predictions are trusted
+  double outlier_mads = 4.0;      // residuals beyond this many MADs are dropped from the fit
+  double error_smoothing = 0.05;  // weight of a new step in the running prediction error
 };
 
 class StepCostModel {
