@@ -9,16 +9,16 @@
 namespace parley {
 
 struct EngineStats {
-  std::int64_t waiting = 0;  // queued, not admitted
-  std::int64_t running = 0;  // admitted (prefilling or generating)
+  std::int64_t waiting = 0;           // queued, not admitted
+  std::int64_t running = 0;           // admitted (prefilling or generating)
   std::int64_t kv_blocks_total = 0;
-  std::int64_t kv_blocks_used = 0;     // held by running requests
-  std::int64_t kv_blocks_cached = 0;   // free but holding reusable prefixes
-  std::int64_t preemptions = 0;        // total since start
-  std::int64_t prompt_tokens = 0;      // total prompt tokens admitted (first admission only)
-  std::int64_t prefix_hit_tokens = 0;  // of which served from the prefix cache
-  std::int64_t generated_tokens = 0;   // total
-  std::int64_t steps = 0;              // forward passes run
+  std::int64_t kv_blocks_used = 0;    // held by running requests
+  std::int64_t kv_blocks_cached = 0;  // free but holding reusable prefixes
+  std::int64_t preemptions = 0;       // total since start
+  std::int64_t prompt_tokens = 0;     // total prompt tokens admitted (first admission only)
+  std::int64_t prefix_hit_tokens = 0; // of which served from the prefix cache
+  std::int64_t generated_tokens = 0;  // total
+  std::int64_t steps = 0;             // forward passes run
   std::int64_t requests_finished = 0;
   std::int64_t requests_rejected = 0;
   std::int64_t grammar_masks = 0;   // token masks computed for constrained requests

@@ -11,8 +11,8 @@ Result<std::unique_ptr<LocalEngine>> LocalEngine::start(const Model& model, cons
   KvLayout layout{h.n_layer, h.n_head_kv, h.head_dim_k, o.block_size, 0, o.kv_type};
   if (o.n_blocks <= 0) {
     const std::int64_t per_block = layout.bytes_per_token() * o.block_size;
-    const std::int64_t wanted =
-        (static_cast<std::int64_t>(o.engine.n_ctx) * o.engine.scheduler.max_running + o.block_size - 1) / o.block_size;
+    const std::int64_t wanted = (static_cast<std::int64_t>(o.engine.n_ctx) * o.engine.scheduler.max_running + o.block_size - 1) /
+                                o.block_size;
     o.n_blocks = static_cast<std::int32_t>(std::max<std::int64_t>(1, std::min(wanted, o.kv_bytes / per_block)));
   }
   layout.n_blocks = o.n_blocks;
@@ -61,8 +61,7 @@ Result<RequestId> LocalEngine::submit(GenerateRequest request, std::shared_ptr<R
   // engine; the queue room comes from this object's own counts (inbox + the last stats snapshot).
   Status st = engine_.validate_request(request);
   if (st.ok() && static_cast<std::int64_t>(inbox_.size()) + stats_.waiting >= engine_.config().max_waiting) {
-    st =
-        resource_exhausted_error("the request queue is full ({} waiting); retry later", inbox_.size() + stats_.waiting);
+    st = resource_exhausted_error("the request queue is full ({} waiting); retry later", inbox_.size() + stats_.waiting);
   }
   if (!st.ok()) {
     ++stats_.requests_rejected;

@@ -36,12 +36,12 @@ inline bool more_urgent(Priority a, Priority b) {
 }
 
 struct GenerateRequest {
-  std::vector<TokenId> prompt;  // token ids, BOS and chat template already applied
+  std::vector<TokenId> prompt;           // token ids, BOS and chat template already applied
   SamplingParams sampling;
-  std::int32_t max_tokens = 0;          // 0: up to the context length
-  std::vector<TokenId> stop_token_ids;  // besides the model's end-of-generation tokens
-  bool ignore_eos = false;              // keep going past end-of-generation tokens
-  std::string tenant;                   // fairness unit (the user); "" is a tenant too
+  std::int32_t max_tokens = 0;           // 0: up to the context length
+  std::vector<TokenId> stop_token_ids;   // besides the model's end-of-generation tokens
+  bool ignore_eos = false;               // keep going past end-of-generation tokens
+  std::string tenant;                    // fairness unit (the user); "" is a tenant too
   Priority priority = Priority::kInteractive;
 
   // Prefix-cache scope: an opaque name ("" is a scope like any other). KV blocks computed for
@@ -84,16 +84,16 @@ struct TokenEvent {
 };
 
 struct RequestTimings {
-  double queue_s = 0;  // arrival to first scheduled
-  double ttft_s = 0;   // arrival to first token
-  double total_s = 0;  // arrival to finish
+  double queue_s = 0;       // arrival to first scheduled
+  double ttft_s = 0;        // arrival to first token
+  double total_s = 0;       // arrival to finish
 };
 
 struct FinishEvent {
   FinishReason reason = FinishReason::kStop;
-  std::string message;  // for kError
+  std::string message;                 // for kError
   std::int32_t prompt_tokens = 0;
-  std::int32_t completion_tokens = 0;     // generated tokens, the stop token included
+  std::int32_t completion_tokens = 0;  // generated tokens, the stop token included
   std::int32_t cached_prompt_tokens = 0;  // prompt tokens served from the prefix cache
   std::int32_t preemptions = 0;
   RequestTimings timings;

@@ -26,7 +26,7 @@ struct Sequence {
   std::vector<TokenId> tokens;  // prompt, then output
   std::int32_t n_prompt = 0;
   std::int32_t n_computed = 0;
-  std::vector<std::int32_t> blocks;  // block table: position / block_size -> block
+  std::vector<std::int32_t> blocks;       // block table: position / block_size -> block
   // Per leading full block, the serial naming its content in the prefix index (kNoSerial: none).
   std::vector<BlockSerial> block_serials;
   BlockHash cache_scope_key = kSharedScope;  // the pool's key of request.cache_scope

@@ -27,9 +27,7 @@ class ModelStepRunner final : public StepRunner {
   static Result<std::unique_ptr<ModelStepRunner>> create(const Model& model, const KvLayout& layout,
                                                          const RunnerOptions& options);
   std::int32_t n_vocab() const override { return static_cast<std::int32_t>(runner_->n_vocab()); }
-  Status forward(const ForwardBatch& batch, std::span<float> logits) override {
-    return runner_->forward(batch, logits);
-  }
+  Status forward(const ForwardBatch& batch, std::span<float> logits) override { return runner_->forward(batch, logits); }
   void copy_block(std::int32_t src, std::int32_t dst) override { cache_->copy_block(src, dst); }
   const KvCache& cache() const { return *cache_; }
 

@@ -85,8 +85,8 @@ TEST(Engine, FullHitCopiesTheSharedLastBlockBeforeWritingIt) {
   Rig rig(64, 4, {.max_batch_tokens = 100, .max_running = 4});
   const auto p = iota_tokens(12);  // exactly 3 blocks
   auto a = rig.submit(1, p, 6);
-  rig.engine->step();            // a's prompt is in; its blocks are registered
-  auto b = rig.submit(2, p, 6);  // same prompt while a still runs
+  rig.engine->step();                // a's prompt is in; its blocks are registered
+  auto b = rig.submit(2, p, 6);      // same prompt while a still runs
   rig.run_to_completion();
   EXPECT_EQ(b->finish.cached_prompt_tokens, 11);  // all but the last token, whose logits are needed
   EXPECT_GE(rig.runner.copies, 1);                // the last shared block was copied, not written
@@ -182,7 +182,7 @@ TEST(Engine, AdmissionControl) {
   GenerateRequest r;
   r.prompt = iota_tokens(4);
   EXPECT_EQ(rig.engine->validate(r).code(), ErrorCode::kResourceExhausted);  // 8 waiting = the limit
-  rig.engine->step();                                                        // admits one
+  rig.engine->step();  // admits one
   EXPECT_TRUE(rig.engine->validate(r).ok());
   r.prompt = iota_tokens(32);
   EXPECT_EQ(rig.engine->validate(r).code(), ErrorCode::kInvalidArgument);  // no room left to generate
@@ -203,8 +203,7 @@ TEST(Engine, AdmissionControl) {
 TEST(Engine, OneTenantsBurstDoesNotStarveAnother) {
   Rig rig(256, 4, {.max_batch_tokens = 16, .max_running = 2});
   std::vector<std::shared_ptr<RecordingSink>> heavy;
-  for (int i = 0; i < 6; ++i)
-    heavy.push_back(rig.submit(static_cast<RequestId>(i + 1), iota_tokens(64, i), 4, "heavy"));
+  for (int i = 0; i < 6; ++i) heavy.push_back(rig.submit(static_cast<RequestId>(i + 1), iota_tokens(64, i), 4, "heavy"));
   for (int i = 0; i < 3; ++i) rig.engine->step();
   auto light = rig.submit(100, iota_tokens(8, 40), 4, "light");
   int steps = 0;
