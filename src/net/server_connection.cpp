@@ -19,6 +19,8 @@ namespace {
 // sent while the client is still uploading would be lost).
 constexpr std::chrono::milliseconds kLingerTimeout{2000};
 constexpr std::size_t kLingerMaxBytes = 1024 * 1024;
+// A refused body that was declared is drained whole (within kLingerTimeout) up to this much.
+constexpr std::uint64_t kLingerMaxDeclaredBytes = 256ull * 1024 * 1024;
 // Pieces queued together below this size are joined into one write (one TLS record).
 constexpr std::size_t kJoinLimit = 64 * 1024;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -261,7 +263,10 @@ void Connection::new_parser() {
   parser_.emplace();
   expect_continue_ = false;
   parser_->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(options().max_header_bytes, UINT32_MAX)));
-  parser_->body_limit(static_cast<std::uint64_t>(options().max_body_bytes));
+  // No body limit yet: begin_body() checks a declared length against the route's limit once the
+  // head is complete (the parser stops there), so a refusal knows how much body is coming and can
+  // drain it (linger_for_body); chunked bodies get their limit there too.
+  parser_->body_limit(boost::none);
 }
 
 void Connection::start_read() {
@@ -546,11 +551,13 @@ void Connection::dispatch() {
 void Connection::linger_for_body() {
   // A client still uploading a refused body reads our answer only if we take its bytes until it
   // stops: closing with unread input resets the connection and destroys the answer. Discarding
-  // costs no memory, so a declared body is drained up to the largest body we would ever accept.
+  // costs no memory and the whole linger is bounded in time (kLingerTimeout), so a declared body
+  // is drained whole, however far over the limit it is (up to kLingerMaxDeclaredBytes). The bytes
+  // beyond it are a client's next request at most, which is refused with the connection anyway.
   if (!parser_ || !parser_->is_header_done()) return;
   if (const auto declared = parser_->content_length()) {
-    const std::size_t bound = options().max_body_bytes + kLingerMaxBytes;
-    linger_max_bytes_ = std::max(kLingerMaxBytes, static_cast<std::size_t>(std::min<std::uint64_t>(*declared, bound)));
+    const std::uint64_t bound = std::min(*declared, kLingerMaxDeclaredBytes);
+    linger_max_bytes_ = std::max(kLingerMaxBytes, static_cast<std::size_t>(bound) + kLingerMaxBytes);
   }
 }
 
