@@ -27,7 +27,7 @@ struct ServeBenchArgs {
   bool public_prefix = false;  // the shared prefix is declared public (cache_shared_tokens)
   int threads = 0;
   std::int64_t batch_tokens = 512;
-  double target_itl_ms = 0;  // 0: the backend's default; < 0: no latency target
+  double target_itl_ms = -1;  // < 0: the backend's default; 0: no latency target
   int max_prefill_per_tenant = 2;
   // Flood: tenant B's chats, one after another.
   int chat_prompt = 40;
@@ -42,8 +42,8 @@ struct ServeBenchArgs {
 inline void apply_scheduler_args(const ServeBenchArgs& a, std::string_view backend, SchedulerConfig* s) {
   s->max_batch_tokens = a.batch_tokens;
   s->max_prefill_per_tenant = a.max_prefill_per_tenant;
-  const double ms = a.target_itl_ms == 0 ? default_target_itl_ms(backend) : a.target_itl_ms;
-  s->target_step_s = ms > 0 ? ms / 1000 : 0;
+  const double ms = a.target_itl_ms < 0 ? default_target_itl_ms(backend) : a.target_itl_ms;
+  s->target_step_s = ms / 1000;
 }
 
 using BenchClock = std::chrono::steady_clock;

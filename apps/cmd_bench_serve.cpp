@@ -171,7 +171,7 @@ CLI::App* add_bench_serve_command(CLI::App& bench, int* exit_code) {
                 "reuses it");
   cmd->add_option("--batch-tokens", args->batch_tokens, "Token budget per engine step")->capture_default_str();
   cmd->add_option("--target-itl-ms", args->target_itl_ms,
-                  "Latency target of an engine step, ms (0: the backend's default; negative: none)")
+                  "Latency target of an engine step, ms (negative: the backend's default; 0: none)")
       ->capture_default_str();
   cmd->add_option("--max-prefill-per-tenant", args->max_prefill_per_tenant,
                   "Prompts one tenant may have in prefill at once (0: no bound)")

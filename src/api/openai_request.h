@@ -64,6 +64,9 @@ struct ChatCompletionRequest {
   // (reusable by every account); "private" (the default) keeps it in the caller's scope. Who may
   // ask for "shared" is the gateway's decision.
   bool cache_shared = false;
+  // Extension "priority": "interactive" or "batch" (the engine's priority classes); "" when the
+  // request does not say (the caller's default applies: the gateway decides).
+  std::string priority;
 };
 
 struct CompletionRequest {
@@ -85,6 +88,7 @@ struct CompletionRequest {
   std::string user;
   SamplingFields sampling;
   bool cache_shared = false;  // extension "cache_scope", as in ChatCompletionRequest
+  std::string priority;       // extension "priority", as in ChatCompletionRequest
 };
 
 Result<ChatCompletionRequest> parse_chat_completion_request(std::string_view body, const ApiLimits& limits = {});

@@ -113,6 +113,62 @@ TEST(Scheduler, TwoFloodersShareEachStepEvenly) {
   EXPECT_GT(ta, 1000);
 }
 
+TEST(Scheduler, SeveralTenantsShareTheStepsAndEveryNewcomerStartsAtOnce) {
+  SchedulerSim sim(flood_config());
+  const auto a = flood(sim, "A", 4, 1500, 8);
+  const auto c = flood(sim, "C", 4, 1500, 8);
+  const auto d = flood(sim, "D", 2, 1500, 8);
+  for (int i = 0; i < 40; ++i) sim.step();
+  // Three tenants mid-prefill; two newcomers with short prompts arrive together.
+  Sequence* b = sim.add("B", 40, 8);
+  Sequence* e = sim.add("E", 24, 8);
+  // Both start in the next step (sharing the prompt tokens that fit the target between them
+  // before any flooder gets more), and both have their first token one step later at most.
+  const auto r = sim.step();
+  EXPECT_GT(r.prefill("B"), 0);
+  EXPECT_GT(r.prefill("E"), 0);
+  EXPECT_EQ(r.prefill("A") + r.prefill("C") + r.prefill("D"), 0);
+  sim.step();
+  EXPECT_GE(sim.ttft(b), 0);
+  EXPECT_GE(sim.ttft(e), 0);
+  EXPECT_LE(sim.ttft(b), 2 * kTarget + 1e-9);
+  EXPECT_LE(sim.ttft(e), 2 * kTarget + 1e-9);
+  // The three flooders keep sharing what is left: none of them is shut out for long.
+  std::map<std::string, int> idle, worst;
+  for (int i = 0; i < 60; ++i) {
+    const auto step = sim.step();
+    for (const char* t : {"A", "C", "D"}) {
+      idle[t] = step.prefill(t) > 0 ? 0 : idle[t] + 1;
+      worst[t] = std::max(worst[t], idle[t]);
+    }
+  }
+  for (const char* t : {"A", "C", "D"}) EXPECT_LE(worst[t], 3) << t;
+  sim.run_until([&] { return all_finished(sim, a) && all_finished(sim, c) && all_finished(sim, d); });
+  EXPECT_TRUE(all_finished(sim, a) && all_finished(sim, c) && all_finished(sim, d));
+  EXPECT_LE(sim.max_itl(b), kTarget + 1e-9);
+  EXPECT_LE(sim.max_itl(e), kTarget + 1e-9);
+}
+
+TEST(Scheduler, TheCostModelConvergesToTheMachineAndFollowsItWhenItSlowsDown) {
+  SchedulerSim sim(flood_config());
+  const auto a = flood(sim, "A", 8, 1500, 64);
+  for (int i = 0; i < 60; ++i) sim.step();
+  const auto& c = sim.cost().coefficients();
+  EXPECT_NEAR(c[0], sim.machine.c0, 1e-6);
+  EXPECT_NEAR(c[1], sim.machine.c_token, 1e-7);
+  EXPECT_NEAR(c[3], sim.machine.c_attn, 1e-6);
+  const std::int64_t prefill_fast = sim.steps().back().n_prefill;
+  // The machine gets twice as slow per token (another process took a core): within a window
+  // of steps the model has followed, and steps are back under the target with fewer tokens.
+  sim.machine.c_token *= 2;
+  for (int i = 0; i < 200 && !all_finished(sim, a); ++i) sim.step();
+  EXPECT_NEAR(sim.cost().coefficients()[1], sim.machine.c_token, 1e-6);
+  for (std::size_t i = sim.steps().size() - 20; i < sim.steps().size(); ++i) {
+    EXPECT_LE(sim.steps()[i].seconds, kTarget + 1e-9) << i;
+  }
+  EXPECT_LT(sim.steps().back().n_prefill, prefill_fast);
+}
+
 TEST(Scheduler, TheFlooderKeepsProgressingUnderAStreamOfShortChats) {
   SchedulerSim sim(flood_config());
   const auto a = flood(sim, "A", 4, 1500, 8);
