@@ -30,6 +30,15 @@ struct GatewayMetrics {
   Family<Gauge>& prefix_hit_rate;       // {model}
   Family<Counter>& preemptions;         // {model}
   Family<Counter>& prefix_hit_tokens;   // {model}
+  // Scheduling (docs/serving-engine.md): per priority class, and the step cost model.
+  Family<Gauge>& queue_depth_by_priority;    // {model, priority}
+  Family<Gauge>& running_by_priority;        // {model, priority}
+  Family<Histogram>& queue_time;             // {model, priority}: arrival to first scheduled
+  Family<Histogram>& itl_by_priority;        // {model, priority}
+  Family<Gauge>& step_target;                // {model}: the latency target of a step (0: none)
+  Family<Counter>& steps;                    // {model}
+  Family<Counter>& steps_over_target;        // {model}
+  Family<Gauge>& step_cost_error;            // {model}: the cost model's mean relative error
 };
 
 }  // namespace parley
