@@ -2,7 +2,10 @@
 // request, and the statistics of the figures they print.
 #pragma once
 
+#include <fmt/core.h>
+
 #include <algorithm>
+#include <boost/json.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <map>
@@ -104,6 +107,19 @@ class Driver final : public RequestSink {
 
 // `--scenario flood` (bench_serve_flood.cpp).
 int run_bench_flood(const ServeBenchArgs& a);
+
+// The step cost model's coefficients, for the record: ms per step, per prompt token, per decode
+// token, per 10^4 attention pairs.
+inline boost::json::array cost_json(const EngineStats& s) {
+  boost::json::array a;
+  for (const double c : s.step_cost_coefficients) a.emplace_back(1000 * c);
+  return a;
+}
+inline std::string cost_text(const EngineStats& s) {
+  const auto& c = s.step_cost_coefficients;
+  return fmt::format("{:.1f} ms a step + {:.2f} ms a prompt token + {:.2f} ms a decode + {:.3f} ms per 10^4 attention pairs",
+                     1000 * c[0], 1000 * c[1], 1000 * c[2], 1000 * c[3]);
+}
 
 inline double seconds_between(BenchClock::time_point a, BenchClock::time_point b) {
   return std::chrono::duration<double>(b - a).count();

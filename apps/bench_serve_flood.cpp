@@ -208,6 +208,7 @@ int run_bench_flood(const ServeBenchArgs& a) {
                           {"steps", stats.steps},
                           {"steps_over_target", stats.steps_over_target},
                           {"step_cost_error", stats.step_cost_error},
+                          {"step_cost_ms", cost_json(stats)},
                           {"preemptions", stats.preemptions}};
     fmt::print("{}\n", boost::json::serialize(j));
     return kExitOk;
@@ -225,6 +226,7 @@ int run_bench_flood(const ServeBenchArgs& a) {
   print_chat("B in flood", chat_flood);
   print_flood("A alone", flood_alone, nullptr);
   print_flood("A with B", flood_both, &flood_alone);
+  fmt::print("cost model   {}\n", cost_text(stats));
   fmt::print("engine       {} steps, {:.1f}% over the target; step cost model error {:.1f}%; {} preemptions\n",
              stats.steps, 100 * over, 100 * stats.step_cost_error, stats.preemptions);
   return kExitOk;

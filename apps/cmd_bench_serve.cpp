@@ -125,7 +125,8 @@ int run_bench_serve(const ServeBenchArgs& a) {
                           {"steps", stats.steps},
                           {"target_step_s", stats.target_step_seconds},
                           {"steps_over_target", stats.steps_over_target},
-                          {"step_cost_error", stats.step_cost_error}};
+                          {"step_cost_error", stats.step_cost_error},
+                          {"step_cost_ms", cost_json(stats)}};
     fmt::print("{}\n", boost::json::serialize(j));
     return kExitOk;
   }
@@ -144,6 +145,7 @@ int run_bench_serve(const ServeBenchArgs& a) {
              stats.preemptions);
   fmt::print("steps        target {:.0f} ms, {} of {} steps over it; step cost model error {:.1f}%\n",
              1000 * stats.target_step_seconds, stats.steps_over_target, stats.steps, 100 * stats.step_cost_error);
+  fmt::print("cost model   {}\n", cost_text(stats));
   return kExitOk;
 }
 

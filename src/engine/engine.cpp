@@ -268,6 +268,7 @@ EngineStats Engine::stats() const {
   }
   s.target_step_seconds = config_.scheduler.target_step_s;
   s.step_cost_error = cost_.error();
+  s.step_cost_coefficients = cost_.coefficients();
   s.kv_blocks_used = pool_.n_in_use();
   s.kv_blocks_cached = pool_.n_cached();
   return s;

@@ -31,6 +31,9 @@ struct EngineStats {
   double step_seconds_total = 0;       // time spent in steps
   // The step cost model's running mean of |predicted - measured| / measured.
   double step_cost_error = 0;
+  // Its coefficients: seconds per step, per prompt token, per decode token, per 10^4 attention
+  // pairs (StepCostModel::Coefficients).
+  std::array<double, 4> step_cost_coefficients{};
 
   double prefix_hit_rate() const {
     return prompt_tokens > 0 ? static_cast<double>(prefix_hit_tokens) / static_cast<double>(prompt_tokens) : 0.0;

@@ -1,6 +1,7 @@
 #include "engine/scheduler.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "base/check.h"
 
@@ -246,8 +247,7 @@ std::int32_t Scheduler::fit_prefill(const Planning& st, const Sequence* s, std::
   // Prompts progress in every step, even when the decodes alone exceed the target; but batch
   // prompts only where interactive work leaves room.
   const bool floor_applies = s->request.priority == Priority::kInteractive || !st.interactive;
-  const std::int64_t floor =
-      floor_applies ? std::clamp<std::int64_t>(config_.min_prefill_tokens - st.prefill, 0, n) : 0;
+  const std::int64_t floor = floor_applies ? std::clamp<std::int64_t>(work_floor(st), 0, n) : 0;
   const std::int64_t pos = s->n_computed + st.given(s);
   const auto ok = [&](std::int64_t k) {
     StepShape with = st.plan.shape;
@@ -261,6 +261,21 @@ std::int32_t Scheduler::fit_prefill(const Planning& st, const Sequence* s, std::
     (ok(mid) ? lo : hi) = mid;
   }
   return static_cast<std::int32_t>(lo);
+}
+
+std::int64_t Scheduler::work_floor(const Planning& st) const {
+  std::int64_t floor = config_.min_prefill_tokens - st.prefill;
+  const StepCostModel::Coefficients& c = cost_->coefficients();
+  // Only once the window has told the fixed cost from the per-token cost (prompt counts that
+  // differ by a factor of 2: warm-up steps all read the same chunk).
+  const bool identified = cost_->max_prefill_seen() >= 2 * cost_->min_prefill_seen() + config_.prefill_quantum;
+  if (config_.min_step_work > 0 && identified && c[0] > 0 && c[1] > 0) {
+    // Tokens whose compute is worth min_step_work fixed costs; capped (a tiny c_prefill).
+    const double worth = std::min(config_.min_step_work * c[0] / c[1], static_cast<double>(config_.max_batch_tokens));
+    floor =
+        std::max(floor, static_cast<std::int64_t>(std::ceil(worth)) - st.plan.shape.n_prefill - st.plan.shape.n_decode);
+  }
+  return floor;
 }
 
 Sequence* Scheduler::head_of(const std::string& tenant, Priority p, bool admit, const Planning& st) const {

@@ -19,7 +19,10 @@
 //   3. batch sequences that are generating, as far as the step has room under the target;
 //   4. batch prompts, with what is left (admitted only while no interactive request waits).
 // A step always takes at least min_prefill_tokens prompt tokens when prompts wait, even when its
-// decodes alone exceed the target, so new requests are never starved by running ones.
+// decodes alone exceed the target, so new requests are never starved by running ones; and it
+// computes at least min_step_work times the tokens its fixed cost is worth (the cost model's
+// c0 / c_prefill), so that a target the machine cannot meet (too short, or the machine busy)
+// does not shrink steps into mostly fixed cost and collapse throughput.
 //
 // Preemption (blocks are released, full ones stay in the prefix cache, and the sequence waits at
 // the head of its tenant's queue to be recomputed from its prompt and the tokens it already
@@ -58,6 +61,12 @@ struct SchedulerConfig {
   std::int32_t max_prefill_per_tenant = 2;  // prompts of one tenant in prefill at once (0: no bound)
   std::int32_t prefill_quantum = 16;        // unit of the fair share of a step's prompt tokens
   std::int32_t min_prefill_tokens = 16;     // prompt tokens a step takes even over the target
+  // While prompts wait, a step computes at least this many times the tokens its fixed cost is
+  // worth (c0 / c_prefill of the cost model), even over the target: below that the fixed cost of
+  // a step (the weights streamed once) dominates, prompts are read too slowly to keep the
+  // running slots busy, and throughput collapses. The target is honoured only above ~(1 + this)
+  // times the fixed cost; on a slow or busy machine steps keep their size and take longer.
+  double min_step_work = 2.5;
   // Prompt tokens of a step while the cost model warms up; later a step extrapolates at most to
   // twice the largest prompt count the model has seen (its window), so it grows step by step.
   std::int32_t warmup_prefill_tokens = 64;
@@ -121,6 +130,8 @@ class Scheduler {
   // Prompt tokens of `s` (up to `want`) that fit the step: budget, latency target, extrapolation.
   std::int32_t fit_prefill(const Planning& st, const Sequence* s, std::int32_t want) const;
   bool fits(const Planning& st, const StepShape& shape) const;
+  // Prompt tokens the step takes even over the target (min_prefill_tokens, min_step_work).
+  std::int64_t work_floor(const Planning& st) const;
   // Gives up to `n` more prompt tokens of running `s` this step (blocks permitting); false if none.
   bool extend(Sequence* s, std::int32_t n, Planning& st);
   // Admits waiting `s` with a first chunk (a quantum that fits), making room if it may.

@@ -76,6 +76,13 @@ std::int64_t StepCostModel::max_prefill_seen() const {
   return static_cast<std::int64_t>(m);
 }
 
+std::int64_t StepCostModel::min_prefill_seen() const {
+  if (samples_.empty()) return 0;
+  double m = samples_.front().x[1];
+  for (const Sample& s : samples_) m = std::min(m, s.x[1]);
+  return static_cast<std::int64_t>(m);
+}
+
 void StepCostModel::observe(const StepShape& shape, double seconds) {
   if (!(seconds >= 0) || !std::isfinite(seconds)) return;
   if (ready_ && seconds > 0) {

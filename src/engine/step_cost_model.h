@@ -69,6 +69,9 @@ class StepCostModel {
   std::int64_t n_outliers() const { return n_outliers_; }  // steps left out of the last fit
   // The largest prefill count in the window: the scheduler extrapolates at most 2x beyond it.
   std::int64_t max_prefill_seen() const;
+  // The smallest prefill count in the window. The fixed cost and the cost of a prompt token are
+  // told apart only once the window holds steps with different counts.
+  std::int64_t min_prefill_seen() const;
   const Coefficients& coefficients() const { return coef_; }
 
  private:
