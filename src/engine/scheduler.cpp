@@ -149,6 +149,7 @@ StepPlan Scheduler::schedule() {
     it->second *= config_.fairness_decay;
     it = it->second < 1e-3 ? service_.erase(it) : std::next(it);
   }
+  update_step_work();
   StepPlan plan = plan_step(/*admit=*/true);
   // No progress possible although sequences are running (they all wait for blocks that the others
   // hold, e.g. long prompts filling the pool together): give up the least important one.
@@ -263,19 +264,27 @@ std::int32_t Scheduler::fit_prefill(const Planning& st, const Sequence* s, std::
   return static_cast<std::int32_t>(lo);
 }
 
-std::int64_t Scheduler::work_floor(const Planning& st) const {
-  std::int64_t floor = config_.min_prefill_tokens - st.prefill;
-  const StepCostModel::Coefficients& c = cost_->coefficients();
-  // Only once the window has told the fixed cost from the per-token cost (prompt counts that
-  // differ by a factor of 2: warm-up steps all read the same chunk).
+void Scheduler::update_step_work() {
+  if (cost_ == nullptr || !cost_->ready() || config_.min_step_work <= 0) return;
+  // Only while the window tells the fixed cost from the per-token cost (prompt counts that differ
+  // by a factor of 2; warm-up steps all read the same chunk, and steps held at this very floor do
+  // too). Otherwise the last value fades by 1% a step: steps then vary again, and the model
+  // confirms or corrects it (the ratio of the two costs changes little when a machine gets busy:
+  // both are CPU time).
   const bool identified = cost_->max_prefill_seen() >= 2 * cost_->min_prefill_seen() + config_.prefill_quantum;
-  if (config_.min_step_work > 0 && identified && c[0] > 0 && c[1] > 0) {
-    // Tokens whose compute is worth min_step_work fixed costs; capped (a tiny c_prefill).
-    const double worth = std::min(config_.min_step_work * c[0] / c[1], static_cast<double>(config_.max_batch_tokens));
-    floor =
-        std::max(floor, static_cast<std::int64_t>(std::ceil(worth)) - st.plan.shape.n_prefill - st.plan.shape.n_decode);
+  const StepCostModel::Coefficients& c = cost_->coefficients();
+  if (!identified || c[0] <= 0 || c[1] <= 0) {
+    step_work_tokens_ *= 0.99;
+    return;
   }
-  return floor;
+  // Tokens whose compute is worth min_step_work fixed costs; capped (a tiny c_prefill).
+  step_work_tokens_ = std::min(config_.min_step_work * c[0] / c[1], static_cast<double>(config_.max_batch_tokens));
+}
+
+std::int64_t Scheduler::work_floor(const Planning& st) const {
+  const std::int64_t floor = config_.min_prefill_tokens - st.prefill;
+  const auto work = static_cast<std::int64_t>(std::ceil(step_work_tokens_));
+  return std::max(floor, work - st.plan.shape.n_prefill - st.plan.shape.n_decode);
 }
 
 Sequence* Scheduler::head_of(const std::string& tenant, Priority p, bool admit, const Planning& st) const {

@@ -132,6 +132,7 @@ class Scheduler {
   bool fits(const Planning& st, const StepShape& shape) const;
   // Prompt tokens the step takes even over the target (min_prefill_tokens, min_step_work).
   std::int64_t work_floor(const Planning& st) const;
+  void update_step_work();  // step_work_tokens_ from the cost model, when it can tell
   // Gives up to `n` more prompt tokens of running `s` this step (blocks permitting); false if none.
   bool extend(Sequence* s, std::int32_t n, Planning& st);
   // Admits waiting `s` with a first chunk (a quantum that fits), making room if it may.
@@ -152,6 +153,7 @@ class Scheduler {
   std::map<std::string, TenantQueue> waiting_;
   std::vector<Sequence*> running_;
   std::map<std::string, double> service_;
+  double step_work_tokens_ = 0;  // the min_step_work floor of a step, in tokens
 };
 
 }  // namespace parley
