@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 
 #include "api/json_fields.h"
+#include "api/openai_structured.h"
 
 namespace parley {
 namespace json = boost::json;
@@ -150,10 +151,8 @@ Result<ChatCompletionRequest> parse_chat_completion_request(std::string_view bod
   if (tl && !r.logprobs) return invalid_param("top_logprobs", "'top_logprobs' requires 'logprobs' to be true.");
   r.top_logprobs = static_cast<std::int32_t>(tl.value_or(0));
   RETURN_IF_ERROR(get_string(o, "user", &r.user));
-  if (const json::value* tools = field(o, "tools")) {
-    if (!tools->is_array()) return type_error("tools", "an array", *tools);
-    if (!tools->as_array().empty()) r.tools_json = json::serialize(*tools);
-  }
+  RETURN_IF_ERROR(parse_tools(o, &r));
+  RETURN_IF_ERROR(parse_response_format(o, &r.response_format));
   RETURN_IF_ERROR(parse_sampling(o, limits, &r.sampling));
   RETURN_IF_ERROR(parse_cache_scope(o, &r.cache_shared));
   RETURN_IF_ERROR(parse_priority_field(o, &r.priority));
@@ -217,6 +216,7 @@ Result<CompletionRequest> parse_completion_request(std::string_view body, const 
   RETURN_IF_ERROR(get_integer(o, "logprobs", 0, 5, &lp));
   if (lp) r.logprobs = static_cast<std::int32_t>(*lp);
   RETURN_IF_ERROR(get_string(o, "user", &r.user));
+  RETURN_IF_ERROR(parse_response_format(o, &r.response_format));
   RETURN_IF_ERROR(parse_sampling(o, limits, &r.sampling));
   RETURN_IF_ERROR(parse_cache_scope(o, &r.cache_shared));
   RETURN_IF_ERROR(parse_priority_field(o, &r.priority));

@@ -6,27 +6,38 @@ namespace parley {
 
 GatewayMetrics::GatewayMetrics(MetricsRegistry& r)
     : registry(r),
-      requests(r.counter("parley_requests_total", "API requests by endpoint and HTTP status.", {"model", "endpoint", "status"})),
-      ttft(r.histogram("parley_time_to_first_token_seconds", "Time from arrival to the first generated token.", {"model"},
-                       latency_buckets_seconds())),
+      requests(r.counter("parley_requests_total", "API requests by endpoint and HTTP status.",
+                         {"model", "endpoint", "status"})),
+      ttft(r.histogram("parley_time_to_first_token_seconds", "Time from arrival to the first generated token.",
+                       {"model"}, latency_buckets_seconds())),
       itl(r.histogram("parley_inter_token_latency_seconds", "Time between consecutive tokens of a response.", {"model"},
                       latency_buckets_seconds())),
-      e2e(r.histogram("parley_request_duration_seconds", "Time from arrival to the end of the response.", {"model", "endpoint"},
-                      latency_buckets_seconds())),
-      prompt_tokens(r.histogram("parley_request_prompt_tokens", "Prompt tokens per request.", {"model"}, token_count_buckets())),
+      e2e(r.histogram("parley_request_duration_seconds", "Time from arrival to the end of the response.",
+                      {"model", "endpoint"}, latency_buckets_seconds())),
+      prompt_tokens(
+          r.histogram("parley_request_prompt_tokens", "Prompt tokens per request.", {"model"}, token_count_buckets())),
       generation_tokens(r.histogram("parley_request_generation_tokens", "Generated tokens per request.", {"model"},
                                     token_count_buckets())),
       prompt_tokens_total(r.counter("parley_prompt_tokens_total", "Prompt tokens processed.", {"model"})),
       generation_tokens_total(r.counter("parley_generation_tokens_total", "Tokens generated.", {"model"})),
       queue_depth(r.gauge("parley_queue_depth", "Requests waiting to be admitted by the engine.", {"model"})),
       running(r.gauge("parley_running_requests", "Requests the engine is computing.", {"model"})),
-      kv_usage(r.gauge("parley_kv_cache_usage_ratio", "Fraction of KV cache blocks held by running requests.", {"model"})),
-      kv_blocks(r.gauge("parley_kv_cache_blocks", "KV cache blocks by state (used, cached, free).", {"model", "state"})),
-      prefix_hit_rate(r.gauge("parley_prefix_cache_hit_rate", "Fraction of admitted prompt tokens served from the prefix cache.",
-                              {"model"})),
+      kv_usage(
+          r.gauge("parley_kv_cache_usage_ratio", "Fraction of KV cache blocks held by running requests.", {"model"})),
+      kv_blocks(
+          r.gauge("parley_kv_cache_blocks", "KV cache blocks by state (used, cached, free).", {"model", "state"})),
+      prefix_hit_rate(r.gauge("parley_prefix_cache_hit_rate",
+                              "Fraction of admitted prompt tokens served from the prefix cache.", {"model"})),
       preemptions(r.counter("parley_preemptions_total", "Requests preempted for lack of KV blocks.", {"model"})),
-      prefix_hit_tokens(r.counter("parley_prefix_cache_hit_tokens_total", "Prompt tokens served from the prefix cache.",
-                                  {"model"})),
+      prefix_hit_tokens(
+          r.counter("parley_prefix_cache_hit_tokens_total", "Prompt tokens served from the prefix cache.", {"model"})),
+      grammar_compile(r.histogram("parley_grammar_compile_seconds",
+                                  "Time a constrained request waited for its grammar (cached grammars: microseconds).",
+                                  {"model"}, latency_buckets_seconds())),
+      grammar_masks(
+          r.counter("parley_grammar_masks_total", "Token masks computed for constrained requests.", {"model"})),
+      grammar_mask_seconds(r.counter("parley_grammar_mask_seconds_total",
+                                     "Engine-thread time spent computing token masks.", {"model"})),
       queue_depth_by_priority(r.gauge("parley_queue_depth_by_priority",
                                       "Requests waiting to be admitted by the engine, per priority class.",
                                       {"model", "priority"})),
@@ -72,6 +83,8 @@ void GatewayMetrics::watch_engine(const std::string& model, const EngineClient& 
     steps.with({model}).inc(static_cast<double>(s.steps - last->steps));
     steps_over_target.with({model}).inc(static_cast<double>(s.steps_over_target - last->steps_over_target));
     step_cost_error.with({model}).set(s.step_cost_error);
+    grammar_masks.with({model}).inc(static_cast<double>(s.grammar_masks - last->grammar_masks));
+    grammar_mask_seconds.with({model}).inc(s.grammar_mask_seconds - last->grammar_mask_seconds);
     *last = s;
   });
 }

@@ -11,6 +11,7 @@
 #include "gateway/generation.h"
 #include "gateway/generation_params.h"
 #include "gateway/http_errors.h"
+#include "gateway/structured_output.h"
 #include "obs/request_id.h"
 
 namespace parley {
@@ -24,6 +25,17 @@ std::int64_t unix_now() {
 
 HttpHeaders json_headers(const std::string& request_id) {
   return {{"Content-Type", "application/json"}, {"X-Request-Id", request_id}};
+}
+
+// The grammar of a request's response_format (nullptr: none), compiled here, on the request pool,
+// with the model's cached compiler; the wait is observed in parley_grammar_compile_seconds.
+Result<CompiledGrammarPtr> response_format_grammar_for(const ServedModel& m, const std::optional<ResponseFormat>& format,
+                                                       GatewayMetrics& metrics) {
+  if (!format || format->type == ResponseFormat::Type::kText) return CompiledGrammarPtr();
+  const auto t0 = Clock::now();
+  Result<CompiledGrammarPtr> grammar = response_format_grammar(m.grammar_compiler(), format);
+  metrics.grammar_compile.with({m.id()}).observe(std::chrono::duration<double>(Clock::now() - t0).count());
+  return grammar;
 }
 
 }  // namespace
@@ -114,6 +126,8 @@ void Gateway::chat_completions(RouteCall& call) {
     return reply_error(*responder, request_id,
                        context_error(m->n_ctx(), n_prompt, r.max_tokens.value_or(0), "messages"), r.model, "chat");
   }
+  Result<CompiledGrammarPtr> grammar = response_format_grammar_for(*m, r.response_format, metrics_);
+  if (!grammar.ok()) return reply_error(*responder, request_id, grammar.status(), r.model, "chat");
   // Fair scheduling is per account (the client's `user` field is theirs to choose: it would let
   // one account claim many shares); in local mode, where everyone is the one local user, it is
   // the `user` field as before.
@@ -132,6 +146,7 @@ void Gateway::chat_completions(RouteCall& call) {
     g.priority = priority_of(who, r.priority, options_.role_priority);
     g.cache_scope = cache_scope_of(who);
     if (r.cache_shared) g.cache_shared_tokens = static_cast<std::int32_t>(n_prompt);
+    g.grammar = *grammar;
     choices.push_back({0, std::move(g)});
   }
   JobSpec spec;
@@ -173,6 +188,8 @@ void Gateway::completions(RouteCall& call) {
     return reply_error(*responder, request_id, invalid_param("max_tokens", "'max_tokens' must be at least 1."), r.model,
                        "completions");
   }
+  Result<CompiledGrammarPtr> grammar = response_format_grammar_for(*m, r.response_format, metrics_);
+  if (!grammar.ok()) return reply_error(*responder, request_id, grammar.status(), r.model, "completions");
   const std::int32_t n_vocab = m->tokenizer().n_tokens();
   const std::string tenant = who.local_mode ? r.user : who.user_id;  // as in chat_completions
   std::vector<ChoiceInput> choices;
@@ -224,6 +241,7 @@ void Gateway::completions(RouteCall& call) {
       g.priority = priority_of(who, r.priority, options_.role_priority);
       g.cache_scope = cache_scope_of(who);
       if (r.cache_shared) g.cache_shared_tokens = static_cast<std::int32_t>(n_prompt);
+      g.grammar = *grammar;
       choices.push_back({static_cast<std::int32_t>(p), std::move(g)});
     }
   }

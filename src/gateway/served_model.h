@@ -9,8 +9,10 @@
 
 #include "base/result.h"
 #include "chat/chat_template.h"
+#include "chat/tool_prompt.h"
 #include "engine/local_engine.h"
 #include "gguf/gguf_file.h"
+#include "grammar/grammar_compiler.h"
 #include "kernels/backend.h"
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
@@ -52,12 +54,21 @@ class ServedModel {
   const Tokenizer& tokenizer() const { return *tokenizer_; }
   const chat::ChatTemplate& chat_template() const { return *template_; }
   bool has_own_template() const { return has_own_template_; }
+  // What the chat template does with tools, tool calls and tool results (probed at load).
+  // `tools` false: the tool definitions reach the model in Parley's built-in tool format
+  // (chat/tool_prompt.h), and so do past calls and results unless `tool_calls` is true.
+  const chat::ToolTemplateSupport& tool_support() const { return tool_support_; }
   EngineClient& engine() const { return *engine_; }
   const Model& model() const { return *model_; }
   bool demo() const { return demo_; }
+  // Compiles response formats (and tool-call grammars) for this model's vocabulary; its
+  // TokenVocabulary is built once at load. Thread-safe, with a cache: call it on the request
+  // pool, never on the engine thread (grammar/grammar_compiler.h).
+  GrammarCompiler& grammar_compiler() const { return *grammar_compiler_; }
 
-  // The prompt for a chat: `input` (messages, tools, extra variables) rendered with the model's
-  // chat template, with the generation prompt and the model's BOS/EOS texts, then tokenized:
+  // The prompt for a chat: `input` (messages, tools, extra variables) adapted to what the
+  // template supports (chat/tool_prompt.h: tool definitions, calls and results) and rendered with
+  // the model's chat template, with the generation prompt and the model's BOS/EOS texts, then tokenized:
   // the template's markup (BOS included) as special tokens, the request's strings as plain text
   // (chat/prompt_mask.h; unless special_tokens_in_content). A template that rejects the
   // messages (its raise_exception, "roles must alternate") is kInvalidArgument. A prompt of more
@@ -66,15 +77,19 @@ class ServedModel {
   Result<std::vector<TokenId>> chat_prompt(chat::ChatInput input) const;
 
  private:
+  Status check_template_renders() const;
+
   ServedModel() = default;
   std::string id_;
   std::int64_t created_ = 0;
   std::int32_t n_ctx_ = 0;
   bool has_own_template_ = false;
+  chat::ToolTemplateSupport tool_support_;
   bool special_tokens_in_content_ = false;
   bool demo_ = false;
   std::shared_ptr<const GgufFile> file_;
   std::unique_ptr<Tokenizer> tokenizer_;
+  std::unique_ptr<GrammarCompiler> grammar_compiler_;
   std::optional<chat::ChatTemplate> template_;
   std::unique_ptr<Backend> backend_;
   std::unique_ptr<Model> model_;

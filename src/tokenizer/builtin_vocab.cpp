@@ -7,10 +7,6 @@
 
 namespace parley {
 
-const std::string_view kChatMlTemplate =
-    "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + "
-    "'\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
-
 Result<std::vector<std::pair<std::string, GgufValue>>> builtin_vocab_metadata(std::string_view name) {
   if (name != "bytes") return not_found_error("unknown built-in vocabulary 'builtin:{}' (known: builtin:bytes)", name);
   constexpr std::string_view kPre = "qwen2";

@@ -18,7 +18,8 @@ extern const std::string_view kBuiltinCorpus;
 inline constexpr std::string_view kBuiltinVocabPrefix = "builtin:";
 inline constexpr int kBuiltinBytesVocabSize = 768;
 
-// The ChatML template (Qwen, the demo model).
+// Parley's ChatML template, with its built-in tool format (tokenizer/chatml_template.cpp documents
+// the exact text): the built-in vocabulary's, and chat::builtin_chatml_template().
 extern const std::string_view kChatMlTemplate;
 
 // The tokenizer.* metadata of a built-in vocabulary by name ("bytes"), ready for GgufWriter.
