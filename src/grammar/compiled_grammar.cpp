@@ -1,5 +1,9 @@
 #include "grammar/compiled_grammar.h"
 
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -22,6 +26,8 @@ std::int64_t mask_bytes(const NodeMask& m) {
   return static_cast<std::int64_t>(m.accepted_bits.words().size() * 8 + m.accepted_list.size() * 4 +
                                    m.uncertain.size() * sizeof(UncertainToken));
 }
+
+constexpr int kBackgroundNice = 10;
 
 enum SlotState : std::uint8_t { kPending = 0, kRunning = 1, kReady = 2, kOverBudget = 3 };
 
@@ -89,13 +95,11 @@ CompiledGrammar::~CompiledGrammar() {
 void CompiledGrammar::classify_slot(std::size_t slot, NodeClassifier* classifier) const {
   Lazy& z = *lazy_;
   std::uint8_t expected = kPending;
-  if (!z.state[slot].compare_exchange_strong(expected, kRunning, std::memory_order_acq_rel)) {
-    if (expected == kRunning) {
-      std::unique_lock<std::mutex> lock(z.mutex);
-      z.done.wait(lock, [&] { return z.state[slot].load(std::memory_order_acquire) != kRunning; });
-    }
-    return;
+  if (!z.state[slot].compare_exchange_strong(expected, kRunning, std::memory_order_acq_rel) && expected != kRunning) {
+    return;  // done
   }
+  // Claimed, or another thread is on it: a matcher computes it too rather than wait for the
+  // background thread, which runs at a lower priority; the first result is kept.
   std::unique_ptr<NodeClassifier> own;
   if (classifier == nullptr) {
     own = std::make_unique<NodeClassifier>(pda_, *vocab_, limits_);
@@ -105,18 +109,20 @@ void CompiledGrammar::classify_slot(std::size_t slot, NodeClassifier* classifier
   const std::int64_t visits0 = classifier->visits();
   NodeMask m = classifier->classify(slot_nodes_[slot]);
   const std::int64_t bytes = mask_bytes(m);
-  const bool fits = z.bytes.fetch_add(bytes) + bytes <= limits_.max_mask_bytes;
-  if (fits) z.masks[slot] = std::move(m);
   {
     std::lock_guard<std::mutex> lock(z.mutex);
-    z.state[slot].store(fits ? kReady : kOverBudget, std::memory_order_release);
     z.stats.background_ms += ms_since(t0);
     z.stats.trie_visits += classifier->visits() - visits0;
-    ++z.stats.n_classified;
+    const std::uint8_t now = z.state[slot].load(std::memory_order_relaxed);
+    if (now == kReady || now == kOverBudget) return;  // another thread was first
+    const bool fits = z.stats.mask_bytes + bytes <= limits_.max_mask_bytes;
     if (fits) {
+      z.masks[slot] = std::move(m);  // written once, before the state says so (release)
       z.stats.n_uncertain += static_cast<std::int64_t>(z.masks[slot].uncertain.size());
       z.stats.mask_bytes += bytes;
     }
+    z.state[slot].store(fits ? kReady : kOverBudget, std::memory_order_release);
+    ++z.stats.n_classified;
     z.stats.complete = z.stats.n_classified == z.stats.n_mask_nodes;
   }
   z.done.notify_all();
@@ -201,7 +207,11 @@ Result<std::shared_ptr<const CompiledGrammar>> compile_grammar(const Grammar& gr
   }
   if (n_first < g->slot_nodes_.size() && classify == Classify::kBackground) {
     const CompiledGrammar* raw = g.get();
-    z.worker = std::thread([raw] { raw->run_background(); });
+    z.worker = std::thread([raw] {
+      // Below the engine's threads: the work is off the critical path (matchers never wait for it).
+      ::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), kBackgroundNice);
+      raw->run_background();
+    });
   }
   return std::shared_ptr<const CompiledGrammar>(std::move(g));
 }

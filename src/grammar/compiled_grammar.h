@@ -87,9 +87,10 @@ class CompiledGrammar {
   const GrammarLimits& limits() const { return limits_; }
   // The classification of a node that reads bytes; nullptr for other nodes and for nodes whose
   // classification did not fit in GrammarLimits::max_mask_bytes (the matcher walks the trie for
-  // those). A node the background has not reached yet is classified on the caller's thread (or
-  // waited for, when the background is on it): the first masks of a large grammar may cost a
-  // classification (a few microseconds to a few milliseconds) until the background is done.
+  // those). A node that is not classified yet is classified on the caller's thread (even when
+  // the background is on it: it never waits for that lower-priority thread): the first masks of
+  // a large grammar may cost a classification (a few microseconds to a few milliseconds) until
+  // the background is done.
   const NodeMask* node_mask(PdaNodeId node) const;
   // Blocks until every node is classified (by the background; with Classify::kOnDemand, here).
   void wait_classified() const;
@@ -103,7 +104,8 @@ class CompiledGrammar {
                                                                         const GrammarLimits&, Classify);
   struct Lazy;
   CompiledGrammar(Pda pda, std::shared_ptr<const TokenVocabulary> vocab, const GrammarLimits& limits);
-  // Classifies the node of mask slot `slot` unless someone else has (returns when it is done).
+  // Classifies the node of mask slot `slot` unless that is done (when several threads do, the
+  // first result is kept).
   void classify_slot(std::size_t slot, NodeClassifier* classifier) const;
   void run_background() const;
 
