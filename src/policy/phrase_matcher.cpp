@@ -8,7 +8,7 @@ namespace parley::policy {
 
 std::size_t PhraseMatcher::memory_bytes() const {
   return sizeof(std::uint32_t) * (next_.size() + out_state_.size() + out_link_.size() + out_begin_.size() +
-                                  out_patterns_.size() + pattern_lengths_.size());
+                                  out_patterns_.size() + pattern_lengths_.size() + depth_.size());
 }
 
 Result<PhraseMatcher> PhraseMatcher::build(const std::vector<std::string>& patterns) {
@@ -26,6 +26,7 @@ Result<PhraseMatcher> PhraseMatcher::build(const std::vector<std::string>& patte
   // The trie, with sparse children while it is built.
   std::vector<std::map<std::uint8_t, std::uint32_t>> children(1);
   std::vector<std::vector<std::uint32_t>> ends(1);
+  m.depth_.assign(1, 0);
   for (std::uint32_t i = 0; i < patterns.size(); ++i) {
     std::uint32_t s = 0;
     for (const char c : patterns[i]) {
@@ -39,6 +40,7 @@ Result<PhraseMatcher> PhraseMatcher::build(const std::vector<std::string>& patte
         children[s].emplace(k, t);
         children.emplace_back();
         ends.emplace_back();
+        m.depth_.push_back(m.depth_[s] + 1);
         s = t;
       } else {
         s = it->second;

@@ -28,19 +28,21 @@ class PhraseMatcher {
   PhraseMatcher() = default;
 
   // Calls on_match(pattern, end) for every occurrence of a pattern ending at byte `end` of text
-  // (exclusive). on_match returns false to stop the scan.
+  // (exclusive). on_match returns false to stop the scan. Returns how many bytes at the end of
+  // text are the start of some pattern (the longest such suffix): what a stream must hold back.
   template <typename F>
-  void scan(std::string_view text, F&& on_match) const {
-    if (states_ == 0) return;
+  std::size_t scan(std::string_view text, F&& on_match) const {
+    if (states_ == 0) return 0;
     std::uint32_t s = 0;
     for (std::size_t i = 0; i < text.size(); ++i) {
       s = next_[static_cast<std::size_t>(s) * n_classes_ + byte_class_[static_cast<unsigned char>(text[i])]];
       for (std::uint32_t o = out_state_[s]; o != kNone; o = out_link_[o]) {
         for (std::uint32_t k = out_begin_[o]; k < out_begin_[o + 1]; ++k) {
-          if (!on_match(out_patterns_[k], i + 1)) return;
+          if (!on_match(out_patterns_[k], i + 1)) return 0;
         }
       }
     }
+    return depth_[s];
   }
 
   std::size_t pattern_count() const { return pattern_lengths_.size(); }
@@ -61,6 +63,7 @@ class PhraseMatcher {
   std::vector<std::uint32_t> out_link_;   // per state: the next such state down the chain
   std::vector<std::uint32_t> out_begin_;  // per state + 1: its patterns in out_patterns_
   std::vector<std::uint32_t> out_patterns_;
+  std::vector<std::uint32_t> depth_;  // per state: bytes from the root
   std::vector<std::uint32_t> pattern_lengths_;
   std::size_t longest_ = 0;
 };

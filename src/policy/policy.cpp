@@ -76,7 +76,8 @@ void build_spaced_view(const NormalizedText& n, SpacedView* v) {
     }
     i = j;
   }
-  end_run();
+  // No NUL after the last run: in a stream it may go on, and the automaton's state at the end
+  // must say so.
 }
 
 bool whole_word_at(std::string_view t, std::size_t begin, std::size_t end) {
@@ -178,6 +179,19 @@ void Policy::evaluate(Stage stage, Role role, std::string_view model, std::strin
 
 void Policy::evaluate_from(Stage stage, Role role, std::string_view model, std::string_view text, std::size_t from,
                            PolicyScratch* scratch, Verdict* out) const {
+  evaluate_impl(stage, role, model, text, from, scratch, out, nullptr);
+}
+
+void Policy::evaluate_partial(Stage stage, Role role, std::string_view model, std::string_view text, std::size_t from,
+                              PolicyScratch* scratch, Verdict* out, std::size_t* hold) const {
+  *hold = text.size();
+  evaluate_impl(stage, role, model, text, from, scratch, out, hold);
+  // Only matches that begin before the held part are final.
+  std::erase_if(out->matches, [&](const Match& m) { return m.span.begin >= *hold; });
+}
+
+void Policy::evaluate_impl(Stage stage, Role role, std::string_view model, std::string_view text, std::size_t from,
+                           PolicyScratch* scratch, Verdict* out, std::size_t* hold) const {
   out->clear();
   PolicyScratch::Impl& s = scratch->impl();
   const std::size_t n_rules = config_.rules.size();
@@ -191,57 +205,9 @@ void Policy::evaluate_from(Stage stage, Role role, std::string_view model, std::
       any_spacing |= config_.rules[r].spacing;
     }
   }
-  Collector collect(config_, out);
   pcre2_set_match_limit(s.match_context, config_.regex_match_limit);
-  const Compiled& c = *compiled_;
-  if (any_phrases) {
-    s.normalized.clear();
-    TextNormalizer::instance().normalize(text, 0, &s.normalized);
-    const NormalizedText& n = s.normalized;
-    c.phrases.scan(n.text, [&](std::uint32_t p, std::size_t end) {
-      const std::uint32_t r = c.pattern_rule[p];
-      const std::size_t begin = end - c.phrases.pattern_length(p);
-      if (!s.applicable[r] || n.original_begin(begin) < from) return true;
-      if (config_.rules[r].whole_words && !whole_word_at(n.text, begin, end)) return true;
-      collect.add(r, Span{n.original_begin(begin), n.original_end(end)}, config_.rules[r].category);
-      return true;
-    });
-    if (any_spacing && c.any_spacing) {
-      build_spaced_view(n, &s.spaced);
-      c.phrases.scan(s.spaced.text, [&](std::uint32_t p, std::size_t end) {
-        const std::uint32_t r = c.pattern_rule[p];
-        const std::size_t begin = end - c.phrases.pattern_length(p);
-        if (!s.applicable[r] || !config_.rules[r].spacing || s.spaced.src_begin[begin] < from) return true;
-        collect.add(r, Span{s.spaced.src_begin[begin], s.spaced.src_end[end - 1]}, config_.rules[r].category);
-        return true;
-      });
-    }
-  }
-  for (std::uint32_t r = 0; r < n_rules; ++r) {
-    if (!s.applicable[r]) continue;
-    const RuleConfig& rule = config_.rules[r];
-    if (rule.kind == RuleKind::kRegex) {
-      out->regex_limit_hits +=
-          for_each_regex_match(*c.rules[r].regex, text, from, s, [&](std::size_t b, std::size_t e, auto...) {
-            collect.add(r, Span{static_cast<std::uint32_t>(b), static_cast<std::uint32_t>(e)}, rule.category);
-            return true;
-          });
-    } else if (rule.kind == RuleKind::kDetector) {
-      for (const Detector d : rule.detectors) {
-        const CompiledRegex& re = *c.detectors[static_cast<std::size_t>(d)];
-        out->regex_limit_hits += for_each_regex_match(
-            re, text, from, s, [&](std::size_t b, std::size_t e, std::size_t g1b, std::size_t g1e) {
-              if (g1b != std::string_view::npos) b = g1b, e = g1e;
-              if (!detector_accepts(d, text.substr(b, e - b))) return true;
-              bool closed = true;
-              if (d == Detector::kPrivateKey) e = private_key_block_end(text, e, &closed);
-              collect.add(r, Span{static_cast<std::uint32_t>(b), static_cast<std::uint32_t>(e)}, detector_name(d),
-                          !closed);
-              return true;
-            });
-      }
-    }
-  }
+  if (any_phrases) match_phrases(text, from, any_spacing, s, out, hold);
+  match_regexes(text, from, s, out, hold);
   std::sort(out->matches.begin(), out->matches.end(), [](const Match& a, const Match& b) {
     if (a.span.begin != b.span.begin) return a.span.begin < b.span.begin;
     if (a.rule != b.rule) return a.rule < b.rule;
@@ -250,6 +216,85 @@ void Policy::evaluate_from(Stage stage, Role role, std::string_view model, std::
   out->matches.erase(std::unique(out->matches.begin(), out->matches.end(),
                                  [](const Match& a, const Match& b) { return a.rule == b.rule && a.span == b.span; }),
                      out->matches.end());
+  if (out->truncated) {  // the action counts every match, the kept ones may not show it
+    for (const Match& m : out->matches) out->action = std::max(out->action, m.action);
+  }
+}
+
+void Policy::match_phrases(std::string_view text, std::size_t from, bool any_spacing, PolicyScratch::Impl& s,
+                           Verdict* out, std::size_t* hold) const {
+  const Compiled& c = *compiled_;
+  Collector collect(config_, out);
+  s.normalized.clear();
+  TextNormalizer::instance().normalize(text, 0, &s.normalized);
+  const NormalizedText& n = s.normalized;
+  const std::size_t pending = c.phrases.scan(n.text, [&](std::uint32_t p, std::size_t end) {
+    const std::uint32_t r = c.pattern_rule[p];
+    const std::size_t begin = end - c.phrases.pattern_length(p);
+    if (!s.applicable[r] || n.original_begin(begin) < from) return true;
+    if (config_.rules[r].whole_words && !whole_word_at(n.text, begin, end)) return true;
+    collect.add(r, Span{n.original_begin(begin), n.original_end(end)}, config_.rules[r].category);
+    return true;
+  });
+  if (hold != nullptr && pending > 0) *hold = std::min<std::size_t>(*hold, n.original_begin(n.text.size() - pending));
+  if (!any_spacing || !c.any_spacing) return;
+  build_spaced_view(n, &s.spaced);
+  const SpacedView& v = s.spaced;
+  const std::size_t spaced_pending = c.phrases.scan(v.text, [&](std::uint32_t p, std::size_t end) {
+    const std::uint32_t r = c.pattern_rule[p];
+    const std::size_t begin = end - c.phrases.pattern_length(p);
+    if (!s.applicable[r] || !config_.rules[r].spacing || v.src_begin[begin] < from) return true;
+    collect.add(r, Span{v.src_begin[begin], v.src_end[end - 1]}, config_.rules[r].category);
+    return true;
+  });
+  if (hold != nullptr && spaced_pending > 0) {
+    *hold = std::min<std::size_t>(*hold, v.src_begin[v.text.size() - spaced_pending]);
+  }
+}
+
+void Policy::match_regexes(std::string_view text, std::size_t from, PolicyScratch::Impl& s, Verdict* out,
+                           std::size_t* hold) const {
+  const Compiled& c = *compiled_;
+  Collector collect(config_, out);
+  std::size_t partial = std::string_view::npos;
+  // A potential match held back at most `bound` bytes before the end.
+  auto note_partial = [&](std::size_t bound) {
+    if (hold == nullptr || partial == std::string_view::npos) return;
+    const std::size_t floor = text.size() > bound ? text.size() - bound : 0;
+    *hold = std::min(*hold, std::max(partial, floor));
+  };
+  std::size_t* want_partial = hold != nullptr ? &partial : nullptr;
+  for (std::uint32_t r = 0; r < config_.rules.size(); ++r) {
+    if (!s.applicable[r]) continue;
+    const RuleConfig& rule = config_.rules[r];
+    if (rule.kind == RuleKind::kRegex) {
+      out->regex_limit_hits += for_each_regex_match(
+          *c.rules[r].regex, text, from, s,
+          [&](std::size_t b, std::size_t e, auto...) {
+            collect.add(r, Span{static_cast<std::uint32_t>(b), static_cast<std::uint32_t>(e)}, rule.category);
+            return true;
+          },
+          want_partial);
+      note_partial(rule.max_match_bytes);
+    } else if (rule.kind == RuleKind::kDetector) {
+      for (const Detector d : rule.detectors) {
+        const CompiledRegex& re = *c.detectors[static_cast<std::size_t>(d)];
+        out->regex_limit_hits += for_each_regex_match(
+            re, text, from, s,
+            [&](std::size_t b, std::size_t e, std::size_t g1b, std::size_t g1e) {
+              if (g1b != std::string_view::npos) b = g1b, e = g1e;
+              if (!detector_accepts(d, text.substr(b, e - b))) return true;
+              bool closed = true;
+              if (d == Detector::kPrivateKey) e = private_key_block_end(text, e, &closed);
+              collect.add(r, Span{static_cast<std::uint32_t>(b), static_cast<std::uint32_t>(e)}, detector_name(d),
+                          !closed);
+              return true;
+            },
+            want_partial);
+        note_partial(detector_spec(d).max_match_bytes);
+      }
+    }
+  }
 }
 
 StreamBounds Policy::stream_bounds(Stage stage, Role role, std::string_view model) const {

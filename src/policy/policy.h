@@ -97,12 +97,25 @@ class Policy {
   void evaluate_from(Stage stage, Role role, std::string_view model, std::string_view text, std::size_t from,
                      PolicyScratch* scratch, Verdict* out) const;
 
+  // For the streaming filter: like evaluate_from, but a match that more text could still extend
+  // or complete is left out, and *hold is set to the earliest offset where such a potential match
+  // begins (text.size() when there is none): the bytes from there on must not be shown yet. A
+  // regex or detector holds back at most its max_match_bytes.
+  void evaluate_partial(Stage stage, Role role, std::string_view model, std::string_view text, std::size_t from,
+                        PolicyScratch* scratch, Verdict* out, std::size_t* hold) const;
+
   StreamBounds stream_bounds(Stage stage, Role role, std::string_view model) const;
 
   struct Compiled;  // PCRE2 codes and the phrase automaton (policy.cpp)
 
  private:
   Policy();
+  void evaluate_impl(Stage stage, Role role, std::string_view model, std::string_view text, std::size_t from,
+                     PolicyScratch* scratch, Verdict* out, std::size_t* hold) const;
+  void match_phrases(std::string_view text, std::size_t from, bool any_spacing, PolicyScratch::Impl& s, Verdict* out,
+                     std::size_t* hold) const;
+  void match_regexes(std::string_view text, std::size_t from, PolicyScratch::Impl& s, Verdict* out,
+                     std::size_t* hold) const;
   PolicyConfig config_;
   std::unique_ptr<Compiled> compiled_;
 };

@@ -70,7 +70,7 @@ Result<std::unique_ptr<CompiledRegex>> compile_regex(std::string_view pattern, b
   pcre2_pattern_info(re->code.get(), PCRE2_INFO_MINLENGTH, &min_length);
   pcre2_pattern_info(re->code.get(), PCRE2_INFO_MAXLOOKBEHIND, &lookbehind);
   re->max_lookbehind = lookbehind;
-  re->jit = pcre2_jit_compile(re->code.get(), PCRE2_JIT_COMPLETE) == 0;
+  re->jit = pcre2_jit_compile(re->code.get(), PCRE2_JIT_COMPLETE | PCRE2_JIT_PARTIAL_HARD) == 0;
   // MINLENGTH is a lower bound; an empty match is possible only when it is 0. Check for real.
   if (min_length == 0) {
     PolicyScratch scratch;

@@ -66,18 +66,26 @@ struct PolicyScratch::Impl {
 
 // Runs one compiled regex over text from `from` (lookbehind may see before it); calls
 // on_match(group0_begin, group0_end, group1_begin, group1_end) (group 1 = npos when unset) and
-// returns the number of calls stopped by a limit.
+// returns the number of calls stopped by a limit. With `partial_start`, matching is
+// PCRE2_PARTIAL_HARD: a match that more text could still change is not reported, and where it
+// starts is stored there (npos: none).
 template <typename F>
 std::uint32_t for_each_regex_match(const CompiledRegex& re, std::string_view text, std::size_t from,
-                                   PolicyScratch::Impl& s, F&& on_match) {
+                                   PolicyScratch::Impl& s, F&& on_match, std::size_t* partial_start = nullptr) {
   std::uint32_t limit_hits = 0;
+  const std::uint32_t options = partial_start != nullptr ? PCRE2_PARTIAL_HARD : 0;
+  if (partial_start != nullptr) *partial_start = std::string_view::npos;
   std::size_t offset = from;
   const auto* subject = reinterpret_cast<PCRE2_SPTR>(text.data());
   while (offset <= text.size()) {
-    const int rc = re.jit
-                       ? pcre2_jit_match(re.code.get(), subject, text.size(), offset, 0, s.match_data, s.match_context)
-                       : pcre2_match(re.code.get(), subject, text.size(), offset, 0, s.match_data, s.match_context);
+    const int rc =
+        re.jit ? pcre2_jit_match(re.code.get(), subject, text.size(), offset, options, s.match_data, s.match_context)
+               : pcre2_match(re.code.get(), subject, text.size(), offset, options, s.match_data, s.match_context);
     if (rc == PCRE2_ERROR_NOMATCH) break;
+    if (rc == PCRE2_ERROR_PARTIAL) {
+      *partial_start = pcre2_get_ovector_pointer(s.match_data)[0];
+      break;
+    }
     if (rc < 0) {
       if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT || rc == PCRE2_ERROR_JIT_STACKLIMIT) {
         ++limit_hits;
