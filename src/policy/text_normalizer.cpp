@@ -89,6 +89,13 @@ TextNormalizer::TextNormalizer() : pages_((kMaxCodePoint + 1) >> 8) {
     mapped_.push_back(std::move(m));
     page[c & 0xFF] = static_cast<std::uint32_t>(mapped_.size());
   }
+  for (char32_t c = 0; c < 128; ++c) {
+    const std::string* m = mapping(c);
+    if (m == nullptr)
+      ascii_[c] = static_cast<char>(c);
+    else if (m->size() == 1)
+      ascii_[c] = (*m)[0];
+  }
 }
 
 const std::string* TextNormalizer::mapping(char32_t cp) const {
@@ -108,6 +115,13 @@ void TextNormalizer::normalize(std::string_view s, std::uint32_t base, Normalize
   while (pos < s.size()) {
     const std::size_t begin = pos;
     const auto lead = static_cast<unsigned char>(s[pos]);
+    if (lead < 0x80 && ascii_[lead] != 0 && ascii_[lead] != ' ') {  // one byte to one byte
+      out->text.push_back(ascii_[lead]);
+      out->src_begin.push_back(static_cast<std::uint32_t>(base + pos));
+      out->src_end.push_back(static_cast<std::uint32_t>(base + pos + 1));
+      ++pos;
+      continue;
+    }
     char32_t cp = lead;
     if (lead < 0x80) {
       ++pos;

@@ -64,6 +64,8 @@ class TextNormalizer {
  private:
   TextNormalizer();
 
+  // ASCII, the common case: the mapped byte (0: see pages_, which holds the longer ones).
+  char ascii_[128] = {};
   // Pages of 256 code points; each entry is 0 (identity) or 1 + an index into mapped_.
   std::vector<std::vector<std::uint32_t>> pages_;
   std::vector<std::string> mapped_;
