@@ -30,7 +30,7 @@ constexpr std::array<DetectorSpec, kDetectorCount> kSpecs = {{
     {R"((?i)(?<![A-Za-z0-9])(?:[A-Za-z0-9]{1,20}[_-])?(?:password|passwd|pwd|secret|token|api[_-]?key|)"
      R"(access[_-]?key|private[_-]?key|client[_-]?secret|auth[_-]?token)(?:[_-][A-Za-z0-9]{1,20})?["']?)"
      R"([ \t]{0,3}(?::=|=|:)[ \t]{0,3}["']?([A-Za-z0-9+/=_.~!@#$%^&*-]{16,200})(?![A-Za-z0-9+/=_.~!@#$%^&*-]))",
-     300},
+     300, 96},
 }};
 
 constexpr std::array<std::string_view, kDetectorCount> kNames = {
@@ -279,14 +279,15 @@ bool detector_accepts(Detector d, std::string_view c) {
 }
 
 std::size_t private_key_block_end(std::string_view text, std::size_t header_end, bool* closed) {
-  const std::size_t end_line = text.find("-----END ", header_end);
-  if (end_line != std::string_view::npos) {
+  for (std::size_t from = header_end;;) {
+    const std::size_t end_line = text.find("-----END ", from);
+    if (end_line == std::string_view::npos) break;
     const std::size_t dashes = text.find("-----", end_line + 9);
-    const std::size_t line_end = text.find('\n', end_line);
-    if (dashes != std::string_view::npos && (line_end == std::string_view::npos || dashes < line_end)) {
+    if (dashes != std::string_view::npos && dashes - end_line <= kPemEndLineMax) {
       *closed = true;
       return dashes + 5;
     }
+    from = end_line + 1;
   }
   *closed = false;
   return text.size();

@@ -52,8 +52,9 @@ std::string_view detector_name(Detector d);
 std::vector<Detector> detectors_named(std::string_view name);
 
 struct DetectorSpec {
-  std::string_view pattern;     // PCRE2 (no UTF needed); group 1, when set, is the match
-  std::size_t max_match_bytes;  // the longest match (streaming hold-back)
+  std::string_view pattern;      // PCRE2 (no UTF needed); group 1, when set, is the match
+  std::size_t max_match_bytes;   // the longest match (streaming hold-back)
+  std::size_t prefix_bytes = 0;  // the longest text before group 1 (streaming context)
 };
 const DetectorSpec& detector_spec(Detector d);
 
@@ -70,6 +71,8 @@ double shannon_bits_per_char(std::string_view s);
 
 namespace parley::policy {
 // The end of a PEM private key block whose BEGIN line ends at `header_end`: just after its END
-// line, or text.size() when the END line is not there (yet). *closed says which.
+// line ("-----END " and the next "-----" within kPemEndLineMax bytes), or text.size() when the
+// END line is not there (yet). *closed says which.
+inline constexpr std::size_t kPemEndLineMax = 80;
 std::size_t private_key_block_end(std::string_view text, std::size_t header_end, bool* closed);
 }  // namespace parley::policy

@@ -8,7 +8,6 @@ namespace parley::policy {
 namespace {
 
 constexpr std::string_view kPemEnd = "-----END ";
-constexpr std::size_t kPemEndLineMax = 80;  // "-----END ENCRYPTED PRIVATE KEY-----" and room
 
 // Moves `pos` back to the start of the UTF-8 character it is inside (bytes before base are gone).
 std::uint64_t char_start(std::string_view buf, std::uint64_t base, std::uint64_t pos) {
@@ -58,7 +57,7 @@ bool OutputFilter::skip_private_key(bool final) {
       in_private_key_ = false;
       return true;
     }
-    if (dashes == std::string_view::npos && !final && rest.size() - end <= kPemEndLineMax) {
+    if (dashes == std::string_view::npos && !final && rest.size() - end < kPemEndLineMax + 5) {
       emitted_ += end;  // wait for the rest of the END line
       return false;
     }
@@ -90,34 +89,10 @@ OutputFilter::State OutputFilter::process(bool final, std::string* emit) {
     policy_->evaluate_partial(Stage::kOutput, role_, model_, window, from, &scratch_, &verdict_, &hold);
     safe = std::max<std::uint64_t>(emitted_, window_begin + hold);
   }
-  for (Match m : verdict_.matches) {
-    m.span.begin += static_cast<std::uint32_t>(window_begin);
-    m.span.end += static_cast<std::uint32_t>(window_begin);
-    if (m.span.begin < emitted_ && m.action != Action::kBlock) continue;  // inside a masked span
-    matches_.push_back(m);
-    action_ = std::max(action_, m.action);
-    if (m.action == Action::kBlock) {
-      release(std::max<std::uint64_t>(m.span.begin, emitted_), emit);
-      blocked_ = true;
-      cut_ = emitted_;
-      return State::kBlocked;
-    }
-    if (m.action != Action::kRedact) continue;
-    release(m.span.begin, emit);
-    *emit += "[redacted:";
-    *emit += m.label;
-    *emit += ']';
-    if (m.open_ended) {
-      emitted_ = m.span.begin;
-      in_private_key_ = true;
-      skip_private_key(final);
-      if (in_private_key_) {
-        trim();
-        return State::kOpen;
-      }
-    } else {
-      emitted_ = std::max<std::uint64_t>(emitted_, m.span.end);
-    }
+  if (apply_matches(window_begin, final, &safe, emit) == State::kBlocked) return State::kBlocked;
+  if (in_private_key_) {
+    trim();
+    return State::kOpen;
   }
   release(std::max(safe, emitted_), emit);
   if (received_ - emitted_ > policy_->config().max_stream_holdback_bytes) {
@@ -127,6 +102,65 @@ OutputFilter::State OutputFilter::process(bool final, std::string* emit) {
   }
   trim();
   return State::kOpen;
+}
+
+// Applies the final matches of verdict_ in order, as redact() does on the whole text: the
+// spans of overlapping redactions merge (a redaction that more text could still extend waits:
+// *safe moves back to its start), and nothing from the first block on is shown.
+OutputFilter::State OutputFilter::apply_matches(std::uint64_t window_begin, bool final, std::uint64_t* safe,
+                                                std::string* emit) {
+  std::vector<Match>& ms = verdict_.matches;
+  for (Match& m : ms) {
+    m.span.begin += static_cast<std::uint32_t>(window_begin);
+    m.span.end += static_cast<std::uint32_t>(window_begin);
+  }
+  const auto block = std::find_if(ms.begin(), ms.end(), [](const Match& m) { return m.action == Action::kBlock; });
+  const std::uint64_t block_at = block == ms.end() ? UINT64_MAX : block->span.begin;
+  for (std::size_t i = 0; i < ms.size() && ms[i].span.begin < block_at; ++i) {
+    const Match& m = ms[i];
+    if (m.action != Action::kRedact || m.span.begin < emitted_) {
+      matches_.push_back(m);
+      action_ = std::max(action_, m.action);
+      continue;
+    }
+    std::uint64_t end = m.span.end;
+    std::uint64_t open_from = m.open_ended ? m.span.begin : UINT64_MAX;  // masked to the END line from here
+    std::size_t last = i;
+    for (std::size_t j = i + 1; j < ms.size() && ms[j].span.begin < end && ms[j].span.begin < block_at; ++j) {
+      if (ms[j].action == Action::kRedact) {
+        if (ms[j].open_ended) open_from = std::min<std::uint64_t>(open_from, ms[j].span.begin);
+        end = std::max<std::uint64_t>(end, ms[j].span.end);
+      }
+      last = j;
+    }
+    if (!final && open_from == UINT64_MAX && end > *safe && block_at == UINT64_MAX) {
+      *safe = std::min(*safe, static_cast<std::uint64_t>(m.span.begin));  // may grow yet: wait for it
+      break;
+    }
+    for (std::size_t j = i; j <= last; ++j) {
+      matches_.push_back(ms[j]);
+      action_ = std::max(action_, ms[j].action);
+    }
+    release(m.span.begin, emit);
+    *emit += "[redacted:";
+    *emit += m.label;
+    *emit += ']';
+    if (open_from != UINT64_MAX) {
+      emitted_ = std::max(emitted_, open_from);
+      in_private_key_ = true;
+      if (!skip_private_key(final)) return State::kOpen;
+    } else {
+      emitted_ = std::min(std::max<std::uint64_t>(emitted_, end), block_at);
+    }
+    i = last;
+  }
+  if (block == ms.end()) return State::kOpen;
+  matches_.push_back(*block);
+  action_ = Action::kBlock;
+  release(std::max<std::uint64_t>(block_at, emitted_), emit);
+  blocked_ = true;
+  cut_ = block_at;
+  return State::kBlocked;
 }
 
 // Drops what is before the emitted point and its context, so a long reply keeps a small buffer.

@@ -51,6 +51,7 @@ class OutputFilter {
  private:
   State process(bool final, std::string* emit);
   bool skip_private_key(bool final);
+  State apply_matches(std::uint64_t window_begin, bool final, std::uint64_t* safe, std::string* emit);
   void release(std::uint64_t upto, std::string* emit);
   void trim();
   std::string_view at(std::uint64_t begin, std::uint64_t end) const {

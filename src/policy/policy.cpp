@@ -107,6 +107,27 @@ class Collector {
   Verdict* out_;
 };
 
+// A private key block that is masked is opaque: what begins inside it is part of it (the output
+// filter swallows it unread), so a match starting in it and running past its END line is not
+// another match.
+void drop_inside_masked_keys(Verdict* v) {
+  std::vector<Match>& ms = v->matches;
+  bool dropped = false;
+  for (std::size_t k = 0; k < ms.size(); ++k) {
+    if (ms[k].action != Action::kRedact || ms[k].label != detector_name(Detector::kPrivateKey)) continue;
+    const Span key = ms[k].span;
+    const bool open = ms[k].open_ended;
+    const auto inside = [&](const Match& m) { return m.span.begin > key.begin && (open || m.span.begin < key.end); };
+    const auto from = std::remove_if(ms.begin() + static_cast<std::ptrdiff_t>(k) + 1, ms.end(), inside);
+    dropped |= from != ms.end();
+    ms.erase(from, ms.end());
+  }
+  if (dropped && !v->truncated) {
+    v->action = Action::kNone;
+    for (const Match& m : ms) v->action = std::max(v->action, m.action);
+  }
+}
+
 }  // namespace
 
 std::string_view stage_name(Stage s) {
@@ -216,6 +237,7 @@ void Policy::evaluate_impl(Stage stage, Role role, std::string_view model, std::
   out->matches.erase(std::unique(out->matches.begin(), out->matches.end(),
                                  [](const Match& a, const Match& b) { return a.rule == b.rule && a.span == b.span; }),
                      out->matches.end());
+  drop_inside_masked_keys(out);
   if (out->truncated) {  // the action counts every match, the kept ones may not show it
     for (const Match& m : out->matches) out->action = std::max(out->action, m.action);
   }
@@ -271,6 +293,7 @@ void Policy::match_regexes(std::string_view text, std::size_t from, PolicyScratc
       out->regex_limit_hits += for_each_regex_match(
           *c.rules[r].regex, text, from, s,
           [&](std::size_t b, std::size_t e, auto...) {
+            if (b < from) return true;
             collect.add(r, Span{static_cast<std::uint32_t>(b), static_cast<std::uint32_t>(e)}, rule.category);
             return true;
           },
@@ -279,13 +302,17 @@ void Policy::match_regexes(std::string_view text, std::size_t from, PolicyScratc
     } else if (rule.kind == RuleKind::kDetector) {
       for (const Detector d : rule.detectors) {
         const CompiledRegex& re = *c.detectors[static_cast<std::size_t>(d)];
+        std::size_t last_end = 0;  // a match inside the previous one (a phone in a phone) is not another
+        // From the window's start: a detector's match (group 1) may follow a key before `from`.
         out->regex_limit_hits += for_each_regex_match(
-            re, text, from, s,
+            re, text, 0, s,
             [&](std::size_t b, std::size_t e, std::size_t g1b, std::size_t g1e) {
               if (g1b != std::string_view::npos) b = g1b, e = g1e;
-              if (!detector_accepts(d, text.substr(b, e - b))) return true;
+              if (b < last_end || !detector_accepts(d, text.substr(b, e - b))) return true;
               bool closed = true;
               if (d == Detector::kPrivateKey) e = private_key_block_end(text, e, &closed);
+              if (b < from) return true;  // context: decided before, and may lack what came before it
+              last_end = e;
               collect.add(r, Span{static_cast<std::uint32_t>(b), static_cast<std::uint32_t>(e)}, detector_name(d),
                           !closed);
               return true;
@@ -317,6 +344,7 @@ StreamBounds Policy::stream_bounds(Stage stage, Role role, std::string_view mode
       case RuleKind::kDetector:
         for (const Detector d : rule.detectors) {
           b.raw_bytes = std::max(b.raw_bytes, detector_spec(d).max_match_bytes + kMaxCodePointBytes);
+          b.context_bytes = std::max(b.context_bytes, detector_spec(d).prefix_bytes);
           b.context_bytes = std::max(
               b.context_bytes, compiled_->detectors[static_cast<std::size_t>(d)]->max_lookbehind * kMaxCodePointBytes);
         }
@@ -334,6 +362,7 @@ std::string redact(std::string_view text, const Verdict& verdict, Action at_leas
   std::size_t pos = 0;
   for (std::size_t i = 0; i < verdict.matches.size(); ++i) {
     const Match& m = verdict.matches[i];
+    if (m.span.begin >= text.size() || pos >= text.size()) break;  // (a verdict of a longer text)
     if (m.action < at_least || m.span.end <= pos) continue;
     const std::size_t begin = std::max<std::size_t>(m.span.begin, pos);
     std::size_t end = m.open_ended ? text.size() : std::min<std::size_t>(m.span.end, text.size());

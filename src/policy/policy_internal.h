@@ -64,7 +64,8 @@ struct PolicyScratch::Impl {
   pcre2_jit_stack* jit_stack = nullptr;
 };
 
-// Runs one compiled regex over text from `from` (lookbehind may see before it); calls
+// Runs one compiled regex over text from `from` (lookbehind may see before it), reporting the
+// leftmost match at each start position (matches may overlap); calls
 // on_match(group0_begin, group0_end, group1_begin, group1_end) (group 1 = npos when unset) and
 // returns the number of calls stopped by a limit. With `partial_start`, matching is
 // PCRE2_PARTIAL_HARD: a match that more text could still change is not reported, and where it
@@ -97,7 +98,10 @@ std::uint32_t for_each_regex_match(const CompiledRegex& re, std::string_view tex
     const std::size_t g1b = has_group1 && ov[2] != PCRE2_UNSET ? ov[2] : std::string_view::npos;
     const std::size_t g1e = has_group1 && ov[3] != PCRE2_UNSET ? ov[3] : std::string_view::npos;
     if (!on_match(ov[0], ov[1], g1b, g1e)) break;
-    offset = ov[1] > ov[0] ? ov[1] : ov[0] + 1;
+    // Every start position on its own (matches may overlap): what matches at a position depends
+    // only on the text around it, so a stream's window finds what the whole text has.
+    offset = ov[0] + 1;
+    while (offset < text.size() && (static_cast<unsigned char>(text[offset]) & 0xC0) == 0x80) ++offset;
   }
   return limit_hits;
 }
