@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 
 #include "api/json_fields.h"
+#include "api/openai_structured.h"
 
 namespace parley {
 namespace json = boost::json;
@@ -32,6 +33,15 @@ Status parse_cache_scope(const json::object& o, bool* shared) {
     return invalid_param("cache_scope", "'cache_scope' must be 'private' or 'shared'.");
   }
   *shared = v == "shared";
+  return ok_status();
+}
+
+// The "priority" extension: "" when absent, else "interactive" or "batch".
+Status parse_priority_field(const json::object& o, std::string* priority) {
+  RETURN_IF_ERROR(get_string(o, "priority", priority));
+  if (!priority->empty() && *priority != "interactive" && *priority != "batch") {
+    return invalid_param("priority", "'priority' must be 'interactive' or 'batch'.");
+  }
   return ok_status();
 }
 
@@ -141,12 +151,11 @@ Result<ChatCompletionRequest> parse_chat_completion_request(std::string_view bod
   if (tl && !r.logprobs) return invalid_param("top_logprobs", "'top_logprobs' requires 'logprobs' to be true.");
   r.top_logprobs = static_cast<std::int32_t>(tl.value_or(0));
   RETURN_IF_ERROR(get_string(o, "user", &r.user));
-  if (const json::value* tools = field(o, "tools")) {
-    if (!tools->is_array()) return type_error("tools", "an array", *tools);
-    if (!tools->as_array().empty()) r.tools_json = json::serialize(*tools);
-  }
+  RETURN_IF_ERROR(parse_tools(o, &r));
+  RETURN_IF_ERROR(parse_response_format(o, &r.response_format));
   RETURN_IF_ERROR(parse_sampling(o, limits, &r.sampling));
   RETURN_IF_ERROR(parse_cache_scope(o, &r.cache_shared));
+  RETURN_IF_ERROR(parse_priority_field(o, &r.priority));
   return r;
 }
 
@@ -207,8 +216,10 @@ Result<CompletionRequest> parse_completion_request(std::string_view body, const 
   RETURN_IF_ERROR(get_integer(o, "logprobs", 0, 5, &lp));
   if (lp) r.logprobs = static_cast<std::int32_t>(*lp);
   RETURN_IF_ERROR(get_string(o, "user", &r.user));
+  RETURN_IF_ERROR(parse_response_format(o, &r.response_format));
   RETURN_IF_ERROR(parse_sampling(o, limits, &r.sampling));
   RETURN_IF_ERROR(parse_cache_scope(o, &r.cache_shared));
+  RETURN_IF_ERROR(parse_priority_field(o, &r.priority));
   return r;
 }
 

@@ -47,6 +47,28 @@ struct ChatMessage {
   std::string tool_calls_json;  // the assistant's tool_calls array as JSON, "" if none
 };
 
+// response_format (chat and completions).
+struct ResponseFormat {
+  enum class Type { kText, kJsonObject, kJsonSchema };
+  Type type = Type::kText;
+  std::string name;         // json_schema.name
+  std::string schema_json;  // json_schema.schema, serialized (the grammar compiler reads it)
+  bool strict = false;      // json_schema.strict
+};
+
+struct ToolDef {                // tools[i] with type "function"
+  std::string name;             // [A-Za-z0-9_-]{1,64}
+  std::string description;
+  std::string parameters_json;  // the JSON Schema of the arguments, serialized ("{}" when absent)
+  bool strict = false;
+};
+
+struct ToolChoice {
+  enum class Mode { kNone, kAuto, kRequired, kFunction };
+  Mode mode = Mode::kAuto;  // OpenAI's default: auto when tools are given, none otherwise
+  std::string function;     // kFunction: the tool's name (400 when not among tools)
+};
+
 struct ChatCompletionRequest {
   std::string model;
   std::vector<ChatMessage> messages;
@@ -64,6 +86,15 @@ struct ChatCompletionRequest {
   // (reusable by every account); "private" (the default) keeps it in the caller's scope. Who may
   // ask for "shared" is the gateway's decision.
   bool cache_shared = false;
+  std::optional<ResponseFormat> response_format;
+  std::vector<ToolDef> tools;  // besides tools_json, which the template still gets
+  ToolChoice tool_choice;
+  bool parallel_tool_calls = true;
+  // Extension "reasoning_format": "separate" (default: thinking in reasoning_content) | "inline".
+  enum class ReasoningFormat { kSeparate, kInline } reasoning_format = ReasoningFormat::kSeparate;
+  // Extension "priority": "interactive" or "batch" (the engine's priority classes); "" when the
+  // request does not say (the caller's default applies: the gateway decides).
+  std::string priority;
 };
 
 struct CompletionRequest {
@@ -85,6 +116,8 @@ struct CompletionRequest {
   std::string user;
   SamplingFields sampling;
   bool cache_shared = false;  // extension "cache_scope", as in ChatCompletionRequest
+  std::optional<ResponseFormat> response_format;
+  std::string priority;       // extension "priority", as in ChatCompletionRequest
 };
 
 Result<ChatCompletionRequest> parse_chat_completion_request(std::string_view body, const ApiLimits& limits = {});

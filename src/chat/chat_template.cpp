@@ -1,6 +1,7 @@
 #include "chat/chat_template.h"
 
 #include "chat/ast.h"
+#include "tokenizer/builtin_vocab.h"
 #include "tokenizer/vocab.h"
 
 namespace parley::chat {
@@ -27,10 +28,6 @@ std::string normalise_newlines(std::string_view s) {
   if (!out.empty() && out.back() == '\n') out.pop_back();
   return out;
 }
-
-constexpr std::string_view kChatMl =
-    "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + "
-    "'<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
 
 }  // namespace
 
@@ -73,10 +70,11 @@ Result<std::string> ChatTemplate::render(const ChatInput& input, const RenderLim
   return interpreter.render(*parsed_->program, vars);
 }
 
-std::string_view builtin_chatml_template() { return kChatMl; }
+// Parley's ChatML, with the built-in tool format (tokenizer/chatml_template.cpp).
+std::string_view builtin_chatml_template() { return kChatMlTemplate; }
 
 Result<ChatTemplate> chat_template_for(const Vocab& vocab) {
-  if (vocab.chat_template.empty()) return ChatTemplate::parse(kChatMl);
+  if (vocab.chat_template.empty()) return ChatTemplate::parse(kChatMlTemplate);
   auto t = ChatTemplate::parse(vocab.chat_template);
   if (!t.ok()) return t.status().with_context("tokenizer.chat_template");
   return t;

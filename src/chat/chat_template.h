@@ -71,7 +71,8 @@ class ChatTemplate {
   std::shared_ptr<const Parsed> parsed_;
 };
 
-// The ChatML template used when a model has none.
+// Parley's ChatML template, used when a model has none; with tools it speaks the built-in tool
+// format (tokenizer/chatml_template.cpp, docs/tools.md).
 std::string_view builtin_chatml_template();
 
 // The model's chat template (vocab.chat_template), or the built-in ChatML one when the model

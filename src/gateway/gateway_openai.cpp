@@ -11,6 +11,8 @@
 #include "gateway/generation.h"
 #include "gateway/generation_params.h"
 #include "gateway/http_errors.h"
+#include "gateway/structured_output.h"
+#include "gateway/tool_calling.h"
 #include "obs/request_id.h"
 
 namespace parley {
@@ -24,6 +26,29 @@ std::int64_t unix_now() {
 
 HttpHeaders json_headers(const std::string& request_id) {
   return {{"Content-Type", "application/json"}, {"X-Request-Id", request_id}};
+}
+
+// The grammar of a request's response_format (nullptr: none), compiled here, on the request pool,
+// with the model's cached compiler; the wait is observed in parley_grammar_compile_seconds.
+Result<CompiledGrammarPtr> response_format_grammar_for(const ServedModel& m, const std::optional<ResponseFormat>& format,
+                                                       GatewayMetrics& metrics) {
+  if (!format || format->type == ResponseFormat::Type::kText) return CompiledGrammarPtr();
+  const auto t0 = Clock::now();
+  Result<CompiledGrammarPtr> grammar = response_format_grammar(m.grammar_compiler(), format);
+  metrics.grammar_compile.with({m.id()}).observe(std::chrono::duration<double>(Clock::now() - t0).count());
+  return grammar;
+}
+
+// Tools, tool_choice and reasoning (gateway/tool_calling.h): `proto` (prompt and response_format
+// grammar set) gets the tool grammar and triggers; compile time is observed as for formats.
+Result<ChatOutputPlan> attach_tools_for(const ServedModel& m, const ChatCompletionRequest& r, GenerateRequest* proto,
+                                        GatewayMetrics& metrics) {
+  const auto t0 = Clock::now();
+  Result<ChatOutputPlan> plan = attach_tools(r, m.tool_syntax(), m.tokenizer(), m.grammar_compiler(), proto);
+  if (proto->grammar) {
+    metrics.grammar_compile.with({m.id()}).observe(std::chrono::duration<double>(Clock::now() - t0).count());
+  }
+  return plan;
 }
 
 }  // namespace
@@ -114,6 +139,13 @@ void Gateway::chat_completions(RouteCall& call) {
     return reply_error(*responder, request_id,
                        context_error(m->n_ctx(), n_prompt, r.max_tokens.value_or(0), "messages"), r.model, "chat");
   }
+  Result<CompiledGrammarPtr> grammar = response_format_grammar_for(*m, r.response_format, metrics_);
+  if (!grammar.ok()) return reply_error(*responder, request_id, grammar.status(), r.model, "chat");
+  GenerateRequest proto;  // what tools add to every choice's request
+  proto.prompt = tokens;
+  proto.grammar = *grammar;
+  Result<ChatOutputPlan> output = attach_tools_for(*m, r, &proto, metrics_);
+  if (!output.ok()) return reply_error(*responder, request_id, output.status(), r.model, "chat");
   // Fair scheduling is per account (the client's `user` field is theirs to choose: it would let
   // one account claim many shares); in local mode, where everyone is the one local user, it is
   // the `user` field as before.
@@ -129,8 +161,11 @@ void Gateway::chat_completions(RouteCall& call) {
     g.max_tokens = static_cast<std::int32_t>(r.max_tokens.value_or(0));
     g.ignore_eos = r.sampling.ignore_eos;
     g.tenant = tenant;
+    g.priority = priority_of(who, r.priority, options_.role_priority);
     g.cache_scope = cache_scope_of(who);
     if (r.cache_shared) g.cache_shared_tokens = static_cast<std::int32_t>(n_prompt);
+    g.grammar = proto.grammar;
+    g.grammar_triggers = proto.grammar_triggers;
     choices.push_back({0, std::move(g)});
   }
   JobSpec spec;
@@ -146,6 +181,7 @@ void Gateway::chat_completions(RouteCall& call) {
   spec.n_logprobs = r.logprobs ? r.top_logprobs : -1;
   spec.user = r.user;
   spec.arrival = arrival;
+  spec.chat_output = std::move(*output);
   // The most it can cost: the prompt once, plus every choice's completion up to its limit.
   const std::int64_t max_completion = r.max_tokens.value_or(m->n_ctx() - n_prompt);
   start_job(std::move(spec), who, n_prompt + r.n * max_completion, *m, std::move(choices), responder);
@@ -172,6 +208,8 @@ void Gateway::completions(RouteCall& call) {
     return reply_error(*responder, request_id, invalid_param("max_tokens", "'max_tokens' must be at least 1."), r.model,
                        "completions");
   }
+  Result<CompiledGrammarPtr> grammar = response_format_grammar_for(*m, r.response_format, metrics_);
+  if (!grammar.ok()) return reply_error(*responder, request_id, grammar.status(), r.model, "completions");
   const std::int32_t n_vocab = m->tokenizer().n_tokens();
   const std::string tenant = who.local_mode ? r.user : who.user_id;  // as in chat_completions
   std::vector<ChoiceInput> choices;
@@ -220,8 +258,10 @@ void Gateway::completions(RouteCall& call) {
       g.max_tokens = static_cast<std::int32_t>(r.max_tokens);
       g.ignore_eos = r.sampling.ignore_eos;
       g.tenant = tenant;
+      g.priority = priority_of(who, r.priority, options_.role_priority);
       g.cache_scope = cache_scope_of(who);
       if (r.cache_shared) g.cache_shared_tokens = static_cast<std::int32_t>(n_prompt);
+      g.grammar = *grammar;
       choices.push_back({static_cast<std::int32_t>(p), std::move(g)});
     }
   }

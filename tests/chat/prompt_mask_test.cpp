@@ -10,6 +10,7 @@
 #include <map>
 
 #include "chat/json.h"
+#include "chat/tool_prompt.h"
 #include "gguf/gguf_file.h"
 #include "test_support.h"
 
@@ -174,7 +175,9 @@ struct Prompt {
 };
 
 // Parley's way (`mask`) or the old one, which is Hugging Face's: render, parse special tokens.
-Prompt run(const Case& c, const Value& messages, const Value& tools, bool mask) {
+// `adapt`: the messages and tools first adapted to the template (chat/tool_prompt.h), as the
+// gateway does.
+Prompt run(const Case& c, const Value& messages, const Value& tools, bool mask, bool adapt = false) {
   const Model& m = model(c);
   const Tokenizer& tok = *m.tokenizer;
   ChatInput in;
@@ -186,6 +189,10 @@ Prompt run(const Case& c, const Value& messages, const Value& tools, bool mask) 
   in.now = std::tm{};
   in.now->tm_year = 125;
   in.now->tm_mday = 1;
+  if (adapt) {
+    const Status st = adapt_chat_input(probe_tool_template(*m.tmpl), &in);
+    CHECK(st.ok(), "{}", st.to_string());
+  }
   Prompt p;
   if (mask) {
     Result<ContentMask> cm = mask_request_strings(tok, *m.tmpl, &in);
@@ -245,12 +252,12 @@ class PromptMaskTest : public ::testing::TestWithParam<Case> {
   // The injected conversation decodes to Hugging Face's bytes, and its control tokens are exactly
   // those of the same conversation without the injection, while the old way has more.
   void expect_plain(const Value& injected, const Value& reference, const Value& tools_injected = {},
-                    const Value& tools_reference = {}) {
+                    const Value& tools_reference = {}, bool adapt = false) {
     const Case& c = GetParam();
-    const Prompt old_ref = run(c, reference, tools_reference, false);
-    const Prompt new_ref = run(c, reference, tools_reference, true);
-    const Prompt old_inj = run(c, injected, tools_injected, false);
-    const Prompt new_inj = run(c, injected, tools_injected, true);
+    const Prompt old_ref = run(c, reference, tools_reference, false, adapt);
+    const Prompt new_ref = run(c, reference, tools_reference, true, adapt);
+    const Prompt old_inj = run(c, injected, tools_injected, false, adapt);
+    const Prompt new_inj = run(c, injected, tools_injected, true, adapt);
     EXPECT_EQ(new_ref.ids, old_ref.ids);
     EXPECT_EQ(new_inj.text, old_inj.rendered) << "the rendering must keep Hugging Face's bytes";
     EXPECT_EQ(control_ids(c, new_inj.ids), control_ids(c, old_ref.ids)) << "only the template's markup";
@@ -299,6 +306,14 @@ TEST_P(PromptMaskTest, ControlTextInToolsAndToolCallsIsPlainText) {
   const auto [messages, tools] = tool_conversation(c.injection);
   const auto [ref_messages, ref_tools] = tool_conversation("");
   expect_plain(messages, ref_messages, tools, ref_tools);
+}
+
+// As the gateway renders them: adapted to the template first, so every template shows the tools
+// and calls (in its own format or in the built-in one, in the system and user turns).
+TEST_P(PromptMaskTest, ControlTextInToolsAndToolCallsIsPlainTextWhateverTheTemplateSupports) {
+  const auto [messages, tools] = tool_conversation(GetParam().injection);
+  const auto [ref_messages, ref_tools] = tool_conversation("");
+  expect_plain(messages, ref_messages, tools, ref_tools, /*adapt=*/true);
 }
 
 INSTANTIATE_TEST_SUITE_P(RealTemplates, PromptMaskTest, ::testing::ValuesIn(cases()),

@@ -167,6 +167,19 @@ TEST_F(CliTest, ErrorsAreClearAndExitNonZero) {
   EXPECT_FALSE(std::filesystem::exists(path("x.gguf")));
 }
 
+TEST_F(CliTest, SynthWritesTheChatTemplateGiven) {
+  const std::string tmpl = "{% for m in messages %}<{{ m.content }}>{% endfor %}";
+  std::ofstream(path("t.jinja")) << tmpl;
+  const std::string base = "model synth --vocab-from builtin:bytes --layers 1 --embd 64 --heads 4 --kv-heads 4 --ff 64 ";
+  ASSERT_EQ(run(base + "--chat-template " + path("t.jinja") + " --out " + path("t.gguf")).exit_code, 0);
+  const Outcome info = run("model info " + path("t.gguf"));
+  ASSERT_EQ(info.exit_code, 0) << info.err;
+  EXPECT_NE(info.out.find("chat template       " + std::to_string(tmpl.size()) + " bytes"), std::string::npos) << info.out;
+  const Outcome missing = run(base + "--chat-template " + path("missing.jinja") + " --out " + path("u.gguf"));
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("--chat-template"), std::string::npos) << missing.err;
+}
+
 TEST_F(CliTest, GenerateIsReproducibleAndStopsAtTheLimit) {
   ASSERT_EQ(run("model synth --vocab-from builtin:bytes --layers 2 --embd 128 --heads 4 --kv-heads 2 --ff 256 --type q8_0 "
                 "--out " + path("m.gguf")).exit_code, 0);

@@ -5,7 +5,9 @@
 
 #include <filesystem>
 
+#include "chat/json.h"
 #include "model/synth.h"
+#include "test_support.h"
 #include "tokenizer/builtin_vocab.h"
 
 namespace parley {
@@ -129,6 +131,48 @@ TEST_F(ServedModelTest, APromptBeyondTheContextIsTheContextError) {
     EXPECT_EQ(ids.status().detail("code"), "context_length_exceeded");
     EXPECT_EQ(ids.status().detail("param"), "messages");
     EXPECT_NE(ids.status().message().find("more than 64 tokens"), std::string::npos) << ids.status().message();
+  }
+}
+
+// What the AI SDK and the openai package send after a tool call: an assistant turn with
+// tool_calls and content null, and the results as role "tool". Before, the built-in ChatML
+// template failed on it (a 400); now it renders, tools included, through the built-in template,
+// a legacy ChatML template (model files written before), a template with tools support (Qwen 2.5)
+// and one without (Phi-3.5: the built-in tool format goes into the system prompt).
+TEST_F(ServedModelTest, ToolCallsAndResultsRenderThroughEveryKindOfTemplate) {
+  const std::string legacy =
+      "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + "
+      "'<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+  const std::string templates = parley::testing::shared_dir() + "/templates/";
+  const std::vector<std::pair<std::string, std::optional<std::string>>> models = {
+      {"builtin", std::nullopt},
+      {"legacy", legacy},
+      {"qwen", parley::testing::read_file(templates + "Qwen-Qwen2.5-7B-Instruct.jinja")},
+      {"phi", parley::testing::read_file(templates + "microsoft-Phi-3.5-mini-instruct.jinja")}};
+  const auto messages = chat::value_from_json(R"([{"role": "user", "content": "Weather in Paris?"},
+      {"role": "assistant", "content": null, "tool_calls": [{"id": "call_1", "type": "function",
+       "function": {"name": "get_weather", "arguments": "{\"city\": \"Paris\"}"}}]},
+      {"role": "tool", "tool_call_id": "call_1", "content": "22 degrees"}])");
+  const auto tools = chat::value_from_json(R"([{"type": "function", "function": {"name": "get_weather",
+      "description": "Get the weather in a city", "parameters": {"type": "object",
+      "properties": {"city": {"type": "string"}}, "required": ["city"]}}}])");
+  ASSERT_TRUE(messages.ok() && tools.ok());
+  for (const auto& [name, tmpl] : models) {
+    Result<std::unique_ptr<ServedModel>> m = load(write_model(name, tmpl));
+    ASSERT_TRUE(m.ok()) << name << ": " << m.status().to_string();
+    chat::ChatInput in;
+    in.messages = *messages;
+    in.tools = *tools;
+    Result<std::vector<TokenId>> ids = (*m)->chat_prompt(std::move(in));
+    ASSERT_TRUE(ids.ok()) << name << ": " << ids.status().to_string();
+    const std::string text = (*m)->tokenizer().decode(*ids, {.render_special = true});
+    EXPECT_NE(text.find("Get the weather in a city"), std::string::npos) << name << "\n" << text;
+    EXPECT_NE(text.find(R"("city": "Paris")"), std::string::npos) << name << "\n" << text;
+    EXPECT_NE(text.find("22 degrees"), std::string::npos) << name << "\n" << text;
+    if (name != "qwen") {  // Parley's built-in format, whoever writes it
+      EXPECT_NE(text.find("<tool_call>\n{\"name\": \"get_weather\""), std::string::npos) << name << "\n" << text;
+      EXPECT_NE(text.find("<tool_response>\n22 degrees\n</tool_response>"), std::string::npos) << name << "\n" << text;
+    }
   }
 }
 

@@ -18,10 +18,11 @@ export function synthModel(dir, extra = []) {
 // `setup(dir)`, if given, runs after the data directory exists and before the server starts
 // (e.g. `parley admin` creating accounts in the store the server will open). `dir`: restart on
 // the data directory (and model) of an earlier server, e.g. after killing it. `demo`: no
-// --model, so the server makes and serves its built-in demo model, as `make run` does.
-export async function startServer(args = [], { setup, dir: reuse, demo = false } = {}) {
+// --model, so the server makes and serves its built-in demo model, as `make run` does. `synth`:
+// writes the model into the directory instead of synthModel (same file name, tiny.gguf).
+export async function startServer(args = [], { setup, dir: reuse, demo = false, synth = synthModel } = {}) {
   const dir = reuse ?? mkdtempSync(join(tmpdir(), 'parley-it-'));
-  const model = demo ? [] : ['--model', reuse ? join(dir, 'tiny.gguf') : synthModel(dir)];
+  const model = demo ? [] : ['--model', reuse ? join(dir, 'tiny.gguf') : synth(dir)];
   if (setup) await setup(dir);
   const proc = spawn(parleyBin, ['--log-format', 'json', 'serve', ...model, '--port', '0', '-t', '2',
     '--data', dir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
