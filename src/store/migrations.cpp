@@ -182,6 +182,39 @@ CREATE TABLE shares (
 CREATE INDEX shares_conversation ON shares (conversation_id, created_at);
 )sql";
 
+// Version 4 (moderation, src/policy): the audit log of rule matches and violations, and the
+// suspensions of users and client addresses. user_id and subject are not foreign keys: the audit
+// log is a record and outlives what it names (retention deletes it). Both dialects accept the text.
+constexpr std::string_view kSchemaV4 = R"sql(
+CREATE TABLE moderation_events (
+  id         TEXT PRIMARY KEY,
+  at         BIGINT NOT NULL,
+  user_id    TEXT NOT NULL DEFAULT '',
+  address    TEXT NOT NULL DEFAULT '',
+  request_id TEXT NOT NULL DEFAULT '',
+  rule       TEXT NOT NULL DEFAULT '',
+  action     TEXT NOT NULL,
+  stage      TEXT NOT NULL DEFAULT '',
+  excerpt    TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX moderation_events_at ON moderation_events (at, id);
+CREATE INDEX moderation_events_user ON moderation_events (user_id, at);
+
+CREATE TABLE suspensions (
+  id         TEXT PRIMARY KEY,
+  subject    TEXT NOT NULL,  -- "user:<id>" or "addr:<address>"
+  reason     TEXT NOT NULL,
+  score      DOUBLE PRECISION NOT NULL DEFAULT 0,
+  created_at BIGINT NOT NULL,
+  until_at   BIGINT NOT NULL,
+  created_by TEXT NOT NULL DEFAULT '',
+  lifted_at  BIGINT,
+  lifted_by  TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX suspensions_subject ON suspensions (subject, until_at);
+CREATE INDEX suspensions_until ON suspensions (until_at);
+)sql";
+
 struct Migration {
   int version;
   std::string_view name;
@@ -194,6 +227,7 @@ constexpr Migration kMigrations[] = {
     {1, "initial schema", kSchemaV1, kSchemaV1},
     {2, "normalized e-mail keys and look-alike skeletons", kSchemaV2, kSchemaV2, backfill_email_forms},
     {3, "conversation settings, usage per conversation, share links", kSchemaV3, kSchemaV3},
+    {4, "moderation audit log and suspensions", kSchemaV4, kSchemaV4},
 };
 
 constexpr std::string_view kCreateMigrationsTable =

@@ -97,6 +97,15 @@ class SqlStore final : public Store {
   Result<Share> revoke_share(std::string_view owner_id, std::string_view share_id) override;
   Result<SharedConversation> find_shared_conversation(std::string_view token) override;
 
+  Result<ModerationEvent> record_moderation_event(const ModerationEvent& event) override;
+  Result<Page<ModerationEvent>> list_moderation_events(const ModerationEventQuery& query) override;
+  Result<std::int64_t> purge_moderation_events(Time before) override;
+  Result<StoredSuspension> create_suspension(const NewSuspension& suspension) override;
+  Result<Page<StoredSuspension>> list_suspensions(const SuspensionQuery& query) override;
+  Result<StoredSuspension> lift_suspension(std::string_view id, std::string_view lifted_by) override;
+  Result<std::int64_t> lift_subject_suspensions(std::string_view subject, std::string_view lifted_by) override;
+  Result<std::int64_t> purge_suspensions(Time before) override;
+
  private:
   Time now() const { return clock_(); }
   // One write statement in its own transaction.

@@ -302,6 +302,62 @@ struct SharedConversation {
   std::vector<Message> path;
 };
 
+// ---- moderation: the audit log and suspensions (src/policy decides, the store keeps) -----------
+
+inline constexpr std::size_t kMaxAuditShortBytes = 256;  // user id, address, request id, rule, subject...
+inline constexpr std::size_t kMaxAuditExcerptBytes = 4096;
+
+// One moderation event: a rule that matched (flag, redact, block) or another violation counted
+// against a subject (rate_limited, failed_login...). `excerpt` is already redacted by the caller
+// (empty by default: no prompt text is kept). user_id is not a foreign key: the audit log is a
+// record, like usage rows.
+struct ModerationEvent {
+  std::string id;  // "mev_..."
+  Time at{};
+  std::string user_id;  // empty: anonymous
+  std::string address;  // the client's address
+  std::string request_id;
+  std::string rule;    // the rule's name; empty for violations without one
+  std::string action;  // "flag", "redact", "block", or a violation kind; [a-z_]+
+  std::string stage;   // "input", "output" or empty
+  std::string excerpt;
+};
+
+struct ModerationEventQuery {
+  PageRequest page;
+  std::string user_id, address, rule, action, stage;  // each: empty matches any
+  std::optional<Time> from, to;                       // from <= at < to
+};
+
+// A suspension of a subject ("user:<id>" or "addr:<address>", policy/violation_tracker.h).
+struct StoredSuspension {
+  std::string id;  // "sus_..."
+  std::string subject;
+  std::string reason;  // the violation kind that led to it, or "admin"
+  double score = 0;
+  Time created_at{};
+  Time until{};
+  std::string created_by;  // empty: automatic; else the admin's user id
+  std::optional<Time> lifted_at;
+  std::string lifted_by;
+
+  bool active_at(Time t) const { return !lifted_at && until > t; }
+};
+
+struct NewSuspension {
+  std::string subject;
+  std::string reason;
+  double score = 0;
+  Time until{};
+  std::string created_by;
+};
+
+struct SuspensionQuery {
+  PageRequest page;
+  std::string subject;            // empty: any
+  std::optional<Time> active_at;  // only those active at this instant (not lifted, not over)
+};
+
 // ---- the interface ---------------------------------------------------------------------------
 
 class Store {
@@ -390,6 +446,21 @@ class Store {
   // The lookup without an owner, by the link's secret (the token is the credential): kNotFound
   // for an unknown or revoked token, a deleted conversation or a disabled owner.
   virtual Result<SharedConversation> find_shared_conversation(std::string_view token) = 0;
+
+  // Moderation audit log: newest first. `at` of a new event: the store's clock when not set.
+  // purge_moderation_events deletes events before `before` (retention).
+  virtual Result<ModerationEvent> record_moderation_event(const ModerationEvent& event) = 0;
+  virtual Result<Page<ModerationEvent>> list_moderation_events(const ModerationEventQuery& query) = 0;
+  virtual Result<std::int64_t> purge_moderation_events(Time before) = 0;
+
+  // Suspensions: newest first. lift_suspension sets lifted_at once (kNotFound for an unknown id;
+  // lifting again returns it unchanged); lift_subject_suspensions lifts every active one of a
+  // subject and returns how many. purge_suspensions deletes those over or lifted before `before`.
+  virtual Result<StoredSuspension> create_suspension(const NewSuspension& suspension) = 0;
+  virtual Result<Page<StoredSuspension>> list_suspensions(const SuspensionQuery& query) = 0;
+  virtual Result<StoredSuspension> lift_suspension(std::string_view id, std::string_view lifted_by) = 0;
+  virtual Result<std::int64_t> lift_subject_suspensions(std::string_view subject, std::string_view lifted_by) = 0;
+  virtual Result<std::int64_t> purge_suspensions(Time before) = 0;
 };
 
 }  // namespace parley::store

@@ -147,8 +147,15 @@ std::int64_t StoreTest::query_raw_int(const std::string& sql) {
   return out;
 }
 
+void StoreTest::downgrade_to_schema_3() {
+  ASSERT_EQ(latest_schema_version(), 4) << "update this helper for the new migration";
+  exec_raw("DROP TABLE moderation_events");
+  exec_raw("DROP TABLE suspensions");
+  exec_raw("DELETE FROM schema_migrations WHERE version = 4");
+}
+
 void StoreTest::downgrade_to_schema_2() {
-  ASSERT_EQ(latest_schema_version(), 3) << "update this helper for the new migration";
+  downgrade_to_schema_3();
   exec_raw("DROP TABLE shares");
   exec_raw("DROP INDEX usage_conversation");
   exec_raw("ALTER TABLE usage_records DROP COLUMN conversation_id");
