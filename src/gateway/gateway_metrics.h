@@ -5,6 +5,7 @@
 
 #include "engine/engine_client.h"
 #include "obs/metrics.h"
+#include "router/engine_metrics.h"
 
 namespace parley {
 
@@ -23,18 +24,11 @@ struct GatewayMetrics {
   Family<Histogram>& generation_tokens;      // {model}
   Family<Counter>& prompt_tokens_total;      // {model}
   Family<Counter>& generation_tokens_total;  // {model}
-  Family<Gauge>& queue_depth;                // {model}
-  Family<Gauge>& running;                    // {model}
-  Family<Gauge>& kv_usage;                   // {model}: used / total blocks
-  Family<Gauge>& kv_blocks;                  // {model, state}
-  Family<Gauge>& prefix_hit_rate;            // {model}
-  Family<Counter>& preemptions;              // {model}
-  Family<Counter>& prefix_hit_tokens;        // {model}
+  // The engine's gauges and counters (queue, running, KV blocks, prefix cache, grammar masks).
+  EngineMetrics engine;
   // Constrained decoding: the time a request waited for its grammar (compiled on the request
-  // pool; a cached grammar takes microseconds), and the masks the engine thread computed.
-  Family<Histogram>& grammar_compile;     // {model}
-  Family<Counter>& grammar_masks;         // {model}
-  Family<Counter>& grammar_mask_seconds;  // {model}
+  // pool; a cached grammar takes microseconds).
+  Family<Histogram>& grammar_compile;  // {model}
 };
 
 }  // namespace parley
