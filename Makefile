@@ -48,7 +48,7 @@ bench: build
 	$(BUILD)/bench/matmul_bench --benchmark_filter='^matmul/(q4_0|q8_0|f16)/in:2048/out:5632/'
 	scripts/bench-models $(PARLEY) $(DATA_DIR)/bench
 
-FUZZ_TARGETS ?= gguf_reader chat_template cookie_header
+FUZZ_TARGETS ?= gguf_reader chat_template cookie_header toolcall_parser
 fuzz: setup
 	for t in $(FUZZ_TARGETS); do scripts/fuzz --target $$t --seconds $${FUZZ_SECONDS:-60} || exit 1; done
 

@@ -12,6 +12,7 @@
 #include "gguf/gguf_file.h"
 #include "model/synth.h"
 #include "tokenizer/builtin_vocab.h"
+#include "tokenizer/vocab.h"
 
 namespace parley::cli {
 namespace {
@@ -32,7 +33,9 @@ int run_info(const InfoArgs& a) {
 struct SynthArgs {
   SynthOptions opts;
   std::string vocab_from;
-  std::string chat_template;  // a file whose text replaces tokenizer.chat_template
+  std::string chat_template;                    // a file whose text replaces tokenizer.chat_template
+  std::vector<std::string> add_tokens;          // appended as user-defined tokens
+  std::vector<std::string> add_control_tokens;  // appended as control tokens
   std::string type = "f16";
   std::int64_t head_dim = 0;
   std::string out;
@@ -72,6 +75,13 @@ int run_synth(SynthArgs a) {
     std::erase_if(*md, [](const auto& kv) { return kv.first == "tokenizer.chat_template"; });
     md->emplace_back("tokenizer.chat_template", GgufValue::string(std::move(*text)));
   }
+  if (Status st = add_vocab_tokens(*md, a.add_tokens, static_cast<std::int32_t>(TokenType::kUserDefined)); !st.ok()) {
+    return fail("model synth", st.with_context("--add-token"));
+  }
+  if (Status st = add_vocab_tokens(*md, a.add_control_tokens, static_cast<std::int32_t>(TokenType::kControl));
+      !st.ok()) {
+    return fail("model synth", st.with_context("--add-control-token"));
+  }
   const auto start = std::chrono::steady_clock::now();
   if (Status st = synth_model(a.opts, *md, a.out); !st.ok()) return fail("model synth", st);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -108,6 +118,11 @@ void add_model_commands(CLI::App& app, int* exit_code) {
       ->required();
   synth_cmd->add_option("--chat-template", synth->chat_template,
                         "A Jinja chat template file to write as tokenizer.chat_template instead of the vocabulary's");
+  synth_cmd->add_option("--add-token", synth->add_tokens,
+                        "Append a token to the vocabulary as a fine-tune adds one, matched in text (Qwen 2.5's "
+                        "<tool_call>, <think>); repeatable");
+  synth_cmd->add_option("--add-control-token", synth->add_control_tokens,
+                        "Append a control token (template markup only, e.g. <|python_tag|>); repeatable");
   synth_cmd->add_option("--layers", o.n_layer, "Number of transformer blocks")->required();
   synth_cmd->add_option("--embd", o.n_embd, "Embedding (hidden) size")->required();
   synth_cmd->add_option("--heads", o.n_head, "Attention heads")->required();

@@ -70,6 +70,7 @@ json::object message_object(const MessageOut& m) {
   o["created_at"] = m.created_at;
   if (!m.finish_reason.empty()) o["finish_reason"] = m.finish_reason;
   if (!m.error.empty()) o["error"] = m.error;
+  if (!m.reasoning.empty()) o["reasoning"] = m.reasoning;
   if (m.prompt_tokens) {
     o["usage"] = json::object{{"prompt_tokens", *m.prompt_tokens},
                               {"completion_tokens", m.completion_tokens},
@@ -148,6 +149,10 @@ std::string delta_event_json(std::string_view content) {
   return json::serialize(json::object{{"content", content}});
 }
 
+std::string reasoning_delta_event_json(std::string_view reasoning) {
+  return json::serialize(json::object{{"reasoning", reasoning}});
+}
+
 std::string done_event_json(const MessageOut& assistant, const ConversationOut& conversation) {
   return json::serialize(
       json::object{{"message", message_object(assistant)}, {"conversation", conversation_object(conversation)}});
@@ -165,6 +170,7 @@ std::string error_event_json(std::string_view message, std::string_view type, st
 std::string reply_metadata_json(const ReplyMetadata& m) {
   json::object o{{"finish_reason", m.finish_reason}};
   if (!m.error.empty()) o["error"] = m.error;
+  if (!m.reasoning.empty()) o["reasoning"] = m.reasoning;
   return json::serialize(o);
 }
 
@@ -178,6 +184,7 @@ ReplyMetadata parse_reply_metadata(std::string_view text) {
   if (const auto* f = o.if_contains("finish_reason"); f && f->is_string())
     m.finish_reason = std::string(f->as_string());
   if (const auto* e = o.if_contains("error"); e && e->is_string()) m.error = std::string(e->as_string());
+  if (const auto* r = o.if_contains("reasoning"); r && r->is_string()) m.reasoning = std::string(r->as_string());
   return m;
 }
 

@@ -50,6 +50,7 @@ struct MessageOut {
   std::int64_t created_at = 0;
   std::string finish_reason;  // assistant messages: stop, length, stopped, cancelled, error; "" -> omitted
   std::string error;          // with finish_reason "error"; "" -> omitted
+  std::string reasoning;      // assistant messages: the model's thinking; "" -> omitted
   std::optional<std::int64_t> prompt_tokens;  // set -> "usage": {prompt_tokens, completion_tokens, total_tokens}
   std::int64_t completion_tokens = 0;
   std::optional<std::vector<std::string>> children;  // ids of the replies, oldest first (tree endpoint)
@@ -65,6 +66,7 @@ std::string message_json(const MessageOut& m);
 // SSE payloads of a streamed reply (event names in docs/api.md).
 std::string message_event_json(std::string_view conversation_id, const MessageOut& user_message);  // event: message
 std::string delta_event_json(std::string_view content);                                            // event: delta
+std::string reasoning_delta_event_json(std::string_view reasoning);  // event: delta, {"reasoning": ...}
 std::string done_event_json(const MessageOut& assistant, const ConversationOut& conversation);     // event: done
 // event: error. `message` is the assistant message persisted with what was generated, if any.
 std::string error_event_json(std::string_view message, std::string_view type, std::string_view code,
@@ -102,10 +104,11 @@ struct UiModelOut {
 };
 std::string ui_model_list_json(const std::vector<UiModelOut>& models);  // {"object":"list","data":[...]}
 
-// Metadata of an assistant message: {"finish_reason": ..., "error": ...}.
+// Metadata of an assistant message: {"finish_reason": ..., "error": ..., "reasoning": ...}.
 struct ReplyMetadata {
   std::string finish_reason;
   std::string error;
+  std::string reasoning;  // the model's thinking ("reasoning"; omitted when empty)
 };
 std::string reply_metadata_json(const ReplyMetadata& m);
 // Lenient: anything unreadable yields empty fields (metadata is ours, but old rows may differ).

@@ -55,6 +55,31 @@ json::object envelope(std::string_view id, std::string_view object, std::int64_t
   return {{"id", id}, {"object", object}, {"created", created}, {"model", model}, {"system_fingerprint", "parley"}};
 }
 
+json::object chat_message(const ChatChoiceOut& c) {
+  json::object m{{"role", "assistant"}};
+  m["content"] = c.content.empty() && !c.tool_calls.empty() ? json::value(nullptr) : json::value(c.content);
+  if (!c.reasoning_content.empty()) m["reasoning_content"] = c.reasoning_content;
+  if (!c.tool_calls.empty()) {
+    json::array calls;
+    for (const ToolCallOut& t : c.tool_calls) {
+      calls.push_back(json::object{{"id", t.id},
+                                   {"type", "function"},
+                                   {"function", json::object{{"name", t.name}, {"arguments", t.arguments}}}});
+    }
+    m["tool_calls"] = std::move(calls);
+  }
+  m["refusal"] = nullptr;
+  return m;
+}
+
+json::object tool_call_delta(const ChatDeltaOut::ToolCallPiece& p) {
+  if (!p.start) return {{"index", p.index}, {"function", json::object{{"arguments", p.arguments}}}};
+  return {{"index", p.index},
+          {"id", p.id},
+          {"type", "function"},
+          {"function", json::object{{"name", p.name}, {"arguments", p.arguments}}}};
+}
+
 }  // namespace
 
 std::string error_body(std::string_view message, std::string_view type, std::string_view param, std::string_view code) {
@@ -68,7 +93,7 @@ std::string chat_completion_json(std::string_view id, std::int64_t created, std:
   json::array cs;
   for (const auto& c : choices) {
     cs.push_back(json::object{{"index", c.index},
-                              {"message", json::object{{"role", "assistant"}, {"content", c.content}, {"refusal", nullptr}}},
+                              {"message", chat_message(c)},
                               {"logprobs", c.logprobs ? chat_logprobs(*c.logprobs) : json::value(nullptr)},
                               {"finish_reason", c.finish_reason}});
   }
@@ -88,6 +113,22 @@ std::string chat_chunk_json(std::string_view id, std::int64_t created, std::stri
                                           {"delta", std::move(delta)},
                                           {"logprobs", logprobs ? chat_logprobs(*logprobs) : json::value(nullptr)},
                                           {"finish_reason", finish_reason ? json::value(*finish_reason) : json::value(nullptr)}}};
+  return json::serialize(o);
+}
+
+std::string chat_delta_chunk_json(std::string_view id, std::int64_t created, std::string_view model, std::int32_t index,
+                                  const ChatDeltaOut& d, const std::vector<TokenLogprobOut>* logprobs,
+                                  std::optional<std::string_view> finish_reason) {
+  json::object o = envelope(id, "chat.completion.chunk", created, model);
+  json::object delta;
+  if (d.content) delta["content"] = *d.content;
+  if (d.reasoning_content) delta["reasoning_content"] = *d.reasoning_content;
+  if (d.tool_call) delta["tool_calls"] = json::array{tool_call_delta(*d.tool_call)};
+  o["choices"] =
+      json::array{json::object{{"index", index},
+                               {"delta", std::move(delta)},
+                               {"logprobs", logprobs ? chat_logprobs(*logprobs) : json::value(nullptr)},
+                               {"finish_reason", finish_reason ? json::value(*finish_reason) : json::value(nullptr)}}};
   return json::serialize(o);
 }
 

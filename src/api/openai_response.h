@@ -31,11 +31,38 @@ struct TokenLogprobOut {
   std::vector<Alternative> top;
 };
 
+// One tool call of an assistant message: function.arguments is JSON text (a string on the wire).
+struct ToolCallOut {
+  std::string id;
+  std::string name;
+  std::string arguments;
+};
+
 struct ChatChoiceOut {
   std::int32_t index = 0;
   std::string content;
-  std::string finish_reason;  // "stop", "length"
+  std::string finish_reason;  // "stop", "length", "tool_calls"
   std::optional<std::vector<TokenLogprobOut>> logprobs;
+  // message.reasoning_content (the model's thinking, DeepSeek's and vLLM's field); absent if empty.
+  std::string reasoning_content;
+  // message.tool_calls; with calls and no content, message.content is null (as OpenAI sends it).
+  std::vector<ToolCallOut> tool_calls;
+};
+
+// What one streamed chunk's delta carries beyond the role: content, reasoning, or a piece of a
+// tool call (delta.tool_calls[0]: with `start`, index, id, type and function.name, then pieces
+// with index and function.arguments).
+struct ChatDeltaOut {
+  std::optional<std::string_view> content;
+  std::optional<std::string_view> reasoning_content;
+  struct ToolCallPiece {
+    std::int32_t index = 0;
+    bool start = false;
+    std::string_view id;
+    std::string_view name;
+    std::string_view arguments;
+  };
+  std::optional<ToolCallPiece> tool_call;
 };
 
 struct CompletionChoiceOut {
@@ -62,6 +89,10 @@ std::string chat_completion_json(std::string_view id, std::int64_t created, std:
 std::string chat_chunk_json(std::string_view id, std::int64_t created, std::string_view model, std::int32_t index,
                             std::optional<std::string_view> role, std::optional<std::string_view> content,
                             const std::vector<TokenLogprobOut>* logprobs, std::optional<std::string_view> finish_reason);
+// A chunk whose delta is `delta` (chat_chunk_json is the content-only case).
+std::string chat_delta_chunk_json(std::string_view id, std::int64_t created, std::string_view model, std::int32_t index,
+                                  const ChatDeltaOut& delta, const std::vector<TokenLogprobOut>* logprobs,
+                                  std::optional<std::string_view> finish_reason);
 // The final usage chunk (stream_options.include_usage): empty choices.
 std::string chat_usage_chunk_json(std::string_view id, std::int64_t created, std::string_view model, const Usage& usage);
 

@@ -487,6 +487,7 @@ Status ConversationApi::start_reply(Call& call, const ServedModel& model, const 
   spec.user = call.principal.user_id;
   spec.arrival = call.arrival;
   spec.observer = observer;
+  spec.chat_output = reasoning_plan(model.tool_syntax(), model.tokenizer(), request.prompt);  // thinking apart
   if (usage_ticket) {  // the job hands it back with the computed tokens once the reply has ended
     spec.usage = options_.usage;
     spec.ticket = std::move(*usage_ticket);

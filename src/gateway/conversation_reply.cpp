@@ -134,6 +134,7 @@ MessageOut message_out(const store::Message& m) {
     const ReplyMetadata meta = parse_reply_metadata(m.metadata);
     o.finish_reason = meta.finish_reason;
     o.error = meta.error;
+    o.reasoning = meta.reasoning;
     o.prompt_tokens = m.prompt_tokens;
     o.completion_tokens = m.completion_tokens;
   }
@@ -181,6 +182,17 @@ bool ConversationReply::on_text(std::string_view text) {
   return p_.responder->write(format_sse_event(delta_event_json(text), "delta"));
 }
 
+bool ConversationReply::on_reasoning(std::string_view text) {
+  return p_.responder->write(format_sse_event(reasoning_delta_event_json(text), "delta"));
+}
+
+std::string stored_reasoning(std::string_view reasoning) {
+  if (reasoning.size() <= kMaxStoredReasoningBytes) return std::string(reasoning);
+  std::string_view head = reasoning.substr(0, kMaxStoredReasoningBytes);
+  head.remove_suffix(utf8_incomplete_suffix_length(head));
+  return std::string(head) + "\u2026";
+}
+
 void ConversationReply::on_end(GenerationOutcome outcome) {
   p_.context->active.remove(ticket_);
   // The engine thread must not wait for the database: persist on the pool. post() never drops
@@ -209,7 +221,7 @@ void ConversationReply::persist(const GenerationOutcome& outcome) {
   m.role = store::MessageRole::kAssistant;
   m.content = outcome.text;
   m.model = p_.model;
-  m.metadata = reply_metadata_json({outcome.finish_reason, outcome.error});
+  m.metadata = reply_metadata_json({outcome.finish_reason, outcome.error, stored_reasoning(outcome.reasoning)});
   m.prompt_tokens = outcome.usage.prompt_tokens;
   m.completion_tokens = outcome.usage.completion_tokens;
   m.make_current = true;

@@ -90,6 +90,11 @@ std::string tree_response_json(const store::MessageTree& tree, const store::Usag
 // the text has nothing to show. No model call: with the random-weight demo models a generated
 // title would be noise, and with real ones it would cost a generation per conversation.
 std::string auto_title(std::string_view first_user_message);
+
+// The reasoning kept in an assistant message's metadata (store::kMaxMetadataBytes bounds it): at
+// most kMaxStoredReasoningBytes, cut on a character boundary and marked with "…".
+std::string stored_reasoning(std::string_view reasoning);
+inline constexpr std::size_t kMaxStoredReasoningBytes = 48u << 10;
 inline constexpr std::size_t kAutoTitleMaxChars = 60;
 
 class ConversationReply final : public GenerationObserver, public std::enable_shared_from_this<ConversationReply> {
@@ -113,6 +118,7 @@ class ConversationReply final : public GenerationObserver, public std::enable_sh
 
   void on_start() override;
   bool on_text(std::string_view text) override;
+  bool on_reasoning(std::string_view text) override;
   void on_end(GenerationOutcome outcome) override;
 
  private:

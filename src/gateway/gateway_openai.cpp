@@ -12,6 +12,7 @@
 #include "gateway/generation_params.h"
 #include "gateway/http_errors.h"
 #include "gateway/structured_output.h"
+#include "gateway/tool_calling.h"
 #include "obs/request_id.h"
 
 namespace parley {
@@ -36,6 +37,18 @@ Result<CompiledGrammarPtr> response_format_grammar_for(const ServedModel& m, con
   Result<CompiledGrammarPtr> grammar = response_format_grammar(m.grammar_compiler(), format);
   metrics.grammar_compile.with({m.id()}).observe(std::chrono::duration<double>(Clock::now() - t0).count());
   return grammar;
+}
+
+// Tools, tool_choice and reasoning (gateway/tool_calling.h): `proto` (prompt and response_format
+// grammar set) gets the tool grammar and triggers; compile time is observed as for formats.
+Result<ChatOutputPlan> attach_tools_for(const ServedModel& m, const ChatCompletionRequest& r, GenerateRequest* proto,
+                                        GatewayMetrics& metrics) {
+  const auto t0 = Clock::now();
+  Result<ChatOutputPlan> plan = attach_tools(r, m.tool_syntax(), m.tokenizer(), m.grammar_compiler(), proto);
+  if (proto->grammar) {
+    metrics.grammar_compile.with({m.id()}).observe(std::chrono::duration<double>(Clock::now() - t0).count());
+  }
+  return plan;
 }
 
 }  // namespace
@@ -128,6 +141,11 @@ void Gateway::chat_completions(RouteCall& call) {
   }
   Result<CompiledGrammarPtr> grammar = response_format_grammar_for(*m, r.response_format, metrics_);
   if (!grammar.ok()) return reply_error(*responder, request_id, grammar.status(), r.model, "chat");
+  GenerateRequest proto;  // what tools add to every choice's request
+  proto.prompt = tokens;
+  proto.grammar = *grammar;
+  Result<ChatOutputPlan> output = attach_tools_for(*m, r, &proto, metrics_);
+  if (!output.ok()) return reply_error(*responder, request_id, output.status(), r.model, "chat");
   // Fair scheduling is per account (the client's `user` field is theirs to choose: it would let
   // one account claim many shares); in local mode, where everyone is the one local user, it is
   // the `user` field as before.
@@ -145,7 +163,8 @@ void Gateway::chat_completions(RouteCall& call) {
     g.tenant = tenant;
     g.cache_scope = cache_scope_of(who);
     if (r.cache_shared) g.cache_shared_tokens = static_cast<std::int32_t>(n_prompt);
-    g.grammar = *grammar;
+    g.grammar = proto.grammar;
+    g.grammar_triggers = proto.grammar_triggers;
     choices.push_back({0, std::move(g)});
   }
   JobSpec spec;
@@ -161,6 +180,7 @@ void Gateway::chat_completions(RouteCall& call) {
   spec.n_logprobs = r.logprobs ? r.top_logprobs : -1;
   spec.user = r.user;
   spec.arrival = arrival;
+  spec.chat_output = std::move(*output);
   // The most it can cost: the prompt once, plus every choice's completion up to its limit.
   const std::int64_t max_completion = r.max_tokens.value_or(m->n_ctx() - n_prompt);
   start_job(std::move(spec), who, n_prompt + r.n * max_completion, *m, std::move(choices), responder);

@@ -36,6 +36,9 @@ Status GenerationJob::start(std::vector<ChoiceInput> inputs) {
     // alike: they are never meant, and a NUL could not even be saved (docs/api.md).
     c.detok.emplace(tokenizer_, DecodeOptions{.drop_controls = true});
     c.stop.emplace(spec_.stop);
+    if (spec_.kind == ApiKind::kChat && spec_.chat_output && spec_.chat_output->needed()) {
+      c.output.emplace(*spec_.chat_output);
+    }
   }
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     Result<RequestId> id = engine_.submit(std::move(inputs[i].request), shared_from_this());
@@ -120,8 +123,14 @@ void GenerationJob::on_tokens(Choice& c, const TokenEvent& e) {
   if (c.stopped_by_string || done_) return;
   std::string text;
   std::vector<TokenLogprobOut> lps;
+  bool release = false;
   for (std::size_t i = 0; i < e.tokens.size(); ++i) {
-    text += c.stop->feed(c.detok->push(e.tokens[i]));
+    std::string piece = c.detok->push(e.tokens[i]);
+    if (c.output) {
+      piece += c.output->marker_text(e.tokens[i]);  // control-token markers the parser needs
+      release = release || c.output->releases(e.tokens[i]);
+    }
+    text += c.stop->feed(piece);
     if (spec_.n_logprobs >= 0 && i < e.logprobs.size()) lps.push_back(logprob_of(e.logprobs[i]));
     if (c.stop->stopped()) {
       c.stopped_by_string = true;
@@ -131,6 +140,7 @@ void GenerationJob::on_tokens(Choice& c, const TokenEvent& e) {
     }
   }
   if (!text.empty() || !lps.empty()) emit(c, text, std::move(lps), std::nullopt);
+  if (release && !done_) release_output(c);
 }
 
 void GenerationJob::stop() {
@@ -174,6 +184,7 @@ void GenerationJob::on_finish(Choice& c, const FinishEvent& e) {
   }
   c.finish_reason = c.stopped_by_string || e.reason != FinishReason::kLength ? "stop" : "length";
   if (done_) return;
+  if (c.output) finish_output(c);
   if (spec_.stream) emit(c, "", {}, c.finish_reason);
   if (n_finished_ == choices_.size()) complete();
 }
@@ -194,6 +205,7 @@ void GenerationJob::observer_finish(Choice& c, const FinishEvent& e) {
       c.stopped_by_string = c.stop->stopped();
       if (!tail.empty() && !done_) emit(c, tail, {}, std::nullopt);
     }
+    if (c.output) finish_output(c);  // (kept for the outcome also after a disconnect)
     if (disconnected_) {
       out.finish_reason = "cancelled";
       status = 499;
@@ -206,6 +218,7 @@ void GenerationJob::observer_finish(Choice& c, const FinishEvent& e) {
   done_ = true;
   c.finish_reason = out.finish_reason;
   out.text = c.text;
+  out.reasoning = c.reasoning;
   out.usage = usage();
   count_tokens(out.usage);
   record(status);
@@ -214,6 +227,7 @@ void GenerationJob::observer_finish(Choice& c, const FinishEvent& e) {
 
 void GenerationJob::emit(Choice& c, const std::string& text, std::vector<TokenLogprobOut> lps,
                          std::optional<std::string> finish) {
+  if (c.output && !finish) return emit_output(c, text, std::move(lps));
   if (spec_.observer) {
     c.text += text;
     if (!text.empty() && !spec_.observer->on_text(text)) disconnect_locked();
@@ -273,11 +287,7 @@ void GenerationJob::complete() {
     std::string body;
     if (spec_.kind == ApiKind::kChat) {
       std::vector<ChatChoiceOut> out;
-      for (Choice& c : choices_) {
-        std::optional<std::vector<TokenLogprobOut>> lp;
-        if (spec_.n_logprobs >= 0) lp = std::move(c.logprobs);
-        out.push_back({c.index, std::move(c.text), c.finish_reason, std::move(lp)});
-      }
+      for (Choice& c : choices_) out.push_back(chat_choice(c));
       body = chat_completion_json(spec_.response_id, spec_.created, spec_.model, out, u);
     } else {
       std::vector<CompletionChoiceOut> out;

@@ -27,6 +27,7 @@
 #include "engine/engine_client.h"
 #include "gateway/gateway_metrics.h"
 #include "gateway/stop_matcher.h"
+#include "gateway/tool_calling.h"
 #include "gateway/usage_recorder.h"
 #include "net/http_responder.h"
 #include "tokenizer/detokenizer.h"
@@ -38,7 +39,8 @@ enum class ApiKind { kChat, kCompletion };
 
 // How a generation ended, for a GenerationObserver.
 struct GenerationOutcome {
-  std::string text;  // everything released to on_text, in order
+  std::string text;       // everything released to on_text, in order
+  std::string reasoning;  // everything released to on_reasoning (JobSpec::chat_output splits it)
   // "stop" (end of generation or a stop string), "length" (max_tokens or the context),
   // "stopped" (GenerationJob::stop()), "cancelled" (the client went away, or the engine shut
   // down), "error" (the engine failed the request; `error` says why)
@@ -57,6 +59,9 @@ class GenerationObserver {
   virtual void on_start() = 0;
   // Text as it becomes safe to show. Returning false says the client is gone: the job cancels.
   virtual bool on_text(std::string_view text) = 0;
+  // The model's thinking as it becomes safe to show (only with JobSpec::chat_output splitting it
+  // from the text). Returning false says the client is gone.
+  virtual bool on_reasoning(std::string_view) { return true; }
   // Exactly once, after the engine has finished the request, also after a disconnect or stop().
   virtual void on_end(GenerationOutcome outcome) = 0;
 };
@@ -83,6 +88,9 @@ struct JobSpec {
   // Set: the observer gets the output (see GenerationObserver) and the job writes no response;
   // `stream`, `include_usage`, `n_logprobs` and `echo` are then unused. Exactly one choice.
   std::shared_ptr<GenerationObserver> observer;
+  // Chat: how each choice's text is parsed into content, reasoning and tool calls
+  // (gateway/tool_calling.h). Unset, or not needed(): the text is the content.
+  std::optional<ChatOutputPlan> chat_output;
 };
 
 // One engine request: which prompt it belongs to, and what to submit.
@@ -114,7 +122,9 @@ class GenerationJob final : public RequestSink, public std::enable_shared_from_t
     RequestId engine_id = 0;
     std::optional<StreamingDetokenizer> detok;
     std::optional<StopMatcher> stop;
+    std::optional<ChatOutput> output;  // spec_.chat_output: the text parsed (else it is the content)
     std::string text;
+    std::string reasoning;  // observed jobs with c.output
     std::vector<TokenLogprobOut> logprobs;
     bool finished = false;
     bool stopped_by_string = false;
@@ -135,6 +145,14 @@ class GenerationJob final : public RequestSink, public std::enable_shared_from_t
   // Sends text (and logprobs) of one choice: an SSE chunk when streaming, else accumulates.
   void emit(Choice& c, const std::string& text, std::vector<TokenLogprobOut> logprobs,
             std::optional<std::string> finish);
+  // With c.output (generation_output.cpp): the text through the parser, and its events as
+  // chunks (content, reasoning_content, tool_calls pieces) or summed for the final response.
+  void emit_output(Choice& c, std::string_view text, std::vector<TokenLogprobOut> logprobs);
+  void write_events(Choice& c, const std::vector<OutputEvent>& events, std::vector<TokenLogprobOut> logprobs);
+  void observe_events(Choice& c, const std::vector<OutputEvent>& events);  // to spec_.observer
+  void release_output(Choice& c);  // a trigger token was generated: calls stream from here
+  void finish_output(Choice& c);   // flushes every call before the finish chunk; "tool_calls"
+  ChatChoiceOut chat_choice(Choice& c);
   void complete();  // every choice finished: the final response
   void fail(const std::string& message);
   // The responder's disconnect callback (an I/O thread): marks the job and cancels its requests.

@@ -89,6 +89,10 @@ Status ServedModel::init_vocabulary(const std::string& source, double* grammar_m
         fmt::format("{}: the model's chat template cannot render a one-message conversation", source));
   }
   has_own_template_ = !tokenizer_->vocab().chat_template.empty();
+  // A template that does not show the tools (as the probe found) gets them in the built-in
+  // format in the system prompt: the model is asked for that format's calls.
+  tool_syntax_ = ToolSyntax::create(tokenizer_->vocab().chat_template, *tokenizer_,
+                                    tool_support_.tools ? std::nullopt : std::optional(ToolFamily::kBuiltin));
   if (special_tokens_in_content_) {
     log_warn(
         "model '{}': special_tokens_in_content is on: control-token text in messages becomes control tokens "
@@ -115,10 +119,11 @@ Result<std::unique_ptr<ServedModel>> ServedModel::load(const ServedModelOptions&
   m->created_ = ::stat(o.path.c_str(), &st) == 0 ? static_cast<std::int64_t>(st.st_mtime) : 0;
   const ModelHParams& h = m->local_->model().hparams();
   log_info(
-      "model '{}' ready: {} ({} layers, {} embd, context {}), {} chat template ({}), backend {}; grammar "
-      "vocabulary of {} tokens in {:.0f} ms",
+      "model '{}' ready: {} ({} layers, {} embd, context {}), {} chat template ({}; tool calls: {}), backend {}; "
+      "grammar vocabulary of {} tokens in {:.0f} ms",
       m->id_, o.path, h.n_layer, h.n_embd, m->n_ctx_, m->has_own_template_ ? "its own" : "the built-in ChatML",
-      describe_tool_support(m->tool_support_), m->local_->backend().name(), m->tokenizer_->n_tokens(), grammar_ms);
+      describe_tool_support(m->tool_support_), tool_family_name(m->tool_syntax_.family()), m->local_->backend().name(),
+      m->tokenizer_->n_tokens(), grammar_ms);
   return m;
 }
 
@@ -137,9 +142,12 @@ Result<std::unique_ptr<ServedModel>> ServedModel::with_engine(const ServedModelF
   RETURN_IF_ERROR(m->init_vocabulary(front.source, &grammar_ms));
   m->remote_ = std::move(engine);
   m->engine_ = m->remote_.get();
-  log_info("model '{}' ready: {} (context {}), {} chat template ({}); grammar vocabulary of {} tokens in {:.0f} ms",
-           m->id_, front.source, m->n_ctx_, m->has_own_template_ ? "its own" : "the built-in ChatML",
-           describe_tool_support(m->tool_support_), m->tokenizer_->n_tokens(), grammar_ms);
+  log_info(
+      "model '{}' ready: {} (context {}), {} chat template ({}; tool calls: {}); grammar vocabulary of {} tokens in "
+      "{:.0f} ms",
+      m->id_, front.source, m->n_ctx_, m->has_own_template_ ? "its own" : "the built-in ChatML",
+      describe_tool_support(m->tool_support_), tool_family_name(m->tool_syntax_.family()), m->tokenizer_->n_tokens(),
+      grammar_ms);
   return m;
 }
 

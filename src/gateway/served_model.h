@@ -17,6 +17,7 @@
 #include "gguf/gguf_file.h"
 #include "grammar/grammar_compiler.h"
 #include "tokenizer/tokenizer.h"
+#include "toolcall/tool_syntax.h"
 
 namespace parley {
 
@@ -73,6 +74,8 @@ class ServedModel {
   // pool, never on the engine thread (grammar/grammar_compiler.h). With a remote engine the
   // compiled grammar validates the request here; its source spec is what the worker compiles.
   GrammarCompiler& grammar_compiler() const { return *grammar_compiler_; }
+  // Its tool-call and reasoning syntax, from its chat template and vocabulary (made at load).
+  const ToolSyntax& tool_syntax() const { return tool_syntax_; }
 
   // The prompt for a chat: `input` (messages, tools, extra variables) adapted to what the
   // template supports (chat/tool_prompt.h: tool definitions, calls and results) and rendered with
@@ -100,6 +103,7 @@ class ServedModel {
   std::shared_ptr<const GgufFile> file_;
   std::unique_ptr<Tokenizer> tokenizer_;
   std::unique_ptr<GrammarCompiler> grammar_compiler_;
+  ToolSyntax tool_syntax_;
   std::optional<chat::ChatTemplate> template_;
   // Who runs it: a local model (weights and engine here) or any other EngineClient.
   std::unique_ptr<LocalModel> local_;

@@ -59,6 +59,13 @@ struct CompileStats {
   std::int64_t mask_bytes = 0;
 };
 
+// A grammar built in code and the key it was compiled under (GrammarCompiler::compile(key, build)):
+// what a remote worker needs to compile it again.
+struct BuiltGrammar {
+  std::string key;
+  Grammar grammar;
+};
+
 class CompiledGrammar {
  public:
   const Pda& pda() const { return pda_; }
@@ -75,6 +82,8 @@ class CompiledGrammar {
   // The spec it was compiled from (GrammarCompiler::compile(spec)); null for a grammar built in
   // code. A remote engine sends this to its worker, which compiles it for its own vocabulary.
   const std::shared_ptr<const GrammarSpec>& source() const { return source_; }
+  // For a grammar built in code (GrammarCompiler::compile(key, build)): the grammar and its key.
+  const std::shared_ptr<const BuiltGrammar>& built() const { return built_; }
 
  private:
   friend Result<std::shared_ptr<const CompiledGrammar>> compile_grammar(const Grammar&,
@@ -92,6 +101,8 @@ class CompiledGrammar {
   CompileStats stats_;
   std::string description_;
   std::shared_ptr<const GrammarSpec> source_;
+  std::shared_ptr<const BuiltGrammar> built_;
+  friend class GrammarCompiler;  // sets built_ before anyone else sees the grammar
 };
 
 // Builds the automaton and classifies the vocabulary for every reachable node. Errors

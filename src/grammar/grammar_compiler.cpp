@@ -117,7 +117,13 @@ Result<CompiledGrammarPtr> GrammarCompiler::compile_keyed(const std::string& key
   // Compiled outside the lock.
   Result<CompiledGrammarPtr> result = [&]() -> Result<CompiledGrammarPtr> {
     ASSIGN_OR_RETURN(Grammar g, build());
-    return compile_grammar(g, vocab_, limits_, std::move(source));
+    const bool keep_built = source == nullptr;
+    ASSIGN_OR_RETURN(CompiledGrammarPtr c, compile_grammar(g, vocab_, limits_, std::move(source)));
+    if (keep_built) {
+      // compile_grammar() made this object (non-const) and nobody else has seen it yet.
+      const_cast<CompiledGrammar&>(*c).built_ = std::make_shared<const BuiltGrammar>(BuiltGrammar{key, std::move(g)});
+    }
+    return c;
   }();
   promise.set_value(result);
   if (result.ok()) {

@@ -44,7 +44,8 @@ class GrammarCompiler {
   // The result's source() is the spec (what a remote worker needs to compile it again).
   Result<CompiledGrammarPtr> compile(const GrammarSpec& spec);
   // A grammar the caller builds (e.g. a tool-call syntax around several schemas); `key` must
-  // identify it completely (it is the cache key, within this vocabulary). Its source() is null.
+  // identify it completely (it is the cache key, within this vocabulary). Its source() is null;
+  // its built() keeps the grammar and the key (for a remote worker).
   Result<CompiledGrammarPtr> compile(const std::string& key, const std::function<Result<Grammar>()>& build);
 
   struct Stats {

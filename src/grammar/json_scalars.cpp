@@ -119,7 +119,9 @@ ExprId json_plain_char(Grammar& g) {
   return g.codepoints(excluded, /*negate=*/true);
 }
 
-ExprId json_string_char(Grammar& g) {
+namespace {
+
+ExprId string_char(Grammar& g, bool bmp_only) {
   ByteSet simple;
   for (const char c : std::string_view("\"\\/bfnrt")) simple.set(static_cast<std::uint8_t>(c));
   ByteSet hex = ByteSet::range('0', '9') | ByteSet::range('a', 'f') | ByteSet::range('A', 'F');
@@ -130,12 +132,22 @@ ExprId json_string_char(Grammar& g) {
                            g.seq({g.bytes(ByteSet::of('d') | ByteSet::of('D')), g.bytes(ByteSet::range('0', '7')),
                                   g.repeat(g.bytes(hex), 2, 2)})});
   const ExprId escape = g.seq({g.byte('\\'), g.alt({g.bytes(simple), g.seq({g.byte('u'), u4})})});
-  return g.alt({json_plain_char(g), escape});
+  if (!bmp_only) return g.alt({json_plain_char(g), escape});
+  const CodepointRange excluded[] = {{0, 0x1F}, {'"', '"'}, {'\\', '\\'}, {0x10000, 0x10FFFF}};
+  return g.alt({g.codepoints(excluded, /*negate=*/true), escape});
 }
 
+}  // namespace
+
+ExprId json_string_char(Grammar& g) { return string_char(g, /*bmp_only=*/false); }
+
 ExprId json_string_expr(Grammar& g, std::int32_t min_chars, std::int32_t max_chars) {
-  return g.seq(
-      {g.byte('"'), g.repeat(json_string_char(g), min_chars, max_chars < 0 ? kUnbounded : max_chars), g.byte('"')});
+  // Under a maximum, only characters of the Basic Multilingual Plane: JSON Schema counts code
+  // points, JavaScript validators (zod's .max(), String.length) UTF-16 units, and an emoji is one
+  // of the first but two of the second. Without astral characters both agree, so a reply is valid
+  // whoever checks it. A minimum alone needs nothing: UTF-16 units are never fewer.
+  const ExprId c = string_char(g, /*bmp_only=*/max_chars >= 0);
+  return g.seq({g.byte('"'), g.repeat(c, min_chars, max_chars < 0 ? kUnbounded : max_chars), g.byte('"')});
 }
 
 std::optional<std::string> json_format_regex(std::string_view format) {

@@ -26,7 +26,9 @@ inline constexpr int kJsonExpDigitsMax = 2;
 ExprId json_string_char(Grammar& g);
 // A plain character of a JSON string (no escape needed).
 ExprId json_plain_char(Grammar& g);
-// "..." with min..max characters (max < 0: no bound).
+// "..." with min..max characters (max < 0: no bound). With a maximum, characters beyond the Basic
+// Multilingual Plane are left out, so that code points (JSON Schema) and UTF-16 units
+// (JavaScript's String.length, zod) count the same.
 ExprId json_string_expr(Grammar& g, std::int32_t min_chars, std::int32_t max_chars);
 
 // The regex of a supported string format ("date", "time", "date-time", "uuid", "email",

@@ -4,6 +4,7 @@
 
 #include <limits>
 
+#include "router/grammar_wire.h"
 #include "router/wire_json.h"
 
 namespace parley {
@@ -169,11 +170,13 @@ Result<std::string> generate_request_to_json(std::string_view model, std::string
   o["cache_scope"] = q.cache_scope;
   o["cache_shared_tokens"] = q.cache_shared_tokens;
   if (q.grammar) {
-    if (!q.grammar->source()) {
-      return unimplemented_error(
-          "this request's grammar was built in code and has no source spec, so it cannot be sent to a worker");
+    if (q.grammar->source()) {
+      o["grammar"] = grammar_json(*q.grammar->source());
+    } else if (q.grammar->built()) {
+      o["grammar_built"] = wire::built_grammar_json(*q.grammar->built());
+    } else {
+      return unimplemented_error("this request's grammar has no source to send to a worker");
     }
-    o["grammar"] = grammar_json(*q.grammar->source());
     o["grammar_triggers"] = token_array(q.grammar_triggers);
   }
   return json::serialize(o);
@@ -202,9 +205,14 @@ Result<WorkerGenerate> parse_generate_request(std::string_view body, const Worke
   if (const json::value* g = r.find("grammar")) {
     ASSIGN_OR_RETURN(w.grammar, parse_grammar(*g, limits));
   }
+  if (const json::value* g = r.find("grammar_built")) {
+    if (w.grammar) return invalid_argument_error("'grammar' and 'grammar_built' exclude each other");
+    ASSIGN_OR_RETURN(w.built_grammar, wire::parse_built_grammar(*g, limits.max_grammar_exprs));
+  }
   RETURN_IF_ERROR(
       parse_tokens(r.find("grammar_triggers"), "grammar_triggers", limits.max_triggers, &q.grammar_triggers));
-  if (!w.grammar && !q.grammar_triggers.empty()) return invalid_argument_error("'grammar_triggers' without 'grammar'");
+  if (!w.grammar && !w.built_grammar && !q.grammar_triggers.empty())
+    return invalid_argument_error("'grammar_triggers' without 'grammar'");
   RETURN_IF_ERROR(r.finish());
   return w;
 }

@@ -12,8 +12,9 @@
 // Parsing is strict, since the bytes come from the network: unknown fields, wrong types, values
 // out of range and lists over WorkerProtocolLimits are kInvalidArgument naming the field. A
 // grammar travels as its source spec (GrammarSpec, grammar/grammar_spec.h): the worker compiles
-// it with its own GrammarCompiler; a request whose compiled grammar has no spec (one built in
-// code) cannot be sent (kUnimplemented).
+// it with its own GrammarCompiler. A grammar built in code (a tool-call syntax) travels as its
+// rules and expressions (CompiledGrammar::built()), checked by Grammar::from_parts and cached
+// under its key plus a digest of its content.
 //
 // Thread safety: plain functions of their arguments.
 #pragma once
@@ -44,6 +45,7 @@ struct WorkerProtocolLimits {
   std::size_t max_choices = 4096;
   std::size_t max_tokens_per_event = 1 << 16;
   std::size_t max_models = 1024;
+  std::size_t max_grammar_exprs = std::size_t{1} << 20;
   int max_json_depth = 32;
 };
 
@@ -51,12 +53,14 @@ struct WorkerProtocolLimits {
 struct WorkerGenerate {
   std::string model;
   std::string request_id;   // the gateway's id: POST /internal/v1/cancel/{request_id}
-  GenerateRequest request;  // request.grammar is null: the worker compiles `grammar`
+  GenerateRequest request;  // request.grammar is null: the worker compiles `grammar` or `built_grammar`
   std::optional<GrammarSpec> grammar;
+  // A grammar built in code (tool calls), with a cache key that covers its whole content.
+  std::shared_ptr<const BuiltGrammar> built_grammar;
 };
 
-// The body of POST /internal/v1/generate. The grammar is taken from request.grammar->source()
-// (kUnimplemented for a grammar built in code, which has none).
+// The body of POST /internal/v1/generate. The grammar is taken from request.grammar->source() or
+// ->built() (kUnimplemented for a compiled grammar with neither).
 Result<std::string> generate_request_to_json(std::string_view model, std::string_view request_id,
                                              const GenerateRequest& request);
 Result<WorkerGenerate> parse_generate_request(std::string_view body, const WorkerProtocolLimits& limits = {});

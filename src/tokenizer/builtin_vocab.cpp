@@ -1,5 +1,7 @@
 #include "tokenizer/builtin_vocab.h"
 
+#include <algorithm>
+
 #include "tokenizer/bpe_trainer.h"
 #include "tokenizer/byte_encoding.h"
 #include "tokenizer/pre_tokenizer.h"
@@ -50,6 +52,51 @@ Result<std::vector<std::pair<std::string, GgufValue>>> builtin_vocab_metadata(st
   md.emplace_back(std::string(kKeyTokenizerAddBos), GgufValue::boolean(false));
   md.emplace_back(std::string(kKeyTokenizerChatTemplate), GgufValue::string(std::string(kChatMlTemplate)));
   return md;
+}
+
+namespace {
+
+GgufValue* find_entry(std::vector<std::pair<std::string, GgufValue>>& metadata, std::string_view key) {
+  for (auto& [k, v] : metadata) {
+    if (k == key) return &v;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+Status add_vocab_tokens(std::vector<std::pair<std::string, GgufValue>>& metadata, const std::vector<std::string>& texts,
+                        std::int32_t type) {
+  GgufValue* tokens = find_entry(metadata, kKeyTokenizerTokens);
+  if (tokens == nullptr || tokens->type() != GgufValueType::kArray ||
+      tokens->arr().elem_type != GgufValueType::kString) {
+    return invalid_argument_error("the vocabulary has no token list ({})", kKeyTokenizerTokens);
+  }
+  std::vector<std::string> list = tokens->arr().strings;
+  for (const std::string& text : texts) {
+    if (text.empty()) return invalid_argument_error("an added token cannot be empty");
+    if (std::find(list.begin(), list.end(), text) != list.end()) {
+      return invalid_argument_error("the vocabulary already has the token '{}'", text);
+    }
+    list.push_back(text);
+  }
+  const std::size_t n_old = tokens->arr().strings.size();
+  if (GgufValue* types = find_entry(metadata, kKeyTokenizerTokenType)) {
+    ASSIGN_OR_RETURN(std::vector<std::int32_t> t, types->arr().to_i32());
+    if (t.size() != n_old)
+      return invalid_argument_error("{} and {} differ in length", kKeyTokenizerTokens, kKeyTokenizerTokenType);
+    t.resize(list.size(), type);
+    *types = GgufValue::i32_array(t);
+  }
+  if (GgufValue* scores = find_entry(metadata, kKeyTokenizerScores)) {
+    ASSIGN_OR_RETURN(std::vector<float> f, scores->arr().to_f32());
+    if (f.size() != n_old)
+      return invalid_argument_error("{} and {} differ in length", kKeyTokenizerTokens, kKeyTokenizerScores);
+    f.resize(list.size(), 0.0f);
+    *scores = GgufValue::f32_array(f);
+  }
+  *tokens = GgufValue::string_array(std::move(list));
+  return ok_status();
 }
 
 }  // namespace parley

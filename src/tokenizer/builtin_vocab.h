@@ -26,4 +26,12 @@ extern const std::string_view kChatMlTemplate;
 // Deterministic: the same entries every time.
 Result<std::vector<std::pair<std::string, GgufValue>>> builtin_vocab_metadata(std::string_view name);
 
+// Appends tokens to tokenizer.* metadata (any vocabulary: the token list, the token types and,
+// where the vocabulary has them, the scores), as a fine-tuned model's added tokens are: Qwen 2.5's
+// <tool_call> and <think> on the Qwen 2 vocabulary. `type` is the GGUF token type (4, user-defined,
+// is matched in text like Qwen's added tokens; 3, control, only in template markup). A token the
+// vocabulary already has is kInvalidArgument, as is metadata without a token list.
+Status add_vocab_tokens(std::vector<std::pair<std::string, GgufValue>>& metadata, const std::vector<std::string>& texts,
+                        std::int32_t type);
+
 }  // namespace parley

@@ -91,8 +91,11 @@ void WorkerService::run_generate(const HttpRequest& request, const std::shared_p
                                                             w.request.prompt.size(), model->n_ctx())
                                          .with_detail("code", "context_length_exceeded"));
   }
-  if (w.grammar) {
-    Result<CompiledGrammarPtr> g = model->grammar_compiler().compile(*w.grammar);
+  if (w.grammar || w.built_grammar) {
+    const std::shared_ptr<const BuiltGrammar>& built = w.built_grammar;
+    Result<CompiledGrammarPtr> g =
+        w.grammar ? model->grammar_compiler().compile(*w.grammar)
+                  : model->grammar_compiler().compile(built->key, [&]() -> Result<Grammar> { return built->grammar; });
     if (!g.ok()) return respond_error(*responder, g.status());
     w.request.grammar = std::move(*g);
   }

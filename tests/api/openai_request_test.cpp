@@ -192,5 +192,54 @@ TEST(Responses, ShapesMatchOpenAI) {
   EXPECT_EQ(models.at("data").as_array().size(), 2u);
 }
 
+TEST(Responses, ToolCallsAndReasoning) {
+  namespace json = boost::json;
+  ChatChoiceOut c;
+  c.finish_reason = "tool_calls";
+  c.reasoning_content = "Think.";
+  c.tool_calls = {{"call_a", "get_weather", R"({"city": "Paris"})"}, {"call_b", "get_time", "{}"}};
+  const auto body = json::parse(chat_completion_json("chatcmpl-1", 1, "tiny", {c}, {})).as_object();
+  const auto& choice = body.at("choices").as_array()[0].as_object();
+  EXPECT_EQ(choice.at("finish_reason").as_string(), "tool_calls");
+  const auto& m = choice.at("message").as_object();
+  EXPECT_TRUE(m.at("content").is_null());  // calls and no text: null, as OpenAI sends it
+  EXPECT_EQ(m.at("reasoning_content").as_string(), "Think.");
+  const auto& calls = m.at("tool_calls").as_array();
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(calls[0].at("id").as_string(), "call_a");
+  EXPECT_EQ(calls[0].at("type").as_string(), "function");
+  EXPECT_EQ(calls[0].at("function").at("name").as_string(), "get_weather");
+  EXPECT_EQ(calls[0].at("function").at("arguments").as_string(), R"({"city": "Paris"})");  // a JSON string
+  // No calls, no reasoning: neither key, and content is a string.
+  const auto plain = json::parse(chat_completion_json("c", 1, "tiny", {{0, "", "stop", std::nullopt}}, {})).as_object();
+  const auto& pm = plain.at("choices").as_array()[0].at("message").as_object();
+  EXPECT_EQ(pm.at("content").as_string(), "");
+  EXPECT_FALSE(pm.contains("tool_calls"));
+  EXPECT_FALSE(pm.contains("reasoning_content"));
+
+  ChatDeltaOut start;
+  start.tool_call = ChatDeltaOut::ToolCallPiece{1, true, "call_b", "get_time", ""};
+  const auto s = json::parse(chat_delta_chunk_json("id", 1, "tiny", 0, start, nullptr, std::nullopt)).as_object();
+  const auto& tc = s.at("choices").as_array()[0].at("delta").at("tool_calls").as_array()[0].as_object();
+  EXPECT_EQ(tc.at("index").as_int64(), 1);
+  EXPECT_EQ(tc.at("id").as_string(), "call_b");
+  EXPECT_EQ(tc.at("type").as_string(), "function");
+  EXPECT_EQ(tc.at("function").at("name").as_string(), "get_time");
+  EXPECT_EQ(tc.at("function").at("arguments").as_string(), "");
+  ChatDeltaOut piece;
+  piece.tool_call = ChatDeltaOut::ToolCallPiece{1, false, "", "", "{\"a\""};
+  const auto p = json::parse(chat_delta_chunk_json("id", 1, "tiny", 0, piece, nullptr, std::nullopt)).as_object();
+  const auto& pc = p.at("choices").as_array()[0].at("delta").at("tool_calls").as_array()[0].as_object();
+  EXPECT_FALSE(pc.contains("id"));
+  EXPECT_FALSE(pc.at("function").as_object().contains("name"));
+  EXPECT_EQ(pc.at("function").at("arguments").as_string(), "{\"a\"");
+  ChatDeltaOut r;
+  r.reasoning_content = "hm";
+  const auto rj = json::parse(chat_delta_chunk_json("id", 1, "tiny", 0, r, nullptr, std::nullopt)).as_object();
+  const auto& rd = rj.at("choices").as_array()[0].at("delta").as_object();
+  EXPECT_EQ(rd.at("reasoning_content").as_string(), "hm");
+  EXPECT_FALSE(rd.contains("content"));
+}
+
 }  // namespace
 }  // namespace parley

@@ -124,17 +124,58 @@ TEST(WorkerProtocolTest, ChoiceGrammarAndNoSeedRoundTrip) {
   EXPECT_FALSE(w->grammar);
 }
 
-TEST(WorkerProtocolTest, GrammarBuiltInCodeCannotBeSent) {
+TEST(WorkerProtocolTest, GrammarsBuiltInCodeTravelAsTheirRulesAndKey) {
   GenerateRequest q;
   q.prompt = {1};
   auto vocab = compiled(GrammarSpec{})->vocabulary_ptr();
   GrammarCompiler c(vocab);
-  auto g = c.compile("custom", [] { return json_schema_grammar(R"({"type":"string"})"); });
-  ASSERT_TRUE(g.ok());
+  const auto build = []() -> Result<Grammar> {
+    Grammar g;
+    const RuleId root = g.add_rule("root");
+    const RuleId item = g.add_rule("item");
+    g.set_rule(item, g.alt({g.literal("a"), g.seq({g.literal("("), g.ref(item), g.literal(")")})}));
+    const ExprId list = g.separated({{g.ref(item), 1, kUnbounded}, {g.special_token(300), 0, 1}}, g.literal(","), true);
+    g.set_rule(root, g.seq({g.codepoints(std::vector<CodepointRange>{{U'α', U'ω'}}), g.repeat(list, 1, 3)}));
+    g.set_root(root);
+    return g;
+  };
+  auto g = c.compile("custom-tools:1", build);
+  ASSERT_TRUE(g.ok()) << g.status().to_string();
+  ASSERT_TRUE((*g)->built());
   q.grammar = *g;
+  q.grammar_triggers = {300};
   auto body = generate_request_to_json("m", "r", q);
-  ASSERT_FALSE(body.ok());
-  EXPECT_EQ(body.status().code(), ErrorCode::kUnimplemented);
+  ASSERT_TRUE(body.ok()) << body.status().to_string();
+  auto w = parse_generate_request(*body);
+  ASSERT_TRUE(w.ok()) << w.status().to_string();
+  ASSERT_TRUE(w->built_grammar);
+  EXPECT_FALSE(w->grammar);
+  EXPECT_EQ(w->request.grammar_triggers, q.grammar_triggers);
+  EXPECT_EQ(w->built_grammar->grammar.to_string(), build()->to_string());
+  EXPECT_NE(w->built_grammar->key.find("custom-tools:1"), std::string::npos);
+  EXPECT_TRUE(w->built_grammar->key.starts_with("built:"));
+  // The worker compiles it like any grammar.
+  auto again = c.compile(w->built_grammar->key, [&]() -> Result<Grammar> { return w->built_grammar->grammar; });
+  ASSERT_TRUE(again.ok()) << again.status().to_string();
+}
+
+TEST(WorkerProtocolTest, MalformedBuiltGrammarsAreRefused) {
+  const std::string head = R"({"model":"m","request_id":"r","prompt":[1],"sampling":{},"grammar_built":)";
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {R"({"key":"k","root":0,"rules":[["root",0]],"exprs":[{"k":2,"c":[0]}]})", "out of order"},  // a cycle
+      {R"({"key":"k","root":1,"rules":[["root",0]],"exprs":[{"k":0}]})", "root rule"},
+      {R"({"key":"k","root":0,"rules":[["root",3]],"exprs":[{"k":0}]})", "no expression"},
+      {R"({"key":"k","root":0,"rules":[["root",0]],"exprs":[{"k":9}]})", "grammar_built.exprs[].k"},
+      {R"({"key":"k","root":0,"rules":[["root",0]],"exprs":[{"k":1,"b":"zz"}]})", "hex"},
+      {R"({"key":"k","root":0,"rules":[["root",0]],"exprs":[{"k":5,"r":4}]})", "names no rule"},
+      {R"({"key":"k","root":0,"rules":[["root",1]],"exprs":[{"k":0},{"k":4,"c":[0],"min":3,"max":2}]})", "repetition"},
+      {R"({"key":"k","root":0,"rules":[["root",0]],"exprs":[{"k":0,"x":1}]})", "unknown field"},
+  };
+  for (const auto& [grammar, needle] : bad) {
+    auto w = parse_generate_request(head + grammar + "}");
+    ASSERT_FALSE(w.ok()) << grammar;
+    EXPECT_NE(w.status().message().find(needle), std::string_view::npos) << w.status().message();
+  }
 }
 
 void expect_refused(const std::string& body, std::string_view needle) {

@@ -4,6 +4,7 @@
 
 #include "gguf/gguf_file.h"
 #include "gguf/gguf_writer.h"
+#include "test_support.h"
 #include "tokenizer/bpe_trainer.h"
 #include "tokenizer/builtin_vocab.h"
 #include "tokenizer/tokenizer.h"
@@ -98,6 +99,55 @@ TEST(BuiltinVocab, BytesVocabularyIsCompleteAndUsable) {
   for (const auto& [k, v] : *md2) w2.set(k, v);
   EXPECT_EQ(*w2.write_memory(), *bytes);
   EXPECT_FALSE(builtin_vocab_metadata("words").ok());
+}
+
+std::unique_ptr<Tokenizer> tokenizer_of(const std::vector<std::pair<std::string, GgufValue>>& md) {
+  GgufWriter w;
+  w.set_string("general.architecture", "llama");
+  for (const auto& [k, v] : md) w.set(k, v);
+  auto bytes = w.write_memory();
+  EXPECT_TRUE(bytes.ok());
+  auto f = GgufFile::from_memory(*bytes);
+  EXPECT_TRUE(f.ok()) << f.status().to_string();
+  auto t = Tokenizer::from_gguf(**f);
+  EXPECT_TRUE(t.ok()) << t.status().to_string();
+  return t.ok() ? std::move(*t) : nullptr;
+}
+
+// Added tokens, as a fine-tune adds them: user-defined ones are found in plain text (Qwen 2.5's
+// <tool_call>), control ones only where special tokens are parsed.
+TEST(BuiltinVocab, AddedTokensAreTokensOfTheirOwn) {
+  auto md = builtin_vocab_metadata("bytes");
+  ASSERT_TRUE(md.ok());
+  ASSERT_TRUE(add_vocab_tokens(*md, {"<tool_call>"}, static_cast<std::int32_t>(TokenType::kUserDefined)).ok());
+  ASSERT_TRUE(add_vocab_tokens(*md, {"<|python_tag|>"}, static_cast<std::int32_t>(TokenType::kControl)).ok());
+  const std::unique_ptr<Tokenizer> t = tokenizer_of(*md);
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(t->n_tokens(), kBuiltinBytesVocabSize + 2);
+  EXPECT_EQ(t->encode("<tool_call>", {.add_special = false}), std::vector<TokenId>{kBuiltinBytesVocabSize});
+  EXPECT_GT(t->encode("<|python_tag|>", {.add_special = false}).size(), 1u);
+  EXPECT_EQ(t->encode("<|python_tag|>", {.add_special = false, .parse_special = true}),
+            std::vector<TokenId>{kBuiltinBytesVocabSize + 1});
+  // A token the vocabulary has already, and metadata without a token list, are refused.
+  EXPECT_EQ(add_vocab_tokens(*md, {"<tool_call>"}, 4).code(), ErrorCode::kInvalidArgument);
+  std::vector<std::pair<std::string, GgufValue>> empty;
+  EXPECT_EQ(add_vocab_tokens(empty, {"x"}, 4).code(), ErrorCode::kInvalidArgument);
+}
+
+// A SentencePiece vocabulary has scores: they grow with the tokens.
+TEST(BuiltinVocab, AddedTokensExtendTheScores) {
+  const std::string path = testing::vocab_path("llama-spm");
+  auto f = GgufFile::open(path);
+  if (!f.ok()) GTEST_SKIP() << "no " << path;
+  std::vector<std::pair<std::string, GgufValue>> md;
+  for (const auto& [k, v] : (*f)->metadata()) {
+    if (k.starts_with("tokenizer.")) md.emplace_back(k, v);
+  }
+  ASSERT_TRUE(add_vocab_tokens(md, {"<think>"}, static_cast<std::int32_t>(TokenType::kUserDefined)).ok());
+  const std::unique_ptr<Tokenizer> t = tokenizer_of(md);
+  ASSERT_NE(t, nullptr);
+  const std::vector<TokenId> ids = t->encode("a<think>b", {.add_special = false});
+  EXPECT_NE(std::find(ids.begin(), ids.end(), t->n_tokens() - 1), ids.end());
 }
 
 }  // namespace

@@ -76,7 +76,7 @@ class WorkerTest : public ::testing::Test {
     o.n_head = 2;
     o.n_head_kv = 1;
     o.n_ff = 128;
-    o.n_ctx = 256;
+    o.n_ctx = 1024;
     o.type = TensorType::kQ8_0;
     model_path_ = (model_dir_ / "tiny.gguf").string();
     ASSERT_TRUE(synth_model(o, *md, model_path_).ok());
@@ -113,7 +113,7 @@ class WorkerTest : public ::testing::Test {
     auto engine = std::make_unique<ManualEngine>();
     manual_ = engine.get();
     auto model =
-        WorkerModel::with_engine("tiny", 256, std::shared_ptr<const GgufFile>(std::move(*file)), std::move(engine));
+        WorkerModel::with_engine("tiny", 1024, std::shared_ptr<const GgufFile>(std::move(*file)), std::move(engine));
     ASSERT_TRUE(model.ok()) << model.status().to_string();
     std::vector<std::unique_ptr<WorkerModel>> models;
     models.push_back(std::move(*model));

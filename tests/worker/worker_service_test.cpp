@@ -71,7 +71,7 @@ TEST_F(WorkerTest, ModelsAndVocabularyDescribeTheModel) {
   ASSERT_TRUE(models.ok()) << models.status().to_string();
   ASSERT_EQ(models->size(), 1u);
   EXPECT_EQ(models->at(0).id, "tiny");
-  EXPECT_EQ(models->at(0).n_ctx, 256);
+  EXPECT_EQ(models->at(0).n_ctx, 1024);
   EXPECT_EQ(models->at(0).vocab_digest.size(), 16u);
 
   r = call("GET", "/internal/v1/models/tiny/vocab");
@@ -123,7 +123,7 @@ TEST_F(WorkerTest, RefusalsMapToTheLocalEnginesErrors) {
   start_worker();
   RemoteEngineClient remote(engine_options());
   GenerateRequest q = long_request(4);
-  q.prompt.assign(300, 5);  // past the context of 256
+  q.prompt.assign(1100, 5);  // past the context of 1024
   auto id = remote.submit(q, std::make_shared<WaitingSink>());
   ASSERT_FALSE(id.ok());
   EXPECT_EQ(id.status().code(), ErrorCode::kInvalidArgument);

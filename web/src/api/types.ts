@@ -77,6 +77,8 @@ export interface Message {
   created_at: number;
   finish_reason?: FinishReason;
   error?: string;
+  /** A reasoning model's thinking before the answer (assistant messages). */
+  reasoning?: string;
   usage?: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
   children?: string[];
 }
@@ -173,6 +175,6 @@ export interface ErrorBody {
 /** Events of a streamed reply (POST .../messages and .../regenerate). */
 export type ReplyEvent =
   | { type: 'message'; conversation_id: string; message: Message }
-  | { type: 'delta'; content: string }
+  | { type: 'delta'; content?: string; reasoning?: string }
   | { type: 'done'; message: Message; conversation: Conversation }
   | { type: 'error'; error: ErrorBody['error']; message?: Message };

@@ -105,7 +105,7 @@ export function ConversationView({ empty }: { empty: ComponentChildren }) {
             </div>
           </article>
         ) : null}
-        {s ? <StreamingMessage key={s.conversationId} text={s.text} /> : null}
+        {s ? <StreamingMessage key={s.conversationId} text={s.text} reasoning={s.reasoning} /> : null}
         {showError ? <ReplyError error={err.error} retryOn={err.retryOn} busy={busy} /> : null}
       </div>
       {!atBottom ? (

@@ -8,6 +8,7 @@ import type { Versions } from '../lib/tree';
 import { editRestore } from '../state/reply';
 import { Icon } from './Icons';
 import { MessageContent } from './MessageContent';
+import { Thoughts } from './Thoughts';
 import { VersionSwitcher } from './VersionSwitcher';
 
 export interface MessageProps {
@@ -116,6 +117,7 @@ export const Message = memo(function Message({ message: m, versions, busy, eager
   return (
     <article class={`msg msg-${m.role}${editing !== null ? ' editing' : ''}`} data-role={m.role} data-id={m.id}>
       <div class="msg-body">
+        {!isUser && m.reasoning && editing === null ? <Thoughts text={m.reasoning} /> : null}
         {editing !== null ? (
           <Editor
             initial={editing}

@@ -4,6 +4,7 @@ import { effect, useComputed, type Signal } from '@preact/signals';
 import { useEffect, useRef } from 'preact/hooks';
 import { enhance, onCodeCopyClick } from '../lib/enhance';
 import { renderMarkdownUncached } from '../lib/markdown';
+import { Thoughts } from './Thoughts';
 
 function StreamingBody({ text }: { text: Signal<string> }) {
   const ref = useRef<HTMLDivElement>(null);
@@ -32,12 +33,13 @@ function StreamingBody({ text }: { text: Signal<string> }) {
   return <div class="md" ref={ref} onClick={onCodeCopyClick} />;
 }
 
-export function StreamingMessage({ text }: { text: Signal<string> }) {
+export function StreamingMessage({ text, reasoning }: { text: Signal<string>; reasoning?: Signal<string> }) {
   // A computed: this component re-renders when the first token arrives, not at every token.
-  const empty = useComputed(() => text.value.length === 0);
+  const empty = useComputed(() => text.value.length === 0 && !reasoning?.value);
   return (
     <article class="msg msg-assistant streaming" data-role="assistant" aria-busy="true" aria-label="Reply being generated">
       <div class="msg-body">
+        {reasoning?.value ? <Thoughts text={reasoning.value} live={text.value.length === 0} /> : null}
         {empty.value ? (
           <div class="typing" aria-hidden="true">
             <span />

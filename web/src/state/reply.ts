@@ -29,6 +29,8 @@ export interface Streaming {
   /** The user's text until the server confirms its message. */
   pendingUser: string | null;
   text: Signal<string>;
+  /** The model's thinking so far (reasoning models). */
+  reasoning: Signal<string>;
   controller: AbortController;
   stopping: boolean;
   stopTimer?: ReturnType<typeof setTimeout>;
@@ -69,6 +71,7 @@ async function runStream(plan: StreamPlan): Promise<{ userSaved: boolean; failed
     baseId: plan.baseId,
     pendingUser: plan.pendingUser,
     text: signal(''),
+    reasoning: signal(''),
     controller: new AbortController(),
     stopping: false,
   };
@@ -87,7 +90,8 @@ async function runStream(plan: StreamPlan): Promise<{ userSaved: boolean; failed
         setStream(id, s);
         break;
       case 'delta':
-        s.text.value += e.content;
+        if (e.content) s.text.value += e.content;
+        if (e.reasoning) s.reasoning.value += e.reasoning;
         break;
       case 'done':
         addMessage(id, e.message, true);
