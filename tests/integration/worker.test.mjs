@@ -155,7 +155,7 @@ test('SIGTERM drains the worker: the running stream finishes, new requests are r
   assert.equal(finish, 'length', text.slice(-500));
   assert.ok(!text.includes('"error"'), text.slice(-500));
   assert.equal(await worker.exited, 0);
-  assert.match(worker.logs.join('\n'), /draining/);
+  assert.match(worker.logs.join('\n'), /draining 1 stream/);  // it was still running
   const after = await post(gateway.baseURL, '/v1/chat/completions', { ...body, stream: false, max_tokens: 4 });
   assert.equal(after.status, 503, after.text);
 });

@@ -20,6 +20,7 @@ class ManualEngine final : public EngineClient {
  public:
   Result<RequestId> submit(GenerateRequest, std::shared_ptr<RequestSink> sink) override {
     std::lock_guard<std::mutex> lock(mu_);
+    if (!refusal_.ok()) return refusal_;
     const RequestId id = next_++;
     running_[id] = std::move(sink);
     submitted_.push_back(id);
@@ -66,6 +67,11 @@ class ManualEngine final : public EngineClient {
     return cv_.wait_for(lock, std::chrono::seconds(30), [&] { return cancelled_.contains(id); });
   }
   std::size_t running() const { return static_cast<std::size_t>(stats().running); }
+  // Every submit fails with `st` (OK: accepts again), as a full queue does.
+  void refuse(Status st) {
+    std::lock_guard<std::mutex> lock(mu_);
+    refusal_ = std::move(st);
+  }
 
  private:
   std::shared_ptr<RequestSink> take(RequestId id) {
@@ -83,6 +89,7 @@ class ManualEngine final : public EngineClient {
   std::map<RequestId, std::shared_ptr<RequestSink>> running_;
   std::vector<RequestId> submitted_;
   std::set<RequestId> cancelled_;
+  Status refusal_;
 };
 
 }  // namespace parley::testing

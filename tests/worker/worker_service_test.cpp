@@ -150,6 +150,23 @@ TEST_F(WorkerTest, RefusalsMapToTheLocalEnginesErrors) {
   EXPECT_EQ(id.status().code(), ErrorCode::kUnavailable);
 }
 
+TEST_F(WorkerTest, AFullQueueIsResourceExhaustedWithRetryAfter) {
+  start_manual_worker();
+  manual_->refuse(resource_exhausted_error("the request queue is full (256 waiting); retry later"));
+  RemoteEngineClient remote(engine_options());
+  auto id = remote.submit(long_request(4), std::make_shared<WaitingSink>());
+  ASSERT_FALSE(id.ok());
+  EXPECT_EQ(id.status().code(), ErrorCode::kResourceExhausted);
+  EXPECT_EQ(id.status().message(), "the request queue is full (256 waiting); retry later");
+  EXPECT_EQ(id.status().detail("retry_after"), "1");
+  EXPECT_TRUE(worker_streams_done());
+  manual_->refuse({});
+  auto sink = std::make_shared<WaitingSink>();
+  ASSERT_TRUE(remote.submit(long_request(4), sink).ok());
+  manual_->finish(manual_->wait_submitted(0), FinishEvent{.reason = FinishReason::kStop});
+  EXPECT_EQ(sink->wait().reason, FinishReason::kStop);
+}
+
 TEST_F(WorkerTest, CancelFreesTheWorkersSlot) {
   start_manual_worker();
   RemoteEngineClient remote(engine_options());
