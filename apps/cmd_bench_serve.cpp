@@ -2,15 +2,15 @@
 // one that finishes is replaced until N are done. Reports aggregate generated tok/s, time to
 // first token, inter-token latency and the prefix-cache hit rate. Requests take turns over
 // --cache-scopes prefix-cache scopes (as accounts do), to measure what scoping costs.
+// `--scenario flood` measures fairness instead (bench_serve_flood.cpp).
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
 #include <algorithm>
 #include <boost/json.hpp>
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
 
+#include "apps/bench_serve_driver.h"
 #include "apps/cli.h"
 #include "base/rng.h"
 #include "engine/local_engine.h"
@@ -20,84 +20,10 @@
 namespace parley::cli {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-struct ServeBenchArgs {
-  std::string model;
-  int concurrency = 8;
-  int requests = 32;
-  int prompt_tokens = 113;
-  int gen_tokens = 32;
-  int shared_prefix = 0;
-  int cache_scopes = 1;        // requests spread over this many prefix-cache scopes
-  bool public_prefix = false;  // the shared prefix is declared public (cache_shared_tokens)
-  int threads = 0;
-  std::int64_t batch_tokens = 512;
-  bool json = false;
-};
-
-// Per-request timestamps, written by the engine thread, read after the run.
-struct Trace {
-  Clock::time_point submitted;
-  std::vector<Clock::time_point> token_times;
-  FinishEvent finish;
-  bool done = false;
-};
-
-class Driver final : public RequestSink {
- public:
-  void on_event(RequestId id, EngineEvent event) override {
-    std::lock_guard<std::mutex> lock(mutex_);
-    // The engine thread may deliver events before submit() has returned the id to expect():
-    // whichever comes first creates the trace.
-    Trace& t = traces_[id];
-    if (auto* e = std::get_if<TokenEvent>(&event)) {
-      for (std::size_t i = 0; i < e->tokens.size(); ++i) t.token_times.push_back(Clock::now());
-    } else {
-      t.finish = std::get<FinishEvent>(event);
-      t.done = true;
-      ++finished_;
-      cv_.notify_all();
-    }
-  }
-  void expect(RequestId id, Clock::time_point submitted) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    traces_[id].submitted = submitted;
-  }
-  // Blocks until at least `n` requests have finished.
-  void wait_finished(int n) {
-    std::unique_lock<std::mutex> lock(mutex_);
-    cv_.wait(lock, [&] { return finished_ >= n; });
-  }
-  std::map<RequestId, Trace> traces() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return traces_;
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  std::map<RequestId, Trace> traces_;
-  int finished_ = 0;
-};
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0.0;
-  std::sort(v.begin(), v.end());
-  const double rank = p * static_cast<double>(v.size() - 1);
-  const auto lo = static_cast<std::size_t>(rank);
-  const std::size_t hi = std::min(lo + 1, v.size() - 1);
-  return v[lo] + (v[hi] - v[lo]) * (rank - static_cast<double>(lo));
-}
-
-double mean(const std::vector<double>& v) {
-  if (v.empty()) return 0.0;
-  double s = 0;
-  for (const double x : v) s += x;
-  return s / static_cast<double>(v.size());
-}
+using Clock = BenchClock;
 
 int run_bench_serve(const ServeBenchArgs& a) {
+  if (a.scenario == "flood") return run_bench_flood(a);
   if (a.concurrency < 1 || a.requests < 1 || a.prompt_tokens < 1 || a.gen_tokens < 1 || a.shared_prefix < 0 ||
       a.cache_scopes < 1) {
     return fail("bench serve", invalid_argument_error(
@@ -113,7 +39,7 @@ int run_bench_serve(const ServeBenchArgs& a) {
   LocalEngineOptions o;
   o.engine.n_ctx = per_request + 1;  // what these requests need; the cache is sized for them
   o.engine.max_waiting = a.requests;
-  o.engine.scheduler.max_batch_tokens = a.batch_tokens;
+  apply_scheduler_args(a, (*backend)->name(), &o.engine.scheduler);
   o.engine.scheduler.max_running = a.concurrency;
   // Room for every running request plus the shared prefix staying cached.
   o.n_blocks = (a.concurrency * (per_request + o.block_size) + a.shared_prefix) / o.block_size + 8;
@@ -196,7 +122,11 @@ int run_bench_serve(const ServeBenchArgs& a) {
                           {"itl_p99_s", percentile(itl, 0.99)},
                           {"prefix_hit_rate", stats.prefix_hit_rate()},
                           {"preemptions", stats.preemptions},
-                          {"steps", stats.steps}};
+                          {"steps", stats.steps},
+                          {"target_step_s", stats.target_step_seconds},
+                          {"steps_over_target", stats.steps_over_target},
+                          {"step_cost_error", stats.step_cost_error},
+                          {"step_cost_ms", cost_json(stats)}};
     fmt::print("{}\n", boost::json::serialize(j));
     return kExitOk;
   }
@@ -213,6 +143,9 @@ int run_bench_serve(const ServeBenchArgs& a) {
   fmt::print("itl          mean {:.3f} s, p99 {:.3f} s\n", mean(itl), percentile(itl, 0.99));
   fmt::print("prefix cache hit rate {:.1f}% of prompt tokens; {} preemptions\n", 100 * stats.prefix_hit_rate(),
              stats.preemptions);
+  fmt::print("steps        target {:.0f} ms, {} of {} steps over it; step cost model error {:.1f}%\n",
+             1000 * stats.target_step_seconds, stats.steps_over_target, stats.steps, 100 * stats.step_cost_error);
+  fmt::print("cost model   {}\n", cost_text(stats));
   return kExitOk;
 }
 
@@ -239,6 +172,24 @@ CLI::App* add_bench_serve_command(CLI::App& bench, int* exit_code) {
                 "Declare the shared prefix public (cache_shared_tokens), as an operator's system prompt: every scope "
                 "reuses it");
   cmd->add_option("--batch-tokens", args->batch_tokens, "Token budget per engine step")->capture_default_str();
+  cmd->add_option("--target-itl-ms", args->target_itl_ms,
+                  "Latency target of an engine step, ms (negative: the backend's default; 0: none)")
+      ->capture_default_str();
+  cmd->add_option("--max-prefill-per-tenant", args->max_prefill_per_tenant,
+                  "Prompts one tenant may have in prefill at once (0: no bound)")
+      ->capture_default_str();
+  cmd->add_option("--scenario", args->scenario,
+                  "steady: C requests at a time; flood: tenant A sends C prompts of -p tokens at once while tenant B "
+                  "sends short chats one after another (B alone, A alone, then both)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"steady", "flood"}));
+  cmd->add_option("--chat-prompt", args->chat_prompt, "flood: tokens of each of B's prompts")->capture_default_str();
+  cmd->add_option("--chat-gen", args->chat_gen, "flood: tokens each of B's chats generates")->capture_default_str();
+  cmd->add_option("--chat-pause-ms", args->chat_pause_ms, "flood: pause between B's chats")->capture_default_str();
+  cmd->add_option("--chat-delay-ms", args->chat_delay_ms, "flood: B's first chat after A's flood starts")
+      ->capture_default_str();
+  cmd->add_option("--chats-alone", args->chats_alone, "flood: B's chats with nothing else running")
+      ->capture_default_str();
   cmd->add_option("-t,--threads", args->threads, "CPU threads (0: all cores)")->capture_default_str();
   cmd->add_flag("--json", args->json, "Print one JSON object");
   cmd->callback([args, exit_code] { *exit_code = run_bench_serve(*args); });

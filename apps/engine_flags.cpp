@@ -18,6 +18,14 @@ void add_model_flags(CLI::App* cmd, ModelFlags* f) {
   cmd->add_option("--max-batch-tokens", e.max_batch_tokens, "Token budget of one engine step")->capture_default_str();
   cmd->add_option("--max-running", e.max_running, "Requests computed at once per model")->capture_default_str();
   cmd->add_option("--max-waiting", e.max_waiting, "Queued requests per model before 429")->capture_default_str();
+  cmd->add_option("--target-itl-ms", e.target_itl_ms,
+                  "Latency target of an engine step, ms: prompts are read in chunks small enough that running streams "
+                  "get a token at least this often (negative: the backend's default, 250 on a CPU; 0: none)")
+      ->check(CLI::Range(-1.0, 1e6));
+  cmd->add_option("--max-prefill-per-tenant", e.max_prefill_per_tenant,
+                  "Prompts one user may have in prefill at once (0: no bound)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 4096));
   cmd->add_option("--kv-cache-mib", e.kv_cache_bytes, "KV cache size per model, MiB")
       ->capture_default_str()
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 24));
@@ -47,6 +55,8 @@ Status apply_model_flags(const CLI::App& cmd, const ModelFlags& f, ServeConfig* 
     if (given("--max-batch-tokens")) m->max_batch_tokens = e.max_batch_tokens;
     if (given("--max-running")) m->max_running = e.max_running;
     if (given("--max-waiting")) m->max_waiting = e.max_waiting;
+    if (given("--target-itl-ms")) m->target_itl_ms = e.target_itl_ms;
+    if (given("--max-prefill-per-tenant")) m->max_prefill_per_tenant = e.max_prefill_per_tenant;
     if (given("--kv-cache-mib")) m->kv_cache_bytes = e.kv_cache_bytes << 20;
     RETURN_IF_ERROR(validate_model_options(*m));
   }

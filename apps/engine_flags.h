@@ -18,7 +18,7 @@ struct ModelFlags {
   std::vector<std::string> models;  // --model (replaces the config's [[models]])
   std::vector<std::string> ids;     // --model-id, one per --model
   ServedModelOptions engine;        // -t/--threads, --ctx, --max-batch-tokens, --max-running, --max-waiting,
-                                    // --kv-cache-mib (in MiB here)
+                                    // --target-itl-ms, --max-prefill-per-tenant, --kv-cache-mib (in MiB here)
 };
 
 // Registers --model, --model-id and the engine flags on `cmd`.

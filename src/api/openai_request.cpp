@@ -36,6 +36,15 @@ Status parse_cache_scope(const json::object& o, bool* shared) {
   return ok_status();
 }
 
+// The "priority" extension: "" when absent, else "interactive" or "batch".
+Status parse_priority_field(const json::object& o, std::string* priority) {
+  RETURN_IF_ERROR(get_string(o, "priority", priority));
+  if (!priority->empty() && *priority != "interactive" && *priority != "batch") {
+    return invalid_param("priority", "'priority' must be 'interactive' or 'batch'.");
+  }
+  return ok_status();
+}
+
 Status parse_n(const json::object& o, const ApiLimits& limits, std::int32_t* n) {
   std::optional<std::int64_t> v;
   RETURN_IF_ERROR(get_integer(o, "n", 1, limits.max_n, &v));
@@ -146,6 +155,7 @@ Result<ChatCompletionRequest> parse_chat_completion_request(std::string_view bod
   RETURN_IF_ERROR(parse_response_format(o, &r.response_format));
   RETURN_IF_ERROR(parse_sampling(o, limits, &r.sampling));
   RETURN_IF_ERROR(parse_cache_scope(o, &r.cache_shared));
+  RETURN_IF_ERROR(parse_priority_field(o, &r.priority));
   return r;
 }
 
@@ -209,6 +219,7 @@ Result<CompletionRequest> parse_completion_request(std::string_view body, const 
   RETURN_IF_ERROR(parse_response_format(o, &r.response_format));
   RETURN_IF_ERROR(parse_sampling(o, limits, &r.sampling));
   RETURN_IF_ERROR(parse_cache_scope(o, &r.cache_shared));
+  RETURN_IF_ERROR(parse_priority_field(o, &r.priority));
   return r;
 }
 

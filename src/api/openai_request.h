@@ -92,6 +92,9 @@ struct ChatCompletionRequest {
   bool parallel_tool_calls = true;
   // Extension "reasoning_format": "separate" (default: thinking in reasoning_content) | "inline".
   enum class ReasoningFormat { kSeparate, kInline } reasoning_format = ReasoningFormat::kSeparate;
+  // Extension "priority": "interactive" or "batch" (the engine's priority classes); "" when the
+  // request does not say (the caller's default applies: the gateway decides).
+  std::string priority;
 };
 
 struct CompletionRequest {
@@ -114,6 +117,7 @@ struct CompletionRequest {
   SamplingFields sampling;
   bool cache_shared = false;  // extension "cache_scope", as in ChatCompletionRequest
   std::optional<ResponseFormat> response_format;
+  std::string priority;       // extension "priority", as in ChatCompletionRequest
 };
 
 Result<ChatCompletionRequest> parse_chat_completion_request(std::string_view body, const ApiLimits& limits = {});

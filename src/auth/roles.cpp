@@ -5,7 +5,7 @@
 namespace parley::auth {
 
 namespace {
-constexpr std::array kAllScopes = {Scope::kChat, Scope::kModels, Scope::kAdmin};
+constexpr std::array kAllScopes = {Scope::kChat, Scope::kModels, Scope::kAdmin, Scope::kBatch};
 }  // namespace
 
 std::string_view role_name(Role role) {
@@ -32,6 +32,8 @@ std::string_view scope_name(Scope scope) {
       return "models";
     case Scope::kAdmin:
       return "admin";
+    case Scope::kBatch:
+      return "batch";
   }
   return "unknown";
 }
@@ -40,7 +42,7 @@ Result<Scope> parse_scope(std::string_view name) {
   for (const Scope s : kAllScopes) {
     if (scope_name(s) == name) return s;
   }
-  return invalid_argument_error("unknown scope '{}': expected one of chat, models, admin", name)
+  return invalid_argument_error("unknown scope '{}': expected one of chat, models, admin, batch", name)
       .with_detail("param", "scopes");
 }
 
@@ -57,6 +59,12 @@ std::string ScopeSet::to_string() const {
 ScopeSet scopes_for_role(Role role) {
   return role == Role::kAdmin ? ScopeSet{Scope::kChat, Scope::kModels, Scope::kAdmin}
                               : ScopeSet{Scope::kChat, Scope::kModels};
+}
+
+ScopeSet key_scopes_for_role(Role role) {
+  ScopeSet s = scopes_for_role(role);
+  s.add(Scope::kBatch);
+  return s;
 }
 
 Result<ScopeSet> parse_scope_list(std::string_view text) {
@@ -82,7 +90,7 @@ Result<ScopeSet> parse_scope_list(std::string_view text) {
 }
 
 Status check_scopes_for_role(ScopeSet scopes, Role role) {
-  const ScopeSet allowed = scopes_for_role(role);
+  const ScopeSet allowed = key_scopes_for_role(role);
   for (const Scope s : kAllScopes) {
     if (scopes.has(s) && !allowed.has(s)) {
       return Status(ErrorCode::kPermissionDenied,

@@ -28,6 +28,10 @@ enum class Scope : std::uint8_t {
   kChat = 1u << 0,    // "chat": /v1/chat/completions, /v1/completions
   kModels = 1u << 1,  // "models": /v1/models
   kAdmin = 1u << 2,   // "admin": the admin API (users, keys of others, limits); admin role only
+  // "batch": not a permission but a restriction: the key's completions run in the engine's batch
+  // priority class (they fill idle capacity; a nightly job's key), whatever the request asks.
+  // Any role's key may have it; a session never does.
+  kBatch = 1u << 3,
 };
 
 std::string_view scope_name(Scope scope);
@@ -60,8 +64,10 @@ class ScopeSet {
 // What a new key gets when its creator names no scopes.
 inline constexpr ScopeSet kDefaultKeyScopes{Scope::kChat, Scope::kModels};
 
-// Every scope a user of `role` may hold.
+// Every scope a user of `role` may hold (what a session gets: never "batch").
 ScopeSet scopes_for_role(Role role);
+// Every scope a key of a user of `role` may have: the role's, and "batch".
+ScopeSet key_scopes_for_role(Role role);
 
 // "chat,models" or "chat models" (commas and/or spaces separate). kInvalidArgument (detail
 // "param" = "scopes") for an unknown scope (the message lists the known ones), a scope named

@@ -6,6 +6,16 @@
 
 namespace parley {
 
+std::string_view priority_name(Priority p) {
+  return p == Priority::kBatch ? "batch" : "interactive";
+}
+
+std::optional<Priority> parse_priority(std::string_view name) {
+  if (name == "interactive") return Priority::kInteractive;
+  if (name == "batch") return Priority::kBatch;
+  return std::nullopt;
+}
+
 std::string_view finish_reason_name(FinishReason r) {
   switch (r) {
     case FinishReason::kStop:
@@ -21,7 +31,12 @@ std::string_view finish_reason_name(FinishReason r) {
 }
 
 Engine::Engine(const EngineConfig& config, StepRunner& runner, BlockPool& pool)
-    : config_(config), runner_(runner), pool_(pool), kv_(pool), scheduler_(config.scheduler, kv_) {
+    : config_(config),
+      runner_(runner),
+      pool_(pool),
+      kv_(pool),
+      cost_(config.cost_model),
+      scheduler_(config.scheduler, kv_, &cost_) {
   stats_.kv_blocks_total = pool.n_blocks();
 }
 
@@ -33,6 +48,7 @@ Engine::~Engine() {
 }
 
 double Engine::now() const {
+  if (config_.clock) return config_.clock();
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
 }
 
@@ -135,10 +151,10 @@ void Engine::fail_step(const StepPlan& plan, const Status& status) {
 }
 
 bool Engine::step() {
+  const double t_start = now();
   StepPlan plan = scheduler_.schedule();
   stats_.preemptions += static_cast<std::int64_t>(plan.preempted.size());
   if (plan.empty()) return false;
-  const double t_start = now();
   for (const BlockCopy& c : plan.copies) runner_.copy_block(c.src, c.dst);
 
   std::vector<TokenId> tokens;
@@ -174,7 +190,14 @@ bool Engine::step() {
     ++row;
     sample_next(q, logits, t_done);
   }
+  record_step(plan, now() - t_start);
   return true;
+}
+
+void Engine::record_step(const StepPlan& plan, double seconds) {
+  cost_.observe(plan.shape, seconds);
+  stats_.step_seconds_total += seconds;
+  if (config_.scheduler.target_step_s > 0 && seconds > config_.scheduler.target_step_s) ++stats_.steps_over_target;
 }
 
 std::optional<std::span<const std::uint64_t>> Engine::grammar_mask(Sequence& q) {
@@ -239,6 +262,13 @@ EngineStats Engine::stats() const {
   EngineStats s = stats_;
   s.waiting = static_cast<std::int64_t>(scheduler_.n_waiting());
   s.running = static_cast<std::int64_t>(scheduler_.n_running());
+  for (const Priority p : {Priority::kInteractive, Priority::kBatch}) {
+    s.waiting_by_priority[priority_index(p)] = static_cast<std::int64_t>(scheduler_.n_waiting(p));
+    s.running_by_priority[priority_index(p)] = static_cast<std::int64_t>(scheduler_.n_running(p));
+  }
+  s.target_step_seconds = config_.scheduler.target_step_s;
+  s.step_cost_error = cost_.error();
+  s.step_cost_coefficients = cost_.coefficients();
   s.kv_blocks_used = pool_.n_in_use();
   s.kv_blocks_cached = pool_.n_cached();
   return s;

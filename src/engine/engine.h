@@ -4,10 +4,13 @@
 // execute() runs one batched forward pass (after the copy-on-write copies the scheduler asked
 // for); update() marks chunks computed, samples the next token of every sequence whose known
 // tokens are all computed, applies the stop conditions (end-of-generation and stop tokens,
-// max_tokens, context length), and sends token and finish events to the sinks.
+// max_tokens, context length), and sends token and finish events to the sinks. Each step's time
+// (schedule to the last event) goes to the step cost model, which the scheduler consults to keep
+// steps within the latency target.
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -28,6 +31,10 @@ struct EngineConfig {
   std::int32_t n_ctx = 2048;        // tokens per sequence, prompt + output
   std::int32_t max_waiting = 256;   // queued requests before submit() refuses
   std::vector<TokenId> eog_tokens;  // the model's end-of-generation tokens
+  StepCostModelConfig cost_model;   // the step-time model behind scheduler.target_step_s
+  // Seconds on a monotonic clock; empty: std::chrono::steady_clock. Tests pass a fake one (with a
+  // fake runner that advances it) to make timings, and so the cost model, deterministic.
+  std::function<double()> clock;
 };
 
 class Engine {
@@ -63,10 +70,13 @@ class Engine {
   void fail_step(const StepPlan& plan, const Status& status);
   double now() const;
 
+  void record_step(const StepPlan& plan, double seconds);
+
   EngineConfig config_;
   StepRunner& runner_;
   BlockPool& pool_;
   KvManager kv_;
+  StepCostModel cost_;  // before the scheduler, which reads it
   Scheduler scheduler_;
   std::unordered_map<RequestId, std::unique_ptr<Sequence>> seqs_;
   std::uint64_t next_arrival_ = 0;

@@ -5,6 +5,13 @@
 
 namespace parley {
 
+double default_target_itl_ms(std::string_view backend) {
+  // A GPU runs a step of hundreds of tokens in tens of milliseconds; a CPU needs several
+  // milliseconds per prompt token, so a short step there costs throughput (the fixed cost of a
+  // step, weights streamed once, is amortised over fewer tokens).
+  return backend.starts_with("cuda") ? 50.0 : 250.0;
+}
+
 Result<std::unique_ptr<LocalEngine>> LocalEngine::start(const Model& model, const LocalEngineOptions& options) {
   const ModelHParams& h = model.hparams();
   LocalEngineOptions o = options;

@@ -9,6 +9,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -18,6 +19,12 @@
 namespace parley {
 
 class Model;
+
+// The default latency target of a step, in milliseconds, for a backend ("cpu", "cuda", or a
+// Backend::name() that starts with one of them): what
+// running streams can expect between two tokens while prompts are being read beside them
+// (docs/serving-engine.md has the figures behind it).
+double default_target_itl_ms(std::string_view backend);
 
 struct LocalEngineOptions {
   EngineConfig engine;

@@ -20,6 +20,9 @@ Result<std::unique_ptr<LocalModel>> LocalModel::start(std::shared_ptr<const Gguf
   eo.engine.max_waiting = o.max_waiting;
   eo.engine.scheduler.max_batch_tokens = o.max_batch_tokens;
   eo.engine.scheduler.max_running = o.max_running;
+  const double target_ms = o.target_itl_ms < 0 ? default_target_itl_ms(m->backend_->name()) : o.target_itl_ms;
+  eo.engine.scheduler.target_step_s = target_ms / 1000;
+  eo.engine.scheduler.max_prefill_per_tenant = o.max_prefill_per_tenant;
   eo.engine.eog_tokens = std::move(eog_tokens);
   eo.kv_bytes = o.kv_cache_bytes;
   ASSIGN_OR_RETURN(m->engine_, LocalEngine::start(*m->model_, eo));

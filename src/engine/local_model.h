@@ -23,6 +23,10 @@ struct LocalModelOptions {
   std::int64_t max_batch_tokens = 512;  // engine step budget
   std::int32_t max_running = 16;        // sequences generating at once
   std::int32_t max_waiting = 256;       // queued requests before 429
+  // Latency target of an engine step, ms: what running streams wait between two tokens while
+  // prompts are read beside them. Negative: the backend's default (default_target_itl_ms); 0: none.
+  double target_itl_ms = -1;
+  std::int32_t max_prefill_per_tenant = 2;  // prompts one user has in prefill at once (0: no bound)
   std::int64_t kv_cache_bytes = std::int64_t{2} << 30;
   std::string backend = "cpu";
 };

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -18,14 +19,31 @@ namespace parley {
 
 using RequestId = std::uint64_t;
 
+// Priority classes. Interactive requests (chats, the default) get the latency target and fair
+// shares between tenants; batch requests only fill the capacity interactive work leaves idle: they
+// are admitted only while no interactive request waits, their decodes and prompt chunks join a
+// step only when its interactive work is planned and there is room left under the target, and
+// they are preempted first.
+enum class Priority : std::uint8_t { kInteractive = 0, kBatch = 1 };
+inline constexpr std::size_t kNumPriorities = 2;
+std::string_view priority_name(Priority p);  // "interactive", "batch"
+std::optional<Priority> parse_priority(std::string_view name);
+inline std::size_t priority_index(Priority p) {
+  return static_cast<std::size_t>(p);
+}
+// Whether a is served before b (and preempted after it).
+inline bool more_urgent(Priority a, Priority b) {
+  return static_cast<int>(a) < static_cast<int>(b);
+}
+
 struct GenerateRequest {
   std::vector<TokenId> prompt;  // token ids, BOS and chat template already applied
   SamplingParams sampling;
-  std::int32_t max_tokens = 0;          // 0: up to the context length
-  std::vector<TokenId> stop_token_ids;  // besides the model's end-of-generation tokens
-  bool ignore_eos = false;              // keep going past end-of-generation tokens
-  std::string tenant;                   // fairness unit (the user); "" is a tenant too
-  std::int32_t priority = 0;            // higher is served first and preempted last
+  std::int32_t max_tokens = 0;           // 0: up to the context length
+  std::vector<TokenId> stop_token_ids;   // besides the model's end-of-generation tokens
+  bool ignore_eos = false;               // keep going past end-of-generation tokens
+  std::string tenant;                    // fairness unit (the user); "" is a tenant too
+  Priority priority = Priority::kInteractive;
 
   // Prefix-cache scope: an opaque name ("" is a scope like any other). KV blocks computed for
   // this request are reused only by requests of the same scope, so a request cannot detect

@@ -388,7 +388,7 @@ void AccountApi::me(const HttpRequest& req, const Principal& p, const std::strin
   o["via"] = p.local_mode ? "local" : p.via_session ? "session" : "api_key";
   if (p.via_session) o["csrf_token"] = authenticator_.csrf().token_for(authenticator_.session_token(req));
   boost::json::array scopes;
-  for (const auth::Scope s : {auth::Scope::kChat, auth::Scope::kModels, auth::Scope::kAdmin}) {
+  for (const auth::Scope s : {auth::Scope::kChat, auth::Scope::kModels, auth::Scope::kAdmin, auth::Scope::kBatch}) {
     if (p.may(s)) scopes.emplace_back(std::string(auth::scope_name(s)));
   }
   o["scopes"] = std::move(scopes);
@@ -434,7 +434,7 @@ void AccountApi::create_key(const HttpRequest& req, const Principal& p, const st
   nk.name = name->value_or("");
   nk.prefix = generated.display_prefix;
   nk.hash = generated.hash;
-  for (const auth::Scope s : {auth::Scope::kChat, auth::Scope::kModels, auth::Scope::kAdmin}) {
+  for (const auth::Scope s : {auth::Scope::kChat, auth::Scope::kModels, auth::Scope::kAdmin, auth::Scope::kBatch}) {
     if (scopes->has(s)) nk.scopes.emplace_back(auth::scope_name(s));
   }
   if (*days) nk.expires_at = authenticator_.now() + std::chrono::hours(24 * **days);

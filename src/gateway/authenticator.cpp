@@ -100,7 +100,7 @@ Result<Principal> Authenticator::from_api_key(std::string_view authorization) co
   p.email = user->email;
   p.role = role_of(user->role);
   p.api_key_id = key->id;
-  const auth::ScopeSet allowed = auth::scopes_for_role(p.role);
+  const auth::ScopeSet allowed = auth::key_scopes_for_role(p.role);
   for (const std::string& s : key->scopes) {
     // Unknown names (written by a newer version) grant nothing.
     if (Result<auth::Scope> scope = auth::parse_scope(s); scope.ok() && allowed.has(*scope)) p.scopes.add(*scope);

@@ -91,10 +91,12 @@ std::string tree_response_json(const store::MessageTree& tree, const store::Usag
 // title would be noise, and with real ones it would cost a generation per conversation.
 std::string auto_title(std::string_view first_user_message);
 
-// The reasoning kept in an assistant message's metadata (store::kMaxMetadataBytes bounds it): at
-// most kMaxStoredReasoningBytes, cut on a character boundary and marked with "…".
+// The reasoning kept in an assistant message's metadata: at most kMaxStoredReasoningBytes (a long
+// thinking of tens of thousands of tokens), cut on a character boundary and marked with "…". JSON
+// escaping at most doubles it (control characters never reach it), so the metadata stays within
+// store::kMaxMetadataBytes.
 std::string stored_reasoning(std::string_view reasoning);
-inline constexpr std::size_t kMaxStoredReasoningBytes = 48u << 10;
+inline constexpr std::size_t kMaxStoredReasoningBytes = 512u << 10;
 inline constexpr std::size_t kAutoTitleMaxChars = 60;
 
 class ConversationReply final : public GenerationObserver, public std::enable_shared_from_this<ConversationReply> {

@@ -42,6 +42,7 @@
 #include "gateway/conversation_api.h"
 #include "gateway/gateway_metrics.h"
 #include "gateway/generation.h"
+#include "gateway/generation_params.h"
 #include "gateway/principal.h"
 #include "gateway/request_guard.h"
 #include "gateway/route_table.h"
@@ -64,6 +65,8 @@ struct GatewayOptions {
   std::vector<std::string> allowed_origins;
   // The web UI: served on every path outside the API (none: those paths are 404).
   std::shared_ptr<const StaticSite> site;
+  // The priority class of each role's OpenAI API requests when they do not say ([priority]).
+  RolePriorities role_priority;
 };
 
 class Gateway {

@@ -23,7 +23,13 @@ GatewayMetrics::GatewayMetrics(MetricsRegistry& r)
       engine(r),
       grammar_compile(r.histogram("parley_grammar_compile_seconds",
                                   "Time a constrained request waited for its grammar (cached grammars: microseconds).",
-                                  {"model"}, latency_buckets_seconds())) {}
+                                  {"model"}, latency_buckets_seconds())),
+      queue_time(r.histogram("parley_queue_time_seconds",
+                             "Time from arrival to the first engine step that computes the request.",
+                             {"model", "priority"}, latency_buckets_seconds())),
+      itl_by_priority(r.histogram("parley_inter_token_latency_by_priority_seconds",
+                                  "Time between consecutive tokens of a response, per priority class.",
+                                  {"model", "priority"}, latency_buckets_seconds())) {}
 
 void GatewayMetrics::watch_engine(const std::string& model, const EngineClient& e) {
   engine.watch(model, e);

@@ -29,6 +29,10 @@ struct GatewayMetrics {
   // Constrained decoding: the time a request waited for its grammar (compiled on the request
   // pool; a cached grammar takes microseconds).
   Family<Histogram>& grammar_compile;  // {model}
+  // Scheduling as the API sees it, per priority class (docs/serving-engine.md); the engine's own
+  // series (queue and running per class, the step target and cost model) are in `engine`.
+  Family<Histogram>& queue_time;       // {model, priority}: arrival to first scheduled
+  Family<Histogram>& itl_by_priority;  // {model, priority}
 };
 
 }  // namespace parley

@@ -161,6 +161,7 @@ void Gateway::chat_completions(RouteCall& call) {
     g.max_tokens = static_cast<std::int32_t>(r.max_tokens.value_or(0));
     g.ignore_eos = r.sampling.ignore_eos;
     g.tenant = tenant;
+    g.priority = priority_of(who, r.priority, options_.role_priority);
     g.cache_scope = cache_scope_of(who);
     if (r.cache_shared) g.cache_shared_tokens = static_cast<std::int32_t>(n_prompt);
     g.grammar = proto.grammar;
@@ -257,6 +258,7 @@ void Gateway::completions(RouteCall& call) {
       g.max_tokens = static_cast<std::int32_t>(r.max_tokens);
       g.ignore_eos = r.sampling.ignore_eos;
       g.tenant = tenant;
+      g.priority = priority_of(who, r.priority, options_.role_priority);
       g.cache_scope = cache_scope_of(who);
       if (r.cache_shared) g.cache_shared_tokens = static_cast<std::int32_t>(n_prompt);
       g.grammar = *grammar;

@@ -32,6 +32,7 @@ Status GenerationJob::start(std::vector<ChoiceInput> inputs) {
     Choice& c = choices_[i];
     c.index = static_cast<std::int32_t>(i);
     c.prompt_index = inputs[i].prompt_index;
+    c.priority = inputs[i].request.priority;
     // Control characters in model output (a byte token <0x00>, an ESC) are dropped for every API
     // alike: they are never meant, and a NUL could not even be saved (docs/api.md).
     c.detok.emplace(tokenizer_, DecodeOptions{.drop_controls = true});
@@ -117,8 +118,11 @@ void GenerationJob::on_tokens(Choice& c, const TokenEvent& e) {
     first_token_ = now;
     metrics_.ttft.with({spec_.model}).observe(std::chrono::duration<double>(now - spec_.arrival).count());
   }
-  if (c.last_token)
-    metrics_.itl.with({spec_.model}).observe(std::chrono::duration<double>(now - *c.last_token).count());
+  if (c.last_token) {
+    const double itl = std::chrono::duration<double>(now - *c.last_token).count();
+    metrics_.itl.with({spec_.model}).observe(itl);
+    metrics_.itl_by_priority.with({spec_.model, std::string(priority_name(c.priority))}).observe(itl);
+  }
   c.last_token = now;
   if (c.stopped_by_string || done_) return;
   std::string text;
@@ -159,6 +163,7 @@ void GenerationJob::on_finish(Choice& c, const FinishEvent& e) {
   c.finished = true;
   ++n_finished_;
   c.usage = e;
+  metrics_.queue_time.with({spec_.model, std::string(priority_name(c.priority))}).observe(e.timings.queue_s);
   // Every choice has ended, however (finished, stopped, failed, cancelled by a disconnect): the
   // engine's counts are final, so this is when the request is charged.
   if (n_finished_ == choices_.size()) account_usage();

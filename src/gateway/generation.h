@@ -120,6 +120,7 @@ class GenerationJob final : public RequestSink, public std::enable_shared_from_t
     std::int32_t index = 0;
     std::int32_t prompt_index = 0;
     RequestId engine_id = 0;
+    Priority priority = Priority::kInteractive;
     std::optional<StreamingDetokenizer> detok;
     std::optional<StopMatcher> stop;
     std::optional<ChatOutput> output;  // spec_.chat_output: the text parsed (else it is the content)

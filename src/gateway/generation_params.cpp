@@ -72,4 +72,10 @@ Status check_cache_shared(const Principal& who, bool shared) {
       .with_detail("param", "cache_scope");
 }
 
+Priority priority_of(const Principal& who, std::string_view asked, const RolePriorities& defaults) {
+  if (who.may(auth::Scope::kBatch)) return Priority::kBatch;
+  if (const std::optional<Priority> p = parse_priority(asked)) return *p;
+  return defaults.for_role(who.role);
+}
+
 }  // namespace parley

@@ -8,6 +8,7 @@
 
 #include "api/openai_request.h"
 #include "base/result.h"
+#include "engine/request.h"
 #include "gateway/principal.h"
 #include "sampling/sampling_params.h"
 
@@ -39,5 +40,18 @@ std::string cache_scope_of(const Principal& who);
 // otherwise kPermissionDenied with code "insufficient_scope" and param "cache_scope". OK when
 // `shared` is false.
 Status check_cache_shared(const Principal& who, bool shared);
+
+// The default priority class of each role's OpenAI API requests (config [priority]).
+struct RolePriorities {
+  Priority user = Priority::kInteractive;
+  Priority admin = Priority::kInteractive;
+  Priority for_role(auth::Role role) const { return role == auth::Role::kAdmin ? admin : user; }
+};
+
+// The priority class of a completion that `who` asks for with the "priority" extension (`asked`:
+// "interactive", "batch", or "" when the request does not say): an API key with the "batch"
+// scope always runs in the batch class (a request may not raise it); otherwise what the request
+// asks, else its role's default.
+Priority priority_of(const Principal& who, std::string_view asked, const RolePriorities& defaults);
 
 }  // namespace parley

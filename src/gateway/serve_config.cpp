@@ -169,7 +169,8 @@ class TableReader {
 };
 
 constexpr std::string_view kEngineKeys =
-    "threads, ctx, max_batch_tokens, max_running, max_waiting, kv_cache_mib, backend";
+    "threads, ctx, max_batch_tokens, max_running, max_waiting, kv_cache_mib, backend, target_itl_ms, "
+    "max_prefill_per_tenant";
 
 Status read_engine_keys(TableReader& r, ServedModelOptions* m) {
   RETURN_IF_ERROR(r.integer_as("threads", 0, 1024, &m->threads));
@@ -181,6 +182,8 @@ Status read_engine_keys(TableReader& r, ServedModelOptions* m) {
   RETURN_IF_ERROR(r.integer("kv_cache_mib", 1, std::int64_t{1} << 24, &kv_mib));
   m->kv_cache_bytes = kv_mib << 20;
   RETURN_IF_ERROR(r.string("backend", &m->backend));
+  RETURN_IF_ERROR(r.number("target_itl_ms", 1e6, &m->target_itl_ms));
+  RETURN_IF_ERROR(r.integer_as("max_prefill_per_tenant", 0, 4096, &m->max_prefill_per_tenant));
   return ok_status();
 }
 
@@ -310,6 +313,22 @@ Status read_prices(const toml::table& t, std::string_view source, PriceTable* pr
   return ok_status();
 }
 
+// [priority]: the default class of each role's OpenAI API requests, "interactive" or "batch".
+Status read_role_priorities(const toml::table& t, std::string_view source, RolePriorities* out) {
+  TableReader r(t, "priority.", source);
+  for (const auth::Role role : {auth::Role::kUser, auth::Role::kAdmin}) {
+    const std::string key(auth::role_name(role));
+    const toml::node* n = r.node(key);
+    if (n == nullptr) continue;
+    const std::optional<std::string> v = n->value_exact<std::string>();
+    const std::optional<Priority> p = v ? parse_priority(*v) : std::nullopt;
+    if (!p)
+      return invalid_argument_error("{}: priority.{} must be \"interactive\" or \"batch\"", where(*n, source), key);
+    (role == auth::Role::kAdmin ? out->admin : out->user) = *p;
+  }
+  return r.finish("user, admin");
+}
+
 Status parse_document(const toml::table& doc, const std::string& base_dir, std::string_view source, ServeConfig* c) {
   TableReader top(doc, "", source);
   const toml::node* server = top.node("server");
@@ -319,8 +338,10 @@ Status parse_document(const toml::table& doc, const std::string& base_dir, std::
   const toml::node* store = top.node("store");
   const toml::node* auth = top.node("auth");
   const toml::node* prices = top.node("prices");
+  const toml::node* priority = top.node("priority");
   const toml::node* cluster = top.node("cluster");
-  RETURN_IF_ERROR(top.finish("[server], [engine], [limits], [[models]], [store], [auth], [prices], [cluster]"));
+  RETURN_IF_ERROR(
+      top.finish("[server], [engine], [limits], [[models]], [store], [auth], [prices], [priority], [cluster]"));
 
   if (cluster != nullptr) {
     ASSIGN_OR_RETURN(const toml::table* t, table_at(*cluster, "cluster", source));
@@ -329,6 +350,10 @@ Status parse_document(const toml::table& doc, const std::string& base_dir, std::
     RETURN_IF_ERROR(r.finish("token_file"));
   }
 
+  if (priority != nullptr) {
+    ASSIGN_OR_RETURN(const toml::table* t, table_at(*priority, "priority", source));
+    RETURN_IF_ERROR(read_role_priorities(*t, source, &c->gateway.role_priority));
+  }
   if (store != nullptr) {
     ASSIGN_OR_RETURN(const toml::table* t, table_at(*store, "store", source));
     TableReader r(*t, "store.", source);
@@ -433,6 +458,8 @@ Status validate_model_options(const ServedModelOptions& m) {
     return invalid_argument_error("max_batch_tokens = {} must be positive", m.max_batch_tokens);
   if (m.max_running < 1) return invalid_argument_error("max_running = {} must be positive", m.max_running);
   if (m.max_waiting < 0) return invalid_argument_error("max_waiting = {} must not be negative", m.max_waiting);
+  if (m.max_prefill_per_tenant < 0)
+    return invalid_argument_error("max_prefill_per_tenant = {} must not be negative", m.max_prefill_per_tenant);
   if (m.kv_cache_bytes < (std::int64_t{1} << 20)) return invalid_argument_error("the KV cache needs at least 1 MiB");
   if (m.backend != "cpu" && m.backend != "reference") {
     return invalid_argument_error("backend '{}' is not one of: cpu, reference", m.backend);

@@ -20,8 +20,22 @@ EngineMetrics::EngineMetrics(MetricsRegistry& r)
           r.counter("parley_prefix_cache_hit_tokens_total", "Prompt tokens served from the prefix cache.", {"model"})),
       grammar_masks(
           r.counter("parley_grammar_masks_total", "Token masks computed for constrained requests.", {"model"})),
-      grammar_mask_seconds(r.counter("parley_grammar_mask_seconds_total",
-                                     "Engine-thread time spent computing token masks.", {"model"})) {}
+      grammar_mask_seconds(
+          r.counter("parley_grammar_mask_seconds_total", "Engine-thread time spent computing token masks.", {"model"})),
+      queue_depth_by_priority(r.gauge("parley_queue_depth_by_priority",
+                                      "Requests waiting to be admitted by the engine, per priority class.",
+                                      {"model", "priority"})),
+      running_by_priority(r.gauge("parley_running_requests_by_priority",
+                                  "Requests the engine is computing, per priority class.", {"model", "priority"})),
+      step_target(r.gauge("parley_engine_step_target_seconds",
+                          "Latency target of an engine step (0: none): the inter-token latency the scheduler keeps.",
+                          {"model"})),
+      steps(r.counter("parley_engine_steps_total", "Engine steps (forward passes) run.", {"model"})),
+      steps_over_target(r.counter("parley_engine_steps_over_target_total",
+                                  "Engine steps that took longer than the latency target.", {"model"})),
+      step_cost_error(r.gauge("parley_engine_step_cost_model_error_ratio",
+                              "Running mean of |predicted - measured| / measured step time of the step cost model.",
+                              {"model"})) {}
 
 void EngineMetrics::watch(const std::string& model, const EngineClient& engine) {
   // Engine totals are monotonic; counters advance by the difference since the last scrape.
@@ -44,6 +58,16 @@ void EngineMetrics::watch(const std::string& model, const EngineClient& engine) 
     grammar_masks.with({model}).inc(
         delta(static_cast<double>(s.grammar_masks), static_cast<double>(last->grammar_masks)));
     grammar_mask_seconds.with({model}).inc(delta(s.grammar_mask_seconds, last->grammar_mask_seconds));
+    for (const Priority p : {Priority::kInteractive, Priority::kBatch}) {
+      const std::string name(priority_name(p));
+      queue_depth_by_priority.with({model, name}).set(static_cast<double>(s.waiting_by_priority[priority_index(p)]));
+      running_by_priority.with({model, name}).set(static_cast<double>(s.running_by_priority[priority_index(p)]));
+    }
+    step_target.with({model}).set(s.target_step_seconds);
+    steps.with({model}).inc(delta(static_cast<double>(s.steps), static_cast<double>(last->steps)));
+    steps_over_target.with({model}).inc(
+        delta(static_cast<double>(s.steps_over_target), static_cast<double>(last->steps_over_target)));
+    step_cost_error.with({model}).set(s.step_cost_error);
     *last = s;
   });
 }

@@ -28,6 +28,13 @@ class EngineMetrics {
   Family<Counter>& prefix_hit_tokens;     // {model}
   Family<Counter>& grammar_masks;         // {model}
   Family<Counter>& grammar_mask_seconds;  // {model}
+  // Scheduling (docs/serving-engine.md): per priority class, and the step cost model.
+  Family<Gauge>& queue_depth_by_priority;  // {model, priority}
+  Family<Gauge>& running_by_priority;      // {model, priority}
+  Family<Gauge>& step_target;              // {model}: the latency target of a step (0: none)
+  Family<Counter>& steps;                  // {model}
+  Family<Counter>& steps_over_target;      // {model}
+  Family<Gauge>& step_cost_error;          // {model}: the cost model's mean relative error
 };
 
 }  // namespace parley

@@ -125,12 +125,42 @@ void for_each_stat(EngineStats& s, Fn&& fn) {
   fn("requests_finished", s.requests_finished);
   fn("requests_rejected", s.requests_rejected);
   fn("grammar_masks", s.grammar_masks);
+  fn("steps_over_target", s.steps_over_target);
+}
+
+template <typename Fn>
+void for_each_double_stat(EngineStats& s, Fn&& fn) {
+  fn("grammar_mask_seconds", s.grammar_mask_seconds);
+  fn("target_step_seconds", s.target_step_seconds);
+  fn("step_seconds_total", s.step_seconds_total);
+  fn("step_cost_error", s.step_cost_error);
+}
+
+json::object by_priority_json(const std::array<std::int64_t, kNumPriorities>& v) {
+  json::object o;
+  for (const Priority p : {Priority::kInteractive, Priority::kBatch}) o[priority_name(p)] = v[priority_index(p)];
+  return o;
+}
+
+Status parse_by_priority(const json::value* v, const std::string& name, std::array<std::int64_t, kNumPriorities>* out) {
+  if (v == nullptr) return {};
+  if (!v->is_object()) return wire::type_error(name, "an object by priority class");
+  ObjectReader r(v->as_object(), name);
+  for (const Priority p : {Priority::kInteractive, Priority::kBatch}) {
+    RETURN_IF_ERROR(r.get_int(priority_name(p), 0, kI64Max, &(*out)[priority_index(p)]));
+  }
+  return r.finish();
 }
 
 json::object stats_json(EngineStats s) {
   json::object o;
   for_each_stat(s, [&](const char* name, std::int64_t& v) { o[name] = v; });
-  o["grammar_mask_seconds"] = s.grammar_mask_seconds;
+  for_each_double_stat(s, [&](const char* name, double& v) { o[name] = v; });
+  o["waiting_by_priority"] = by_priority_json(s.waiting_by_priority);
+  o["running_by_priority"] = by_priority_json(s.running_by_priority);
+  json::array coefficients;
+  for (const double c : s.step_cost_coefficients) coefficients.emplace_back(c);
+  o["step_cost_coefficients"] = std::move(coefficients);
   return o;
 }
 
@@ -143,7 +173,22 @@ Result<EngineStats> parse_stats(const json::value& v, const std::string& where) 
     if (st.ok()) st = r.get_int(name, 0, kI64Max, &x);
   });
   RETURN_IF_ERROR(st);
-  RETURN_IF_ERROR(r.get_double("grammar_mask_seconds", &s.grammar_mask_seconds));
+  for_each_double_stat(s, [&](const char* name, double& x) {
+    if (st.ok()) st = r.get_double(name, &x);
+  });
+  RETURN_IF_ERROR(st);
+  RETURN_IF_ERROR(
+      parse_by_priority(r.find("waiting_by_priority"), where + ".waiting_by_priority", &s.waiting_by_priority));
+  RETURN_IF_ERROR(
+      parse_by_priority(r.find("running_by_priority"), where + ".running_by_priority", &s.running_by_priority));
+  if (const json::value* c = r.find("step_cost_coefficients")) {
+    if (!c->is_array() || c->as_array().size() != s.step_cost_coefficients.size())
+      return wire::type_error(where + ".step_cost_coefficients", "an array of 4 numbers");
+    for (std::size_t i = 0; i < s.step_cost_coefficients.size(); ++i) {
+      if (!c->as_array()[i].is_number()) return wire::type_error(where + ".step_cost_coefficients[]", "a number");
+      s.step_cost_coefficients[i] = c->as_array()[i].to_number<double>();
+    }
+  }
   RETURN_IF_ERROR(r.finish());
   return s;
 }

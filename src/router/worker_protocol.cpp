@@ -166,7 +166,7 @@ Result<std::string> generate_request_to_json(std::string_view model, std::string
   o["stop_token_ids"] = token_array(q.stop_token_ids);
   o["ignore_eos"] = q.ignore_eos;
   o["tenant"] = q.tenant;
-  o["priority"] = q.priority;
+  o["priority"] = priority_name(q.priority);
   o["cache_scope"] = q.cache_scope;
   o["cache_shared_tokens"] = q.cache_shared_tokens;
   if (q.grammar) {
@@ -199,7 +199,11 @@ Result<WorkerGenerate> parse_generate_request(std::string_view body, const Worke
   RETURN_IF_ERROR(parse_tokens(r.find("stop_token_ids"), "stop_token_ids", limits.max_stop_tokens, &q.stop_token_ids));
   RETURN_IF_ERROR(r.get_bool("ignore_eos", &q.ignore_eos));
   RETURN_IF_ERROR(r.get_string("tenant", limits.max_name_bytes, &q.tenant));
-  RETURN_IF_ERROR(r.get_int_as("priority", -kI32Max, kI32Max, &q.priority));
+  std::string priority(priority_name(q.priority));
+  RETURN_IF_ERROR(r.get_string("priority", 32, &priority));
+  const std::optional<Priority> p = parse_priority(priority);
+  if (!p) return invalid_argument_error("'priority' must be interactive or batch, not '{}'", priority);
+  q.priority = *p;
   RETURN_IF_ERROR(r.get_string("cache_scope", limits.max_name_bytes, &q.cache_scope));
   RETURN_IF_ERROR(r.get_int_as("cache_shared_tokens", 0, kI32Max, &q.cache_shared_tokens));
   if (const json::value* g = r.find("grammar")) {

@@ -147,6 +147,22 @@ TEST(ChatRequest, CacheScopeExtensionIsPrivateOrShared) {
   }
 }
 
+TEST(ChatRequest, PriorityExtensionIsInteractiveOrBatch) {
+  const std::string head = R"({"model": "m", "messages": [{"role": "user", "content": "hi"}])";
+  EXPECT_EQ(parse_chat_completion_request(head + "}")->priority, "");
+  EXPECT_EQ(parse_chat_completion_request(head + R"(, "priority": null})")->priority, "");
+  EXPECT_EQ(parse_chat_completion_request(head + R"(, "priority": "interactive"})")->priority, "interactive");
+  EXPECT_EQ(parse_chat_completion_request(head + R"(, "priority": "batch"})")->priority, "batch");
+  for (const char* bad : {R"("high")", R"("Batch")", "1", "true"}) {
+    const Status st = parse_chat_completion_request(head + ", \"priority\": " + bad + "}").status();
+    EXPECT_EQ(st.code(), ErrorCode::kInvalidArgument) << bad;
+    EXPECT_EQ(st.detail("param"), "priority") << bad;
+  }
+  EXPECT_EQ(parse_completion_request(R"({"model": "m", "prompt": "x", "priority": "batch"})")->priority, "batch");
+  EXPECT_EQ(parse_completion_request(R"({"model": "m", "prompt": "x", "priority": "low"})").status().detail("param"),
+            "priority");
+}
+
 TEST(CompletionRequest, CacheScopeExtensionIsPrivateOrShared) {
   EXPECT_FALSE(parse_completion_request(R"({"model": "m", "prompt": "x"})")->cache_shared);
   EXPECT_TRUE(parse_completion_request(R"({"model": "m", "prompt": "x", "cache_scope": "shared"})")->cache_shared);

@@ -37,6 +37,18 @@ TEST(Scopes, ParseRejects) {
   EXPECT_NE(parse_scope_list("bogus").status().message().find("chat, models, admin"), std::string_view::npos);
 }
 
+TEST(Scopes, BatchIsAKeyScopeOfEveryRoleButNoSessions) {
+  EXPECT_EQ(parse_scope_list("chat,batch").value(), (ScopeSet{Scope::kChat, Scope::kBatch}));
+  EXPECT_EQ(parse_scope_list("batch,chat").value().to_string(), "chat,batch");
+  for (const Role r : {Role::kUser, Role::kAdmin}) {
+    EXPECT_FALSE(scopes_for_role(r).has(Scope::kBatch));  // what a session gets
+    EXPECT_TRUE(key_scopes_for_role(r).has(Scope::kBatch));
+    EXPECT_TRUE(key_scopes_for_role(r).contains(scopes_for_role(r)));
+    EXPECT_TRUE(check_scopes_for_role(ScopeSet{Scope::kChat, Scope::kBatch}, r).ok());
+  }
+  EXPECT_FALSE(check_scopes_for_role(ScopeSet{Scope::kAdmin, Scope::kBatch}, Role::kUser).ok());
+}
+
 TEST(Scopes, SetOperations) {
   ScopeSet s;
   EXPECT_TRUE(s.empty());

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,19 +17,22 @@ inline constexpr std::int32_t kVocab = 50;
 inline constexpr std::int32_t kEos = 49;
 
 struct Rig {
-  Rig(std::int32_t n_blocks, std::int32_t block_size, SchedulerConfig sc, std::int32_t n_ctx = 256)
+  // `clock`: the engine's clock (empty: the real one).
+  Rig(std::int32_t n_blocks, std::int32_t block_size, SchedulerConfig sc, std::int32_t n_ctx = 256,
+      std::function<double()> clock = {}, std::int32_t max_waiting = 8)
       : runner(kVocab, n_blocks, block_size), pool(n_blocks, block_size) {
     EngineConfig c;
     c.scheduler = sc;
     c.n_ctx = n_ctx;
-    c.max_waiting = 8;
+    c.max_waiting = max_waiting;
+    c.clock = std::move(clock);
     c.eog_tokens = {kEos};
     engine = std::make_unique<Engine>(c, runner, pool);
     // The fake's natural tokens never hit the EOS id unless a test forces it.
     runner.force_next = [](std::uint64_t, TokenId t) { return t == kEos ? 0 : t; };
   }
   std::shared_ptr<RecordingSink> submit(RequestId id, std::vector<TokenId> prompt, std::int32_t max_tokens,
-                                        std::string tenant = "", std::int32_t priority = 0) {
+                                        std::string tenant = "", Priority priority = Priority::kInteractive) {
     GenerateRequest r;
     r.prompt = std::move(prompt);
     r.max_tokens = max_tokens;

@@ -221,8 +221,8 @@ TEST(Engine, OneTenantsBurstDoesNotStarveAnother) {
 
 TEST(Engine, HigherPriorityIsAdmittedFirst) {
   Rig rig(256, 4, {.max_batch_tokens = 16, .max_running = 1});
-  auto low = rig.submit(1, iota_tokens(4), 3, "a", 0);
-  auto high = rig.submit(2, iota_tokens(4, 9), 3, "b", 5);
+  auto low = rig.submit(1, iota_tokens(4), 3, "a", Priority::kBatch);
+  auto high = rig.submit(2, iota_tokens(4, 9), 3, "b", Priority::kInteractive);
   rig.engine->step();
   EXPECT_EQ(rig.runner.batches.back().tokens, iota_tokens(4, 9));
   rig.run_to_completion();

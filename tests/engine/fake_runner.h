@@ -30,6 +30,7 @@ class FakeRunner final : public StepRunner {
 
   Status forward(const ForwardBatch& batch, std::span<float> logits) override {
     if (delay.count() > 0) std::this_thread::sleep_for(delay);
+    if (on_forward) on_forward(batch);
     Batch rec;
     rec.tokens.assign(batch.tokens.begin(), batch.tokens.end());
     std::size_t at = 0, row = 0;
@@ -78,6 +79,8 @@ class FakeRunner final : public StepRunner {
   int copies = 0;
   std::chrono::microseconds delay{0};  // per forward pass, to look like a real model
   bool fail_next = false;
+  // Called with every batch (e.g. to advance a fake clock by what the batch would cost).
+  std::function<void(const ForwardBatch&)> on_forward;
   // Optional override of the next token (e.g. to emit an end-of-generation token).
   std::function<TokenId(std::uint64_t history_hash, TokenId natural)> force_next;
   // Optional: fills a row of logits instead (e.g. random logits that depend on the history);

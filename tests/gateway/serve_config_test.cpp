@@ -134,6 +134,39 @@ TEST(ServeConfig, ErrorsNameTheKeyAndItsLine) {
   EXPECT_NE(e.find("go together"), std::string::npos) << e;
 }
 
+TEST(ServeConfig, SchedulingKeysAndRolePriorities) {
+  Result<ServeConfig> c = parse(R"(
+[engine]
+target_itl_ms = 120
+max_prefill_per_tenant = 3
+
+[[models]]
+path = "a.gguf"
+target_itl_ms = 0
+
+[priority]
+user = "batch"
+)");
+  ASSERT_TRUE(c.ok()) << c.status().to_string();
+  EXPECT_EQ(c->model_defaults.target_itl_ms, 120);
+  EXPECT_EQ(c->model_defaults.max_prefill_per_tenant, 3);
+  EXPECT_EQ(c->models.at(0).target_itl_ms, 0);  // no target for this model
+  EXPECT_EQ(c->models.at(0).max_prefill_per_tenant, 3);
+  EXPECT_EQ(c->gateway.role_priority.user, Priority::kBatch);
+  EXPECT_EQ(c->gateway.role_priority.admin, Priority::kInteractive);
+
+  const ServeConfig defaults = parse("").value();
+  EXPECT_LT(defaults.model_defaults.target_itl_ms, 0) << "absent: the backend's default";
+  EXPECT_EQ(defaults.gateway.role_priority.user, Priority::kInteractive);
+
+  std::string e = error_of("[priority]\nuser = \"low\"\n");
+  EXPECT_NE(e.find("priority.user must be"), std::string::npos) << e;
+  e = error_of("[priority]\nguest = \"batch\"\n");
+  EXPECT_NE(e.find("priority.guest"), std::string::npos) << e;
+  e = error_of("[engine]\ntarget_itl_ms = -5\n");
+  EXPECT_NE(e.find("engine.target_itl_ms"), std::string::npos) << e;
+}
+
 TEST(ServeConfig, HostsOriginsAndBodyBudgets) {
   auto c = parse_serve_config(
       "[server]\nallowed_hosts = [\"chat.example.com\", \".corp.example\"]\n"

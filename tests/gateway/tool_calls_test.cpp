@@ -7,6 +7,7 @@
 #include <map>
 
 #include "accounts_fixture.h"
+#include "api/conversation_response.h"
 #include "gateway/conversation_reply.h"
 #include "tokenizer/vocab.h"
 
@@ -377,6 +378,9 @@ TEST(StoredReasoning, LongThinkingIsCutOnACharacterBoundary) {
   long_text += "\xC3\xA9 and more";  // an é across the limit
   const std::string cut = stored_reasoning(long_text);
   EXPECT_EQ(cut, std::string(kMaxStoredReasoningBytes - 1, 'a') + "\u2026");
+  // The longest thinking, of the characters JSON escapes, still fits the store's metadata limit.
+  const std::string worst = stored_reasoning(std::string(kMaxStoredReasoningBytes + 10, '"'));
+  EXPECT_LE(reply_metadata_json({"length", "", worst}).size(), store::kMaxMetadataBytes);
 }
 
 }  // namespace

@@ -36,7 +36,7 @@ GenerateRequest full_request() {
   q.stop_token_ids = {9, 10};
   q.ignore_eos = true;
   q.tenant = "user-1";
-  q.priority = -3;
+  q.priority = Priority::kBatch;
   q.cache_scope = "acct:42";
   q.cache_shared_tokens = 2;
   return q;
@@ -95,7 +95,7 @@ TEST(WorkerProtocolTest, GenerateRequestRoundTripsEveryField) {
   EXPECT_EQ(r.stop_token_ids, q.stop_token_ids);
   EXPECT_TRUE(r.ignore_eos);
   EXPECT_EQ(r.tenant, "user-1");
-  EXPECT_EQ(r.priority, -3);
+  EXPECT_EQ(r.priority, Priority::kBatch);
   EXPECT_EQ(r.cache_scope, "acct:42");
   EXPECT_EQ(r.cache_shared_tokens, 2);
   EXPECT_EQ(r.grammar, nullptr);  // the worker compiles the spec
@@ -203,6 +203,7 @@ TEST(WorkerProtocolTest, MalformedRequestsAreRefused) {
   expect_refused(R"({"model":"m","request_id":"r","prompt":[1],"sampling":{"logit_bias":[[1]]}})", "logit_bias");
   expect_refused(R"({"model":"m","request_id":"r","prompt":[1],"sampling":{"temperature":1e300}})", "out of range");
   expect_refused("{" + ok + R"(,"prompt":[1],"max_tokens":-1})", "max_tokens");
+  expect_refused("{" + ok + R"(,"prompt":[1],"priority":"urgent"})", "'priority' must be");
   expect_refused("{" + ok + R"(,"prompt":[1],"grammar":{"kind":"lisp"}})", "grammar.kind");
   expect_refused("{" + ok + R"(,"prompt":[1],"grammar_triggers":[3]})", "without 'grammar'");
   expect_refused("{" + ok + R"(,"prompt":[1],"tenant":")" + std::string(2000, 'x') + "\"}", "tenant");
@@ -308,6 +309,13 @@ TEST(WorkerProtocolTest, ModelsAndStatsRoundTrip) {
   e.requests_rejected = 12;
   e.grammar_masks = 13;
   e.grammar_mask_seconds = 0.25;
+  e.waiting_by_priority = {14, 15};
+  e.running_by_priority = {16, 17};
+  e.target_step_seconds = 0.125;
+  e.steps_over_target = 18;
+  e.step_seconds_total = 2.5;
+  e.step_cost_error = 0.0625;
+  e.step_cost_coefficients = {1e-3, 2e-5, 3e-4, 4.5};
   s.models = {{"a", e}};
   auto sb = parse_worker_stats(worker_stats_to_json(s));
   ASSERT_TRUE(sb.ok()) << sb.status().to_string();
@@ -329,6 +337,13 @@ TEST(WorkerProtocolTest, ModelsAndStatsRoundTrip) {
   EXPECT_EQ(g.requests_rejected, 12);
   EXPECT_EQ(g.grammar_masks, 13);
   EXPECT_EQ(g.grammar_mask_seconds, 0.25);
+  EXPECT_EQ(g.waiting_by_priority, e.waiting_by_priority);
+  EXPECT_EQ(g.running_by_priority, e.running_by_priority);
+  EXPECT_EQ(g.target_step_seconds, 0.125);
+  EXPECT_EQ(g.steps_over_target, 18);
+  EXPECT_EQ(g.step_seconds_total, 2.5);
+  EXPECT_EQ(g.step_cost_error, 0.0625);
+  EXPECT_EQ(g.step_cost_coefficients, e.step_cost_coefficients);
   EXPECT_FALSE(parse_worker_stats(R"({"models":{"a":{"running":-1}}})").ok());
 }
 
