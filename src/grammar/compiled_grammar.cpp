@@ -21,10 +21,12 @@ std::int64_t mask_bytes(const NodeMask& m) {
 
 Result<std::shared_ptr<const CompiledGrammar>> compile_grammar(const Grammar& grammar,
                                                                std::shared_ptr<const TokenVocabulary> vocab,
-                                                               const GrammarLimits& limits) {
+                                                               const GrammarLimits& limits,
+                                                               std::shared_ptr<const GrammarSpec> source) {
   const auto t0 = std::chrono::steady_clock::now();
   ASSIGN_OR_RETURN(Pda pda, Pda::build(grammar, limits));
   std::shared_ptr<CompiledGrammar> g(new CompiledGrammar(std::move(pda), std::move(vocab), limits));
+  g->source_ = std::move(source);
   g->stats_.pda_ms = ms_since(t0);
   const auto t1 = std::chrono::steady_clock::now();
   const Pda& p = g->pda_;

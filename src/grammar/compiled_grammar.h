@@ -23,6 +23,7 @@
 #include "base/result.h"
 #include "grammar/grammar.h"
 #include "grammar/grammar_limits.h"
+#include "grammar/grammar_spec.h"
 #include "grammar/pda.h"
 #include "grammar/token_mask.h"
 #include "grammar/token_vocabulary.h"
@@ -58,6 +59,13 @@ struct CompileStats {
   std::int64_t mask_bytes = 0;
 };
 
+// A grammar built in code and the key it was compiled under (GrammarCompiler::compile(key, build)):
+// what a remote worker needs to compile it again.
+struct BuiltGrammar {
+  std::string key;
+  Grammar grammar;
+};
+
 class CompiledGrammar {
  public:
   const Pda& pda() const { return pda_; }
@@ -71,11 +79,17 @@ class CompiledGrammar {
   }
   const CompileStats& stats() const { return stats_; }
   const std::string& description() const { return description_; }
+  // The spec it was compiled from (GrammarCompiler::compile(spec)); null for a grammar built in
+  // code. A remote engine sends this to its worker, which compiles it for its own vocabulary.
+  const std::shared_ptr<const GrammarSpec>& source() const { return source_; }
+  // For a grammar built in code (GrammarCompiler::compile(key, build)): the grammar and its key.
+  const std::shared_ptr<const BuiltGrammar>& built() const { return built_; }
 
  private:
   friend Result<std::shared_ptr<const CompiledGrammar>> compile_grammar(const Grammar&,
                                                                         std::shared_ptr<const TokenVocabulary>,
-                                                                        const GrammarLimits&);
+                                                                        const GrammarLimits&,
+                                                                        std::shared_ptr<const GrammarSpec>);
   CompiledGrammar(Pda pda, std::shared_ptr<const TokenVocabulary> vocab, const GrammarLimits& limits)
       : pda_(std::move(pda)), vocab_(std::move(vocab)), limits_(limits) {}
 
@@ -86,12 +100,16 @@ class CompiledGrammar {
   std::vector<NodeMask> masks_;
   CompileStats stats_;
   std::string description_;
+  std::shared_ptr<const GrammarSpec> source_;
+  std::shared_ptr<const BuiltGrammar> built_;
+  friend class GrammarCompiler;  // sets built_ before anyone else sees the grammar
 };
 
 // Builds the automaton and classifies the vocabulary for every reachable node. Errors
 // (kInvalidArgument) name the limit that was passed or the rule at fault.
 Result<std::shared_ptr<const CompiledGrammar>> compile_grammar(const Grammar& grammar,
                                                                std::shared_ptr<const TokenVocabulary> vocab,
-                                                               const GrammarLimits& limits = {});
+                                                               const GrammarLimits& limits = {},
+                                                               std::shared_ptr<const GrammarSpec> source = nullptr);
 
 }  // namespace parley
