@@ -6,10 +6,12 @@
 #include <filesystem>
 
 #include "apps/cli.h"
+#include "apps/engine_flags.h"
 #include "auth/password.h"
 #include "base/log.h"
 #include "gateway/accounts.h"
 #include "gateway/gateway.h"
+#include "gateway/remote_models.h"
 #include "gateway/serve_config.h"
 #include "model/synth.h"
 #include "net/http_server.h"
@@ -22,11 +24,12 @@ namespace {
 
 struct ServeArgs {
   std::string config;
-  std::vector<std::string> models;
-  std::vector<std::string> ids;
-  std::string database;  // --database URL
-  std::string auth;      // --auth none|required
-  ServeConfig cli;       // the flags' values; only flags given on the command line are applied
+  ModelFlags model_flags;  // --model, --model-id and the engine flags (shared with `parley worker`)
+  std::string database;    // --database URL
+  std::string auth;        // --auth none|required
+  std::string worker;      // --worker URL: the models of a `parley worker` instead of local ones
+  std::string token_file;  // --cluster-token-file
+  ServeConfig cli;         // the flags' values; only flags given on the command line are applied
 };
 
 constexpr std::string_view kDemoId = "parley-demo";
@@ -74,33 +77,7 @@ Result<ServeConfig> build_config(const ServeArgs& a, const CLI::App& cmd) {
   if (given("--web-dir")) c.web_dir = f.web_dir;
   if (given("--database")) c.accounts.store_url = a.database;
   if (given("--auth")) c.accounts.auth.mode = a.auth == "none" ? AuthMode::kNone : AuthMode::kRequired;
-  if (!a.ids.empty() && a.ids.size() != a.models.size()) {
-    return invalid_argument_error("give one --model-id per --model ({} ids for {} models)", a.ids.size(),
-                                  a.models.size());
-  }
-  if (!a.models.empty()) {  // --model replaces the file's [[models]]
-    c.models.clear();
-    for (std::size_t i = 0; i < a.models.size(); ++i) {
-      ServedModelOptions m = c.model_defaults;
-      m.path = a.models[i];
-      m.id = i < a.ids.size() ? a.ids[i] : "";
-      c.models.push_back(std::move(m));
-    }
-  }
-  std::vector<ServedModelOptions*> all{&c.model_defaults};
-  for (ServedModelOptions& m : c.models) all.push_back(&m);
-  const ServedModelOptions& e = f.model_defaults;
-  for (ServedModelOptions* m : all) {
-    if (given("--threads")) m->threads = e.threads;
-    if (given("--ctx")) m->n_ctx = e.n_ctx;
-    if (given("--max-batch-tokens")) m->max_batch_tokens = e.max_batch_tokens;
-    if (given("--max-running")) m->max_running = e.max_running;
-    if (given("--max-waiting")) m->max_waiting = e.max_waiting;
-    if (given("--target-itl-ms")) m->target_itl_ms = e.target_itl_ms;
-    if (given("--max-prefill-per-tenant")) m->max_prefill_per_tenant = e.max_prefill_per_tenant;
-    if (given("--kv-cache-mib")) m->kv_cache_bytes = e.kv_cache_bytes << 20;
-    RETURN_IF_ERROR(validate_model_options(*m));
-  }
+  RETURN_IF_ERROR(apply_model_flags(cmd, a.model_flags, &c));
   if (c.server.tls_cert_file.empty() != c.server.tls_key_file.empty()) {
     return invalid_argument_error("--tls-cert and --tls-key go together");
   }
@@ -175,6 +152,19 @@ void announce_auth(const ServeConfig& c, AuthMode mode, Accounts& accounts) {
   }
 }
 
+// --worker URL: every model of that worker, its engine reached over the internal API (one worker;
+// `parley gateway` routes over many).
+Result<std::vector<std::unique_ptr<ServedModel>>> load_remote(const ServeArgs& args, const ServeConfig& c) {
+  if (args.worker.empty()) return std::vector<std::unique_ptr<ServedModel>>();
+  if (!args.model_flags.models.empty()) return invalid_argument_error("--worker and --model exclude each other");
+  WorkerEndpoint w;
+  w.url = args.worker;
+  ASSIGN_OR_RETURN(w.cluster_token, cluster_token(args.token_file, c.cluster));
+  ASSIGN_OR_RETURN(auto models, load_worker_models(w, {}, c.model_defaults.special_tokens_in_content));
+  if (models.empty()) return invalid_argument_error("the worker at {} serves no model", w.url);
+  return models;
+}
+
 int run_serve(const ServeArgs& args, const CLI::App& cmd) {
   Result<ServeConfig> config = build_config(args, cmd);
   if (!config.ok()) return fail("serve", config.status());
@@ -182,7 +172,7 @@ int run_serve(const ServeArgs& args, const CLI::App& cmd) {
   Result<std::shared_ptr<const StaticSite>> site = open_web_ui(a);  // first: a wrong --web-dir fails at once
   if (!site.ok()) return fail("serve", site.status());
   a.gateway.site = std::move(*site);
-  const bool demo = a.models.empty();
+  const bool demo = a.models.empty() && args.worker.empty();
   if (demo) {
     Result<std::string> path = ensure_demo_model(a.data_dir);
     if (!path.ok()) return fail("serve", path.status());
@@ -207,8 +197,10 @@ int run_serve(const ServeArgs& args, const CLI::App& cmd) {
   Result<std::unique_ptr<Accounts>> accounts = open_accounts(a);
   if (!accounts.ok()) return fail("serve", accounts.status());
 
-  std::vector<std::unique_ptr<ServedModel>> models;
-  for (const ServedModelOptions& o : a.models) {
+  Result<std::vector<std::unique_ptr<ServedModel>>> remote = load_remote(args, a);
+  if (!remote.ok()) return fail("serve", remote.status());
+  std::vector<std::unique_ptr<ServedModel>> models = std::move(*remote);
+  for (const ServedModelOptions& o : args.worker.empty() ? a.models : std::vector<ServedModelOptions>{}) {
     Result<std::unique_ptr<ServedModel>> m = ServedModel::load(o);
     if (!m.ok()) return fail("serve", m.status());
     for (const auto& other : models) {
@@ -258,37 +250,16 @@ void add_serve_command(CLI::App& app, int* exit_code) {
       "With no --model, "
       "serves a small built-in demo model with random weights.");
   ServeConfig& f = a->cli;
-  ServedModelOptions& e = f.model_defaults;
-  e.kv_cache_bytes >>= 20;  // the flag is in MiB
   f.server.max_body_bytes >>= 20;
   cmd->add_option("--config", a->config,
                   "TOML config file (docs/configuration.md); flags given on the command line override it")
       ->check(CLI::ExistingFile);
-  cmd->add_option("--model", a->models, "GGUF model file to serve (repeatable; replaces the config's [[models]])");
-  cmd->add_option("--model-id", a->ids,
-                  "Id of the model at the same position (default: the file name without extension)");
   cmd->add_option("--host", f.server.host, "Address to listen on (0.0.0.0 for every interface)")->capture_default_str();
   cmd->add_option("--port", f.server.port, "Port (0: any free port, printed at start-up)")->capture_default_str();
   cmd->add_option("--io-threads", f.server.io_threads, "HTTP I/O threads")
       ->capture_default_str()
       ->check(CLI::Range(1, 256));
-  cmd->add_option("-t,--threads", e.threads, "CPU threads per model (0: all cores)")->capture_default_str();
-  cmd->add_option("--ctx", e.n_ctx, "Context length per request, prompt and completion (0: the model's)")
-      ->capture_default_str();
-  cmd->add_option("--max-batch-tokens", e.max_batch_tokens, "Token budget of one engine step")->capture_default_str();
-  cmd->add_option("--max-running", e.max_running, "Requests computed at once per model")->capture_default_str();
-  cmd->add_option("--max-waiting", e.max_waiting, "Queued requests per model before 429")->capture_default_str();
-  cmd->add_option("--target-itl-ms", e.target_itl_ms,
-                  "Latency target of an engine step, ms: prompts are read in chunks small enough that running streams "
-                  "get a token at least this often (negative: the backend's default, 250 on a CPU; 0: none)")
-      ->check(CLI::Range(-1.0, 1e6));
-  cmd->add_option("--max-prefill-per-tenant", e.max_prefill_per_tenant,
-                  "Prompts one user may have in prefill at once (0: no bound)")
-      ->capture_default_str()
-      ->check(CLI::Range(0, 4096));
-  cmd->add_option("--kv-cache-mib", e.kv_cache_bytes, "KV cache size per model, MiB")
-      ->capture_default_str()
-      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 24));
+  add_model_flags(cmd, &a->model_flags);
   cmd->add_option("--max-body-mib", f.server.max_body_bytes, "Largest request body, MiB")
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));
@@ -300,6 +271,12 @@ void add_serve_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--tls-key", f.server.tls_key_file, "PEM private key for --tls-cert");
   cmd->add_option("--database", a->database,
                   "Account store: postgres://... or sqlite:PATH (default: sqlite:<data>/parley.db)");
+  cmd->add_option("--worker", a->worker,
+                  "Serve the models of a `parley worker` at this URL (http://host:port) instead of loading any: "
+                  "this process then holds no weights (docs/scaling.md)");
+  cmd->add_option("--cluster-token-file", a->token_file,
+                  "With --worker: the file holding the cluster token (else PARLEY_CLUSTER_TOKEN, else [cluster] "
+                  "token_file)");
   cmd->add_option("--auth", a->auth,
                   "none (every request is the local admin user) or required (API keys and sign-in). Default: none "
                   "when --host is loopback, required otherwise")

@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   cli::add_model_commands(app, &exit_code);
   cli::add_tokenize_command(app, &exit_code);
   cli::add_serve_command(app, &exit_code);
+  cli::add_worker_command(app, &exit_code);
   cli::add_chat_command(app, &exit_code);
   cli::add_generate_command(app, &exit_code);
   cli::add_bench_command(app, &exit_code);

@@ -11,6 +11,7 @@
 #include <variant>
 #include <vector>
 
+#include "base/status.h"
 #include "grammar/compiled_grammar.h"
 #include "sampling/sampler.h"
 
@@ -36,7 +37,7 @@ inline bool more_urgent(Priority a, Priority b) {
 }
 
 struct GenerateRequest {
-  std::vector<TokenId> prompt;           // token ids, BOS and chat template already applied
+  std::vector<TokenId> prompt;  // token ids, BOS and chat template already applied
   SamplingParams sampling;
   std::int32_t max_tokens = 0;           // 0: up to the context length
   std::vector<TokenId> stop_token_ids;   // besides the model's end-of-generation tokens
@@ -84,16 +85,20 @@ struct TokenEvent {
 };
 
 struct RequestTimings {
-  double queue_s = 0;       // arrival to first scheduled
-  double ttft_s = 0;        // arrival to first token
-  double total_s = 0;       // arrival to finish
+  double queue_s = 0;  // arrival to first scheduled
+  double ttft_s = 0;   // arrival to first token
+  double total_s = 0;  // arrival to finish
 };
 
 struct FinishEvent {
   FinishReason reason = FinishReason::kStop;
-  std::string message;                 // for kError
+  std::string message;  // for kError
+  // For kError: the cause when it is not the model's. kUnavailable: the engine went away (a remote
+  // worker that died or dropped the stream), so a request that had produced nothing yet may be
+  // run again elsewhere (router/remote_engine.h).
+  ErrorCode error = ErrorCode::kOk;
   std::int32_t prompt_tokens = 0;
-  std::int32_t completion_tokens = 0;  // generated tokens, the stop token included
+  std::int32_t completion_tokens = 0;     // generated tokens, the stop token included
   std::int32_t cached_prompt_tokens = 0;  // prompt tokens served from the prefix cache
   std::int32_t preemptions = 0;
   RequestTimings timings;

@@ -5,6 +5,7 @@
 
 #include "engine/engine_client.h"
 #include "obs/metrics.h"
+#include "router/engine_metrics.h"
 
 namespace parley {
 
@@ -23,27 +24,15 @@ struct GatewayMetrics {
   Family<Histogram>& generation_tokens;      // {model}
   Family<Counter>& prompt_tokens_total;      // {model}
   Family<Counter>& generation_tokens_total;  // {model}
-  Family<Gauge>& queue_depth;                // {model}
-  Family<Gauge>& running;                    // {model}
-  Family<Gauge>& kv_usage;                   // {model}: used / total blocks
-  Family<Gauge>& kv_blocks;                  // {model, state}
-  Family<Gauge>& prefix_hit_rate;            // {model}
-  Family<Counter>& preemptions;              // {model}
-  Family<Counter>& prefix_hit_tokens;        // {model}
+  // The engine's gauges and counters (queue, running, KV blocks, prefix cache, grammar masks).
+  EngineMetrics engine;
   // Constrained decoding: the time a request waited for its grammar (compiled on the request
-  // pool; a cached grammar takes microseconds), and the masks the engine thread computed.
-  Family<Histogram>& grammar_compile;     // {model}
-  Family<Counter>& grammar_masks;         // {model}
-  Family<Counter>& grammar_mask_seconds;  // {model}
-  // Scheduling (docs/serving-engine.md): per priority class, and the step cost model.
-  Family<Gauge>& queue_depth_by_priority;    // {model, priority}
-  Family<Gauge>& running_by_priority;        // {model, priority}
-  Family<Histogram>& queue_time;             // {model, priority}: arrival to first scheduled
-  Family<Histogram>& itl_by_priority;        // {model, priority}
-  Family<Gauge>& step_target;                // {model}: the latency target of a step (0: none)
-  Family<Counter>& steps;                    // {model}
-  Family<Counter>& steps_over_target;        // {model}
-  Family<Gauge>& step_cost_error;            // {model}: the cost model's mean relative error
+  // pool; a cached grammar takes microseconds).
+  Family<Histogram>& grammar_compile;  // {model}
+  // Scheduling as the API sees it, per priority class (docs/serving-engine.md); the engine's own
+  // series (queue and running per class, the step target and cost model) are in `engine`.
+  Family<Histogram>& queue_time;       // {model, priority}: arrival to first scheduled
+  Family<Histogram>& itl_by_priority;  // {model, priority}
 };
 
 }  // namespace parley

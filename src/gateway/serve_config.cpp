@@ -339,7 +339,16 @@ Status parse_document(const toml::table& doc, const std::string& base_dir, std::
   const toml::node* auth = top.node("auth");
   const toml::node* prices = top.node("prices");
   const toml::node* priority = top.node("priority");
-  RETURN_IF_ERROR(top.finish("[server], [engine], [limits], [[models]], [store], [auth], [prices], [priority]"));
+  const toml::node* cluster = top.node("cluster");
+  RETURN_IF_ERROR(
+      top.finish("[server], [engine], [limits], [[models]], [store], [auth], [prices], [priority], [cluster]"));
+
+  if (cluster != nullptr) {
+    ASSIGN_OR_RETURN(const toml::table* t, table_at(*cluster, "cluster", source));
+    TableReader r(*t, "cluster.", source);
+    RETURN_IF_ERROR(r.path("token_file", base_dir, &c->cluster.token_file));
+    RETURN_IF_ERROR(r.finish("token_file"));
+  }
 
   if (priority != nullptr) {
     ASSIGN_OR_RETURN(const toml::table* t, table_at(*priority, "priority", source));

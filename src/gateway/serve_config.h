@@ -12,6 +12,7 @@
 //   [store]    url;  [auth] mode, signup, sessions, CSRF key, password cost, log-in limits
 //   [limits.roles.user|admin], [limits.users."email"], [limits.keys]: rates and quotas
 //   [prices."model-id"] prompt_per_million, completion_per_million
+//   [cluster]  token_file: the shared cluster token of the internal API (`parley worker`)
 //
 // Unknown sections and keys, wrong types and out-of-range values are errors naming the key and
 // its line: a typo in a config file must not silently fall back to a default.
@@ -29,6 +30,11 @@
 
 namespace parley {
 
+// The internal API between gateways and workers (docs/scaling.md).
+struct ClusterConfig {
+  std::string token_file;  // the shared cluster token (one line); "" = none
+};
+
 struct ServeConfig {
   HttpServerOptions server;
   std::string data_dir = "data";           // the demo model is generated here
@@ -37,6 +43,7 @@ struct ServeConfig {
   std::vector<ServedModelOptions> models;  // empty: serve the built-in demo model
   GatewayOptions gateway;
   AccountsConfig accounts;  // [store], [auth], account limits, [prices]
+  ClusterConfig cluster;    // [cluster]
 };
 
 inline constexpr std::size_t kMaxConfigFileBytes = 1 << 20;

@@ -16,7 +16,9 @@ std::string model_id_from_path(const std::string& path) {
 }
 
 ServedModel::~ServedModel() {
-  engine_.reset();
+  // The engine first: its requests end (their sinks may still use the tokenizer).
+  local_.reset();
+  remote_.reset();
 }
 
 Result<std::vector<TokenId>> ServedModel::chat_prompt(chat::ChatInput input) const {
@@ -71,64 +73,81 @@ Status ServedModel::check_template_renders() const {
   return template_->render(input).status();
 }
 
-Result<std::unique_ptr<ServedModel>> ServedModel::load(const ServedModelOptions& o) {
-  std::unique_ptr<ServedModel> m(new ServedModel());
-  m->id_ = o.id.empty() ? model_id_from_path(o.path) : o.id;
-  ASSIGN_OR_RETURN(std::unique_ptr<GgufFile> file, GgufFile::open(o.path));
-  m->file_ = std::shared_ptr<const GgufFile>(std::move(file));
-  ASSIGN_OR_RETURN(m->tokenizer_, Tokenizer::from_gguf(*m->file_));
+Status ServedModel::init_vocabulary(const std::string& source, double* grammar_ms) {
+  ASSIGN_OR_RETURN(tokenizer_, Tokenizer::from_gguf(*file_));
   // What constrained decoding needs to know about the vocabulary, once (a trie of every token's
   // bytes), so that no request pays for it.
   const auto grammar_t0 = std::chrono::steady_clock::now();
-  m->grammar_compiler_ = std::make_unique<GrammarCompiler>(TokenVocabulary::create(*m->tokenizer_));
-  const double grammar_ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - grammar_t0).count();
-  Result<chat::ChatTemplate> tmpl = chat::chat_template_for(m->tokenizer_->vocab());
-  if (!tmpl.ok()) return tmpl.status().with_context(fmt::format("{}: the model's chat template", o.path));
-  m->template_ = std::move(*tmpl);
-  m->tool_support_ = chat::probe_tool_template(*m->template_);
-  if (Status st = m->check_template_renders(); !st.ok()) {
+  grammar_compiler_ = std::make_unique<GrammarCompiler>(TokenVocabulary::create(*tokenizer_));
+  *grammar_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - grammar_t0).count();
+  Result<chat::ChatTemplate> tmpl = chat::chat_template_for(tokenizer_->vocab());
+  if (!tmpl.ok()) return tmpl.status().with_context(fmt::format("{}: the model's chat template", source));
+  template_ = std::move(*tmpl);
+  tool_support_ = chat::probe_tool_template(*template_);
+  if (Status st = check_template_renders(); !st.ok()) {
     return st.with_context(
-        fmt::format("{}: the model's chat template cannot render a one-message conversation", o.path));
+        fmt::format("{}: the model's chat template cannot render a one-message conversation", source));
   }
-  m->has_own_template_ = !m->tokenizer_->vocab().chat_template.empty();
+  has_own_template_ = !tokenizer_->vocab().chat_template.empty();
   // A template that does not show the tools (as the probe found) gets them in the built-in
   // format in the system prompt: the model is asked for that format's calls.
-  m->tool_syntax_ = ToolSyntax::create(m->tokenizer_->vocab().chat_template, *m->tokenizer_,
-                                       m->tool_support_.tools ? std::nullopt : std::optional(ToolFamily::kBuiltin));
-  m->special_tokens_in_content_ = o.special_tokens_in_content;
-  m->demo_ = o.demo;
-  if (o.special_tokens_in_content) {
+  tool_syntax_ = ToolSyntax::create(tokenizer_->vocab().chat_template, *tokenizer_,
+                                    tool_support_.tools ? std::nullopt : std::optional(ToolFamily::kBuiltin));
+  if (special_tokens_in_content_) {
     log_warn(
         "model '{}': special_tokens_in_content is on: control-token text in messages becomes control tokens "
         "(users can forge system and assistant turns)",
-        m->id_);
+        id_);
   }
-  ASSIGN_OR_RETURN(m->backend_, create_backend(o.backend, {.n_threads = o.threads}));
-  ASSIGN_OR_RETURN(m->model_, Model::from_file(m->file_, *m->backend_));
-  const ModelHParams& h = m->model_->hparams();
-  m->n_ctx_ = static_cast<std::int32_t>(o.n_ctx > 0 ? o.n_ctx : h.n_ctx_train);
+  return {};
+}
 
-  LocalEngineOptions eo;
-  eo.engine.n_ctx = m->n_ctx_;
-  eo.engine.max_waiting = o.max_waiting;
-  eo.engine.scheduler.max_batch_tokens = o.max_batch_tokens;
-  eo.engine.scheduler.max_running = o.max_running;
-  const double target_ms = o.target_itl_ms < 0 ? default_target_itl_ms(m->backend_->name()) : o.target_itl_ms;
-  eo.engine.scheduler.target_step_s = target_ms / 1000;
-  eo.engine.scheduler.max_prefill_per_tenant = o.max_prefill_per_tenant;
-  eo.engine.eog_tokens = m->tokenizer_->vocab().eog;
-  eo.kv_bytes = o.kv_cache_bytes;
-  ASSIGN_OR_RETURN(m->engine_, LocalEngine::start(*m->model_, eo));
+Result<std::unique_ptr<ServedModel>> ServedModel::load(const ServedModelOptions& o) {
+  std::unique_ptr<ServedModel> m(new ServedModel());
+  m->id_ = o.id.empty() ? model_id_from_path(o.path) : o.id;
+  m->special_tokens_in_content_ = o.special_tokens_in_content;
+  m->demo_ = o.demo;
+  ASSIGN_OR_RETURN(std::unique_ptr<GgufFile> file, GgufFile::open(o.path));
+  m->file_ = std::shared_ptr<const GgufFile>(std::move(file));
+  double grammar_ms = 0;
+  RETURN_IF_ERROR(m->init_vocabulary(o.path, &grammar_ms));
+  ASSIGN_OR_RETURN(m->local_, LocalModel::start(m->file_, o, m->tokenizer_->vocab().eog));
+  m->engine_ = &m->local_->engine();
+  m->n_ctx_ = m->local_->n_ctx();
 
   struct stat st {};
   m->created_ = ::stat(o.path.c_str(), &st) == 0 ? static_cast<std::int64_t>(st.st_mtime) : 0;
+  const ModelHParams& h = m->local_->model().hparams();
   log_info(
       "model '{}' ready: {} ({} layers, {} embd, context {}), {} chat template ({}; tool calls: {}), backend {}; "
       "grammar vocabulary of {} tokens in {:.0f} ms",
       m->id_, o.path, h.n_layer, h.n_embd, m->n_ctx_, m->has_own_template_ ? "its own" : "the built-in ChatML",
-      describe_tool_support(m->tool_support_), tool_family_name(m->tool_syntax_.family()), m->backend_->name(),
+      describe_tool_support(m->tool_support_), tool_family_name(m->tool_syntax_.family()), m->local_->backend().name(),
       m->tokenizer_->n_tokens(), grammar_ms);
+  return m;
+}
+
+Result<std::unique_ptr<ServedModel>> ServedModel::with_engine(const ServedModelFront& front,
+                                                              std::shared_ptr<const GgufFile> vocab,
+                                                              std::shared_ptr<EngineClient> engine) {
+  if (front.n_ctx <= 0) return invalid_argument_error("model '{}': its context length is {}", front.id, front.n_ctx);
+  std::unique_ptr<ServedModel> m(new ServedModel());
+  m->id_ = front.id;
+  m->n_ctx_ = front.n_ctx;
+  m->created_ = front.created;
+  m->demo_ = front.demo;
+  m->special_tokens_in_content_ = front.special_tokens_in_content;
+  m->file_ = std::move(vocab);
+  double grammar_ms = 0;
+  RETURN_IF_ERROR(m->init_vocabulary(front.source, &grammar_ms));
+  m->remote_ = std::move(engine);
+  m->engine_ = m->remote_.get();
+  log_info(
+      "model '{}' ready: {} (context {}), {} chat template ({}; tool calls: {}); grammar vocabulary of {} tokens in "
+      "{:.0f} ms",
+      m->id_, front.source, m->n_ctx_, m->has_own_template_ ? "its own" : "the built-in ChatML",
+      describe_tool_support(m->tool_support_), tool_family_name(m->tool_syntax_.family()), m->tokenizer_->n_tokens(),
+      grammar_ms);
   return m;
 }
 

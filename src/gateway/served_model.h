@@ -1,5 +1,7 @@
-// ServedModel: one model as the API serves it: its file, tokenizer, chat template, backend,
-// weights and engine, under an id (the file name without extension by default).
+// ServedModel: one model as the API serves it: its tokenizer, chat template and grammar compiler,
+// and the engine that runs it, under an id (the file name without extension by default). The
+// engine is a LocalModel's (`parley serve`: weights in this process) or any other EngineClient
+// (a worker's, a router's: the gateway then holds only the vocabulary); the API code is the same.
 #pragma once
 
 #include <cstdint>
@@ -10,30 +12,19 @@
 #include "base/result.h"
 #include "chat/chat_template.h"
 #include "chat/tool_prompt.h"
-#include "engine/local_engine.h"
+#include "engine/engine_client.h"
+#include "engine/local_model.h"
 #include "gguf/gguf_file.h"
 #include "grammar/grammar_compiler.h"
-#include "kernels/backend.h"
-#include "model/model.h"
 #include "tokenizer/tokenizer.h"
 #include "toolcall/tool_syntax.h"
 
 namespace parley {
 
-struct ServedModelOptions {
-  std::string path;
-  std::string id;                       // "" = file name without extension
-  int threads = 0;                      // CPU threads (0 = all cores)
-  std::int32_t n_ctx = 0;               // 0 = the model's training context
-  std::int64_t max_batch_tokens = 512;  // engine step budget
-  std::int32_t max_running = 16;        // sequences generating at once
-  std::int32_t max_waiting = 256;       // queued requests before 429
-  // Latency target of an engine step, ms: what running streams wait between two tokens while
-  // prompts are read beside them. Negative: the backend's default (default_target_itl_ms); 0: none.
-  double target_itl_ms = -1;
-  std::int32_t max_prefill_per_tenant = 2;  // prompts one user has in prefill at once (0: no bound)
-  std::int64_t kv_cache_bytes = std::int64_t{2} << 30;
-  std::string backend = "cpu";
+// A model file served in this process (LocalModelOptions: the file, threads, context, engine
+// limits, backend), under an id, as the API serves it.
+struct ServedModelOptions : LocalModelOptions {
+  std::string id;  // "" = file name without extension
   // Tokenize control-token text in messages and tools ("<|im_start|>system" in a user message)
   // as control tokens, as before Parley masked it: lets users forge turns. For operators whose
   // clients rely on it.
@@ -42,11 +33,28 @@ struct ServedModelOptions {
   bool demo = false;
 };
 
+// A model whose engine is not in this process (a worker's, through router/remote_engine.h, or a
+// router over several workers): what the API needs besides the vocabulary.
+struct ServedModelFront {
+  std::string id;
+  std::int32_t n_ctx = 0;
+  std::int64_t created = 0;  // unix seconds
+  bool demo = false;
+  bool special_tokens_in_content = false;
+  std::string source;  // for logs and errors, e.g. "worker http://10.0.0.7:8081"
+};
+
 class ServedModel {
  public:
   // Loads the file, the tokenizer and the chat template (a template that cannot be parsed fails
   // the load; a model without one gets ChatML), binds the weights and starts the engine.
   static Result<std::unique_ptr<ServedModel>> load(const ServedModelOptions& options);
+  // A model served by `engine` (any EngineClient: a RemoteEngineClient, a router), with the
+  // tokenizer and chat template of `vocab` (a vocab-only GGUF, e.g. a worker's
+  // /internal/v1/models/{id}/vocab): no weights in this process. The same checks as load().
+  static Result<std::unique_ptr<ServedModel>> with_engine(const ServedModelFront& front,
+                                                          std::shared_ptr<const GgufFile> vocab,
+                                                          std::shared_ptr<EngineClient> engine);
   ~ServedModel();
 
   const std::string& id() const { return id_; }
@@ -60,11 +68,11 @@ class ServedModel {
   // (chat/tool_prompt.h), and so do past calls and results unless `tool_calls` is true.
   const chat::ToolTemplateSupport& tool_support() const { return tool_support_; }
   EngineClient& engine() const { return *engine_; }
-  const Model& model() const { return *model_; }
   bool demo() const { return demo_; }
   // Compiles response formats (and tool-call grammars) for this model's vocabulary; its
   // TokenVocabulary is built once at load. Thread-safe, with a cache: call it on the request
-  // pool, never on the engine thread (grammar/grammar_compiler.h).
+  // pool, never on the engine thread (grammar/grammar_compiler.h). With a remote engine the
+  // compiled grammar validates the request here; its source spec is what the worker compiles.
   GrammarCompiler& grammar_compiler() const { return *grammar_compiler_; }
   // Its tool-call and reasoning syntax, from its chat template and vocabulary (made at load).
   const ToolSyntax& tool_syntax() const { return tool_syntax_; }
@@ -80,6 +88,8 @@ class ServedModel {
   Result<std::vector<TokenId>> chat_prompt(chat::ChatInput input) const;
 
  private:
+  // The tokenizer, grammar compiler and chat template of `file` (local and remote alike).
+  Status init_vocabulary(const std::string& source, double* grammar_ms);
   Status check_template_renders() const;
 
   ServedModel() = default;
@@ -95,9 +105,10 @@ class ServedModel {
   std::unique_ptr<GrammarCompiler> grammar_compiler_;
   ToolSyntax tool_syntax_;
   std::optional<chat::ChatTemplate> template_;
-  std::unique_ptr<Backend> backend_;
-  std::unique_ptr<Model> model_;
-  std::unique_ptr<LocalEngine> engine_;  // last: stopped first
+  // Who runs it: a local model (weights and engine here) or any other EngineClient.
+  std::unique_ptr<LocalModel> local_;
+  std::shared_ptr<EngineClient> remote_;
+  EngineClient* engine_ = nullptr;
 };
 
 // "models/tiny-q8_0.gguf" -> "tiny-q8_0"

@@ -164,10 +164,13 @@ CompileStats CompiledGrammar::stats() const {
 
 Result<std::shared_ptr<const CompiledGrammar>> compile_grammar(const Grammar& grammar,
                                                                std::shared_ptr<const TokenVocabulary> vocab,
-                                                               const GrammarLimits& limits, Classify classify) {
+                                                               const GrammarLimits& limits,
+                                                               std::shared_ptr<const GrammarSpec> source,
+                                                               Classify classify) {
   const auto t0 = std::chrono::steady_clock::now();
   ASSIGN_OR_RETURN(Pda pda, Pda::build(grammar, limits));
   std::shared_ptr<CompiledGrammar> g(new CompiledGrammar(std::move(pda), std::move(vocab), limits));
+  g->source_ = std::move(source);
   const Pda& p = g->pda_;
   // The nodes of the first mask: the tops of the initial stacks.
   std::vector<PdaNodeId> first;

@@ -27,6 +27,7 @@
 #include "base/result.h"
 #include "grammar/grammar.h"
 #include "grammar/grammar_limits.h"
+#include "grammar/grammar_spec.h"
 #include "grammar/pda.h"
 #include "grammar/token_mask.h"
 #include "grammar/token_vocabulary.h"
@@ -75,6 +76,13 @@ enum class Classify {
   kOnDemand,    // the nodes of the first mask at once, each other on its first use (tests)
 };
 
+// A grammar built in code and the key it was compiled under (GrammarCompiler::compile(key, build)):
+// what a remote worker needs to compile it again.
+struct BuiltGrammar {
+  std::string key;
+  Grammar grammar;
+};
+
 class CompiledGrammar {
  public:
   ~CompiledGrammar();
@@ -97,11 +105,17 @@ class CompiledGrammar {
   // A snapshot (the background updates the figures).
   CompileStats stats() const;
   const std::string& description() const { return description_; }
+  // The spec it was compiled from (GrammarCompiler::compile(spec)); null for a grammar built in
+  // code. A remote engine sends this to its worker, which compiles it for its own vocabulary.
+  const std::shared_ptr<const GrammarSpec>& source() const { return source_; }
+  // For a grammar built in code (GrammarCompiler::compile(key, build)): the grammar and its key.
+  const std::shared_ptr<const BuiltGrammar>& built() const { return built_; }
 
  private:
   friend Result<std::shared_ptr<const CompiledGrammar>> compile_grammar(const Grammar&,
                                                                         std::shared_ptr<const TokenVocabulary>,
-                                                                        const GrammarLimits&, Classify);
+                                                                        const GrammarLimits&,
+                                                                        std::shared_ptr<const GrammarSpec>, Classify);
   struct Lazy;
   CompiledGrammar(Pda pda, std::shared_ptr<const TokenVocabulary> vocab, const GrammarLimits& limits);
   // Classifies the node of mask slot `slot` unless that is done (when several threads do, the
@@ -116,6 +130,9 @@ class CompiledGrammar {
   std::vector<PdaNodeId> slot_nodes_;  // per slot, its node, in the background's order
   std::unique_ptr<Lazy> lazy_;         // the slots and their synchronisation
   std::string description_;
+  std::shared_ptr<const GrammarSpec> source_;
+  std::shared_ptr<const BuiltGrammar> built_;
+  friend class GrammarCompiler;  // sets built_ before anyone else sees the grammar
 };
 
 // Builds the automaton and classifies the vocabulary for every reachable node (with kBackground,
@@ -125,6 +142,7 @@ class CompiledGrammar {
 Result<std::shared_ptr<const CompiledGrammar>> compile_grammar(const Grammar& grammar,
                                                                std::shared_ptr<const TokenVocabulary> vocab,
                                                                const GrammarLimits& limits = {},
+                                                               std::shared_ptr<const GrammarSpec> source = nullptr,
                                                                Classify classify = Classify::kBackground);
 
 }  // namespace parley

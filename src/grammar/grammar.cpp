@@ -107,6 +107,52 @@ RuleId Grammar::find_rule(std::string_view name) const {
   return -1;
 }
 
+Result<Grammar> Grammar::from_parts(std::vector<Expr> exprs, std::vector<std::pair<std::string, ExprId>> rules,
+                                    RuleId root) {
+  const auto n_exprs = static_cast<ExprId>(exprs.size());
+  const auto n_rules = static_cast<RuleId>(rules.size());
+  if (root < 0 || root >= n_rules) return invalid_argument_error("grammar: root rule {} out of range", root);
+  for (ExprId id = 0; id < n_exprs; ++id) {
+    const Expr& e = exprs[static_cast<std::size_t>(id)];
+    const auto before = [&](ExprId c) { return c >= 0 && c < id; };
+    for (const ExprId c : e.children) {
+      if (!before(c)) return invalid_argument_error("grammar: expression {} has child {} out of order", id, c);
+    }
+    switch (e.kind) {
+      case ExprKind::kEmpty:
+      case ExprKind::kBytes:
+      case ExprKind::kSeq:
+      case ExprKind::kAlt:
+        break;
+      case ExprKind::kRepeat:
+        if (e.children.size() != 1 || e.min < 0 || (e.max != kUnbounded && (e.max < e.min || e.max < 0)))
+          return invalid_argument_error("grammar: repetition {} is malformed", id);
+        break;
+      case ExprKind::kRule:
+        if (e.rule < 0 || e.rule >= n_rules) return invalid_argument_error("grammar: expression {} names no rule", id);
+        break;
+      case ExprKind::kSeparated:
+        if (e.counts.size() != e.children.size() || !before(e.separator))
+          return invalid_argument_error("grammar: separated list {} is malformed", id);
+        for (const auto& [lo, hi] : e.counts) {
+          if (lo < 0 || (hi != kUnbounded && hi < lo))
+            return invalid_argument_error("grammar: separated list {} is malformed", id);
+        }
+        break;
+      default:
+        return invalid_argument_error("grammar: expression {} has an unknown kind", id);
+    }
+  }
+  Grammar g;
+  g.exprs_ = std::move(exprs);
+  for (auto& [name, expr] : rules) {
+    if (expr < 0 || expr >= n_exprs) return invalid_argument_error("grammar: rule '{}' has no expression", name);
+    g.rules_.push_back({std::move(name), expr});
+  }
+  g.root_ = root;
+  return g;
+}
+
 ExprId Grammar::add(Expr e) {
   exprs_.push_back(std::move(e));
   return static_cast<ExprId>(exprs_.size() - 1);

@@ -24,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/result.h"
 #include "grammar/byte_set.h"
 
 namespace parley {
@@ -108,6 +109,14 @@ class Grammar {
 
   // A readable dump (one rule per line, GBNF-like), for tests and error messages.
   std::string to_string() const;
+
+  // A grammar from its parts as expr(), rule_name(), rule_expr() and root() show them (e.g. sent
+  // to a worker). Checked, since they may come from the network: kinds and ids in range, a
+  // kRepeat with one child and min <= max, a kSeparated with one (min, max) per child, and every
+  // child and separator before its parent (as the builder functions make them), so that the
+  // expressions form no cycle (recursion goes through rules). kInvalidArgument otherwise.
+  static Result<Grammar> from_parts(std::vector<Expr> exprs, std::vector<std::pair<std::string, ExprId>> rules,
+                                    RuleId root);
 
  private:
   struct Rule {

@@ -78,7 +78,8 @@ GrammarCompiler::GrammarCompiler(std::shared_ptr<const TokenVocabulary> vocab, c
       max_bytes_(cache_bytes) {}
 
 Result<CompiledGrammarPtr> GrammarCompiler::compile(const GrammarSpec& spec) {
-  return compile(spec.cache_key(), [&]() { return build_grammar(spec, limits_); });
+  return compile_keyed(
+      spec.cache_key(), [&]() { return build_grammar(spec, limits_); }, std::make_shared<const GrammarSpec>(spec));
 }
 
 void GrammarCompiler::evict() {
@@ -102,6 +103,12 @@ void GrammarCompiler::evict() {
 
 Result<CompiledGrammarPtr> GrammarCompiler::compile(const std::string& key,
                                                     const std::function<Result<Grammar>()>& build) {
+  return compile_keyed(key, build, nullptr);
+}
+
+Result<CompiledGrammarPtr> GrammarCompiler::compile_keyed(const std::string& key,
+                                                          const std::function<Result<Grammar>()>& build,
+                                                          std::shared_ptr<const GrammarSpec> source) {
   std::promise<Result<CompiledGrammarPtr>> promise;
   {
     std::unique_lock<std::mutex> lock(mutex_);
@@ -121,7 +128,13 @@ Result<CompiledGrammarPtr> GrammarCompiler::compile(const std::string& key,
   // Compiled outside the lock.
   Result<CompiledGrammarPtr> result = [&]() -> Result<CompiledGrammarPtr> {
     ASSIGN_OR_RETURN(Grammar g, build());
-    return compile_grammar(g, vocab_, limits_);
+    const bool keep_built = source == nullptr;
+    ASSIGN_OR_RETURN(CompiledGrammarPtr c, compile_grammar(g, vocab_, limits_, std::move(source)));
+    if (keep_built) {
+      // compile_grammar() made this object (non-const) and nobody else has seen it yet.
+      const_cast<CompiledGrammar&>(*c).built_ = std::make_shared<const BuiltGrammar>(BuiltGrammar{key, std::move(g)});
+    }
+    return c;
   }();
   promise.set_value(result);
   if (result.ok()) {

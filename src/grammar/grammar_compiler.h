@@ -23,21 +23,10 @@
 
 #include "base/result.h"
 #include "grammar/compiled_grammar.h"
+#include "grammar/grammar_spec.h"
 #include "grammar/json_schema.h"
 
 namespace parley {
-
-enum class GrammarKind { kJsonSchema, kJsonObject, kRegex, kChoice, kGbnf };
-
-struct GrammarSpec {
-  GrammarKind kind = GrammarKind::kJsonObject;
-  std::string text;                  // kJsonSchema: the schema (JSON); kRegex: the pattern; kGbnf: the grammar
-  std::vector<std::string> choices;  // kChoice: the output is exactly one of these strings
-  JsonSchemaOptions json;            // kJsonSchema, kJsonObject
-
-  // Identifies the spec (kind, text, choices, options) for the cache.
-  std::string cache_key() const;
-};
 
 // The vocabulary-independent grammar of a spec (errors: kInvalidArgument, see the front ends).
 Result<Grammar> build_grammar(const GrammarSpec& spec, const GrammarLimits& limits = {});
@@ -52,9 +41,11 @@ class GrammarCompiler {
   explicit GrammarCompiler(std::shared_ptr<const TokenVocabulary> vocab, const GrammarLimits& limits = {},
                            std::size_t cache_capacity = 256, std::int64_t cache_bytes = std::int64_t{512} << 20);
 
+  // The result's source() is the spec (what a remote worker needs to compile it again).
   Result<CompiledGrammarPtr> compile(const GrammarSpec& spec);
   // A grammar the caller builds (e.g. a tool-call syntax around several schemas); `key` must
-  // identify it completely (it is the cache key, within this vocabulary).
+  // identify it completely (it is the cache key, within this vocabulary). Its source() is null;
+  // its built() keeps the grammar and the key (for a remote worker).
   Result<CompiledGrammarPtr> compile(const std::string& key, const std::function<Result<Grammar>()>& build);
 
   struct Stats {
@@ -73,6 +64,8 @@ class GrammarCompiler {
     std::list<std::string>::iterator lru;
     std::int64_t bytes = 0;  // known once compiled
   };
+  Result<CompiledGrammarPtr> compile_keyed(const std::string& key, const std::function<Result<Grammar>()>& build,
+                                           std::shared_ptr<const GrammarSpec> source);
   // Drops least recently used entries beyond the bounds (mutex_ held).
   void evict();
 

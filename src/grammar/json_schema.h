@@ -28,16 +28,9 @@
 #include "base/result.h"
 #include "grammar/grammar.h"
 #include "grammar/grammar_limits.h"
+#include "grammar/grammar_spec.h"
 
 namespace parley {
-
-enum class JsonWhitespace { kCompact, kFlexible };
-
-struct JsonSchemaOptions {
-  bool strict = false;
-  JsonWhitespace whitespace = JsonWhitespace::kFlexible;
-  std::int32_t max_indent = 20;  // kFlexible: spaces or tabs after a newline
-};
 
 // Adds JSON values to a grammar; several schemas can share one grammar (a tool-call grammar
 // embeds each tool's parameters). Shared rules (strings, any value) are created once.

@@ -204,7 +204,10 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(const HttpServerOptions& o
     if (!options.tls_cert_file.empty()) {
       ASSIGN_OR_RETURN(impl->core.tls, make_tls_context(options));
     }
-    for (int i = 0; i < options.io_threads; ++i) impl->loops.push_back(std::make_unique<asio::io_context>(1));
+    // Not the concurrency hint 1: with it, Asio queues work posted from a loop's own thread (a
+    // handler calling its responder) privately, behind work posted meanwhile from other threads
+    // (a job's events), so a write could overtake the start_stream() made before it.
+    for (int i = 0; i < options.io_threads; ++i) impl->loops.push_back(std::make_unique<asio::io_context>());
     RETURN_IF_ERROR(impl->listen());
     for (auto& loop : impl->loops) impl->guards.push_back(asio::make_work_guard(*loop));
     impl->accept_next();

@@ -26,7 +26,7 @@ Grammar schema_grammar(std::string_view schema) {
 
 std::shared_ptr<const CompiledGrammar> compile(std::string_view schema, Classify how, const GrammarLimits& limits = {},
                                                const std::string& vocab = "llama-bpe") {
-  auto c = compile_grammar(schema_grammar(schema), grammar_vocab(vocab), limits, how);
+  auto c = compile_grammar(schema_grammar(schema), grammar_vocab(vocab), limits, nullptr, how);
   CHECK(c.ok(), "{}", c.status().to_string());
   return *c;
 }
@@ -84,7 +84,8 @@ TEST(LazyClassification, BackgroundAndOnDemandEqualEager) {
 TEST(LazyClassification, OverTheMaskBudgetTheMatcherWalksExactly) {
   GrammarLimits limits;
   limits.max_mask_bytes = 2048;
-  const auto eager = compile_grammar(schema_grammar(kSchema), grammar_vocab("llama-bpe"), limits, Classify::kEager);
+  const auto eager =
+      compile_grammar(schema_grammar(kSchema), grammar_vocab("llama-bpe"), limits, nullptr, Classify::kEager);
   ASSERT_FALSE(eager.ok());
   EXPECT_NE(eager.status().message().find("too large"), std::string_view::npos) << eager.status().message();
   for (const Classify how : {Classify::kBackground, Classify::kOnDemand}) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <thread>
 
 #include "net/http_client.h"
 #include "net/http_server.h"
@@ -64,6 +65,32 @@ TEST(HttpStream, EventsArriveWhileTheStreamIsStillBeingWritten) {
   EXPECT_EQ(head->header("Content-Type"), "text/event-stream");
   EXPECT_EQ(head->header("Transfer-Encoding"), "chunked");
   EXPECT_EQ(events, (std::vector<std::string>{R"({"n":1})", R"({"n":2})", "[DONE]"}));
+}
+
+// A handler on the I/O thread starts the stream, and another thread writes and finishes it while
+// the handler is still running (the gateway's job with a remote engine): the calls take effect in
+// the order they were made, so nothing is dropped as "before the stream started".
+TEST(HttpStream, WritesFromAnotherThreadDuringTheHandlerFollowItsStart) {
+  auto server = start_server({}, [&](HttpRequest, std::shared_ptr<HttpResponder> r) {
+    r->start_stream(200, kSseHeaders);
+    std::thread other([r] {
+      EXPECT_TRUE(r->write(format_sse_event("one")));
+      EXPECT_TRUE(r->write(format_sse_event("two")));
+      r->finish();
+    });
+    other.join();
+  });
+  HttpClientRequest req;
+  req.url = "http://127.0.0.1:" + std::to_string(server->port()) + "/events";
+  req.timeout = 10s;
+  req.idle_timeout = 10s;
+  std::string body;
+  auto head = HttpClient().stream(req, {.on_head = nullptr, .on_data = [&](std::string_view bytes) {
+                                          body.append(bytes);
+                                          return true;
+                                        }});
+  ASSERT_TRUE(head.ok()) << head.status().to_string();
+  EXPECT_EQ(body, "data: one\n\ndata: two\n\n");
 }
 
 TEST(HttpStream, ClientDisconnectMidStreamFiresOnDisconnectAndFailsWrites) {

@@ -1,0 +1,35 @@
+// Flags that `parley serve` and `parley worker` share: the models and their engine settings, and
+// the cluster token of the internal API.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "gateway/serve_config.h"
+
+namespace CLI {
+class App;
+}  // namespace CLI
+
+namespace parley::cli {
+
+struct ModelFlags {
+  std::vector<std::string> models;  // --model (replaces the config's [[models]])
+  std::vector<std::string> ids;     // --model-id, one per --model
+  ServedModelOptions engine;        // -t/--threads, --ctx, --max-batch-tokens, --max-running, --max-waiting,
+                                    // --target-itl-ms, --max-prefill-per-tenant, --kv-cache-mib (in MiB here)
+};
+
+// Registers --model, --model-id and the engine flags on `cmd`.
+void add_model_flags(CLI::App* cmd, ModelFlags* flags);
+// --model replaces the config's models; every engine flag given on the command line overrides
+// that setting of the defaults and of every model; then each model is validated.
+Status apply_model_flags(const CLI::App& cmd, const ModelFlags& flags, ServeConfig* config);
+
+// The cluster token: --cluster-token-file, else the environment's PARLEY_CLUSTER_TOKEN, else
+// [cluster] token_file; "" when none is set. A file's first line is the token (at least 16
+// characters, no spaces: a short token is refused).
+Result<std::string> cluster_token(const std::string& token_file_flag, const ClusterConfig& config);
+
+}  // namespace parley::cli
