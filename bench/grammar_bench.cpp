@@ -1,13 +1,15 @@
 // Constrained decoding costs, as distributions (not a test: it prints figures and never fails on
 // timing). Over the schema corpus of tests/grammar/schemas:
-//   - compile (front end + automaton + token classification) and first mask, per schema, cold;
-//   - mask per step and accept per token along random walks (biased to finish);
+//   - compile (front end + automaton + the first mask's classification) and first mask, per
+//     schema, cold; then the time until the background has classified every node;
+//   - mask per step and accept per token along random walks (biased to finish), once every node
+//     is classified (--wait 0: at once, so that the first masks may classify nodes themselves);
 //   - the sampler's masking of a row of logits with those masks (stage 0 of its chain);
 //   - with --model, a decode step of that model at batch 1 and 8 on this machine, and the mask
 //     overhead relative to it (b masks + b row maskings + b accepts per step, on the engine thread).
 // Usage:
 //   build/bench/grammar_bench [--vocab llama-bpe] [--schemas tests/grammar/schemas] [--walks 3]
-//                             [--model tinyllama-q8_0.gguf] [--threads 2]
+//                             [--model tinyllama-q8_0.gguf] [--threads 2] [--verbose 1] [--wait 1]
 #include <fmt/core.h>
 
 #include <algorithm>
@@ -47,6 +49,8 @@ struct Args {
   std::string model;
   int walks = 3;
   int threads = 2;
+  bool verbose = false;  // per schema: automaton and classification times, nodes, mask bytes
+  bool wait = true;      // walk once every node is classified (steady-state masks), else at once
 };
 
 std::string shared_dir() {
@@ -80,7 +84,7 @@ void print_dist(const char* what, const std::vector<double>& v, const char* unit
 }
 
 struct Costs {
-  std::vector<double> compile_ms, first_mask_ms, mask_us, accept_us, apply_us;
+  std::vector<double> compile_ms, first_mask_ms, classified_ms, mask_us, accept_us, apply_us;
   std::vector<float> row;  // a row of logits for the sampler's stage 0
 };
 
@@ -171,6 +175,7 @@ int run(const Args& a) {
     const GrammarSpec spec{GrammarKind::kJsonSchema, read(f), {}, {}};
     t0 = Clock::now();
     auto grammar = build_grammar(spec);
+    const double front_ms = us_since(t0) / 1000;
     CHECK(grammar.ok(), "{}: {}", f, grammar.status().to_string());
     auto compiled = compile_grammar(*grammar, vocab);
     CHECK(compiled.ok(), "{}: {}", f, compiled.status().to_string());
@@ -179,10 +184,25 @@ int run(const Args& a) {
     TokenMask mask;
     first.fill_mask(mask);
     c.first_mask_ms.push_back(us_since(t0) / 1000);
+    if (a.wait) {
+      (*compiled)->wait_classified();
+      c.classified_ms.push_back(us_since(t0) / 1000);
+    }
+    if (a.verbose) {
+      const CompileStats st = (*compiled)->stats();
+      fmt::print(
+          "  {:<28} first mask {:6.1f} ms (front {:5.1f}, pda {:5.1f}, classify {:5.1f}), rest {:7.1f} ms; nodes {:5} "
+          "masked {:5} "
+          "uncertain {:5} "
+          "bytes {:9} visits {:8}\n",
+          std::filesystem::path(f).filename().string(), c.first_mask_ms.back(), front_ms, st.pda_ms, st.masks_ms,
+          st.background_ms, st.n_nodes, st.n_mask_nodes, st.n_uncertain, st.mask_bytes, st.trie_visits);
+    }
     for (int w = 0; w < a.walks; ++w) walk(*compiled, seed++, c);
   }
   print_dist("compile per schema (cold)", c.compile_ms, "ms");
   print_dist("compile + first mask per schema (cold)", c.first_mask_ms, "ms");
+  print_dist("every node classified (background)", c.classified_ms, "ms");
   print_dist("mask per step", c.mask_us, "us");
   print_dist("accept per token", c.accept_us, "us");
 
@@ -221,6 +241,10 @@ int main(int argc, char** argv) {
       a.walks = std::stoi(v);
     } else if (k == "--threads") {
       a.threads = std::stoi(v);
+    } else if (k == "--wait") {
+      a.wait = v == "1";
+    } else if (k == "--verbose") {
+      a.verbose = v == "1";
     } else {
       fmt::print(stderr, "unknown option {}\n", k);
       return 2;

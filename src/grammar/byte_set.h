@@ -49,6 +49,13 @@ class ByteSet {
   friend constexpr ByteSet operator&(ByteSet a, const ByteSet& b) { return a &= b; }
   friend constexpr bool operator==(const ByteSet&, const ByteSet&) = default;
   const std::array<std::uint64_t, 4>& words() const { return words_; }
+  // Calls f(byte) for every byte of the set, in increasing order.
+  template <typename F>
+  constexpr void for_each(F&& f) const {
+    for (int i = 0; i < 4; ++i) {
+      for (std::uint64_t w = words_[i]; w != 0; w &= w - 1) f(static_cast<std::uint8_t>(i * 64 + std::countr_zero(w)));
+    }
+  }
 
  private:
   std::array<std::uint64_t, 4> words_{};

@@ -11,9 +11,13 @@
 // the node rejects and subtrees of plain text the node accepts wholesale (the slices of
 // grammar/token_vocabulary.h).
 //
-// Immutable and shared (std::shared_ptr<const CompiledGrammar>) by every sequence that uses it,
-// on any thread. compile_grammar() is bounded (GrammarLimits) and is meant to run off the engine
-// thread (grammar/grammar_compiler.h caches the results).
+// Shared (std::shared_ptr<const CompiledGrammar>) by every sequence that uses it, on any thread.
+// compile_grammar() is bounded (GrammarLimits) and is meant to run off the engine thread
+// (grammar/grammar_compiler.h caches the results). It classifies only the nodes the first mask
+// needs before returning, so that a new grammar is ready in about the time of its automaton; a
+// thread the grammar owns classifies the others, in the order a parse reaches them (breadth
+// first from the start), and a matcher that gets to a node first classifies it itself. Each
+// classification is written once and never changes, so the grammar is logically immutable.
 #pragma once
 
 #include <memory>
@@ -29,6 +33,8 @@
 #include "grammar/token_vocabulary.h"
 
 namespace parley {
+
+class NodeClassifier;
 
 // One entry of a node's uncertain list: a token, in trie (byte) order, and the length of the
 // prefix its bytes share with the previous entry's.
@@ -52,11 +58,22 @@ struct NodeMask {
 
 struct CompileStats {
   double pda_ms = 0;
-  double masks_ms = 0;
+  double masks_ms = 0;            // classifying the nodes of the first mask, before compile_grammar returned
+  double background_ms = 0;       // classifying the rest, so far (on the background thread or on first use)
+  bool complete = false;          // every node is classified (or over max_mask_bytes)
   std::int64_t n_nodes = 0;       // automaton nodes
-  std::int64_t n_mask_nodes = 0;  // nodes with precomputed masks
-  std::int64_t n_uncertain = 0;   // uncertain entries over all nodes
+  std::int64_t n_mask_nodes = 0;  // nodes that read bytes (each gets a classification)
+  std::int64_t n_classified = 0;  // of which classified so far
+  std::int64_t n_uncertain = 0;   // uncertain entries over the classified nodes
   std::int64_t mask_bytes = 0;
+  std::int64_t trie_visits = 0;  // trie nodes the classification visited (its cost, machine-independent)
+};
+
+// How compile_grammar classifies the nodes.
+enum class Classify {
+  kBackground,  // the nodes of the first mask at once, the rest on a background thread (default)
+  kEager,       // every node before returning
+  kOnDemand,    // the nodes of the first mask at once, each other on its first use (tests)
 };
 
 // A grammar built in code and the key it was compiled under (GrammarCompiler::compile(key, build)):
@@ -68,16 +85,25 @@ struct BuiltGrammar {
 
 class CompiledGrammar {
  public:
+  ~CompiledGrammar();
+  CompiledGrammar(const CompiledGrammar&) = delete;
+  CompiledGrammar& operator=(const CompiledGrammar&) = delete;
+
   const Pda& pda() const { return pda_; }
   const TokenVocabulary& vocabulary() const { return *vocab_; }
   const std::shared_ptr<const TokenVocabulary>& vocabulary_ptr() const { return vocab_; }
   const GrammarLimits& limits() const { return limits_; }
-  // The precomputed classification of a node that reads bytes (nullptr for other nodes).
-  const NodeMask* node_mask(PdaNodeId node) const {
-    const std::int32_t i = mask_index_[node];
-    return i < 0 ? nullptr : &masks_[static_cast<std::size_t>(i)];
-  }
-  const CompileStats& stats() const { return stats_; }
+  // The classification of a node that reads bytes; nullptr for other nodes and for nodes whose
+  // classification did not fit in GrammarLimits::max_mask_bytes (the matcher walks the trie for
+  // those). A node that is not classified yet is classified on the caller's thread (even when
+  // the background is on it: it never waits for that lower-priority thread): the first masks of
+  // a large grammar may cost a classification (a few microseconds to a few milliseconds) until
+  // the background is done.
+  const NodeMask* node_mask(PdaNodeId node) const;
+  // Blocks until every node is classified (by the background; with Classify::kOnDemand, here).
+  void wait_classified() const;
+  // A snapshot (the background updates the figures).
+  CompileStats stats() const;
   const std::string& description() const { return description_; }
   // The spec it was compiled from (GrammarCompiler::compile(spec)); null for a grammar built in
   // code. A remote engine sends this to its worker, which compiles it for its own vocabulary.
@@ -89,27 +115,34 @@ class CompiledGrammar {
   friend Result<std::shared_ptr<const CompiledGrammar>> compile_grammar(const Grammar&,
                                                                         std::shared_ptr<const TokenVocabulary>,
                                                                         const GrammarLimits&,
-                                                                        std::shared_ptr<const GrammarSpec>);
-  CompiledGrammar(Pda pda, std::shared_ptr<const TokenVocabulary> vocab, const GrammarLimits& limits)
-      : pda_(std::move(pda)), vocab_(std::move(vocab)), limits_(limits) {}
+                                                                        std::shared_ptr<const GrammarSpec>, Classify);
+  struct Lazy;
+  CompiledGrammar(Pda pda, std::shared_ptr<const TokenVocabulary> vocab, const GrammarLimits& limits);
+  // Classifies the node of mask slot `slot` unless that is done (when several threads do, the
+  // first result is kept).
+  void classify_slot(std::size_t slot, NodeClassifier* classifier) const;
+  void run_background() const;
 
   Pda pda_;
   std::shared_ptr<const TokenVocabulary> vocab_;
   GrammarLimits limits_;
   std::vector<std::int32_t> mask_index_;
-  std::vector<NodeMask> masks_;
-  CompileStats stats_;
+  std::vector<PdaNodeId> slot_nodes_;  // per slot, its node, in the background's order
+  std::unique_ptr<Lazy> lazy_;         // the slots and their synchronisation
   std::string description_;
   std::shared_ptr<const GrammarSpec> source_;
   std::shared_ptr<const BuiltGrammar> built_;
   friend class GrammarCompiler;  // sets built_ before anyone else sees the grammar
 };
 
-// Builds the automaton and classifies the vocabulary for every reachable node. Errors
-// (kInvalidArgument) name the limit that was passed or the rule at fault.
+// Builds the automaton and classifies the vocabulary for every reachable node (with kBackground,
+// those of the first mask before returning and the others on a thread the grammar owns). Errors
+// (kInvalidArgument) name the limit that was passed or the rule at fault; with kEager, a grammar
+// whose masks exceed GrammarLimits::max_mask_bytes is an error too.
 Result<std::shared_ptr<const CompiledGrammar>> compile_grammar(const Grammar& grammar,
                                                                std::shared_ptr<const TokenVocabulary> vocab,
                                                                const GrammarLimits& limits = {},
-                                                               std::shared_ptr<const GrammarSpec> source = nullptr);
+                                                               std::shared_ptr<const GrammarSpec> source = nullptr,
+                                                               Classify classify = Classify::kBackground);
 
 }  // namespace parley

@@ -1,5 +1,7 @@
 #include "grammar/grammar_compiler.h"
 
+#include <chrono>
+
 #include "grammar/gbnf.h"
 #include "grammar/regex.h"
 
@@ -81,6 +83,15 @@ Result<CompiledGrammarPtr> GrammarCompiler::compile(const GrammarSpec& spec) {
 }
 
 void GrammarCompiler::evict() {
+  // Grammars classify their nodes in the background: count what they hold now.
+  stats_.bytes = 0;
+  for (auto& [key, entry] : cache_) {
+    const auto& r = entry.result;
+    if (r.wait_for(std::chrono::seconds(0)) == std::future_status::ready && r.get().ok()) {
+      entry.bytes = (*r.get())->stats().mask_bytes;
+    }
+    stats_.bytes += entry.bytes;
+  }
   while (!lru_.empty() && (cache_.size() > capacity_ || (stats_.bytes > max_bytes_ && cache_.size() > 1))) {
     const auto it = cache_.find(lru_.back());
     stats_.bytes -= it->second.bytes;
@@ -128,12 +139,7 @@ Result<CompiledGrammarPtr> GrammarCompiler::compile_keyed(const std::string& key
   promise.set_value(result);
   if (result.ok()) {
     std::lock_guard<std::mutex> lock(mutex_);
-    const auto it = cache_.find(key);
-    if (it != cache_.end() && it->second.bytes == 0) {
-      it->second.bytes = (*result)->stats().mask_bytes;
-      stats_.bytes += it->second.bytes;
-      evict();
-    }
+    evict();
   }
   return result;
 }

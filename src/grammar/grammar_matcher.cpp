@@ -105,7 +105,7 @@ void GrammarMatcher::fill_mask(TokenMask& mask) {
   for (const PdaNodeId n : group_nodes_) {
     const NodeMask* nm = grammar_->node_mask(n);
     group_.clear();
-    bool deep = false;
+    bool deep = nm == nullptr;  // no classification (over GrammarLimits::max_mask_bytes): walk
     for (const std::uint32_t t : tops_) {
       const Frame& f = machine_.pool()[t];
       if (f.node != n) continue;

@@ -19,7 +19,8 @@ constexpr ByteRange kUtf8Forms[][4] = {
 };
 constexpr int kUtf8FormLengths[] = {2, 3, 3, 3, 3, 4, 4, 4};
 constexpr std::size_t kForms = std::size(kUtf8Forms);
-constexpr int kMaxFiniteChars = 16;
+constexpr std::size_t kBmpForms = 5;  // the forms before the 4-byte ones
+constexpr int kMaxFiniteChars = 64;   // the largest finite slice level (TokenVocabulary::kSliceLevels)
 
 std::uint16_t common_prefix(std::string_view a, std::string_view b) {
   std::size_t n = 0;
@@ -37,8 +38,8 @@ PlainTextCheck::PlainTextCheck(const Pda& pda, int max_depth)
     : pda_(pda),
       max_depth_(max_depth),
       forms_(kForms * 4),
-      memo_(pda.n_nodes()),
-      known_(pda.n_nodes(), false),
+      memo_{std::vector<Level>(pda.n_nodes()), std::vector<Level>(pda.n_nodes())},
+      known_{std::vector<bool>(pda.n_nodes(), false), std::vector<bool>(pda.n_nodes(), false)},
       byte_memo_(pda.n_nodes()),
       byte_known_(pda.n_nodes(), false) {
   // Bytes of one class lead to the same node: one byte per class is enough.
@@ -60,15 +61,40 @@ PlainTextCheck::PlainTextCheck(const Pda& pda, int max_depth)
   }
 }
 
-const PlainTextCheck::Level& PlainTextCheck::level(PdaNodeId node) {
-  if (!known_[node]) {
-    memo_[node] = compute(node);
-    known_[node] = true;
+const PlainTextCheck::Level& PlainTextCheck::level(PdaNodeId node, int plain) {
+  if (known_[plain][node]) return memo_[plain][node];
+  // A node whose every plain character leads to one node y reads one character more than y
+  // (counted strings are chains of such nodes): follow the chain to a known node or one that is
+  // not such, and fill in the levels backwards.
+  std::vector<PdaNodeId>& chain = chain_;
+  chain.clear();
+  PdaNodeId x = node;
+  std::vector<PdaNodeId> next;
+  while (!known_[plain][x]) {
+    next.clear();
+    const bool single = step(x, plain, next) && next.size() == 1 && next[0] != x && pda_.need(next[0]) < max_depth_ &&
+                        std::find(chain.begin(), chain.end(), next[0]) == chain.end();
+    if (!single) {
+      memo_[plain][x] = compute(x, plain);
+      known_[plain][x] = true;
+      break;
+    }
+    chain.push_back(x);
+    x = next[0];
   }
-  return memo_[node];
+  for (std::size_t k = chain.size(); k-- > 0;) {
+    const Level& after = memo_[plain][x];
+    Level lv;
+    lv.chars = after.chars == kAny ? kAny : static_cast<std::int16_t>(std::min(kMaxFiniteChars, after.chars + 1));
+    lv.reach = std::max({pda_.need(chain[k]), pda_.need(x), after.reach});
+    x = chain[k];
+    memo_[plain][x] = lv;
+    known_[plain][x] = true;
+  }
+  return memo_[plain][node];
 }
 
-PlainTextCheck::Level PlainTextCheck::compute(PdaNodeId node) {
+PlainTextCheck::Level PlainTextCheck::compute(PdaNodeId node, int plain) {
   Level out;
   out.reach = pda_.need(node);
   std::vector<PdaNodeId> cur = {node}, next;
@@ -82,7 +108,7 @@ PlainTextCheck::Level PlainTextCheck::compute(PdaNodeId node) {
   for (int k = 0; k <= kMaxFiniteChars; ++k) {
     next.clear();
     for (const PdaNodeId x : cur) {
-      if (!step(x, next)) return out;
+      if (!step(x, plain, next)) return out;
     }
     if (!admit(next)) return out;
     out.chars = static_cast<std::int16_t>(k + 1);
@@ -96,7 +122,7 @@ PlainTextCheck::Level PlainTextCheck::compute(PdaNodeId node) {
     const PdaNodeId x = stack.back();
     stack.pop_back();
     next.clear();
-    if (!step(x, next) || !admit(next)) return finite;
+    if (!step(x, plain, next) || !admit(next)) return finite;
     for (const PdaNodeId y : next) {
       if (std::find(seen.begin(), seen.end(), y) != seen.end()) continue;
       if (seen.size() > 4096) return finite;
@@ -191,7 +217,7 @@ PlainTextCheck::ByteLevel PlainTextCheck::compute_bytes(PdaNodeId node) const {
   return out;
 }
 
-bool PlainTextCheck::step(PdaNodeId x, std::vector<PdaNodeId>& out) const {
+bool PlainTextCheck::step(PdaNodeId x, int plain, std::vector<PdaNodeId>& out) const {
   const auto push_unique = [&](PdaNodeId y) {
     if (std::find(out.begin(), out.end(), y) == out.end()) out.push_back(y);
   };
@@ -200,7 +226,8 @@ bool PlainTextCheck::step(PdaNodeId x, std::vector<PdaNodeId>& out) const {
     if (y == kNoNode) return false;
     push_unique(y);
   }
-  for (std::size_t f = 0; f < kForms; ++f) {
+  const std::size_t forms = plain == TokenVocabulary::kBmp ? kBmpForms : kForms;
+  for (std::size_t f = 0; f < forms; ++f) {
     if (!walk_form(x, f, 0, out)) return false;
   }
   return true;
@@ -235,7 +262,7 @@ void NodeClassifier::ensure_depth(std::size_t d) {
 }
 
 bool NodeClassifier::in_slice(TokenId t) const {
-  const int c = vocab_.plain_chars(t);
+  const int c = vocab_.plain_chars(t, slice_plain_);
   return slice_chars_ >= 0 && c >= 0 && c <= slice_chars_;
 }
 
@@ -259,14 +286,22 @@ NodeMask NodeClassifier::classify(PdaNodeId node) {
   machine_.set_study_rule(pda_.node(node).rule);
   machine_.reset_max_reach();
   reach_ = pda_.need(node);
-  // The slice accepted wholesale at the root.
+  // The slice accepted wholesale at the root: the larger of the two kinds of plain text.
   int slice_level = -1;
-  const PlainTextCheck::Level& root = plain_.level(node);
-  for (std::size_t i = 0; i < TokenVocabulary::kSliceLevels.size(); ++i) {
-    if (TokenVocabulary::kSliceLevels[i] <= root.chars) slice_level = static_cast<int>(i);
+  slice_plain_ = TokenVocabulary::kAnyPlain;
+  for (const int kind : {TokenVocabulary::kAnyPlain, TokenVocabulary::kBmp}) {
+    const PlainTextCheck::Level& root = plain_.level(node, kind);
+    int level = -1;
+    for (std::size_t i = 0; i < TokenVocabulary::kSliceLevels.size(); ++i) {
+      if (TokenVocabulary::kSliceLevels[i] <= root.chars) level = static_cast<int>(i);
+    }
+    if (level > slice_level) {
+      slice_level = level;
+      slice_plain_ = kind;
+    }
   }
   slice_chars_ = slice_level >= 0 ? TokenVocabulary::kSliceLevels[static_cast<std::size_t>(slice_level)] : -1;
-  if (slice_level >= 0) reach_ = std::max(reach_, root.reach);
+  if (slice_level >= 0) reach_ = std::max(reach_, plain_.level(node, slice_plain_).reach);
   ensure_depth(1);
   fast_[0] = node;
   unknown_[0] = false;
@@ -280,7 +315,8 @@ NodeMask NodeClassifier::classify(PdaNodeId node) {
   NodeMask m;
   m.uncertain = uncertain_;
   m.max_reach = std::max(reach_, machine_.max_reach());
-  const TokenMask* slice = slice_level >= 0 ? &vocab_.slice(static_cast<std::size_t>(slice_level)) : nullptr;
+  const TokenMask* slice =
+      slice_level >= 0 ? &vocab_.slice(static_cast<std::size_t>(slice_level), slice_plain_) : nullptr;
   m.n_accepted = static_cast<std::int64_t>(accepted_.size()) + (slice != nullptr ? slice->count() : 0);
   m.dense = m.n_accepted > vocab_.n_tokens() / 32;
   if (m.dense) {
@@ -299,7 +335,8 @@ NodeMask NodeClassifier::classify(PdaNodeId node) {
 }
 
 void NodeClassifier::visit(std::size_t i, std::size_t d) {
-  if (slice_chars_ >= 0 && trie_.subtree_plain_chars(i) <= slice_chars_) return;  // all in the root slice
+  ++visits_;
+  if (slice_chars_ >= 0 && trie_.subtree_plain_chars(i, slice_plain_) <= slice_chars_) return;  // in the root slice
   ensure_depth(d + 1);
   ByteSet readable;
   const PdaNodeId parent_fast = fast_[d - 1];
@@ -324,9 +361,10 @@ void NodeClassifier::visit(std::size_t i, std::size_t d) {
       }
     }
     // Plain text below that the node reads for sure: accepted without a walk.
-    const std::uint8_t prefix = trie_.prefix_plain_chars(i), below = trie_.subtree_plain_chars(i);
-    if (prefix != 255 && below != 255) {
-      const PlainTextCheck::Level& lv = plain_.level(t);
+    for (const int kind : {TokenVocabulary::kAnyPlain, TokenVocabulary::kBmp}) {
+      const std::uint8_t prefix = trie_.prefix_plain_chars(i, kind), below = trie_.subtree_plain_chars(i, kind);
+      if (prefix == 255 || below == 255) continue;
+      const PlainTextCheck::Level& lv = plain_.level(t, kind);
       if (lv.chars == PlainTextCheck::kAny || below - prefix <= lv.chars) {
         reach_ = std::max(reach_, lv.reach);
         accept_below(i);

@@ -30,7 +30,8 @@ class PlainTextCheck {
     std::int16_t chars = 0;   // every plain text of up to this many characters is read (kAny: any)
     std::uint16_t reach = 0;  // the largest Pda::need along those texts
   };
-  const Level& level(PdaNodeId node);
+  // `plain`: the kind of plain text (TokenVocabulary::Plain).
+  const Level& level(PdaNodeId node, int plain = TokenVocabulary::kAnyPlain);
 
   // Every string over `bytes` (ASCII) of up to `length` bytes is read within the rule (255: any
   // length): a subtree whose bytes below are all in `bytes` and not longer is accepted whole.
@@ -42,20 +43,21 @@ class PlainTextCheck {
   const ByteLevel& byte_level(PdaNodeId node);
 
  private:
-  Level compute(PdaNodeId node);
+  Level compute(PdaNodeId node, int plain);
   ByteLevel compute_bytes(PdaNodeId node) const;
   // One byte per byte class of `set`.
   std::vector<std::uint8_t> representatives(const ByteSet& set) const;
   // Appends the nodes reached from x by every plain character; false if one is not readable.
-  bool step(PdaNodeId x, std::vector<PdaNodeId>& out) const;
+  bool step(PdaNodeId x, int plain, std::vector<PdaNodeId>& out) const;
   bool walk_form(PdaNodeId x, std::size_t form, int pos, std::vector<PdaNodeId>& out) const;
 
   const Pda& pda_;
   int max_depth_;
   std::vector<std::uint8_t> ascii_;               // one plain ASCII byte per byte class
   std::vector<std::vector<std::uint8_t>> forms_;  // per UTF-8 form and position: one byte per class
-  std::vector<Level> memo_;
-  std::vector<bool> known_;
+  std::vector<Level> memo_[2];
+  std::vector<bool> known_[2];
+  std::vector<PdaNodeId> chain_;
   std::vector<ByteLevel> byte_memo_;
   std::vector<bool> byte_known_;
 };
@@ -65,6 +67,8 @@ class NodeClassifier {
   NodeClassifier(const Pda& pda, const TokenVocabulary& vocab, const GrammarLimits& limits);
 
   NodeMask classify(PdaNodeId node);
+  // Trie nodes visited so far.
+  std::int64_t visits() const { return visits_; }
 
  private:
   void ensure_depth(std::size_t d);
@@ -84,7 +88,9 @@ class NodeClassifier {
   StackMachine machine_;
   PlainTextCheck plain_;
   int slice_chars_ = -1;  // the slice accepted at the root, in characters (-1: none)
+  int slice_plain_ = 0;   // and its kind of plain text
   std::uint16_t reach_ = 0;
+  std::int64_t visits_ = 0;
   std::vector<std::vector<std::uint32_t>> states_;
   std::vector<std::size_t> marks_;
   std::vector<bool> unknown_;

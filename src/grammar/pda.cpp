@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <unordered_map>
 
 namespace parley {
 
@@ -28,12 +29,14 @@ class PdaBuilder {
     compute_need();
     pda_.readable_.assign(pda_.nodes_.size(), ByteSet());
     pda_.self_loops_.assign(pda_.nodes_.size(), ByteSet());
+    std::vector<ByteSet> class_bytes(static_cast<std::size_t>(pda_.n_classes_));
+    for (int b = 0; b < 256; ++b) class_bytes[pda_.byte_class_[b]].set(static_cast<std::uint8_t>(b));
     for (PdaNodeId p = 0; p < pda_.nodes_.size(); ++p) {
       if (pda_.nodes_[p].row < 0) continue;
-      for (int b = 0; b < 256; ++b) {
-        const PdaNodeId t = pda_.next(p, static_cast<std::uint8_t>(b));
-        if (t != kNoNode) pda_.readable_[p].set(static_cast<std::uint8_t>(b));
-        if (t == p) pda_.self_loops_[p].set(static_cast<std::uint8_t>(b));
+      for (int c = 0; c < pda_.n_classes_; ++c) {
+        const PdaNodeId t = pda_.next_class(p, c);
+        if (t != kNoNode) pda_.readable_[p] |= class_bytes[static_cast<std::size_t>(c)];
+        if (t == p) pda_.self_loops_[p] |= class_bytes[static_cast<std::size_t>(c)];
       }
     }
     RETURN_IF_ERROR(check_left_recursion());
@@ -78,9 +81,7 @@ class PdaBuilder {
 
   ByteSet class_set(const ByteSet& bytes) const {
     ByteSet out;
-    for (int b = 0; b < 256; ++b) {
-      if (bytes.test(static_cast<std::uint8_t>(b))) out.set(pda_.byte_class_[b]);
-    }
+    bytes.for_each([&](std::uint8_t b) { out.set(pda_.byte_class_[b]); });
     return out;
   }
 
@@ -166,6 +167,16 @@ class PdaBuilder {
       nfa_[cur].eps.push_back(f.start);
       nfa_[f.end].eps.push_back(to);
     };
+    // The first occurrence of item i, from A_i directly or from B_i after a separator: one copy
+    // of the item that both enter (two copies would double the states at every nesting level).
+    const auto first_occurrence = [&](std::size_t i, std::uint32_t to) {
+      const std::uint32_t entry = new_state();
+      nfa_[a[i]].eps.push_back(entry);
+      const Frag s = frag(e.separator, depth + 1);
+      nfa_[b[i]].eps.push_back(s.start);
+      nfa_[s.end].eps.push_back(entry);
+      occurrence(i, entry, to, false);
+    };
     for (std::size_t i = 0; i < n && !too_large_; ++i) {
       const auto [mn, mx] = e.counts[i];
       if (mn == 0) {
@@ -173,16 +184,14 @@ class PdaBuilder {
         nfa_[b[i]].eps.push_back(b[i + 1]);
       }
       if (mx == 1) {
-        occurrence(i, a[i], b[i + 1], false);
-        occurrence(i, b[i], b[i + 1], true);
+        first_occurrence(i, b[i + 1]);
         continue;
       }
       // c[k]: k occurrences so far (k >= 1); the last one loops when unbounded.
       const std::int32_t chain = mx == kUnbounded ? std::max(mn, 1) : mx;
       std::vector<std::uint32_t> c(static_cast<std::size_t>(chain) + 1);
       for (auto& s : c) s = new_state();
-      occurrence(i, a[i], c[1], false);
-      occurrence(i, b[i], c[1], true);
+      first_occurrence(i, c[1]);
       for (std::int32_t k = 1; k <= chain && !too_large_; ++k) {
         if (k >= mn) nfa_[c[static_cast<std::size_t>(k)]].eps.push_back(b[i + 1]);
         if (k < chain) occurrence(i, c[static_cast<std::size_t>(k)], c[static_cast<std::size_t>(k) + 1], true);
@@ -280,15 +289,13 @@ class PdaBuilder {
       for (const std::uint32_t s : key) {
         const NfaState& st = nfa_[s];
         if (st.kind == 1) {
-          for (std::size_t c = 0; c < n_classes; ++c) {
-            if (st.classes.test(static_cast<std::uint8_t>(c))) buckets[c].push_back(st.target);
-          }
+          st.classes.for_each([&](std::uint8_t c) { buckets[c].push_back(st.target); });
         } else if (st.kind == 2) {
           calls[st.rule].push_back(st.target);
         }
       }
       std::vector<PdaNodeId> row(n_classes, kNoNode);
-      std::map<std::vector<std::uint32_t>, PdaNodeId> done;
+      done.clear();
       for (std::size_t c = 0; c < n_classes; ++c) {
         if (buckets[c].empty()) continue;
         auto found = done.find(buckets[c]);
@@ -519,7 +526,15 @@ class PdaBuilder {
   std::uint32_t final_ = 0;
   std::vector<std::uint32_t> mark_;
   std::uint32_t stamp_ = 0;
-  std::map<std::vector<std::uint32_t>, PdaNodeId> dfa_ids_;
+  struct KeyHash {
+    std::size_t operator()(const std::vector<std::uint32_t>& v) const {
+      std::uint64_t h = 1469598103934665603ull ^ v.size();
+      for (const std::uint32_t x : v) h = (h ^ x) * 1099511628211ull;
+      return static_cast<std::size_t>(h ^ (h >> 29));
+    }
+  };
+  std::unordered_map<std::vector<std::uint32_t>, PdaNodeId, KeyHash> dfa_ids_;
+  std::unordered_map<std::vector<std::uint32_t>, PdaNodeId, KeyHash> done;  // per DFA state: targets by NFA set
   std::vector<std::pair<PdaNodeId, std::vector<std::uint32_t>>> work_;
   std::vector<std::vector<PdaNodeId>> rows_;
   std::vector<std::vector<PdaCall>> node_calls_;

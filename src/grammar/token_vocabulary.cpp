@@ -18,12 +18,14 @@ std::uint64_t fnv(std::uint64_t h, std::string_view s) {
   return h;
 }
 
-std::int8_t count_plain_chars(std::string_view b) {
+// Plain characters of kind p (TokenVocabulary::Plain), or -1.
+std::int8_t count_plain_chars(std::string_view b, int p) {
   if (b.empty() || !utf8_is_valid(b)) return -1;
   int chars = 0;
   for (const char c : b) {
     const auto u = static_cast<unsigned char>(c);
     if (u == '"' || u == '\\' || u < 0x20) return -1;
+    if (p == TokenVocabulary::kBmp && u >= 0xF0) return -1;  // a 4-byte character
     if ((u & 0xC0) != 0x80) ++chars;
   }
   return static_cast<std::int8_t>(std::min(chars, 127));
@@ -32,7 +34,7 @@ std::int8_t count_plain_chars(std::string_view b) {
 }  // namespace
 
 VocabTrie VocabTrie::build(std::vector<std::pair<std::string_view, TokenId>> entries,
-                           std::span<const std::int8_t> plain_chars) {
+                           std::array<std::span<const std::int8_t>, 2> plain_chars) {
   std::sort(entries.begin(), entries.end());
   VocabTrie t;
   auto& nodes = t.nodes_;
@@ -76,34 +78,39 @@ VocabTrie VocabTrie::build(std::vector<std::pair<std::string_view, TokenId>> ent
   // Bottom-up (children come after their parent): the bytes below, the longest length below,
   // and the longest plain token of each subtree.
   std::vector<ByteSet> below(n);
-  std::vector<std::uint8_t> plain(n, 0);
+  std::array<std::vector<std::uint8_t>, 2> plain = {std::vector<std::uint8_t>(n, 0), std::vector<std::uint8_t>(n, 0)};
   for (std::size_t i = n; i-- > 1;) {
-    for (const TokenId id : node_tokens[i]) {
-      const int c = plain_chars.empty() ? -1 : plain_chars[static_cast<std::size_t>(id)];
-      plain[i] = c < 0 ? kNotPlain : std::max(plain[i], static_cast<std::uint8_t>(c));
-    }
     const std::uint32_t p = parent[i];
+    for (int k = 0; k < 2; ++k) {
+      for (const TokenId id : node_tokens[i]) {
+        const int c = plain_chars[k].empty() ? -1 : plain_chars[k][static_cast<std::size_t>(id)];
+        plain[k][i] = c < 0 ? kNotPlain : std::max(plain[k][i], static_cast<std::uint8_t>(c));
+      }
+      plain[k][p] = plain[k][i] == kNotPlain ? kNotPlain : std::max(plain[k][p], plain[k][i]);
+    }
     below[p] |= below[i];
     below[p].set(nodes[i].byte);
     nodes[p].below_length =
         std::max(nodes[p].below_length, static_cast<std::uint8_t>(std::min(255, nodes[i].below_length + 1)));
-    plain[p] = plain[i] == kNotPlain ? kNotPlain : std::max(plain[p], plain[i]);
   }
   for (std::size_t i = 0; i < n; ++i) {
-    nodes[i].plain = plain[i];
+    nodes[i].plain[0] = plain[0][i];
+    nodes[i].plain[1] = plain[1][i];
     if (nodes[i].end - i - 1 >= kBelowBytesMin) {
       t.below_bytes_.push_back(below[i]);
       nodes[i].below_set = static_cast<std::uint32_t>(t.below_bytes_.size());
     }
   }
   // Top-down: the characters of each path, when they are whole plain characters.
-  nodes[0].prefix = 0;
+  nodes[0].prefix[0] = nodes[0].prefix[1] = 0;
   std::string text;
   for (std::size_t i = 1; i < n; ++i) {
     text.resize(nodes[i].depth - 1u);
     text += static_cast<char>(nodes[i].byte);
-    const std::int8_t c = count_plain_chars(text);
-    nodes[i].prefix = c < 0 ? kNotPlain : static_cast<std::uint8_t>(c);
+    for (int k = 0; k < 2; ++k) {
+      const std::int8_t c = count_plain_chars(text, k);
+      nodes[i].prefix[k] = c < 0 ? kNotPlain : static_cast<std::uint8_t>(c);
+    }
   }
   nodes.push_back(last);
   return t;
@@ -148,24 +155,26 @@ std::shared_ptr<const TokenVocabulary> TokenVocabulary::create(const Tokenizer& 
   h = fnv(h, v->strips_leading_space_ ? "strip" : "keep");
   v->fingerprint_ = h;
 
-  v->plain_chars_.resize(static_cast<std::size_t>(v->n_tokens_));
+  for (auto& pc : v->plain_chars_) pc.resize(static_cast<std::size_t>(v->n_tokens_));
   std::vector<std::pair<std::string_view, TokenId>> entries, start_entries;
   for (TokenId id = 0; id < v->n_tokens_; ++id) {
     const std::string_view b = v->bytes(id);
-    v->plain_chars_[static_cast<std::size_t>(id)] = count_plain_chars(b);
+    for (int k = 0; k < 2; ++k) v->plain_chars_[k][static_cast<std::size_t>(id)] = count_plain_chars(b, k);
     if (!b.empty()) entries.emplace_back(b, id);
     const std::string_view s = v->start_bytes(id);
     if (!s.empty()) start_entries.emplace_back(s, id);
   }
-  for (const int level : kSliceLevels) {
-    TokenMask m(v->n_tokens_);
-    for (TokenId id = 0; id < v->n_tokens_; ++id) {
-      const int c = v->plain_chars_[static_cast<std::size_t>(id)];
-      if (c >= 0 && c <= level) m.set(id);
+  for (int k = 0; k < 2; ++k) {
+    for (const int level : kSliceLevels) {
+      TokenMask m(v->n_tokens_);
+      for (TokenId id = 0; id < v->n_tokens_; ++id) {
+        const int c = v->plain_chars_[k][static_cast<std::size_t>(id)];
+        if (c >= 0 && c <= level) m.set(id);
+      }
+      v->slices_[k].push_back(std::move(m));
     }
-    v->slices_.push_back(std::move(m));
   }
-  v->trie_ = VocabTrie::build(std::move(entries), v->plain_chars_);
+  v->trie_ = VocabTrie::build(std::move(entries), {v->plain_chars_[0], v->plain_chars_[1]});
   if (v->strips_leading_space_) v->start_trie_ = VocabTrie::build(std::move(start_entries), {});
   return v;
 }

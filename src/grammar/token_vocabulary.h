@@ -25,6 +25,8 @@
 // '\\' or control character below 0x20) is in slice S; S_L holds those of at most L characters.
 // Grammar states that accept every plain text of up to L characters accept S_L wholesale, and the
 // walk skips subtrees that lie inside it (this is what makes masks inside JSON strings cheap).
+// The same again for plain text of the Basic Multilingual Plane only (no 4-byte character; JSON
+// strings under a maxLength read only those): Plain::kBmp.
 #pragma once
 
 #include <array>
@@ -58,11 +60,12 @@ class VocabTrie {
   std::span<const TokenId> tokens_below(std::size_t i) const {
     return {tokens_.data() + nodes_[i + 1].tokens, nodes_[nodes_[i].end].tokens - nodes_[i + 1].tokens};
   }
-  // The most characters of a token in node i's subtree when all of them are in slice S; 255
-  // when some is not.
-  std::uint8_t subtree_plain_chars(std::size_t i) const { return nodes_[i].plain; }
-  // The characters of node i's path when it is whole characters of plain text; 255 otherwise.
-  std::uint8_t prefix_plain_chars(std::size_t i) const { return nodes_[i].prefix; }
+  // The most characters of a token in node i's subtree when all of them are in slice S of kind
+  // `p` (TokenVocabulary::Plain); 255 when some is not.
+  std::uint8_t subtree_plain_chars(std::size_t i, int p = 0) const { return nodes_[i].plain[p]; }
+  // The characters of node i's path when it is whole characters of plain text of kind `p`; 255
+  // otherwise.
+  std::uint8_t prefix_plain_chars(std::size_t i, int p = 0) const { return nodes_[i].prefix[p]; }
   // The most bytes a token below node i has after node i's path (255 at most).
   std::uint8_t below_length(std::size_t i) const { return nodes_[i].below_length; }
   // The bytes of the nodes strictly below node i; nullptr when i has fewer than
@@ -78,8 +81,9 @@ class VocabTrie {
   std::span<const TokenId> all_tokens() const { return tokens_; }
 
   // Builds the trie of `entries` (token, bytes), bytes not empty.
+  // `plain_chars`: per kind of plain text, per token, its characters or -1 (may be empty).
   static VocabTrie build(std::vector<std::pair<std::string_view, TokenId>> entries,
-                         std::span<const std::int8_t> plain_chars);
+                         std::array<std::span<const std::int8_t>, 2> plain_chars);
 
  private:
   struct Node {
@@ -88,8 +92,8 @@ class VocabTrie {
     std::uint32_t below_set = 0;  // 1 + index into below_bytes_, or 0
     std::uint16_t depth = 0;
     std::uint8_t byte = 0;
-    std::uint8_t plain = 255;
-    std::uint8_t prefix = 255;
+    std::uint8_t plain[2] = {255, 255};
+    std::uint8_t prefix[2] = {255, 255};
     std::uint8_t below_length = 0;
   };
   std::vector<Node> nodes_;  // size() + 1: a last record holds the end of the tokens
@@ -101,7 +105,8 @@ class VocabTrie {
 class TokenVocabulary {
  public:
   // Slice levels (characters); the last stands for any length.
-  static constexpr std::array<int, 17> kSliceLevels = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 254};
+  static constexpr std::array<int, 25> kSliceLevels = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13,
+                                                       14, 15, 16, 20, 24, 28, 32, 40, 48, 56, 64, 254};
 
   static std::shared_ptr<const TokenVocabulary> create(const Tokenizer& tokenizer);
 
@@ -122,10 +127,12 @@ class TokenVocabulary {
   const VocabTrie& trie() const { return trie_; }
   // The trie of start_bytes(); the same as trie() when nothing is stripped.
   const VocabTrie& start_trie() const { return strips_leading_space_ ? start_trie_ : trie_; }
-  // The number of characters of a token in slice S, or -1.
-  std::int8_t plain_chars(TokenId id) const { return plain_chars_[static_cast<std::size_t>(id)]; }
-  // Slice S_L for kSliceLevels[level].
-  const TokenMask& slice(std::size_t level) const { return slices_[level]; }
+  // The kinds of plain text: any plain character, or only those of the Basic Multilingual Plane.
+  enum Plain : int { kAnyPlain = 0, kBmp = 1 };
+  // The number of characters of a token in slice S of kind `p`, or -1.
+  std::int8_t plain_chars(TokenId id, int p = kAnyPlain) const { return plain_chars_[p][static_cast<std::size_t>(id)]; }
+  // Slice S_L of kind `p` for kSliceLevels[level].
+  const TokenMask& slice(std::size_t level, int p = kAnyPlain) const { return slices_[p][level]; }
   // Identifies the vocabulary (bytes, kinds, end tokens) for caches.
   std::uint64_t fingerprint() const { return fingerprint_; }
 
@@ -136,8 +143,8 @@ class TokenVocabulary {
   std::string buffer_;
   std::vector<std::uint32_t> offsets_;
   std::vector<TokenId> eog_;
-  std::vector<std::int8_t> plain_chars_;
-  std::vector<TokenMask> slices_;
+  std::array<std::vector<std::int8_t>, 2> plain_chars_;
+  std::array<std::vector<TokenMask>, 2> slices_;
   bool strips_leading_space_ = false;
   VocabTrie trie_;
   VocabTrie start_trie_;

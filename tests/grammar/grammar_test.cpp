@@ -138,6 +138,31 @@ TEST(Grammar, SizeLimitsAreErrors) {
   EXPECT_NE(pda.status().message().find("too large"), std::string_view::npos) << pda.status().message();
 }
 
+TEST(Grammar, NestedSeparatedListsGrowLinearly) {
+  // Objects nested 20 deep inline in one rule, each with optional properties: every item of a
+  // separated list is built once (an item copied for its two entries doubled the automaton at
+  // every level: 2^20 copies of the innermost object, far past max_nfa_states).
+  const Grammar g = single([](Grammar& g) {
+    ExprId inner = g.literal("x");
+    for (int level = 0; level < 20; ++level) {
+      inner = g.seq({g.literal("{"),
+                     g.separated({{g.seq({g.literal("a:"), inner}), 0, 1}, {g.literal("b"), 0, 1}}, g.literal(","),
+                                 /*nonempty=*/false),
+                     g.literal("}")});
+    }
+    return inner;
+  });
+  const auto pda = Pda::build(g, {});
+  ASSERT_TRUE(pda.ok()) << pda.status().to_string();
+  EXPECT_LT(pda->n_nodes(), 400u);
+  const auto c = compile_or_die(g);
+  EXPECT_TRUE(testing::matches(c, "{a:{a:{},b}}"));
+  EXPECT_TRUE(testing::matches(c, "{b}"));
+  EXPECT_FALSE(testing::matches(c, "{b,a:{}}"));  // in order
+  EXPECT_FALSE(testing::matches(c, "{b,}"));
+  EXPECT_FALSE(testing::matches(c, "{a:x}"));  // x only 20 levels down
+}
+
 TEST(Grammar, SpecialTokensAreMatchedOnlyWhereTheGrammarNamesThem) {
   // <|im_end|> of Qwen2 (a control token) after "ok".
   const auto vocab = testing::grammar_vocab("qwen2");

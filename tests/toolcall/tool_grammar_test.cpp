@@ -209,6 +209,11 @@ void walk_family(const Tokenizer& tok, ToolFamily family, const Mode& mode, Samp
       samples.add(file, c.arguments);
     }
   }
+  // The rest of the classification (in the background and on first use during the walks).
+  (*compiled)->wait_classified();
+  const CompileStats st = (*compiled)->stats();
+  std::printf("  %s %s: %lld nodes classified in %.1f ms in all\n", std::string(tool_family_name(family)).c_str(),
+              mode.name, static_cast<long long>(st.n_classified), st.masks_ms + st.background_ms);
 }
 
 void validate(Samples& samples) {
