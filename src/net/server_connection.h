@@ -1,10 +1,11 @@
 // Internal to src/net: one accepted connection of HttpServer (Beast/Asio inside), and the
 // server-wide state connections share.
 //
-// A connection lives on one I/O thread: every member function below, except start(), drain(),
-// abort() and post(), runs there, so there are no locks. It is kept alive by the server's
-// registry while open and by its pending asynchronous operations; it never outlives the event
-// loops (HttpServer::stop() closes all and lets the loops run dry before destroying them).
+// A connection lives on one I/O thread (server_connection.cpp reads, admits and closes;
+// server_connection_respond.cpp responds and writes): every member function below, except
+// start(), drain(), abort() and post(), runs there, so there are no locks. It is kept alive by
+// the server's registry while open and by its pending asynchronous operations; it never outlives
+// the event loops (HttpServer::stop() closes all and lets the loops run dry before destroying them).
 #pragma once
 
 #include <any>
