@@ -16,6 +16,10 @@
 #include "obs/request_id.h"
 
 namespace parley {
+
+Status screen_chat_messages(Moderation& m, const ModerationContext& ctx,
+                            std::string* messages_json);  // moderation_api.cpp
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -30,7 +34,8 @@ HttpHeaders json_headers(const std::string& request_id) {
 
 // The grammar of a request's response_format (nullptr: none), compiled here, on the request pool,
 // with the model's cached compiler; the wait is observed in parley_grammar_compile_seconds.
-Result<CompiledGrammarPtr> response_format_grammar_for(const ServedModel& m, const std::optional<ResponseFormat>& format,
+Result<CompiledGrammarPtr> response_format_grammar_for(const ServedModel& m,
+                                                       const std::optional<ResponseFormat>& format,
                                                        GatewayMetrics& metrics) {
   if (!format || format->type == ResponseFormat::Type::kText) return CompiledGrammarPtr();
   const auto t0 = Clock::now();
@@ -84,7 +89,16 @@ void Gateway::start_job(JobSpec spec, const Principal& who, std::int64_t tokens_
                         std::vector<ChoiceInput> choices, const std::shared_ptr<HttpResponder>& responder) {
   UsageRecorder& usage = usage_recorder();
   Result<UsageTicket> ticket = usage.admit(who, tokens_upper_bound);
-  if (!ticket.ok()) return reply_error(*responder, spec.request_id, ticket.status(), spec.model, spec.endpoint);
+  if (!ticket.ok()) {
+    // Rate-limit and quota hits count towards the caller's violation score (rate abuse: 429s).
+    if (ticket.status().code() == ErrorCode::kResourceExhausted) {
+      const std::string_view code = ticket.status().detail("code");
+      moderation_->record_violation(spec.moderation_context, code == "insufficient_quota"
+                                                                 ? policy::ViolationKind::kQuotaExceeded
+                                                                 : policy::ViolationKind::kRateLimited);
+    }
+    return reply_error(*responder, spec.request_id, ticket.status(), spec.model, spec.endpoint);
+  }
   spec.usage = &usage;
   spec.ticket = std::move(*ticket);
   const std::string request_id = spec.request_id;
@@ -107,8 +121,17 @@ void Gateway::chat_completions(RouteCall& call) {
   const std::string& request_id = call.request_id;
   const std::shared_ptr<HttpResponder>& responder = call.responder;
   Result<ChatCompletionRequest> parsed = parse_chat_completion_request(req.body, options_.limits);
-  if (!parsed.ok()) return reply_error(*responder, request_id, parsed.status(), "", "chat");
+  if (!parsed.ok()) {
+    moderation_->record_violation(moderation_context(call, ""), policy::ViolationKind::kMalformedRequest);
+    return reply_error(*responder, request_id, parsed.status(), "", "chat");
+  }
   ChatCompletionRequest& r = *parsed;
+  const ModerationContext screened = moderation_context(call, r.model);
+  // The input rules before anything else sees the messages: a block is a 400 with nothing queued,
+  // a redaction is what the template, the engine and the logs get.
+  if (Status st = screen_chat_messages(*moderation_, screened, &r.messages_json); !st.ok()) {
+    return reply_error(*responder, request_id, st, r.model, "chat");
+  }
   if (Status st = check_cache_shared(who, r.cache_shared); !st.ok()) {
     return reply_error(*responder, request_id, st, r.model, "chat");
   }
@@ -182,6 +205,8 @@ void Gateway::chat_completions(RouteCall& call) {
   spec.user = r.user;
   spec.arrival = arrival;
   spec.chat_output = std::move(*output);
+  spec.moderation = moderation_.get();
+  spec.moderation_context = screened;
   // The most it can cost: the prompt once, plus every choice's completion up to its limit.
   const std::int64_t max_completion = r.max_tokens.value_or(m->n_ctx() - n_prompt);
   start_job(std::move(spec), who, n_prompt + r.n * max_completion, *m, std::move(choices), responder);
@@ -194,8 +219,19 @@ void Gateway::completions(RouteCall& call) {
   const std::string& request_id = call.request_id;
   const std::shared_ptr<HttpResponder>& responder = call.responder;
   Result<CompletionRequest> parsed = parse_completion_request(req.body, options_.limits);
-  if (!parsed.ok()) return reply_error(*responder, request_id, parsed.status(), "", "completions");
+  if (!parsed.ok()) {
+    moderation_->record_violation(moderation_context(call, ""), policy::ViolationKind::kMalformedRequest);
+    return reply_error(*responder, request_id, parsed.status(), "", "completions");
+  }
   CompletionRequest& r = *parsed;
+  const ModerationContext screened = moderation_context(call, r.model);
+  for (auto& pr : r.prompts) {
+    // Text prompts as a user's message (token prompts are not text the rules can read).
+    if (pr.is_tokens) continue;
+    if (Status st = moderation_->screen(screened, policy::Role::kUser, &pr.text); !st.ok()) {
+      return reply_error(*responder, request_id, st.with_detail("param", "prompt"), r.model, "completions");
+    }
+  }
   if (Status st = check_cache_shared(who, r.cache_shared); !st.ok()) {
     return reply_error(*responder, request_id, st, r.model, "completions");
   }
@@ -279,6 +315,8 @@ void Gateway::completions(RouteCall& call) {
   spec.echo = std::move(echo);
   spec.user = r.user;
   spec.arrival = arrival;
+  spec.moderation = moderation_.get();
+  spec.moderation_context = screened;
   start_job(std::move(spec), who, upper_bound, *m, std::move(choices), responder);
 }
 

@@ -14,6 +14,7 @@
 #include <set>
 
 #include "auth/csrf.h"
+#include "gateway/moderation_config.h"
 #include "store/email.h"
 
 namespace parley {
@@ -340,8 +341,10 @@ Status parse_document(const toml::table& doc, const std::string& base_dir, std::
   const toml::node* prices = top.node("prices");
   const toml::node* priority = top.node("priority");
   const toml::node* cluster = top.node("cluster");
-  RETURN_IF_ERROR(
-      top.finish("[server], [engine], [limits], [[models]], [store], [auth], [prices], [priority], [cluster]"));
+  const toml::node* moderation = top.node("moderation");
+  RETURN_IF_ERROR(top.finish(
+      "[server], [engine], [limits], [[models]], [store], [auth], [prices], [priority], [cluster], [moderation]"));
+  if (moderation != nullptr) RETURN_IF_ERROR(read_moderation_config(*moderation, source, &c->gateway.moderation));
 
   if (cluster != nullptr) {
     ASSIGN_OR_RETURN(const toml::table* t, table_at(*cluster, "cluster", source));

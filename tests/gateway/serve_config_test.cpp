@@ -219,3 +219,48 @@ TEST(ServeConfig, LoadsAFileAndResolvesPathsAgainstItsDirectory) {
 
 }  // namespace
 }  // namespace parley
+
+namespace parley {
+namespace {
+
+TEST(ServeConfig, ModerationRulesAreReadStrictlyAndCompiled) {
+  Result<ServeConfig> c = parse_serve_config(R"(
+[moderation]
+[[moderation.rules]]
+name = "secrets-in"
+kind = "detector"
+detectors = ["secrets"]
+stage = "input"
+action = "redact"
+)",
+                                             "/etc/parley", "parley.toml");
+  ASSERT_TRUE(c.ok()) << c.status().to_string();
+  ASSERT_TRUE(c->gateway.moderation);
+  EXPECT_EQ(c->gateway.moderation->config().rules.size(), 1u);
+  EXPECT_EQ(c->gateway.moderation->config().audit.excerpt_bytes, 0u);  // private by default
+  // No [moderation]: nothing checked.
+  EXPECT_FALSE(parse_serve_config("", "/etc/parley", "parley.toml")->gateway.moderation);
+  // A wrong action names the file, line and key; a pattern that does not compile stops too.
+  Result<ServeConfig> bad = parse_serve_config(R"(
+[[moderation.rules]]
+name = "x"
+phrases = ["a"]
+action = "delete"
+)",
+                                               "/etc/parley", "parley.toml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("parley.toml:5"), std::string::npos) << bad.status().to_string();
+  EXPECT_NE(bad.status().message().find("action"), std::string::npos) << bad.status().to_string();
+  Result<ServeConfig> slow = parse_serve_config(R"(
+[[moderation.rules]]
+name = "slow"
+kind = "regex"
+pattern = '(a+)+$'
+)",
+                                                "/etc/parley", "parley.toml");
+  ASSERT_FALSE(slow.ok());
+  EXPECT_NE(slow.status().message().find("slow"), std::string::npos) << slow.status().to_string();
+}
+
+}  // namespace
+}  // namespace parley

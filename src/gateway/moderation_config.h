@@ -1,0 +1,20 @@
+// [moderation] in parley.toml (docs/moderation.md): read strictly by policy::read_policy_config and
+// compiled at once, so a bad rule stops the start naming the file, line and rule.
+#pragma once
+
+#include <toml++/toml.h>
+
+#include <memory>
+#include <string_view>
+
+#include "base/status.h"
+#include "policy/policy.h"
+
+namespace parley {
+
+// `node` is the value of the top-level `moderation` key. *out: the compiled rules (an empty
+// Policy when the table has none: nothing is checked).
+Status read_moderation_config(const toml::node& node, std::string_view source,
+                              std::shared_ptr<const policy::Policy>* out);
+
+}  // namespace parley
