@@ -66,7 +66,8 @@ Gateway::Gateway(std::vector<std::unique_ptr<ServedModel>> models, const Gateway
                  std::unique_ptr<Accounts> accounts)
     : accounts_(std::move(accounts)), models_(std::move(models)), options_(options), metrics_(registry_) {
   for (const auto& m : models_) metrics_.watch_engine(m->id(), m->engine());
-  moderation_ = std::make_unique<Moderation>(options_.moderation, registry_, accounts_ ? &accounts_->store() : nullptr);
+  moderation_ = std::make_unique<Moderation>(options_.moderation, registry_, accounts_ ? &accounts_->store() : nullptr,
+                                             options_.moderation_clock);
   if (Status st = moderation_->restore(); !st.ok()) {
     log_event(LogLevel::kError, "suspensions_not_restored", {{"error", st.message()}});
   }

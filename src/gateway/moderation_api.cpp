@@ -12,6 +12,7 @@
 #include <boost/json.hpp>
 #include <charconv>
 
+#include "base/log.h"
 #include "gateway/api_json.h"
 #include "gateway/gateway.h"
 #include "gateway/http_errors.h"
@@ -22,8 +23,6 @@ namespace parley {
 namespace {
 
 namespace json = boost::json;
-using api_json::reply;
-using api_json::reply_error;
 
 constexpr std::size_t kMaxModerationInputs = 2048;
 
@@ -84,6 +83,54 @@ json::object suspension_json(const store::StoredSuspension& s, store::Time now) 
   o["lifted_by"] = s.lifted_by;
   o["active"] = s.active_at(now);
   return o;
+}
+
+// Applies the paging parameters `limit` and `offset`; other names are left to the caller.
+void page_param(const std::string& name, const std::string& value, store::PageRequest* page, Status* st) {
+  if (name == "limit") page->limit = static_cast<int>(parse_int(value, 1, store::kMaxPageLimit, name, st));
+  if (name == "offset") page->offset = static_cast<int>(parse_int(value, 0, 1'000'000, name, st));
+}
+
+void list_events(store::Store& db, RouteCall& c) {
+  store::ModerationEventQuery q;
+  Result<QueryParams> params = parse_query(c.request.query);
+  Status st = params.ok() ? ok_status() : invalid_argument_error("The query string is malformed.");
+  for (const auto& [name, value] : params.ok() ? *params : QueryParams{}) {
+    if (name == "user_id") q.user_id = value;
+    if (name == "address") q.address = value;
+    if (name == "rule") q.rule = value;
+    if (name == "action") q.action = value;
+    if (name == "stage") q.stage = value;
+    if (name == "from") q.from = api_json::from_unix_seconds(parse_int(value, 0, std::int64_t{1} << 40, name, &st));
+    if (name == "to") q.to = api_json::from_unix_seconds(parse_int(value, 0, std::int64_t{1} << 40, name, &st));
+    page_param(name, value, &q.page, &st);
+  }
+  if (!st.ok()) return api_json::reply_error(*c.responder, c.request_id, st);
+  Result<store::Page<store::ModerationEvent>> page = db.list_moderation_events(q);
+  if (!page.ok()) return api_json::reply_error(*c.responder, c.request_id, api_json::store_error(page.status()));
+  json::array data;
+  for (const auto& e : page->items) data.push_back(event_json(e));
+  api_json::reply(*c.responder, 200, c.request_id,
+                  json::object{{"data", std::move(data)}, {"has_more", page->has_more}});
+}
+
+void list_suspensions(store::Store& db, RouteCall& c) {
+  store::SuspensionQuery q;
+  const store::Time now = store::system_now();
+  Result<QueryParams> params = parse_query(c.request.query);
+  Status st = params.ok() ? ok_status() : invalid_argument_error("The query string is malformed.");
+  for (const auto& [name, value] : params.ok() ? *params : QueryParams{}) {
+    if (name == "subject") q.subject = value;
+    if (name == "active" && value == "true") q.active_at = now;
+    page_param(name, value, &q.page, &st);
+  }
+  if (!st.ok()) return api_json::reply_error(*c.responder, c.request_id, st);
+  Result<store::Page<store::StoredSuspension>> page = db.list_suspensions(q);
+  if (!page.ok()) return api_json::reply_error(*c.responder, c.request_id, api_json::store_error(page.status()));
+  json::array data;
+  for (const auto& s : page->items) data.push_back(suspension_json(s, now));
+  api_json::reply(*c.responder, 200, c.request_id,
+                  json::object{{"data", std::move(data)}, {"has_more", page->has_more}});
 }
 
 }  // namespace
@@ -160,7 +207,7 @@ void Gateway::moderations(RouteCall& call) {
   }
   if (!st.ok()) {
     moderation_->record_violation(moderation_context(call, ""), policy::ViolationKind::kMalformedRequest);
-    return reply_error(*call.responder, call.request_id, st);
+    return api_json::reply_error(*call.responder, call.request_id, st);
   }
   std::string model = "parley-rules";
   if (const json::value* m = body.as_object().if_contains("model"); m != nullptr && m->is_string()) {
@@ -186,7 +233,7 @@ void Gateway::moderations(RouteCall& call) {
   out["id"] = "modr-" + new_request_id().substr(4);
   out["model"] = model;
   out["results"] = std::move(results);
-  reply(*call.responder, 200, call.request_id, out);
+  api_json::reply(*call.responder, 200, call.request_id, out);
 }
 
 void Gateway::add_moderation_routes() {
@@ -199,77 +246,30 @@ void Gateway::add_moderation_routes() {
                .max_body_bytes = 8u << 20,
                .handler = [this](RouteCall& c) { moderations(c); }});
   if (!accounts_) return;  // the admin API needs the store
-  routes_.add(
-      {.method = "GET",
-       .pattern = "/api/admin/moderation/events",
-       .name = "admin",
-       .caller = Caller::kUser,
-       .admin = true,
-       .handler = [this](RouteCall& c) {
-         store::ModerationEventQuery q;
-         Result<QueryParams> params = parse_query(c.request.query);
-         Status st = params.ok() ? ok_status() : invalid_argument_error("The query string is malformed.");
-         for (const auto& [name, value] : params.ok() ? *params : QueryParams{}) {
-           if (name == "user_id") q.user_id = value;
-           if (name == "address") q.address = value;
-           if (name == "rule") q.rule = value;
-           if (name == "action") q.action = value;
-           if (name == "stage") q.stage = value;
-           if (name == "from") q.from = api_json::from_unix_seconds(parse_int(value, 0, 1LL << 40, name, &st));
-           if (name == "to") q.to = api_json::from_unix_seconds(parse_int(value, 0, 1LL << 40, name, &st));
-           if (name == "limit") q.page.limit = static_cast<int>(parse_int(value, 1, store::kMaxPageLimit, name, &st));
-           if (name == "offset") q.page.offset = static_cast<int>(parse_int(value, 0, 1'000'000, name, &st));
-         }
-         if (!st.ok()) return reply_error(*c.responder, c.request_id, st);
-         Result<store::Page<store::ModerationEvent>> page = accounts_->store().list_moderation_events(q);
-         if (!page.ok()) return reply_error(*c.responder, c.request_id, api_json::store_error(page.status()));
-         json::array data;
-         for (const auto& e : page->items) data.push_back(event_json(e));
-         reply(*c.responder, 200, c.request_id, json::object{{"data", std::move(data)}, {"has_more", page->has_more}});
-       }});
-  routes_.add(
-      {.method = "GET",
-       .pattern = "/api/admin/moderation/suspensions",
-       .name = "admin",
-       .caller = Caller::kUser,
-       .admin = true,
-       .handler = [this](RouteCall& c) {
-         store::SuspensionQuery q;
-         const store::Time now = store::system_now();
-         Result<QueryParams> params = parse_query(c.request.query);
-         Status st = params.ok() ? ok_status() : invalid_argument_error("The query string is malformed.");
-         for (const auto& [name, value] : params.ok() ? *params : QueryParams{}) {
-           if (name == "subject") q.subject = value;
-           if (name == "active" && value == "true") q.active_at = now;
-           if (name == "limit") q.page.limit = static_cast<int>(parse_int(value, 1, store::kMaxPageLimit, name, &st));
-           if (name == "offset") q.page.offset = static_cast<int>(parse_int(value, 0, 1'000'000, name, &st));
-         }
-         if (!st.ok()) return reply_error(*c.responder, c.request_id, st);
-         Result<store::Page<store::StoredSuspension>> page = accounts_->store().list_suspensions(q);
-         if (!page.ok()) return reply_error(*c.responder, c.request_id, api_json::store_error(page.status()));
-         json::array data;
-         for (const auto& s : page->items) data.push_back(suspension_json(s, now));
-         reply(*c.responder, 200, c.request_id, json::object{{"data", std::move(data)}, {"has_more", page->has_more}});
-       }});
-  routes_.add({.method = "POST",
-               .pattern = "/api/admin/moderation/suspensions/lift",
-               .name = "admin",
-               .caller = Caller::kUser,
-               .admin = true,
-               .json_body = true,
-               .max_body_bytes = api_json::kMaxApiBodyBytes,
-               .handler = [this](RouteCall& c) {
-                 Result<json::object> body = api_json::parse_body(c.request, {"subject"});
-                 if (!body.ok()) return reply_error(*c.responder, c.request_id, body.status());
-                 Result<std::optional<std::string>> subject =
-                     api_json::string_field(*body, "subject", store::kMaxAuditShortBytes);
-                 if (!subject.ok()) return reply_error(*c.responder, c.request_id, subject.status());
-                 if (!*subject) return reply_error(*c.responder, c.request_id, api_json::missing("subject"));
-                 const bool lifted = moderation_->lift(**subject, c.principal.user_id);
-                 log_event(LogLevel::kInfo, "suspension_lifted",
-                           {{"subject", **subject}, {"by", c.principal.user_id}, {"was_suspended", lifted}});
-                 reply(*c.responder, 200, c.request_id, json::object{{"subject", **subject}, {"lifted", lifted}});
-               }});
+  const auto admin = [this](std::string_view method, std::string_view pattern, bool json_body, RouteHandler h) {
+    routes_.add({.method = method,
+                 .pattern = pattern,
+                 .name = "admin",
+                 .caller = Caller::kUser,
+                 .admin = true,
+                 .json_body = json_body,
+                 .max_body_bytes = json_body ? api_json::kMaxApiBodyBytes : kIgnoredBodyBytes,
+                 .handler = std::move(h)});
+  };
+  admin("GET", "/api/admin/moderation/events", false, [this](RouteCall& c) { list_events(accounts_->store(), c); });
+  admin("GET", "/api/admin/moderation/suspensions", false,
+        [this](RouteCall& c) { list_suspensions(accounts_->store(), c); });
+  admin("POST", "/api/admin/moderation/suspensions/lift", true, [this](RouteCall& c) {
+    Result<json::object> body = api_json::parse_body(c.request, {"subject"});
+    Result<std::optional<std::string>> subject =
+        body.ok() ? api_json::string_field(*body, "subject", store::kMaxAuditShortBytes) : body.status();
+    if (!subject.ok()) return api_json::reply_error(*c.responder, c.request_id, subject.status());
+    if (!*subject) return api_json::reply_error(*c.responder, c.request_id, api_json::missing("subject"));
+    const bool lifted = moderation_->lift(**subject, c.principal.user_id);
+    log_event(LogLevel::kInfo, "suspension_lifted",
+              {{"subject", **subject}, {"by", c.principal.user_id}, {"was_suspended", lifted}});
+    api_json::reply(*c.responder, 200, c.request_id, json::object{{"subject", **subject}, {"lifted", lifted}});
+  });
 }
 
 }  // namespace parley

@@ -244,12 +244,13 @@ action = "redact"
   Result<ServeConfig> bad = parse_serve_config(R"(
 [[moderation.rules]]
 name = "x"
+kind = "phrases"
 phrases = ["a"]
 action = "delete"
 )",
                                                "/etc/parley", "parley.toml");
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.status().message().find("parley.toml:5"), std::string::npos) << bad.status().to_string();
+  EXPECT_NE(bad.status().message().find("parley.toml:6"), std::string::npos) << bad.status().to_string();
   EXPECT_NE(bad.status().message().find("action"), std::string::npos) << bad.status().to_string();
   Result<ServeConfig> slow = parse_serve_config(R"(
 [[moderation.rules]]
