@@ -277,6 +277,14 @@ void Gateway::dispatch(HttpRequest req, Admitted admitted, const std::shared_ptr
   call->params = std::move(admitted.params);
   call->request_id = std::move(admitted.request_id);
   call->responder = responder;
+  if (moderation_->policy()) {
+    // Rate-limit and quota hits and failed log-ins count towards the caller's violation score.
+    auto ctx = std::make_shared<ModerationContext>(moderation_context(*call, ""));
+    call->responder = std::make_shared<StatusWatchingResponder>(
+        responder, [this, ctx, pattern = route.pattern](int status, std::string_view body) {
+          moderation_->record_response(*ctx, pattern, status, body);
+        });
+  }
   if (!route.on_pool || !accounts_) return route.handler(*call);
   if (!accounts_->request_pool().try_submit([&route, call] { route.handler(*call); })) {
     const Refused r =

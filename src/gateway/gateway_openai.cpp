@@ -89,16 +89,7 @@ void Gateway::start_job(JobSpec spec, const Principal& who, std::int64_t tokens_
                         std::vector<ChoiceInput> choices, const std::shared_ptr<HttpResponder>& responder) {
   UsageRecorder& usage = usage_recorder();
   Result<UsageTicket> ticket = usage.admit(who, tokens_upper_bound);
-  if (!ticket.ok()) {
-    // Rate-limit and quota hits count towards the caller's violation score (rate abuse: 429s).
-    if (ticket.status().code() == ErrorCode::kResourceExhausted) {
-      const std::string_view code = ticket.status().detail("code");
-      moderation_->record_violation(spec.moderation_context, code == "insufficient_quota"
-                                                                 ? policy::ViolationKind::kQuotaExceeded
-                                                                 : policy::ViolationKind::kRateLimited);
-    }
-    return reply_error(*responder, spec.request_id, ticket.status(), spec.model, spec.endpoint);
-  }
+  if (!ticket.ok()) return reply_error(*responder, spec.request_id, ticket.status(), spec.model, spec.endpoint);
   spec.usage = &usage;
   spec.ticket = std::move(*ticket);
   const std::string request_id = spec.request_id;

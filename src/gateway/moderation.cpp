@@ -224,6 +224,17 @@ void Moderation::record_violation(const ModerationContext& ctx, ViolationKind ki
   count(ctx, kind);
 }
 
+void Moderation::record_response(const ModerationContext& ctx, std::string_view route_pattern, int status,
+                                 std::string_view body) {
+  if (!policy_) return;
+  if (status == 429 && body.find(R"("code":"suspended")") == std::string_view::npos) {
+    const bool quota = body.find(R"("code":"insufficient_quota")") != std::string_view::npos;
+    record_violation(ctx, quota ? ViolationKind::kQuotaExceeded : ViolationKind::kRateLimited);
+  } else if (status == 401 && route_pattern == "/api/auth/login") {
+    record_violation(ctx, ViolationKind::kFailedLogin);
+  }
+}
+
 bool Moderation::lift(std::string_view subject, std::string_view lifted_by) {
   const bool lifted = tracker_->lift(subject);
   update_gauge();

@@ -31,6 +31,7 @@
 #include "base/status.h"
 #include "gateway/principal.h"
 #include "gateway/work_pool.h"
+#include "net/http_responder.h"
 #include "obs/metrics.h"
 #include "policy/output_filter.h"
 #include "policy/policy.h"
@@ -51,6 +52,28 @@ struct ModerationContext {
 struct ModerationResult {
   bool flagged = false;
   std::vector<std::pair<std::string, bool>> categories;  // every configured category, in rule order
+};
+
+// Forwards everything to `inner` and tells `on_status` the status of a plain response (not of a
+// stream): how the gateway sees rate-limit and quota hits and failed log-ins of any endpoint.
+class StatusWatchingResponder final : public HttpResponder {
+ public:
+  StatusWatchingResponder(std::shared_ptr<HttpResponder> inner,
+                          std::function<void(int status, std::string_view body)> on_status)
+      : inner_(std::move(inner)), on_status_(std::move(on_status)) {}
+  void respond(int status, HttpHeaders headers, std::string body) override {
+    on_status_(status, body);
+    inner_->respond(status, std::move(headers), std::move(body));
+  }
+  void start_stream(int status, HttpHeaders headers) override { inner_->start_stream(status, std::move(headers)); }
+  bool write(std::string chunk) override { return inner_->write(std::move(chunk)); }
+  void finish() override { inner_->finish(); }
+  bool disconnected() const override { return inner_->disconnected(); }
+  void on_disconnect(std::function<void()> callback) override { inner_->on_disconnect(std::move(callback)); }
+
+ private:
+  std::shared_ptr<HttpResponder> inner_;
+  std::function<void(int, std::string_view)> on_status_;
 };
 
 class Moderation {
@@ -80,6 +103,9 @@ class Moderation {
   // OK, or the active suspension of the caller or its address as 403 / 429 (Retry-After).
   Status check_suspended(const Principal& who, std::string_view address) const;
   void record_violation(const ModerationContext& ctx, policy::ViolationKind kind);
+  // The violation an answer of `route` is, if any: 429 (rate_limited, or quota_exceeded for
+  // insufficient_quota; never the 429 of a suspension), 401 from the log-in endpoint.
+  void record_response(const ModerationContext& ctx, std::string_view route_pattern, int status, std::string_view body);
 
   // Lifts the subject's suspension (memory and store); false when it had none.
   bool lift(std::string_view subject, std::string_view lifted_by);

@@ -93,9 +93,9 @@ suspend_s = 600
 class ModerationTest : public AccountsTest {
  protected:
   // `threshold`: the score that suspends (a blocked request is 5 points, decaying).
-  void start_moderated(double threshold = 100) {
+  void start_moderated(double threshold = 100, std::string abuse_extra = "") {
     std::string rules(kRules);
-    rules += "suspend_threshold = " + std::to_string(threshold) + "\n";
+    rules += "suspend_threshold = " + std::to_string(threshold) + "\n" + abuse_extra;
     auto config = policy::parse_policy_config(rules, "test.toml");
     ASSERT_TRUE(config.ok()) << config.status().to_string();
     auto compiled = policy::Policy::compile(std::move(*config));
@@ -270,6 +270,43 @@ TEST_F(ModerationTest, RepeatedViolationsSuspendOneUserUntilLiftedOrOver) {
   EXPECT_EQ(chat_with(other_key, "hello").status, 403);
   advance(std::chrono::seconds(601));
   EXPECT_EQ(chat_with(other_key, "hello").status, 200);
+}
+
+TEST_F(ModerationTest, RateAbuseSuspendsWith429AndRetryAfter) {
+  config_.limits.key_requests_per_minute = 1;
+  start_moderated(9, "weights = { rate_limited = 5 }\n");
+  reply_with("ok");
+  const Session other = signup("other@example.com");
+  const std::string other_key = create_key(other).second;
+  ASSERT_EQ(chat_with(other_key, "hello").status, 200);
+  ASSERT_EQ(chat_with(other_key, "hello").status, 429);  // the key's limit: 5 points
+  ASSERT_EQ(chat_with(other_key, "hello").status, 429);  // 10: suspended for rate abuse
+  advance(std::chrono::seconds(120));                    // the per-minute limit has room again
+  const Reply r = chat_with(other_key, "hello");
+  EXPECT_EQ(r.status, 429) << r.body;
+  EXPECT_EQ(r.error_code(), "suspended");
+  EXPECT_NE(r.body.find("suspended until"), std::string::npos) << r.body;
+  EXPECT_FALSE(r.header("Retry-After").empty());
+  // Its session too: the account is suspended, not the key.
+  EXPECT_EQ(as(other, "GET", "/api/conversations").status, 429);
+}
+
+TEST_F(ModerationTest, FailedLogInsSuspendTheAddress) {
+  start_moderated(2.5);  // a failed log-in is 1 point (decaying): the third suspends
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(call("POST", "/api/auth/login", R"({"email":"owner@example.com","password":"wrong guess"})").status, 401);
+  }
+  const Reply r =
+      call("POST", "/api/auth/login", R"({"email":"owner@example.com","password":"correct horse battery"})");
+  EXPECT_EQ(r.status, 403) << r.body;
+  EXPECT_EQ(r.error_code(), "suspended");
+  EXPECT_NE(r.body.find("address is suspended"), std::string::npos) << r.body;
+  // The admin API still answers (that is where the suspension is lifted).
+  const Reply lifted = as(owner, "POST", "/api/admin/moderation/suspensions/lift", R"({"subject":"addr:127.0.0.1"})");
+  ASSERT_EQ(lifted.status, 200) << lifted.body;
+  EXPECT_EQ(
+      call("POST", "/api/auth/login", R"({"email":"owner@example.com","password":"correct horse battery"})").status,
+      200);
 }
 
 TEST_F(ModerationTest, SuspensionsAreRestoredAtStartUp) {
