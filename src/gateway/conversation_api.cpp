@@ -539,10 +539,10 @@ void ConversationApi::send(Call& call) {
   // The input rules before anything is saved: a block is a 400 that leaves the conversation as it
   // was, a redaction is what the store and the model get.
   if (options_.moderation != nullptr) {
-    if (Status st = options_.moderation->screen(call.moderation((*model)->id()), policy::Role::kUser, &r->content);
-        !st.ok()) {
-      return reply_error(call, st.with_detail("param", "content"));
-    }
+    const ModerationContext ctx = call.moderation((*model)->id());
+    Status st = options_.moderation->screen(ctx, policy::Role::kUser, &r->content);
+    if (st.ok()) st = options_.moderation->guard(ctx, "user", r->content);
+    if (!st.ok()) return reply_error(call, st.with_detail("param", "content"));
   }
   // Check the whole prompt before saving anything: a message that cannot be answered (too long,
   // refused by the template) is a 400 that leaves the conversation as it was.

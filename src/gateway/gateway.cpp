@@ -68,6 +68,13 @@ Gateway::Gateway(std::vector<std::unique_ptr<ServedModel>> models, const Gateway
   for (const auto& m : models_) metrics_.watch_engine(m->id(), m->engine());
   moderation_ = std::make_unique<Moderation>(options_.moderation, registry_, accounts_ ? &accounts_->store() : nullptr,
                                              options_.moderation_clock);
+  if (!options_.guard.model.empty()) {
+    if (const ServedModel* m = find_model(options_.guard.model)) {
+      moderation_->set_guard(std::make_unique<GuardModel>(options_.guard, *m, moderation_->guard_latency()));
+    } else {
+      log_event(LogLevel::kError, "guard_model_not_served", {{"model", options_.guard.model}});
+    }
+  }
   if (Status st = moderation_->restore(); !st.ok()) {
     log_event(LogLevel::kError, "suspensions_not_restored", {{"error", st.message()}});
   }

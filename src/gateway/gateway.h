@@ -70,7 +70,9 @@ struct GatewayOptions {
   RolePriorities role_priority;
   // [moderation]: the compiled rules (gateway/moderation.h). Null or empty: nothing is checked.
   std::shared_ptr<const policy::Policy> moderation;
-  store::Clock moderation_clock = store::system_now;  // violation scores and suspensions (tests move it)
+  store::Clock moderation_clock = store::system_now;
+  GuardConfig guard;  // [moderation.guard]: a served model as a prompt classifier (model empty: none)  // violation
+                      // scores and suspensions (tests move it)
 };
 
 class Gateway {

@@ -17,8 +17,9 @@
 
 namespace parley {
 
-Status screen_chat_messages(Moderation& m, const ModerationContext& ctx,
-                            std::string* messages_json);  // moderation_api.cpp
+// moderation_api.cpp: the input rules on every message; *last_user: the last user message's text.
+Status screen_chat_messages(Moderation& m, const ModerationContext& ctx, std::string* messages_json,
+                            std::string* last_user);
 
 namespace {
 
@@ -120,9 +121,10 @@ void Gateway::chat_completions(RouteCall& call) {
   const ModerationContext screened = moderation_context(call, r.model);
   // The input rules before anything else sees the messages: a block is a 400 with nothing queued,
   // a redaction is what the template, the engine and the logs get.
-  if (Status st = screen_chat_messages(*moderation_, screened, &r.messages_json); !st.ok()) {
-    return reply_error(*responder, request_id, st, r.model, "chat");
-  }
+  std::string last_user;
+  Status screened_st = screen_chat_messages(*moderation_, screened, &r.messages_json, &last_user);
+  if (screened_st.ok()) screened_st = moderation_->guard(screened, "user", last_user);
+  if (!screened_st.ok()) return reply_error(*responder, request_id, screened_st, r.model, "chat");
   if (Status st = check_cache_shared(who, r.cache_shared); !st.ok()) {
     return reply_error(*responder, request_id, st, r.model, "chat");
   }
@@ -219,9 +221,9 @@ void Gateway::completions(RouteCall& call) {
   for (auto& pr : r.prompts) {
     // Text prompts as a user's message (token prompts are not text the rules can read).
     if (pr.is_tokens) continue;
-    if (Status st = moderation_->screen(screened, policy::Role::kUser, &pr.text); !st.ok()) {
-      return reply_error(*responder, request_id, st.with_detail("param", "prompt"), r.model, "completions");
-    }
+    Status st = moderation_->screen(screened, policy::Role::kUser, &pr.text);
+    if (st.ok()) st = moderation_->guard(screened, "user", pr.text);
+    if (!st.ok()) return reply_error(*responder, request_id, st.with_detail("param", "prompt"), r.model, "completions");
   }
   if (Status st = check_cache_shared(who, r.cache_shared); !st.ok()) {
     return reply_error(*responder, request_id, st, r.model, "completions");

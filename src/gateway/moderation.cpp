@@ -65,6 +65,8 @@ Moderation::Moderation(std::shared_ptr<const policy::Policy> policy, MetricsRegi
                                "Moderation rule matches and violations, by rule, action and stage",
                                {"rule", "action", "stage"})),
       suspensions_active_(registry.gauge("parley_suspensions_active", "Users and addresses suspended now")),
+      guard_latency_(registry.histogram("parley_guard_seconds", "Time the guard model took to classify a prompt",
+                                        {"model"}, latency_buckets_seconds())),
       writes_(std::make_unique<WorkPool>("moderation", 1, 4096)) {
   suspensions_active_.with({}).set(0);
 }
@@ -156,6 +158,33 @@ Status Moderation::screen(const ModerationContext& ctx, policy::Role role, std::
   }
   if (v.action == Action::kRedact) *text = policy::redact(*text, v);
   return ok_status();
+}
+
+Status Moderation::guard(const ModerationContext& ctx, std::string_view role, std::string_view text) {
+  if (!guard_ || !guard_->config().input || text.empty()) return ok_status();
+  const GuardVerdict v = guard_->classify(role, text);
+  if (!v.ok) {
+    events_.with({"guard", "error", "input"}).inc();
+    log_event(LogLevel::kWarn, "guard_failed", {{"request_id", ctx.request_id}, {"error", v.error}});
+    if (!guard_->config().fail_closed) return ok_status();
+    return unavailable_error("The content check is unavailable; retry shortly.").with_detail("retry_after", "1");
+  }
+  if (!v.unsafe) return ok_status();
+  std::string categories;
+  for (const std::string& c : v.categories) categories += (categories.empty() ? "" : ",") + c;
+  events_.with({"guard", "block", "input"}).inc();
+  store::ModerationEvent e;
+  e.user_id = ctx.user_id.substr(0, store::kMaxAuditShortBytes);
+  e.address = ctx.address.substr(0, store::kMaxAuditShortBytes);
+  e.request_id = ctx.request_id.substr(0, store::kMaxAuditShortBytes);
+  e.rule = ("guard:" + categories).substr(0, store::kMaxAuditShortBytes);
+  e.action = "block";
+  e.stage = "input";
+  write([e = std::move(e)](store::Store& db) { (void)db.record_moderation_event(e); });
+  count(ctx, ViolationKind::kBlocked);
+  return invalid_argument_error("The request was refused by this server's content policy (guard model: {}).",
+                                categories.empty() ? "unsafe" : categories)
+      .with_detail("code", "content_policy_violation");
 }
 
 std::unique_ptr<policy::OutputFilter> Moderation::output_filter(const std::string& model) const {

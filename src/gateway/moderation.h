@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "gateway/guard_model.h"
 #include "gateway/principal.h"
 #include "gateway/work_pool.h"
 #include "net/http_responder.h"
@@ -92,6 +93,13 @@ class Moderation {
   // content_policy_violation (400), naming the rule's category, never the text.
   Status screen(const ModerationContext& ctx, policy::Role role, std::string* text);
 
+  // The guard model ([moderation.guard]) on one prompt text: an unsafe verdict is a 400
+  // content_policy_violation (recorded as rule "guard"); a failed classification is allowed (fail
+  // open) or a 503 (fail closed). OK without a guard.
+  void set_guard(std::unique_ptr<GuardModel> guard) { guard_ = std::move(guard); }
+  Status guard(const ModerationContext& ctx, std::string_view role, std::string_view text);
+  Family<Histogram>& guard_latency() { return guard_latency_; }
+
   // A filter for one reply of `model` (null: no output rule applies to it).
   std::unique_ptr<policy::OutputFilter> output_filter(const std::string& model) const;
   // The reply's matches (audit log, scores, metrics); called once when it ends.
@@ -129,6 +137,8 @@ class Moderation {
   std::unique_ptr<policy::ViolationTracker> tracker_;
   Family<Counter>& events_;
   Family<Gauge>& suspensions_active_;
+  Family<Histogram>& guard_latency_;
+  std::unique_ptr<GuardModel> guard_;
   std::unique_ptr<WorkPool> writes_;
 };
 

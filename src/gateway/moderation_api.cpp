@@ -137,8 +137,9 @@ void list_suspensions(store::Store& db, RouteCall& c) {
 
 // The chat messages of a request through the input rules: content strings and text parts, by the
 // message's role. Redactions are written back into *messages_json.
-Status screen_chat_messages(Moderation& m, const ModerationContext& ctx, std::string* messages_json) {
-  if (!m.enabled()) return ok_status();
+Status screen_chat_messages(Moderation& m, const ModerationContext& ctx, std::string* messages_json,
+                            std::string* last_user) {
+  if (!m.enabled() && m.policy() == nullptr) return ok_status();
   boost::system::error_code ec;
   json::value doc = json::parse(*messages_json, ec);
   if (ec || !doc.is_array()) return ok_status();  // the parser refuses it next
@@ -152,9 +153,11 @@ Status screen_chat_messages(Moderation& m, const ModerationContext& ctx, std::st
     if (!role.ok()) continue;
     json::value* content = o.if_contains("content");
     if (content == nullptr) continue;
+    if (*role == policy::Role::kUser) last_user->clear();
     if (content->is_string()) {
       ASSIGN_OR_RETURN(bool c, screen_string(m, ctx, *role, *content));
       changed = changed || c;
+      if (*role == policy::Role::kUser) *last_user = std::string(content->as_string());
     } else if (content->is_array()) {
       for (json::value& part : content->as_array()) {
         if (!part.is_object()) continue;
@@ -162,6 +165,7 @@ Status screen_chat_messages(Moderation& m, const ModerationContext& ctx, std::st
         if (text == nullptr) continue;
         ASSIGN_OR_RETURN(bool c, screen_string(m, ctx, *role, *text));
         changed = changed || c;
+        if (*role == policy::Role::kUser && text->is_string()) *last_user += std::string(text->as_string());
       }
     }
   }

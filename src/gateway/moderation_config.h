@@ -8,13 +8,15 @@
 #include <string_view>
 
 #include "base/status.h"
+#include "gateway/guard_model.h"
 #include "policy/policy.h"
 
 namespace parley {
 
 // `node` is the value of the top-level `moderation` key. *out: the compiled rules (an empty
-// Policy when the table has none: nothing is checked).
+// Policy when the table has none: nothing is checked); *guard: [moderation.guard] (model empty
+// when absent).
 Status read_moderation_config(const toml::node& node, std::string_view source,
-                              std::shared_ptr<const policy::Policy>* out);
+                              std::shared_ptr<const policy::Policy>* out, GuardConfig* guard);
 
 }  // namespace parley

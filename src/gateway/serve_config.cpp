@@ -344,7 +344,8 @@ Status parse_document(const toml::table& doc, const std::string& base_dir, std::
   const toml::node* moderation = top.node("moderation");
   RETURN_IF_ERROR(top.finish(
       "[server], [engine], [limits], [[models]], [store], [auth], [prices], [priority], [cluster], [moderation]"));
-  if (moderation != nullptr) RETURN_IF_ERROR(read_moderation_config(*moderation, source, &c->gateway.moderation));
+  if (moderation != nullptr)
+    RETURN_IF_ERROR(read_moderation_config(*moderation, source, &c->gateway.moderation, &c->gateway.guard));
 
   if (cluster != nullptr) {
     ASSIGN_OR_RETURN(const toml::table* t, table_at(*cluster, "cluster", source));

@@ -29,9 +29,12 @@ class ReplyEngine final : public EngineClient {
     auto cancelled = std::make_shared<std::atomic<bool>>(false);
     cancelled_[id] = cancelled;
     std::vector<TokenId> tokens = reply_tokens;
-    threads_.emplace_back([id, sink, cancelled, tokens] {
+    const bool hang = hang_requests > 0;
+    if (hang) --hang_requests;
+    threads_.emplace_back([id, sink, cancelled, tokens, hang] {
       FinishEvent f;
       f.prompt_tokens = 1;
+      while (hang && !cancelled->load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
       for (const TokenId t : tokens) {
         if (cancelled->load()) break;
         sink->on_event(id, TokenEvent{{t}, {}});
@@ -53,6 +56,7 @@ class ReplyEngine final : public EngineClient {
   }
 
   std::vector<TokenId> reply_tokens;  // set before requests
+  int hang_requests = 0;              // the next ones produce nothing until cancelled
 
  private:
   std::mutex mu_;
@@ -322,6 +326,48 @@ TEST_F(ModerationTest, SuspensionsAreRestoredAtStartUp) {
   gateway_.reset();
   start();
   EXPECT_EQ(chat_with(other_key, "hello").status, 403);
+}
+
+TEST_F(ModerationTest, GuardModelRefusesUnsafePromptsAndFailsOpenOrClosed) {
+  gateway_options_.guard.model = "tiny";  // the scripted engine answers the guard's prompt too
+  gateway_options_.guard.timeout_ms = 200;
+  gateway_options_.guard.prompt = "Classify. {role}: {text}";  // the default is longer than this context
+  start_moderated();
+  reply_with("unsafe\nS1,S10");
+  const Reply refused = chat_with(key, "hello");
+  EXPECT_EQ(refused.status, 400) << refused.body;
+  EXPECT_EQ(refused.error_code(), "content_policy_violation");
+  EXPECT_NE(refused.body.find("S1,S10"), std::string::npos) << refused.body;
+  ASSERT_EQ(engine->prompts().size(), 1u);  // the guard's request only: nothing queued for the reply
+  const std::string guard_prompt = prompt_text(0);
+  EXPECT_NE(guard_prompt.find("User: hello"), std::string::npos) << guard_prompt;
+  EXPECT_NE(kLlamaGuardPrompt.find("S14: Code Interpreter Abuse."), std::string::npos);
+  bool recorded = false;
+  for (const auto& e : events()) recorded |= e.rule == "guard:S1,S10" && e.action == "block";
+  EXPECT_TRUE(recorded);
+
+  reply_with("safe");
+  EXPECT_EQ(chat_with(key, "hello").status, 200);
+  // No answer within the budget: fail open (the default) lets the request through.
+  engine->hang_requests = 1;
+  EXPECT_EQ(chat_with(key, "hello").status, 200);
+  EXPECT_NE(call("GET", "/metrics").body.find("parley_guard_seconds_count{model=\"tiny\"} 3"), std::string::npos);
+}
+
+TEST_F(ModerationTest, GuardModelFailsClosed) {
+  gateway_options_.guard.model = "tiny";
+  gateway_options_.guard.timeout_ms = 200;
+  gateway_options_.guard.fail_closed = true;
+  gateway_options_.guard.prompt = "Classify. {role}: {text}";
+  start_moderated();
+  reply_with("safe");
+  engine->hang_requests = 1;
+  const Reply r = chat_with(key, "hello");
+  EXPECT_EQ(r.status, 503) << r.body;
+  reply_with("I am not a classifier");  // an answer in another format fails too
+  EXPECT_EQ(chat_with(key, "hello").status, 503);
+  EXPECT_EQ(parse_guard_answer(" unsafe \n S2 , S3\n").categories, (std::vector<std::string>{"S2", "S3"}));
+  EXPECT_FALSE(parse_guard_answer(" unsafe \n S2 , S3\n").error.size());
 }
 
 TEST_F(ModerationTest, ModerationsEndpointReportsCategories) {
