@@ -354,6 +354,11 @@ void add_admin_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--from", a->from, "First day, YYYY-MM-DD (default: the 1st of this month)");
   cmd->add_option("--to", a->to, "Day after the last, YYYY-MM-DD (default: tomorrow)");
   cmd->add_flag("--json", a->json, "One JSON object per line");
+
+  add_admin_moderation_command(*admin, exit_code, [a]() -> Result<std::unique_ptr<store::Store>> {
+    ASSIGN_OR_RETURN(Opened o, open(*a));
+    return std::move(o.store);
+  });
 }
 
 }  // namespace parley::cli
