@@ -26,6 +26,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 DASHBOARD = os.path.join(ROOT, 'deploy', 'grafana', 'parley.json')
 ALERTS = os.path.join(ROOT, 'deploy', 'prometheus', 'alerts.yaml')
 ADAPTER = os.path.join(ROOT, 'deploy', 'prometheus', 'adapter-rules.yaml')
+OPERATIONS = os.path.join(ROOT, 'docs', 'operations.md')
 TOKEN = 'check-metrics-cluster-token-0123456789'
 
 # Queried but not exposed by `parley serve` or `parley worker` yet.
@@ -83,6 +84,20 @@ def adapter_exprs():
         return [r['seriesQuery'] for r in yaml.safe_load(f)['rules']]
 
 
+def runbook_errors():
+    """Every alert links a runbook: a '### AlertName' heading of docs/operations.md."""
+    with open(OPERATIONS) as f:
+        anchors = {line[4:].strip().lower() for line in f if line.startswith('### ')}
+    with open(ALERTS) as f:
+        rules = [r for g in yaml.safe_load(f)['groups'] for r in g['rules']]
+    errors = []
+    for r in rules:
+        url = r.get('annotations', {}).get('runbook_url', '')
+        if not url.startswith('docs/operations.md#') or url.split('#', 1)[1] not in anchors:
+            errors.append(f"alert {r['alert']}: runbook_url {url!r} is not a heading of docs/operations.md")
+    return errors
+
+
 def start(cmd, marker):
     """Starts a parley process with JSON logs; returns (process, port) once `marker` is logged."""
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -133,7 +148,15 @@ def scrape(parley, tmp):
         base = f'http://127.0.0.1:{port}'
         get(base + '/v1/chat/completions',
             {'model': 'parley-demo', 'messages': [{'role': 'user', 'content': 'hi'}], 'max_tokens': 4})
-        names |= exposed(get(base + '/metrics'))
+        # The request's metrics are recorded as it ends, which may be just after the client has
+        # the answer: scrape until they are there.
+        deadline = time.time() + 30
+        while True:
+            scraped = exposed(get(base + '/metrics'))
+            if 'parley_requests_total' in scraped or time.time() > deadline:
+                break
+            time.sleep(0.1)
+        names |= scraped
         token_file = os.path.join(tmp, 'cluster.token')
         with open(token_file, 'w') as f:
             f.write(TOKEN + '\n')
@@ -183,7 +206,7 @@ def main():
         check_promql(args.promtool, dashboard_exprs())
     with tempfile.TemporaryDirectory(prefix='parley-metrics-') as tmp:
         names = scrape(args.parley, tmp)
-    errors = []
+    errors = runbook_errors()
     for n, sources in sorted(queried.items()):
         if n in names and n in PENDING:
             errors.append(f'{n} is exposed now: remove it from PENDING')
