@@ -27,6 +27,7 @@ DASHBOARD = os.path.join(ROOT, 'deploy', 'grafana', 'parley.json')
 ALERTS = os.path.join(ROOT, 'deploy', 'prometheus', 'alerts.yaml')
 ADAPTER = os.path.join(ROOT, 'deploy', 'prometheus', 'adapter-rules.yaml')
 OPERATIONS = os.path.join(ROOT, 'docs', 'operations.md')
+SCRAPE = os.path.join(ROOT, 'deploy', 'prometheus', 'prometheus.yaml')
 TOKEN = 'check-metrics-cluster-token-0123456789'
 
 # Queried but not exposed by `parley serve` or `parley worker` yet.
@@ -192,6 +193,32 @@ def check_promql(promtool, exprs):
     print(f'promtool: the dashboard\'s {len(rules)} queries parse')
 
 
+def check_scrape_config(promtool):
+    """deploy/prometheus/prometheus.yaml through `promtool check config`. Debian's Prometheus has no
+    Kubernetes service discovery, so each job's kubernetes_sd_configs becomes a static target (the
+    relabelling, authorization and rule files are checked as written)."""
+    with open(SCRAPE) as f:
+        config = yaml.safe_load(f)
+    with tempfile.TemporaryDirectory(prefix='parley-promcfg-') as tmp:
+        token = os.path.join(tmp, 'cluster-token')
+        with open(token, 'w') as f:
+            f.write(TOKEN)
+        for job in config['scrape_configs']:
+            if job.pop('kubernetes_sd_configs', None) is not None:
+                job['static_configs'] = [{'targets': ['127.0.0.1:1']}]
+            auth = job.get('authorization', {})
+            if 'credentials_file' in auth:
+                auth['credentials_file'] = token
+        config['rule_files'] = [os.path.join(os.path.dirname(SCRAPE), r) for r in config.get('rule_files', [])]
+        path = os.path.join(tmp, 'prometheus.yaml')
+        with open(path, 'w') as f:
+            yaml.safe_dump(config, f)
+        r = subprocess.run([promtool, 'check', 'config', path], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise SystemExit('promtool rejects deploy/prometheus/prometheus.yaml:\n' + r.stdout + r.stderr)
+    print('promtool: deploy/prometheus/prometheus.yaml is valid (Kubernetes discovery aside)')
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--parley', required=True)
@@ -204,6 +231,7 @@ def main():
                 queried.setdefault(base_name(n), set()).add(source)
     if args.promtool:
         check_promql(args.promtool, dashboard_exprs())
+        check_scrape_config(args.promtool)
     with tempfile.TemporaryDirectory(prefix='parley-metrics-') as tmp:
         names = scrape(args.parley, tmp)
     errors = runbook_errors()
