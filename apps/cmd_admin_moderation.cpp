@@ -32,7 +32,7 @@ std::string when(store::Time t) {
   return fmt::format("{:%Y-%m-%dT%H:%M:%S}Z", std::chrono::time_point_cast<std::chrono::seconds>(t));
 }
 
-std::string quoted(std::string_view s) {
+std::string json_string(std::string_view s) {
   std::string out = "\"";
   append_json_escaped(out, s);
   return out + "\"";
@@ -52,8 +52,9 @@ Status events(store::Store& db, const ModerationArgs& a) {
       fmt::print(R"({{"id":{},"at":{},"user_id":{},"address":{},"request_id":{},"rule":{},"action":{},"stage":{},)"
                  R"("excerpt":{}}})"
                  "\n",
-                 quoted(e.id), quoted(when(e.at)), quoted(e.user_id), quoted(e.address), quoted(e.request_id),
-                 quoted(e.rule), quoted(e.action), quoted(e.stage), quoted(e.excerpt));
+                 json_string(e.id), json_string(when(e.at)), json_string(e.user_id), json_string(e.address),
+                 json_string(e.request_id), json_string(e.rule), json_string(e.action), json_string(e.stage),
+                 json_string(e.excerpt));
     } else {
       fmt::print("{}  {}  {:<18}  {:<10}  {:<6}  {:<30}  {}\n", when(e.at), e.id, e.rule.empty() ? "-" : e.rule,
                  e.action, e.stage.empty() ? "-" : e.stage, e.user_id.empty() ? "-" : e.user_id, e.address);
@@ -74,8 +75,8 @@ Status suspensions(store::Store& db, const ModerationArgs& a) {
     if (a.json) {
       fmt::print(R"({{"id":{},"subject":{},"reason":{},"score":{},"created_at":{},"until":{},"state":{}}})"
                  "\n",
-                 quoted(s.id), quoted(s.subject), quoted(s.reason), s.score, quoted(when(s.created_at)),
-                 quoted(when(s.until)), quoted(state));
+                 json_string(s.id), json_string(s.subject), json_string(s.reason), s.score,
+                 json_string(when(s.created_at)), json_string(when(s.until)), json_string(state));
     } else {
       fmt::print("{}  {:<6}  until {}  {:<16}  {}\n", s.id, state, when(s.until), s.reason, s.subject);
     }
