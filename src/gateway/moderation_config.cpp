@@ -53,15 +53,17 @@ Status read_moderation_config(const toml::node& node, std::string_view source,
                               std::shared_ptr<const policy::Policy>* out, GuardConfig* guard) {
   const toml::table* t = node.as_table();
   if (t == nullptr) return invalid_argument_error("{}: moderation must be a table", where(node, source));
-  toml::table rules = *t;  // the policy's reader knows every key but the guard's
   if (const toml::node* g = t->get("guard")) {
     const toml::table* gt = g->as_table();
     if (gt == nullptr) return invalid_argument_error("{}: moderation.guard must be a table", where(*g, source));
     RETURN_IF_ERROR(read_guard(*gt, source, guard));
-    rules.erase("guard");
+    // The policy's reader knows every key but the guard's. A copy of the table would lose the
+    // source positions its errors name, so the key leaves the caller's document (parse_serve_config
+    // owns it, and reads nothing after [moderation]).
+    const_cast<toml::table*>(t)->erase("guard");
   }
   policy::PolicyConfig config;
-  RETURN_IF_ERROR(policy::read_policy_config(rules, source, &config));
+  RETURN_IF_ERROR(policy::read_policy_config(*t, source, &config));
   ASSIGN_OR_RETURN(std::shared_ptr<const policy::Policy> compiled, policy::Policy::compile(std::move(config)));
   RETURN_IF_ERROR(compiled ? ok_status() : internal_error("the moderation rules did not compile"));
   *out = std::move(compiled);

@@ -15,7 +15,7 @@ namespace parley {
 
 // `node` is the value of the top-level `moderation` key. *out: the compiled rules (an empty
 // Policy when the table has none: nothing is checked); *guard: [moderation.guard] (model empty
-// when absent).
+// when absent). The `guard` key is removed from the table once read (see the .cpp).
 Status read_moderation_config(const toml::node& node, std::string_view source,
                               std::shared_ptr<const policy::Policy>* out, GuardConfig* guard);
 

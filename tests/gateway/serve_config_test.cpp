@@ -252,6 +252,29 @@ action = "delete"
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("parley.toml:6"), std::string::npos) << bad.status().to_string();
   EXPECT_NE(bad.status().message().find("action"), std::string::npos) << bad.status().to_string();
+  // With a guard model, errors in the rules still name their line.
+  Result<ServeConfig> guarded = parse_serve_config(R"(
+[moderation.guard]
+model = "guard"
+fail = "closed"
+
+[[moderation.rules]]
+name = "x"
+kind = "phrases"
+phrases = ["a"]
+action = "delete"
+)",
+                                                   "/etc/parley", "parley.toml");
+  ASSERT_FALSE(guarded.ok());
+  EXPECT_NE(guarded.status().message().find("parley.toml:10"), std::string::npos) << guarded.status().to_string();
+  Result<ServeConfig> guard =
+      parse_serve_config("[moderation.guard]\nmodel = \"g\"\nfail = \"closed\"\n", "/etc/parley", "parley.toml");
+  ASSERT_TRUE(guard.ok()) << guard.status().to_string();
+  EXPECT_EQ(guard->gateway.guard.model, "g");
+  EXPECT_TRUE(guard->gateway.guard.fail_closed);
+  EXPECT_FALSE(
+      parse_serve_config("[moderation.guard]\nmodel = \"g\"\nfail = \"sometimes\"\n", "/etc/parley", "parley.toml")
+          .ok());
   Result<ServeConfig> slow = parse_serve_config(R"(
 [[moderation.rules]]
 name = "slow"
