@@ -16,8 +16,7 @@ Result<std::unique_ptr<KvCache>> KvCache::create(Backend& backend, const KvLayou
   if (layout.n_layers <= 0 || layout.n_kv_heads <= 0 || layout.head_dim <= 0 || layout.block_size <= 0 ||
       layout.n_blocks <= 0) {
     return invalid_argument_error("invalid KV layout ({} layers, {} kv heads, head {}, block {}, {} blocks)",
-                                  layout.n_layers, layout.n_kv_heads, layout.head_dim, layout.block_size,
-                                  layout.n_blocks);
+                                  layout.n_layers, layout.n_kv_heads, layout.head_dim, layout.block_size, layout.n_blocks);
   }
   std::unique_ptr<KvCache> c(new KvCache(backend, layout));
   const auto per_layer = static_cast<std::size_t>(layout.total_bytes() / layout.n_layers / 2);
@@ -25,14 +24,13 @@ Result<std::unique_ptr<KvCache>> KvCache::create(Backend& backend, const KvLayou
     c->k_.push_back(backend.alloc(per_layer));
     c->v_.push_back(backend.alloc(per_layer));
   }
-  c->view_ = KvCacheView{layout.type,     layout.n_blocks, layout.block_size, layout.n_kv_heads,
-                         layout.head_dim, c->k_.data(),    c->v_.data()};
+  c->view_ = KvCacheView{layout.type, layout.n_blocks, layout.block_size, layout.n_kv_heads, layout.head_dim,
+                         c->k_.data(), c->v_.data()};
   return c;
 }
 
 void KvCache::copy_block(std::int32_t src, std::int32_t dst) {
-  const std::size_t bytes =
-      static_cast<std::size_t>(layout_.bytes_per_token() / layout_.n_layers / 2 * layout_.block_size);
+  const std::size_t bytes = static_cast<std::size_t>(layout_.bytes_per_token() / layout_.n_layers / 2 * layout_.block_size);
   for (std::int64_t l = 0; l < layout_.n_layers; ++l) {
     for (void* base : {k_[static_cast<std::size_t>(l)], v_[static_cast<std::size_t>(l)]}) {
       auto* p = static_cast<std::byte*>(base);
