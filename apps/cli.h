@@ -27,6 +27,7 @@ void add_bench_command(CLI::App& app, int* exit_code);
 void add_admin_command(CLI::App& app, int* exit_code);
 // `parley bench serve`, a subcommand of `bench`.
 CLI::App* add_bench_serve_command(CLI::App& bench, int* exit_code);
+CLI::App* add_bench_resume_command(CLI::App& bench, int* exit_code);
 CLI::App* add_bench_http_command(CLI::App& bench, int* exit_code);  // `parley bench http`
 
 // Prints "parley <command>: <status message>" to stderr and returns kExitError.

@@ -229,8 +229,9 @@ void add_bench_command(CLI::App& app, int* exit_code) {
   cmd->add_flag("--json", args->json, "Print one JSON object");
   CLI::App* serve = add_bench_serve_command(*cmd, exit_code);
   CLI::App* http = add_bench_http_command(*cmd, exit_code);
-  cmd->callback([args, exit_code, cmd, serve, http] {
-    if (cmd->got_subcommand(serve) || cmd->got_subcommand(http)) return;  // the subcommand ran its own
+  CLI::App* resume = add_bench_resume_command(*cmd, exit_code);
+  cmd->callback([args, exit_code, cmd, serve, http, resume] {
+    if (cmd->got_subcommand(serve) || cmd->got_subcommand(http) || cmd->got_subcommand(resume)) return;  // the subcommand ran its own
     if (args->model.empty()) throw CLI::RequiredError("--model");
     *exit_code = run_bench(*args);
   });

@@ -25,6 +25,8 @@ Result<std::unique_ptr<LocalModel>> LocalModel::start(std::shared_ptr<const Gguf
   eo.engine.scheduler.max_prefill_per_tenant = o.max_prefill_per_tenant;
   eo.engine.eog_tokens = std::move(eog_tokens);
   eo.kv_bytes = o.kv_cache_bytes;
+  eo.kv_disk_bytes = o.kv_disk_bytes;
+  eo.kv_disk_dir = o.kv_disk_dir;
   ASSIGN_OR_RETURN(m->engine_, LocalEngine::start(*m->model_, eo));
   return m;
 }

@@ -28,6 +28,10 @@ struct LocalModelOptions {
   double target_itl_ms = -1;
   std::int32_t max_prefill_per_tenant = 2;  // prompts one user has in prefill at once (0: no bound)
   std::int64_t kv_cache_bytes = std::int64_t{2} << 30;
+  // The KV disk tier (LocalEngineOptions::kv_disk_bytes): 0 bytes is none; an empty directory is
+  // filled in by serve and worker (under the data directory).
+  std::int64_t kv_disk_bytes = 0;
+  std::string kv_disk_dir;
   std::string backend = "cpu";
 };
 

@@ -170,7 +170,7 @@ class TableReader {
 
 constexpr std::string_view kEngineKeys =
     "threads, ctx, max_batch_tokens, max_running, max_waiting, kv_cache_mib, backend, target_itl_ms, "
-    "max_prefill_per_tenant";
+    "max_prefill_per_tenant, kv_disk_gib, kv_disk_dir";
 
 Status read_engine_keys(TableReader& r, ServedModelOptions* m) {
   RETURN_IF_ERROR(r.integer_as("threads", 0, 1024, &m->threads));
@@ -184,6 +184,10 @@ Status read_engine_keys(TableReader& r, ServedModelOptions* m) {
   RETURN_IF_ERROR(r.string("backend", &m->backend));
   RETURN_IF_ERROR(r.number("target_itl_ms", 1e6, &m->target_itl_ms));
   RETURN_IF_ERROR(r.integer_as("max_prefill_per_tenant", 0, 4096, &m->max_prefill_per_tenant));
+  double kv_disk_gib = static_cast<double>(m->kv_disk_bytes) / double(1 << 30);
+  RETURN_IF_ERROR(r.number("kv_disk_gib", 1e6, &kv_disk_gib));
+  m->kv_disk_bytes = static_cast<std::int64_t>(kv_disk_gib * double(1 << 30));
+  RETURN_IF_ERROR(r.string("kv_disk_dir", &m->kv_disk_dir));
   return ok_status();
 }
 

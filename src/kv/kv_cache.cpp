@@ -1,5 +1,7 @@
 #include "kv/kv_cache.h"
 
+#include "base/check.h"
+
 namespace parley {
 
 std::int64_t KvLayout::bytes_per_token() const {
@@ -33,6 +35,34 @@ void KvCache::copy_block(std::int32_t src, std::int32_t dst) {
     for (void* base : {k_[static_cast<std::size_t>(l)], v_[static_cast<std::size_t>(l)]}) {
       auto* p = static_cast<std::byte*>(base);
       backend_.copy(p + static_cast<std::size_t>(dst) * bytes, p + static_cast<std::size_t>(src) * bytes, bytes);
+    }
+  }
+}
+
+std::size_t KvCache::block_bytes() const {
+  return static_cast<std::size_t>(layout_.bytes_per_token() * layout_.block_size);
+}
+
+void KvCache::read_block(std::int32_t block, std::span<std::byte> out) const {
+  const std::size_t part = block_bytes() / static_cast<std::size_t>(2 * layout_.n_layers);
+  CHECK(out.size() == block_bytes());
+  std::byte* dst = out.data();
+  for (std::int64_t l = 0; l < layout_.n_layers; ++l) {
+    for (const void* base : {k_[static_cast<std::size_t>(l)], v_[static_cast<std::size_t>(l)]}) {
+      backend_.to_host(dst, static_cast<const std::byte*>(base) + static_cast<std::size_t>(block) * part, part);
+      dst += part;
+    }
+  }
+}
+
+void KvCache::write_block(std::int32_t block, std::span<const std::byte> in) {
+  const std::size_t part = block_bytes() / static_cast<std::size_t>(2 * layout_.n_layers);
+  CHECK(in.size() == block_bytes());
+  const std::byte* src = in.data();
+  for (std::int64_t l = 0; l < layout_.n_layers; ++l) {
+    for (void* base : {k_[static_cast<std::size_t>(l)], v_[static_cast<std::size_t>(l)]}) {
+      backend_.from_host(static_cast<std::byte*>(base) + static_cast<std::size_t>(block) * part, src, part);
+      src += part;
     }
   }
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "base/result.h"
@@ -39,6 +40,11 @@ class KvCache {
   const KvCacheView& view() const { return view_; }
   // Copies the K and V of every layer of block `src` to block `dst` (copy-on-write).
   void copy_block(std::int32_t src, std::int32_t dst);
+  // The bytes of one block (K then V of every layer, layer by layer), for a lower tier
+  // (kv/kv_tier.h): read_block gathers them into host memory, write_block puts them back.
+  std::size_t block_bytes() const;
+  void read_block(std::int32_t block, std::span<std::byte> out) const;
+  void write_block(std::int32_t block, std::span<const std::byte> in);
 
  private:
   KvCache(Backend& backend, const KvLayout& layout) : backend_(backend), layout_(layout) {}

@@ -167,6 +167,25 @@ user = "batch"
   EXPECT_NE(e.find("engine.target_itl_ms"), std::string::npos) << e;
 }
 
+TEST(ServeConfig, KvDiskTierKeys) {
+  Result<ServeConfig> c = parse(R"(
+[engine]
+kv_disk_gib = 1.5
+kv_disk_dir = "/var/lib/parley/kv"
+
+[[models]]
+path = "a.gguf"
+kv_disk_gib = 0
+)");
+  ASSERT_TRUE(c.ok()) << c.status().to_string();
+  EXPECT_EQ(c->model_defaults.kv_disk_bytes, std::int64_t{3} << 29);
+  EXPECT_EQ(c->model_defaults.kv_disk_dir, "/var/lib/parley/kv");
+  ASSERT_EQ(c->models.size(), 1u);
+  EXPECT_EQ(c->models[0].kv_disk_bytes, 0);  // off for this model
+  EXPECT_EQ(ServedModelOptions{}.kv_disk_bytes, 0);  // off by default
+  EXPECT_NE(error_of("[engine]\nkv_disk_gib = -1\n").find("kv_disk_gib"), std::string::npos);
+}
+
 TEST(ServeConfig, HostsOriginsAndBodyBudgets) {
   auto c = parse_serve_config(
       "[server]\nallowed_hosts = [\"chat.example.com\", \".corp.example\"]\n"
