@@ -7,6 +7,7 @@
 
 #include "apps/cli.h"
 #include "apps/engine_flags.h"
+#include "apps/shared_state_flags.h"
 #include "auth/password.h"
 #include "base/log.h"
 #include "gateway/accounts.h"
@@ -24,14 +25,14 @@ namespace {
 
 struct ServeArgs {
   std::string config;
-  ModelFlags model_flags;             // --model, --model-id and the engine flags (shared with `parley worker`)
-  std::string database;               // --database URL
-  std::vector<std::string> replicas;  // --database-replica URL (repeatable)
-  std::string redis;                  // --redis URL
-  std::string auth;                   // --auth none|required
-  std::string worker;                 // --worker URL: the models of a `parley worker` instead of local ones
-  std::string token_file;             // --cluster-token-file
-  ServeConfig cli;                    // the flags' values; only flags given on the command line are applied
+  ModelFlags model_flags;  // --model, --model-id and the engine flags (shared with `parley worker`)
+  std::string database;    // --database URL
+  std::string auth;        // --auth none|required
+  std::string worker;      // --worker URL: the models of a `parley worker` instead of local ones
+  std::string token_file;  // --cluster-token-file
+  ServeConfig cli;         // the flags' values; only flags given on the command line are applied
+
+  SharedStateFlags shared;  // --database-replica, --redis
 };
 
 constexpr std::string_view kDemoId = "parley-demo";
@@ -78,8 +79,7 @@ Result<ServeConfig> build_config(const ServeArgs& a, const CLI::App& cmd) {
   if (given("--data")) c.data_dir = f.data_dir;
   if (given("--web-dir")) c.web_dir = f.web_dir;
   if (given("--database")) c.accounts.store_url = a.database;
-  if (given("--database-replica")) c.accounts.replicas.urls = a.replicas;
-  if (given("--redis")) c.accounts.redis.url = a.redis;
+  apply_shared_state_flags(cmd, a.shared, &c);
   if (given("--auth")) c.accounts.auth.mode = a.auth == "none" ? AuthMode::kNone : AuthMode::kRequired;
   RETURN_IF_ERROR(apply_model_flags(cmd, a.model_flags, &c));
   if (c.server.tls_cert_file.empty() != c.server.tls_key_file.empty()) {
@@ -275,12 +275,7 @@ void add_serve_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--tls-key", f.server.tls_key_file, "PEM private key for --tls-cert");
   cmd->add_option("--database", a->database,
                   "Account store: postgres://... or sqlite:PATH (default: sqlite:<data>/parley.db)");
-  cmd->add_option("--database-replica", a->replicas,
-                  "PostgreSQL streaming replica for conversation reads (repeatable; read-your-writes and "
-                  "fallback to the primary; docs/store.md)");
-  cmd->add_option("--redis", a->redis,
-                  "Share rate limits with other gateways through Redis: redis://[:password@]host[:port][/db] "
-                  "(password also from PARLEY_REDIS_PASSWORD; docs/scaling.md)");
+  add_shared_state_flags(cmd, &a->shared);
   cmd->add_option("--worker", a->worker,
                   "Serve the models of a `parley worker` at this URL (http://host:port) instead of loading any: "
                   "this process then holds no weights (docs/scaling.md)");
