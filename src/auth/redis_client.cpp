@@ -3,6 +3,7 @@
 #include <hiredis/hiredis.h>
 #include <sys/time.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 
@@ -33,6 +34,25 @@ Result<int> parse_int(std::string_view s, int lo, int hi, std::string_view what)
   return v;
 }
 
+// "%40" -> "@" (user names and passwords in URLs are percent-encoded). The error never echoes the text.
+Result<std::string> percent_decode(std::string_view s, std::string_view what) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '%') {
+      out.push_back(s[i]);
+      continue;
+    }
+    unsigned v = 0;
+    const char* first = s.data() + i + 1;
+    const char* last = s.data() + std::min(i + 3, s.size());
+    const auto [end, ec] = std::from_chars(first, last, v, 16);
+    if (ec != std::errc() || end != first + 2) return invalid_argument_error("redis URL: bad %-escape in the {}", what);
+    out.push_back(static_cast<char>(v));
+    i += 2;
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<RedisEndpoint> parse_redis_url(std::string_view url, std::string_view password_env) {
@@ -49,10 +69,11 @@ Result<RedisEndpoint> parse_redis_url(std::string_view url, std::string_view pas
     rest.remove_prefix(at + 1);
     const std::size_t colon = userinfo.find(':');
     if (colon == std::string_view::npos) {
-      e.password = std::string(userinfo);  // "redis://secret@host": the password alone, as redis-cli takes it
+      // "redis://secret@host": the password alone, as redis-cli takes it.
+      ASSIGN_OR_RETURN(e.password, percent_decode(userinfo, "password"));
     } else {
-      e.user = std::string(userinfo.substr(0, colon));
-      e.password = std::string(userinfo.substr(colon + 1));
+      ASSIGN_OR_RETURN(e.user, percent_decode(userinfo.substr(0, colon), "user name"));
+      ASSIGN_OR_RETURN(e.password, percent_decode(userinfo.substr(colon + 1), "password"));
     }
   }
   std::string_view hostport = rest;

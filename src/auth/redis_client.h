@@ -38,7 +38,8 @@ struct RedisEndpoint {
   std::string password;  // empty: no AUTH
 };
 
-// "redis://[[user]:password@]host[:port][/db]". The password may also come from the environment
+// "redis://[[user]:password@]host[:port][/db]" (user and password percent-encoded, "%40" for "@").
+// The password may also come from the environment
 // (`password_env`, used when the URL has none). kInvalidArgument for anything else ("rediss://"
 // included: TLS is not supported).
 Result<RedisEndpoint> parse_redis_url(std::string_view url, std::string_view password_env = "PARLEY_REDIS_PASSWORD");

@@ -71,10 +71,13 @@ TEST(RedisUrl, Parses) {
   EXPECT_EQ(e->port, 6380);
   EXPECT_EQ(e->db, 3);
   EXPECT_EQ(e->password, "");
-  e = parse_redis_url("redis://app:s3cr%t@10.0.0.5", "PARLEY_TEST_REDIS_PW");
+  e = parse_redis_url("redis://app:s3cr%25t%40x@10.0.0.5", "PARLEY_TEST_REDIS_PW");
   ASSERT_TRUE(e.ok());
   EXPECT_EQ(e->user, "app");
-  EXPECT_EQ(e->password, "s3cr%t");
+  EXPECT_EQ(e->password, "s3cr%t@x");
+  Result<RedisEndpoint> bad = parse_redis_url("redis://app:hunter2%4@10.0.0.5");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().to_string().find("hunter2"), std::string::npos) << "the password is not echoed";
   EXPECT_EQ(e->port, 6379);
   EXPECT_EQ(e->db, 0);
   e = parse_redis_url("redis://[::1]:7000", "PARLEY_TEST_REDIS_PW");
