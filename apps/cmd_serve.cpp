@@ -7,6 +7,7 @@
 
 #include "apps/cli.h"
 #include "apps/engine_flags.h"
+#include "apps/shared_state_flags.h"
 #include "auth/password.h"
 #include "base/log.h"
 #include "gateway/accounts.h"
@@ -30,6 +31,8 @@ struct ServeArgs {
   std::string worker;      // --worker URL: the models of a `parley worker` instead of local ones
   std::string token_file;  // --cluster-token-file
   ServeConfig cli;         // the flags' values; only flags given on the command line are applied
+
+  SharedStateFlags shared;  // --database-replica, --redis
 };
 
 constexpr std::string_view kDemoId = "parley-demo";
@@ -76,6 +79,7 @@ Result<ServeConfig> build_config(const ServeArgs& a, const CLI::App& cmd) {
   if (given("--data")) c.data_dir = f.data_dir;
   if (given("--web-dir")) c.web_dir = f.web_dir;
   if (given("--database")) c.accounts.store_url = a.database;
+  apply_shared_state_flags(cmd, a.shared, &c);
   if (given("--auth")) c.accounts.auth.mode = a.auth == "none" ? AuthMode::kNone : AuthMode::kRequired;
   RETURN_IF_ERROR(apply_model_flags(cmd, a.model_flags, &c));
   if (c.server.tls_cert_file.empty() != c.server.tls_key_file.empty()) {
@@ -93,9 +97,9 @@ Result<std::unique_ptr<Accounts>> open_accounts(const ServeConfig& c) {
     if (ec) return io_error("cannot create the data directory {}: {}", c.data_dir, ec.message());
     url = store::default_store_url(c.data_dir);
   }
-  Result<std::unique_ptr<store::Store>> db = store::open_store(url);
   // The URL may hold a database password: errors name the backend, never the URL.
-  if (!db.ok()) return db.status().with_context("opening the account store");
+  Result<std::unique_ptr<store::Store>> db = open_account_store(url, c.accounts);
+  if (!db.ok()) return db.status();
   AccountsOptions o;
   o.config = c.accounts;
   o.mode = effective_auth_mode(c.accounts.auth, c.server.host);
@@ -271,6 +275,7 @@ void add_serve_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--tls-key", f.server.tls_key_file, "PEM private key for --tls-cert");
   cmd->add_option("--database", a->database,
                   "Account store: postgres://... or sqlite:PATH (default: sqlite:<data>/parley.db)");
+  add_shared_state_flags(cmd, &a->shared);
   cmd->add_option("--worker", a->worker,
                   "Serve the models of a `parley worker` at this URL (http://host:port) instead of loading any: "
                   "this process then holds no weights (docs/scaling.md)");

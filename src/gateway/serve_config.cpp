@@ -344,8 +344,21 @@ Status parse_document(const toml::table& doc, const std::string& base_dir, std::
   const toml::node* prices = top.node("prices");
   const toml::node* priority = top.node("priority");
   const toml::node* cluster = top.node("cluster");
-  RETURN_IF_ERROR(
-      top.finish("[server], [engine], [limits], [[models]], [store], [auth], [prices], [priority], [cluster]"));
+  const toml::node* redis = top.node("redis");
+  RETURN_IF_ERROR(top.finish(
+      "[server], [engine], [limits], [[models]], [store], [auth], [prices], [priority], [cluster], [redis]"));
+
+  if (redis != nullptr) {
+    ASSIGN_OR_RETURN(const toml::table* t, table_at(*redis, "redis", source));
+    TableReader r(*t, "redis.", source);
+    RedisConfig& rc = c->accounts.redis;
+    RETURN_IF_ERROR(r.string("url", &rc.url));
+    RETURN_IF_ERROR(r.integer("connect_timeout_ms", 1, 60'000, &rc.connect_timeout_ms));
+    RETURN_IF_ERROR(r.integer("command_timeout_ms", 1, 60'000, &rc.command_timeout_ms));
+    RETURN_IF_ERROR(r.integer("pool_size", 1, 1024, &rc.pool_size));
+    RETURN_IF_ERROR(r.string("key_prefix", &rc.key_prefix));
+    RETURN_IF_ERROR(r.finish("url, connect_timeout_ms, command_timeout_ms, pool_size, key_prefix"));
+  }
 
   if (cluster != nullptr) {
     ASSIGN_OR_RETURN(const toml::table* t, table_at(*cluster, "cluster", source));
@@ -362,7 +375,17 @@ Status parse_document(const toml::table& doc, const std::string& base_dir, std::
     ASSIGN_OR_RETURN(const toml::table* t, table_at(*store, "store", source));
     TableReader r(*t, "store.", source);
     RETURN_IF_ERROR(r.string("url", &c->accounts.store_url));
-    RETURN_IF_ERROR(r.finish("url"));
+    ReplicaConfig& rep = c->accounts.replicas;
+    const auto postgres_url = [](std::string_view u) {
+      return u.starts_with("postgres://") || u.starts_with("postgresql://")
+                 ? ok_status()
+                 : invalid_argument_error("a replica must be a postgres:// URL");
+    };
+    RETURN_IF_ERROR(r.string_list("replicas", postgres_url, &rep.urls));
+    RETURN_IF_ERROR(r.integer("replica_max_lag_ms", 1, 3'600'000, &rep.max_lag_ms));
+    RETURN_IF_ERROR(r.integer("replica_check_interval_ms", 0, 60'000, &rep.check_interval_ms));
+    RETURN_IF_ERROR(r.integer("replica_retry_ms", 1, 3'600'000, &rep.retry_ms));
+    RETURN_IF_ERROR(r.finish("url, replicas, replica_max_lag_ms, replica_check_interval_ms, replica_retry_ms"));
   }
   if (auth != nullptr) {
     ASSIGN_OR_RETURN(const toml::table* t, table_at(*auth, "auth", source));

@@ -9,7 +9,8 @@
 //   [limits]   request limits of the API (ApiLimits)
 //   [[models]] path (required), id, special_tokens_in_content, and any [engine] key to override
 //              it for that model
-//   [store]    url;  [auth] mode, signup, sessions, CSRF key, password cost, log-in limits
+//   [store]    url, replicas, replica_*;  [redis] url, timeouts, pool_size, key_prefix
+//   [auth]     mode, signup, sessions, CSRF key, password cost, log-in limits
 //   [limits.roles.user|admin], [limits.users."email"], [limits.keys]: rates and quotas
 //   [prices."model-id"] prompt_per_million, completion_per_million
 //   [cluster]  token_file: the shared cluster token of the internal API (`parley worker`)

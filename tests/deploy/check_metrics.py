@@ -42,8 +42,6 @@ PENDING = {
     'parley_router_retries_total': 'parley gateway (router)',
     'parley_router_ejections_total': 'parley gateway (router)',
     'parley_router_no_worker_total': 'parley gateway (router)',
-    # Shared rate limits in Redis (issue 15, branch sharedstate): 1 while Redis answers.
-    'parley_redis_up': 'gateway with --redis (sharedstate)',
     # Not started by anyone yet (issue 16 follow-up): 1 while the store answers; usage cost.
     'parley_store_up': 'gateway store health (to do)',
     'parley_usage_cost_micros_total': 'gateway usage accounting (to do)',
@@ -142,8 +140,9 @@ def exposed(text):
 
 def scrape(parley, tmp):
     names = set()
-    serve, port = start([parley, '--log-format', 'json', 'serve', '--port', '0', '-t', '1', '--data', tmp],
-                        'listening on')
+    # --redis at a closed port: the Redis limiter's metrics exist (parley_redis_up), its calls fall back.
+    serve, port = start([parley, '--log-format', 'json', 'serve', '--port', '0', '-t', '1', '--data', tmp,
+                         '--redis', 'redis://127.0.0.1:1/0'], 'listening on')
     worker = None
     try:
         base = f'http://127.0.0.1:{port}'
