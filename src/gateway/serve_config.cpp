@@ -14,6 +14,7 @@
 #include <set>
 
 #include "auth/csrf.h"
+#include "gateway/router_config_toml.h"
 #include "store/email.h"
 
 namespace parley {
@@ -340,8 +341,14 @@ Status parse_document(const toml::table& doc, const std::string& base_dir, std::
   const toml::node* prices = top.node("prices");
   const toml::node* priority = top.node("priority");
   const toml::node* cluster = top.node("cluster");
-  RETURN_IF_ERROR(
-      top.finish("[server], [engine], [limits], [[models]], [store], [auth], [prices], [priority], [cluster]"));
+  const toml::node* router = top.node("router");
+  RETURN_IF_ERROR(top.finish(
+      "[server], [engine], [limits], [[models]], [store], [auth], [prices], [priority], [cluster], [router]"));
+
+  if (router != nullptr) {
+    ASSIGN_OR_RETURN(const toml::table* t, table_at(*router, "router", source));
+    RETURN_IF_ERROR(parse_router_config(*t, source, &c->router));
+  }
 
   if (cluster != nullptr) {
     ASSIGN_OR_RETURN(const toml::table* t, table_at(*cluster, "cluster", source));
