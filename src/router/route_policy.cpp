@@ -29,7 +29,11 @@ std::vector<std::uint64_t> prefix_block_hashes(std::span<const TokenId> prompt, 
   std::uint64_t h = mix(0xCBF29CE484222325ull, fnv1a64(cache_scope.data(), cache_scope.size()));
   h = mix(h, cache_scope.size());
   for (std::size_t end = block_tokens; end <= prompt.size(); end += block_tokens) {
-    for (std::size_t i = end - block_tokens; i < end; ++i) h = mix(h, static_cast<std::uint32_t>(prompt[i]));
+    // FNV-1a over the block's token ids (cheap), then one strong mix per block.
+    for (std::size_t i = end - block_tokens; i < end; ++i) {
+      h = (h ^ static_cast<std::uint32_t>(prompt[i])) * 0x100000001B3ull;
+    }
+    h = mix(h, end);
     out.push_back(h);
   }
   return out;
