@@ -15,7 +15,8 @@ namespace {
 std::vector<RouteCandidate> candidates(std::size_t n) {
   Rng rng(7);
   std::vector<RouteCandidate> c(n);
-  for (std::size_t i = 0; i < n; ++i) c[i] = {static_cast<WorkerId>(i + 1), static_cast<double>(rng.below(16))};
+  // Loads 2..5: a busy, balanced cluster, every worker under affinity's bound.
+  for (std::size_t i = 0; i < n; ++i) c[i] = {static_cast<WorkerId>(i + 1), 2.0 + static_cast<double>(rng.below(4))};
   return c;
 }
 

@@ -29,8 +29,7 @@ std::size_t AffinityPolicy::choose(const RouteRequest& request, std::span<const 
   for (const RouteCandidate& c : candidates) total += std::floor(c.load);
   // The least loaded candidate is always under the bound: min <= total / n < cap.
   const double cap = std::ceil((1.0 + eps_) * (total + 1.0) / static_cast<double>(n));
-  std::vector<std::uint8_t> allowed(n);
-  for (std::size_t i = 0; i < n; ++i) allowed[i] = std::floor(candidates[i].load) < cap ? 1 : 0;
+  const auto under_bound = [&](std::size_t i) { return std::floor(candidates[i].load) < cap; };
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (std::size_t b = request.blocks.size(); b-- > 0;) {
@@ -39,13 +38,13 @@ std::size_t AffinityPolicy::choose(const RouteRequest& request, std::span<const 
       std::size_t best = n;
       for (const WorkerId w : *holders) {
         const std::size_t i = find_candidate(candidates, w);
-        if (i == n || allowed[i] == 0) continue;
+        if (i == n || !under_bound(i)) continue;
         if (best == n || candidates[i].load < candidates[best].load) best = i;
       }
       if (best != n) return best;
     }
   }
-  return fallback_.choose_among(candidates, allowed);
+  return fallback_.choose_where(candidates, under_bound);
 }
 
 void AffinityPolicy::on_routed(const RouteRequest& request, WorkerId worker) {
