@@ -28,6 +28,10 @@ std::vector<std::unique_ptr<ServedModel>> ClusterModels::take_new_models() {
       if (failed_.insert(m.id).second) log_warn("model '{}': {} (will retry)", m.id, vocab.status().to_string());
       continue;
     }
+    // The vocabulary size bounds the token ids the workers may send back.
+    if (Result<const GgufArray*> tokens = (*vocab)->get_array("tokenizer.ggml.tokens"); tokens.ok()) {
+      registry_->set_model_vocab(m.id, static_cast<std::int32_t>((*tokens)->count));
+    }
     RoutePolicyOptions po;
     po.load_bound_eps = options_.router.load_bound_eps;
     po.index_blocks_per_worker = static_cast<std::size_t>(options_.router.index_blocks_per_worker);

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <optional>
 #include <set>
+#include <thread>
 
 #include "base/log.h"
 #include "net/http_client.h"
@@ -164,7 +165,21 @@ void WorkerRegistry::poll_once() {
       due.push_back({id, w->url, !w->models_known || ++w->polls_since_models >= 30});
     }
   }
-  for (const Due& d : due) probe(d.id, d.url, d.fetch_models);
+  // In parallel, a batch at a time: a worker that does not answer costs one probe_timeout for its
+  // batch, not for every worker after it.
+  constexpr std::size_t kParallelProbes = 16;
+  for (std::size_t begin = 0; begin < due.size(); begin += kParallelProbes) {
+    const std::size_t end = std::min(due.size(), begin + kParallelProbes);
+    if (end - begin == 1) {
+      probe(due[begin].id, due[begin].url, due[begin].fetch_models);
+      continue;
+    }
+    std::vector<std::thread> threads;
+    for (std::size_t i = begin; i < end; ++i) {
+      threads.emplace_back([this, &d = due[i]] { probe(d.id, d.url, d.fetch_models); });
+    }
+    for (std::thread& t : threads) t.join();
+  }
 }
 
 void WorkerRegistry::probe(WorkerId id, const std::string& url, bool fetch_models) {

@@ -59,6 +59,11 @@ void WorkerRegistry::remove_workers(const std::vector<WorkerId>& ids) {
   }
 }
 
+void WorkerRegistry::set_model_vocab(const std::string& model, std::int32_t n_vocab) {
+  std::lock_guard<std::mutex> lock(mu_);
+  n_vocab_[model] = n_vocab;
+}
+
 void WorkerRegistry::watch_removals(std::weak_ptr<RoutePolicy> policy) {
   std::lock_guard<std::mutex> lock(mu_);
   watchers_.push_back(std::move(policy));
@@ -104,6 +109,7 @@ std::shared_ptr<RemoteEngineClient> WorkerRegistry::begin(WorkerId worker, const
     o.model = model;
     o.cluster_token = options_.cluster_token;
     o.stats_interval = std::chrono::milliseconds(0);  // the poller feeds it
+    if (const auto v = n_vocab_.find(model); v != n_vocab_.end()) o.n_vocab = v->second;
     m->second.client = std::make_shared<RemoteEngineClient>(o);
     m->second.client->set_stats(m->second.stats);
   }

@@ -111,6 +111,9 @@ class WorkerRegistry {
   EngineStats model_stats(const std::string& model) const;
   // Policies to tell when a worker leaves.
   void watch_removals(std::weak_ptr<RoutePolicy> policy);
+  // The vocabulary size of `model`: token ids a worker sends back are checked against it
+  // (RemoteEngineOptions::n_vocab) by the clients made from now on.
+  void set_model_vocab(const std::string& model, std::int32_t n_vocab);
   std::int64_t ejections_total() const;
   const WorkerRegistryOptions& options() const { return options_; }
 
@@ -136,7 +139,8 @@ class WorkerRegistry {
   bool stopping_ = false;
   WorkerId next_id_ = 1;
   std::map<WorkerId, std::unique_ptr<Worker>> workers_;
-  std::map<std::string, ClusterModel> models_;  // by id: the first digest seen wins
+  std::map<std::string, ClusterModel> models_;   // by id: the first digest seen wins
+  std::map<std::string, std::int32_t> n_vocab_;  // by model id
   std::vector<std::weak_ptr<RoutePolicy>> watchers_;
   std::chrono::steady_clock::time_point next_dns_{};
   bool dns_done_ = false;

@@ -239,3 +239,20 @@ TEST_F(RouterTest, AffinitySendsTheNextTurnToTheSameWorker) {
 
 }  // namespace
 }  // namespace parley
+
+namespace parley {
+namespace {
+
+TEST_F(RouterTest, TokenIdsOutsideTheVocabularyAreRefused) {
+  FakeWorker a;
+  a.reply = {5, 6, 7};
+  make({&a});
+  registry_->set_model_vocab("tiny", 7);  // id 7 is outside
+  Sink s;
+  const FinishEvent f = run(s);
+  EXPECT_EQ(f.reason, FinishReason::kError);
+  EXPECT_TRUE(s.tokens.empty());
+}
+
+}  // namespace
+}  // namespace parley
