@@ -165,24 +165,27 @@ void WorkerRegistry::poll_once() {
       due.push_back({id, w->url, !w->models_known || ++w->polls_since_models >= 30});
     }
   }
-  // In parallel, a batch at a time: a worker that does not answer costs one probe_timeout for its
-  // batch, not for every worker after it.
+  // In parallel, a batch at a time (a worker that does not answer costs one probe_timeout for its
+  // batch, not for every worker after it); applied in the workers' order, so that the first
+  // vocabulary digest seen for a model does not depend on which answered first.
   constexpr std::size_t kParallelProbes = 16;
   for (std::size_t begin = 0; begin < due.size(); begin += kParallelProbes) {
     const std::size_t end = std::min(due.size(), begin + kParallelProbes);
+    std::vector<Probe> results(end - begin);
     if (end - begin == 1) {
-      probe(due[begin].id, due[begin].url, due[begin].fetch_models);
-      continue;
+      results[0] = probe(due[begin].url, due[begin].fetch_models);
+    } else {
+      std::vector<std::thread> threads;
+      for (std::size_t i = begin; i < end; ++i) {
+        threads.emplace_back([this, &d = due[i], &out = results[i - begin]] { out = probe(d.url, d.fetch_models); });
+      }
+      for (std::thread& t : threads) t.join();
     }
-    std::vector<std::thread> threads;
-    for (std::size_t i = begin; i < end; ++i) {
-      threads.emplace_back([this, &d = due[i]] { probe(d.id, d.url, d.fetch_models); });
-    }
-    for (std::thread& t : threads) t.join();
+    for (std::size_t i = begin; i < end; ++i) apply_probe(due[i].id, std::move(results[i - begin]));
   }
 }
 
-void WorkerRegistry::probe(WorkerId id, const std::string& url, bool fetch_models) {
+WorkerRegistry::Probe WorkerRegistry::probe(const std::string& url, bool fetch_models) const {
   HttpClient http;
   HttpClientRequest req;
   req.timeout = options_.probe_timeout;
@@ -210,7 +213,7 @@ void WorkerRegistry::probe(WorkerId id, const std::string& url, bool fetch_model
       if (s.ok()) p.stats = std::move(*s);
     }
   }
-  apply_probe(id, std::move(p));
+  return p;
 }
 
 void WorkerRegistry::apply_probe(WorkerId id, Probe p) {

@@ -126,7 +126,7 @@ class WorkerRegistry {
   WorkerId add_worker(const std::string& url, const std::string& source);
   void remove_workers(const std::vector<WorkerId>& ids);
   void apply_dns(const std::string& spec, const std::vector<std::string>& urls);
-  void probe(WorkerId id, const std::string& url, bool fetch_models);
+  Probe probe(const std::string& url, bool fetch_models) const;
   void apply_probe(WorkerId id, Probe probe);
   void update_models(Worker& w, const std::vector<WorkerModelInfo>& infos);
   bool admits(Worker& w, std::chrono::steady_clock::time_point t);
