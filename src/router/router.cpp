@@ -51,6 +51,7 @@ Router::~Router() {
 }
 
 void Router::set_metrics(std::shared_ptr<RouterMetrics> metrics) {
+  if (metrics) metrics->retries.with({policy_->name()});  // present (0) from the start
   std::lock_guard<std::mutex> lock(mu_);
   metrics_ = std::move(metrics);
 }

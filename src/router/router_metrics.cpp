@@ -23,6 +23,9 @@ RouterMetrics::RouterMetrics(MetricsRegistry& r, std::shared_ptr<WorkerRegistry>
           r.gauge("parley_router_worker_in_flight", "This gateway's requests in flight to the worker.", {"worker"})),
       ejections(r.counter("parley_router_ejections_total", "Times the worker was ejected (its circuit opened).",
                           {"worker"})) {
+  // Series present from the start (0), so that dashboards and alerts see them before any event.
+  no_worker.with({});
+  decision_seconds.with({});
   auto last = std::make_shared<std::map<std::string, std::int64_t>>();
   r.on_collect([this, workers, last] {
     for (const WorkerSnapshot& s : workers->snapshot()) {
@@ -30,8 +33,9 @@ RouterMetrics::RouterMetrics(MetricsRegistry& r, std::shared_ptr<WorkerRegistry>
       worker_load.with({s.url}).set(s.load);
       worker_kv_usage.with({s.url}).set(s.kv_usage);
       worker_in_flight.with({s.url}).set(static_cast<double>(s.in_flight));
+      Counter& ejected = ejections.with({s.url});
       std::int64_t& before = (*last)[s.url];
-      if (s.ejections_total > before) ejections.with({s.url}).inc(static_cast<double>(s.ejections_total - before));
+      if (s.ejections_total > before) ejected.inc(static_cast<double>(s.ejections_total - before));
       before = s.ejections_total;
     }
   });
