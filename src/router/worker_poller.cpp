@@ -228,9 +228,10 @@ void WorkerRegistry::apply_probe(WorkerId id, Probe p) {
   }
   if (w->circuit != Worker::Circuit::kClosed) {
     log_info("router: worker {} answers its health check again", w->url);
+    // Reachable again: in service, but the backoff is reset only by a request that succeeds (a
+    // worker that answers its probes and fails its requests is ejected for longer each time).
     w->circuit = Worker::Circuit::kClosed;
     w->failures = 0;
-    w->ejections = 0;
     w->trial_in_flight = false;
   }
   if (p.ready != w->ready) log_info("router: worker {} is {}", w->url, p.ready ? "ready" : "not ready");

@@ -151,6 +151,35 @@ TEST(WorkerRegistry, EjectionBackoffAndHalfOpenTrial) {
   EXPECT_EQ((*r)->candidates("tiny").size(), 2u);
 }
 
+TEST(WorkerRegistry, AWorkerThatAnswersProbesButFailsRequestsBacksOffLonger) {
+  FakeWorker a, b;
+  Clock::time_point t = Clock::now();
+  auto o = manual({a.url(), b.url()});
+  o.clock = [&t] { return t; };
+  auto r = WorkerRegistry::create(o);
+  ASSERT_TRUE(r.ok());
+  (*r)->poll_once();
+  const WorkerId wa = (*r)->candidates("tiny")[0].worker;
+  for (int i = 0; i < 3; ++i) (*r)->report(wa, WorkerOutcome::kFailure);
+  EXPECT_EQ((*r)->candidates("tiny").size(), 1u);
+  t += std::chrono::milliseconds(1'001);
+  (*r)->poll_once();  // its probe answers: back in service
+  EXPECT_EQ((*r)->candidates("tiny").size(), 2u);
+  for (int i = 0; i < 3; ++i) (*r)->report(wa, WorkerOutcome::kFailure);
+  t += std::chrono::milliseconds(1'500);
+  (*r)->poll_once();
+  EXPECT_EQ((*r)->candidates("tiny").size(), 1u);  // ejected for 2 s this time
+  t += std::chrono::milliseconds(600);
+  (*r)->poll_once();
+  EXPECT_EQ((*r)->candidates("tiny").size(), 2u);
+  (*r)->report(wa, WorkerOutcome::kSuccess);  // a request succeeded: the backoff starts over
+  for (int i = 0; i < 3; ++i) (*r)->report(wa, WorkerOutcome::kFailure);
+  t += std::chrono::milliseconds(1'001);
+  (*r)->poll_once();
+  EXPECT_EQ((*r)->candidates("tiny").size(), 2u);
+  EXPECT_EQ((*r)->ejections_total(), 3);
+}
+
 TEST(WorkerRegistry, DeadWorkerIsEjectedByProbesAndRecovers) {
   auto a = std::make_unique<FakeWorker>();
   FakeWorker b;
