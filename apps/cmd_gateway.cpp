@@ -122,7 +122,8 @@ int run_gateway(const ServeArgs& args, const CLI::App& cmd) {
       [slot](const HttpRequest& head, std::shared_ptr<HeadDecision> d) { slot->admit(head, d); });
   if (!server.ok()) return fail("gateway", server.status());
   const std::uint16_t port = (*server)->port();
-  log_info("gateway on port {}: waiting for a ready worker (/ready is 503 until then)", port);
+  log_event(LogLevel::kInfo, fmt::format("waiting for a ready worker on port {} (/ready is 503 until then)", port),
+            {{"port", static_cast<std::int64_t>(port)}});
 
   std::set<std::string> noted;
   int sig = 0;
