@@ -14,6 +14,7 @@
 #include <set>
 
 #include "auth/csrf.h"
+#include "gateway/router_config_toml.h"
 #include "store/email.h"
 
 namespace parley {
@@ -345,9 +346,15 @@ Status parse_document(const toml::table& doc, const std::string& base_dir, std::
   const toml::node* priority = top.node("priority");
   const toml::node* cluster = top.node("cluster");
   const toml::node* redis = top.node("redis");
+  const toml::node* router = top.node("router");
   RETURN_IF_ERROR(top.finish(
-      "[server], [engine], [limits], [[models]], [store], [auth], [prices], [priority], [cluster], [redis]"));
+      "[server], [engine], [limits], [[models]], [store], [auth], [prices], [priority], [cluster], [redis], "
+      "[router]"));
 
+  if (router != nullptr) {
+    ASSIGN_OR_RETURN(const toml::table* t, table_at(*router, "router", source));
+    RETURN_IF_ERROR(parse_router_config(*t, source, &c->router));
+  }
   if (redis != nullptr) {
     ASSIGN_OR_RETURN(const toml::table* t, table_at(*redis, "redis", source));
     TableReader r(*t, "redis.", source);

@@ -238,3 +238,50 @@ TEST(ServeConfig, LoadsAFileAndResolvesPathsAgainstItsDirectory) {
 
 }  // namespace
 }  // namespace parley
+
+namespace parley {
+namespace {
+
+TEST(ServeConfigRouter, KeysAndErrors) {
+  Result<ServeConfig> c = parse_serve_config(R"(
+[router]
+policy = "least_loaded"
+workers = ["http://10.0.0.7:8081", "dns:workers.parley.svc:8081"]
+health_interval_ms = 500
+dns_interval_ms = 10000
+probe_timeout_ms = 1000
+eject_after = 5
+eject_base_ms = 2000
+eject_max_ms = 30000
+max_tries = 2
+load_bound_eps = 0.25
+index_blocks_per_worker = 4096
+)",
+                                             "", "parley.toml");
+  ASSERT_TRUE(c.ok()) << c.status().to_string();
+  const RouterConfig& r = c->router;
+  EXPECT_EQ(r.policy, "least_loaded");
+  EXPECT_EQ(r.workers, (std::vector<std::string>{"http://10.0.0.7:8081", "dns:workers.parley.svc:8081"}));
+  EXPECT_EQ(r.health_interval_ms, 500);
+  EXPECT_EQ(r.eject_after, 5);
+  EXPECT_EQ(r.max_tries, 2);
+  EXPECT_DOUBLE_EQ(r.load_bound_eps, 0.25);
+  EXPECT_EQ(r.index_blocks_per_worker, 4096);
+  const WorkerRegistryOptions o = registry_options(r, "token");
+  EXPECT_EQ(o.urls, std::vector<std::string>{"http://10.0.0.7:8081"});
+  EXPECT_EQ(o.dns, std::vector<std::string>{"dns:workers.parley.svc:8081"});
+  EXPECT_EQ(o.eject_max.count(), 30000);
+
+  EXPECT_EQ(parse_serve_config("", "", "x").value().router.policy, "affinity");  // the default
+  for (const char* bad :
+       {"[router]\npolicy = \"random\"\n", "[router]\nworkers = [\"10.0.0.7:8081\"]\n", "[router]\nmax_tries = 0\n",
+        "[router]\nload_bound_eps = -1\n", "[router]\npolcy = \"x\"\n"}) {
+    Result<ServeConfig> b = parse_serve_config(bad, "", "parley.toml");
+    ASSERT_FALSE(b.ok()) << bad;
+    EXPECT_NE(b.status().message().find("router."), std::string::npos) << b.status().message();
+    EXPECT_NE(b.status().message().find("parley.toml:2"), std::string::npos) << b.status().message();
+  }
+}
+
+}  // namespace
+}  // namespace parley
