@@ -19,6 +19,7 @@ struct ModelFlags {
   std::vector<std::string> ids;     // --model-id, one per --model
   ServedModelOptions engine;        // -t/--threads, --ctx, --max-batch-tokens, --max-running, --max-waiting,
                                     // --target-itl-ms, --max-prefill-per-tenant, --kv-cache-mib (in MiB here)
+  std::string kv_type;              // --kv-type (f16 | q8_0)
 };
 
 // Registers --model, --model-id and the engine flags on `cmd`.
