@@ -30,6 +30,9 @@ void add_model_flags(CLI::App* cmd, ModelFlags* f) {
       ->capture_default_str()
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 24));
   add_kv_disk_flags(cmd, f);
+  cmd->add_option("--kv-type", f->kv_type,
+                  "KV cache element type per model: f16, or q8_0 (8-bit blocks: about half the memory per token)")
+      ->check(CLI::IsMember({"f16", "q8_0"}, CLI::ignore_case));
 }
 
 Status apply_model_flags(const CLI::App& cmd, const ModelFlags& f, ServeConfig* c) {
@@ -60,6 +63,9 @@ Status apply_model_flags(const CLI::App& cmd, const ModelFlags& f, ServeConfig* 
     if (given("--max-prefill-per-tenant")) m->max_prefill_per_tenant = e.max_prefill_per_tenant;
     if (given("--kv-cache-mib")) m->kv_cache_bytes = e.kv_cache_bytes << 20;
     apply_kv_disk_flags(cmd, f, c->data_dir, m);
+    if (given("--kv-type")) {
+      ASSIGN_OR_RETURN(m->kv_type, parse_kv_type(f.kv_type));
+    }
     RETURN_IF_ERROR(validate_model_options(*m));
   }
   return {};

@@ -21,6 +21,7 @@ struct ModelFlags {
                                     // --target-itl-ms, --max-prefill-per-tenant, --kv-cache-mib (in MiB here)
   double kv_disk_gib = 0;           // --kv-disk-gib
   std::string kv_disk_dir;          // --kv-disk-dir
+  std::string kv_type;              // --kv-type (f16 | q8_0)
 };
 
 // --kv-disk-gib and --kv-disk-dir (registered by add_model_flags); applying them also gives a

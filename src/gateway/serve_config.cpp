@@ -170,7 +170,7 @@ class TableReader {
 };
 
 constexpr std::string_view kEngineKeys =
-    "threads, ctx, max_batch_tokens, max_running, max_waiting, kv_cache_mib, backend, target_itl_ms, "
+    "threads, ctx, max_batch_tokens, max_running, max_waiting, kv_cache_mib, kv_type, backend, target_itl_ms, "
     "max_prefill_per_tenant, kv_disk_gib, kv_disk_dir";
 
 Status read_engine_keys(TableReader& r, ServedModelOptions* m) {
@@ -182,6 +182,9 @@ Status read_engine_keys(TableReader& r, ServedModelOptions* m) {
   std::int64_t kv_mib = m->kv_cache_bytes >> 20;
   RETURN_IF_ERROR(r.integer("kv_cache_mib", 1, std::int64_t{1} << 24, &kv_mib));
   m->kv_cache_bytes = kv_mib << 20;
+  std::string kv_type(tensor_type_name(m->kv_type));
+  RETURN_IF_ERROR(r.string("kv_type", &kv_type));
+  ASSIGN_OR_RETURN(m->kv_type, parse_kv_type(kv_type));
   RETURN_IF_ERROR(r.string("backend", &m->backend));
   RETURN_IF_ERROR(r.number("target_itl_ms", 1e6, &m->target_itl_ms));
   RETURN_IF_ERROR(r.integer_as("max_prefill_per_tenant", 0, 4096, &m->max_prefill_per_tenant));

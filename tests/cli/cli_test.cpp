@@ -286,6 +286,42 @@ TEST_F(CliTest, BenchServeDrivesTheEngine) {
   EXPECT_NE(text.out.find("throughput"), std::string::npos);
 }
 
+TEST_F(CliTest, KvTypeQ8ForBenchGenerateAndBenchServe) {
+  // Heads of 32: the smallest a Q8_0 cache takes. 2 layers x 2 KV heads x 32, K and V: 272 bytes.
+  ASSERT_EQ(run("model synth --vocab-from builtin:bytes --layers 2 --embd 128 --heads 4 --kv-heads 2 --ff 256 "
+                "--type f16 --out " +
+                path("m.gguf"))
+                .exit_code,
+            0);
+  const Outcome b =
+      run("bench --model " + path("m.gguf") + " -p 16 -n 4 -b 1 -r 1 -t 2 --decode-ctx 40 --kv-type q8_0 --json");
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  const boost::json::object j = boost::json::parse(b.out).as_object();
+  EXPECT_EQ(j.at("kv_type").as_string(), "q8_0");
+  EXPECT_EQ(j.at("kv_bytes_per_token").to_number<std::int64_t>(), 272);
+  EXPECT_GT(j.at("decode_tok_s").to_number<double>(), 0.0);
+  const std::string gen = "generate --model " + path("m.gguf") + " --prompt 'Hello there' -t 2 --temp 0 --ids -n 6 ";
+  const Outcome q8 = run(gen + "--kv-type q8_0");
+  ASSERT_EQ(q8.exit_code, 0) << q8.err;
+  EXPECT_EQ(run(gen + "--kv-type q8_0").out, q8.out);
+  const Outcome serve =
+      run("bench serve --model " + path("m.gguf") + " -c 2 -N 2 -p 8 -g 3 -t 2 --kv-type q8_0 --json");
+  ASSERT_EQ(serve.exit_code, 0) << serve.err;
+  EXPECT_EQ(boost::json::parse(serve.out).as_object().at("kv_type").as_string(), "q8_0");
+  const Outcome bad = run(gen + "--kv-type q4_0");
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("not one of: f16, q8_0"), std::string::npos) << bad.err;
+  // Heads of 24 cannot be split into blocks of 32: refused at start-up, with the reason.
+  ASSERT_EQ(run("model synth --vocab-from builtin:bytes --layers 1 --embd 96 --heads 4 --kv-heads 2 --ff 128 "
+                "--type f16 --out " +
+                path("h24.gguf"))
+                .exit_code,
+            0);
+  const Outcome h24 = run("generate --model " + path("h24.gguf") + " --prompt hi -n 2 --kv-type q8_0");
+  EXPECT_EQ(h24.exit_code, 1);
+  EXPECT_NE(h24.err.find("multiple of 32"), std::string::npos) << h24.err;
+}
+
 TEST_F(CliTest, JsonLogsAreOneObjectPerLine) {
   const Outcome r =
       run("--log-format json model synth --vocab-from builtin:bytes --layers 1 --embd 64 --heads 4 --kv-heads 4 "

@@ -283,5 +283,25 @@ index_blocks_per_worker = 4096
   }
 }
 
+TEST(ServeConfig, KvTypeIsPerModelAndChecked) {
+  Result<ServeConfig> c = parse(R"(
+[engine]
+kv_type = "q8_0"
+
+[[models]]
+path = "a.gguf"
+
+[[models]]
+path = "b.gguf"
+kv_type = "F16"
+)");
+  ASSERT_TRUE(c.ok()) << c.status().to_string();
+  EXPECT_EQ(ServedModelOptions{}.kv_type, TensorType::kF16);
+  EXPECT_EQ(c->models[0].kv_type, TensorType::kQ8_0);
+  EXPECT_EQ(c->models[1].kv_type, TensorType::kF16);
+  const std::string e = error_of("[engine]\nkv_type = \"q4_0\"\n");
+  EXPECT_NE(e.find("KV type 'q4_0' is not one of: f16, q8_0"), std::string::npos) << e;
+}
+
 }  // namespace
 }  // namespace parley
