@@ -28,7 +28,8 @@ void add_model_commands(CLI::App& app, int* exit_code);
 void add_tokenize_command(CLI::App& app, int* exit_code);
 void add_generate_command(CLI::App& app, int* exit_code);
 void add_serve_command(CLI::App& app, int* exit_code);
-void add_worker_command(CLI::App& app, int* exit_code);  // `parley worker`
+void add_worker_command(CLI::App& app, int* exit_code);   // `parley worker`
+void add_gateway_command(CLI::App& app, int* exit_code);  // `parley gateway`
 void add_chat_command(CLI::App& app, int* exit_code);
 void add_bench_command(CLI::App& app, int* exit_code);
 void add_admin_command(CLI::App& app, int* exit_code);
@@ -38,6 +39,7 @@ using AdminStoreOpener = std::function<Result<std::unique_ptr<store::Store>>()>;
 void add_admin_moderation_command(CLI::App& admin, int* exit_code, AdminStoreOpener open);
 // `parley bench serve`, a subcommand of `bench`.
 CLI::App* add_bench_serve_command(CLI::App& bench, int* exit_code);
+CLI::App* add_bench_resume_command(CLI::App& bench, int* exit_code);
 CLI::App* add_bench_http_command(CLI::App& bench, int* exit_code);  // `parley bench http`
 
 // Prints "parley <command>: <status message>" to stderr and returns kExitError.
