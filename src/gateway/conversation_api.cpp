@@ -105,6 +105,15 @@ struct ConversationApi::Call {
   std::string message_id;
   std::string_view name;  // for the log line: "list", "send", ...
   SteadyClock::time_point arrival;
+
+  ModerationContext moderation(std::string model) const {
+    ModerationContext ctx;
+    if (!principal.local_mode) ctx.user_id = principal.user_id;
+    ctx.address = request.remote_address;
+    ctx.request_id = request_id;
+    ctx.model = std::move(model);
+    return ctx;
+  }
 };
 
 ConversationApi::ConversationApi(store::Store& store, const std::vector<std::unique_ptr<ServedModel>>& models,
@@ -487,6 +496,8 @@ Status ConversationApi::start_reply(Call& call, const ServedModel& model, const 
   spec.user = call.principal.user_id;
   spec.arrival = call.arrival;
   spec.observer = observer;
+  spec.moderation = options_.moderation;  // a blocked reply is saved with finish_reason "content_filter"
+  spec.moderation_context = call.moderation(model.id());
   spec.chat_output = reasoning_plan(model.tool_syntax(), model.tokenizer(), request.prompt);  // thinking apart
   if (usage_ticket) {  // the job hands it back with the computed tokens once the reply has ended
     spec.usage = options_.usage;
@@ -525,6 +536,14 @@ void ConversationApi::send(Call& call) {
   const store::ConversationSettings& settings = tree->conversation.settings;
   Result<const ServedModel*> model = choose_model(r->reply.model, settings, path);
   if (!model.ok()) return reply_error(call, model.status());
+  // The input rules before anything is saved: a block is a 400 that leaves the conversation as it
+  // was, a redaction is what the store and the model get.
+  if (options_.moderation != nullptr) {
+    const ModerationContext ctx = call.moderation((*model)->id());
+    Status st = options_.moderation->screen(ctx, policy::Role::kUser, &r->content);
+    if (st.ok()) st = options_.moderation->guard(ctx, "user", r->content);
+    if (!st.ok()) return reply_error(call, st.with_detail("param", "content"));
+  }
   // Check the whole prompt before saving anything: a message that cannot be answered (too long,
   // refused by the template) is a 400 that leaves the conversation as it was.
   store::Message pending;

@@ -49,6 +49,7 @@
 #include "auth/rate_limiter.h"
 #include "gateway/conversation_reply.h"
 #include "gateway/gateway_metrics.h"
+#include "gateway/moderation.h"
 #include "gateway/principal.h"
 #include "gateway/route_table.h"
 #include "gateway/served_model.h"
@@ -72,6 +73,9 @@ struct ConversationApiOptions {
   // minute, counted in this limiter (null: not limited).
   auth::RateLimiter* limiter = nullptr;
   std::int64_t shared_per_minute_ip = 60;
+  // Moderation (gateway/moderation.h): the input rules on a sent message before it is saved, the
+  // output filter on the reply (saved with finish_reason "content_filter" when it blocks).
+  Moderation* moderation = nullptr;
 };
 
 class ConversationApi {

@@ -68,10 +68,26 @@ Gateway::Gateway(std::vector<std::unique_ptr<ServedModel>> models, const Gateway
     : accounts_(std::move(accounts)), models_(std::move(models)), options_(options), metrics_(registry_) {
   for (const auto& m : models_) metrics_.watch_engine(m->id(), m->engine());
   if (accounts_) watch_shared_state(registry_, *accounts_);
+  moderation_ = std::make_unique<Moderation>(options_.moderation, registry_, accounts_ ? &accounts_->store() : nullptr,
+                                             options_.moderation_clock);
+  if (!options_.guard.model.empty()) {
+    if (const ServedModel* m = find_model(options_.guard.model)) {
+      moderation_->set_guard(std::make_unique<GuardModel>(options_.guard, *m, moderation_->guard_latency()));
+    } else {
+      log_event(LogLevel::kError, "guard_model_not_served", {{"model", options_.guard.model}});
+    }
+  }
+  if (Status st = moderation_->restore(); !st.ok()) {
+    log_event(LogLevel::kError, "suspensions_not_restored", {{"error", st.message()}});
+  }
+  if (Status st = moderation_->purge(); !st.ok()) {
+    log_event(LogLevel::kError, "moderation_purge_failed", {{"error", st.message()}});
+  }
   if (accounts_) {
     ConversationApiOptions o;
     o.usage = &accounts_->usage();
     o.limiter = &accounts_->limiter();  // share links' public reads, per address
+    o.moderation = moderation_.get();
     conversations_ = std::make_unique<ConversationApi>(accounts_->store(), models_, metrics_, std::move(o));
   }
   host_policy_.local_mode = !accounts_ || accounts_->mode() == AuthMode::kNone;
@@ -141,6 +157,7 @@ void Gateway::add_routes() {
                .json_body = true,
                .max_body_bytes = generation_body,
                .handler = [this](RouteCall& c) { completions(c); }});
+  add_moderation_routes();
   add_ui_model_routes(routes_, models_);
   if (accounts_) accounts_->api().add_routes(routes_);
   if (conversations_) conversations_->add_routes(routes_);
@@ -200,6 +217,14 @@ void Gateway::check(const HttpRequest& head, std::function<void(Verdict)> done) 
   if (Status st = check_body_head(route, head); !st.ok()) return done(refusal(a.request_id, st, route.name));
   a.route = &route;
   a.params = std::move(m.params);
+  // A suspended client address or account (gateway/moderation.h) is refused everything but the
+  // probes and the admin API (where an admin lifts suspensions).
+  const bool suspendable = !route.admin && route.name != "health" && route.name != "ready" && route.name != "metrics";
+  if (suspendable) {
+    if (Status st = moderation_->check_suspended(Principal{}, head.remote_address); !st.ok()) {
+      return done(refusal(a.request_id, st, route.name));
+    }
+  }
   if (route.caller == Caller::kAnyone) return done(std::move(a));
   if (!accounts_) {
     a.principal = local_principal();
@@ -207,9 +232,10 @@ void Gateway::check(const HttpRequest& head, std::function<void(Verdict)> done) 
   }
   // Credentials are checked against the database: off the I/O thread.
   const std::string request_id = a.request_id;
-  auto task = [this, head = head_of(head), a = std::move(a), done]() mutable {
+  auto task = [this, head = head_of(head), a = std::move(a), done, suspendable]() mutable {
     Result<Principal> who = accounts_->authenticator().authenticate(head);
     Status st = who.ok() ? authorize(*a.route, *who) : who.status();
+    if (st.ok() && suspendable) st = moderation_->check_suspended(*who, "");
     if (!st.ok()) return done(refusal(a.request_id, st, a.route->name));
     a.principal = std::move(*who);
     done(std::move(a));
@@ -260,6 +286,14 @@ void Gateway::dispatch(HttpRequest req, Admitted admitted, const std::shared_ptr
   call->params = std::move(admitted.params);
   call->request_id = std::move(admitted.request_id);
   call->responder = responder;
+  if (moderation_->policy()) {
+    // Rate-limit and quota hits and failed log-ins count towards the caller's violation score.
+    auto ctx = std::make_shared<ModerationContext>(moderation_context(*call, ""));
+    call->responder = std::make_shared<StatusWatchingResponder>(
+        responder, [this, ctx, pattern = route.pattern](int status, std::string_view body) {
+          moderation_->record_response(*ctx, pattern, status, body);
+        });
+  }
   if (!route.on_pool || !accounts_) return route.handler(*call);
   if (!accounts_->request_pool().try_submit([&route, call] { route.handler(*call); })) {
     const Refused r =

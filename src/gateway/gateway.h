@@ -43,6 +43,7 @@
 #include "gateway/gateway_metrics.h"
 #include "gateway/generation.h"
 #include "gateway/generation_params.h"
+#include "gateway/moderation.h"
 #include "gateway/principal.h"
 #include "gateway/request_guard.h"
 #include "gateway/route_table.h"
@@ -67,6 +68,11 @@ struct GatewayOptions {
   std::shared_ptr<const StaticSite> site;
   // The priority class of each role's OpenAI API requests when they do not say ([priority]).
   RolePriorities role_priority;
+  // [moderation]: the compiled rules (gateway/moderation.h). Null or empty: nothing is checked.
+  std::shared_ptr<const policy::Policy> moderation;
+  store::Clock moderation_clock = store::system_now;
+  GuardConfig guard;  // [moderation.guard]: a served model as a prompt classifier (model empty: none)  // violation
+                      // scores and suspensions (tests move it)
 };
 
 class Gateway {
@@ -87,6 +93,7 @@ class Gateway {
   Accounts* accounts() { return accounts_.get(); }
 
   MetricsRegistry& metrics_registry() { return registry_; }
+  Moderation& moderation() { return *moderation_; }
   const std::vector<std::unique_ptr<ServedModel>>& models() const { return models_; }
 
  private:
@@ -116,6 +123,9 @@ class Gateway {
   void get_model(RouteCall& call);
   void chat_completions(RouteCall& call);
   void completions(RouteCall& call);
+  void moderations(RouteCall& call);  // POST /v1/moderations (gateway/moderation_api.cpp)
+  void add_moderation_routes();       // it and /api/admin/moderation/* (moderation_api.cpp)
+  ModerationContext moderation_context(const RouteCall& call, std::string model) const;
   // Admission (rate limits, quotas), then the job; answers the error itself when either fails.
   void start_job(JobSpec spec, const Principal& who, std::int64_t tokens_upper_bound, const ServedModel& m,
                  std::vector<ChoiceInput> choices, const std::shared_ptr<HttpResponder>& responder);
@@ -132,6 +142,8 @@ class Gateway {
   GatewayOptions options_;
   MetricsRegistry registry_;
   GatewayMetrics metrics_;
+  // The rules, violation scores and audit log; before the conversation API, which uses it.
+  std::unique_ptr<Moderation> moderation_;
   // /api/conversations, with accounts only (it needs the store). Reset first in the destructor,
   // while the models and the store it saves replies into still exist.
   std::unique_ptr<ConversationApi> conversations_;

@@ -16,6 +16,11 @@
 #include "obs/request_id.h"
 
 namespace parley {
+
+// moderation_api.cpp: the input rules on every message; *last_user: the last user message's text.
+Status screen_chat_messages(Moderation& m, const ModerationContext& ctx, std::string* messages_json,
+                            std::string* last_user);
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -30,7 +35,8 @@ HttpHeaders json_headers(const std::string& request_id) {
 
 // The grammar of a request's response_format (nullptr: none), compiled here, on the request pool,
 // with the model's cached compiler; the wait is observed in parley_grammar_compile_seconds.
-Result<CompiledGrammarPtr> response_format_grammar_for(const ServedModel& m, const std::optional<ResponseFormat>& format,
+Result<CompiledGrammarPtr> response_format_grammar_for(const ServedModel& m,
+                                                       const std::optional<ResponseFormat>& format,
                                                        GatewayMetrics& metrics) {
   if (!format || format->type == ResponseFormat::Type::kText) return CompiledGrammarPtr();
   const auto t0 = Clock::now();
@@ -107,8 +113,18 @@ void Gateway::chat_completions(RouteCall& call) {
   const std::string& request_id = call.request_id;
   const std::shared_ptr<HttpResponder>& responder = call.responder;
   Result<ChatCompletionRequest> parsed = parse_chat_completion_request(req.body, options_.limits);
-  if (!parsed.ok()) return reply_error(*responder, request_id, parsed.status(), "", "chat");
+  if (!parsed.ok()) {
+    moderation_->record_violation(moderation_context(call, ""), policy::ViolationKind::kMalformedRequest);
+    return reply_error(*responder, request_id, parsed.status(), "", "chat");
+  }
   ChatCompletionRequest& r = *parsed;
+  const ModerationContext screened = moderation_context(call, r.model);
+  // The input rules before anything else sees the messages: a block is a 400 with nothing queued,
+  // a redaction is what the template, the engine and the logs get.
+  std::string last_user;
+  Status screened_st = screen_chat_messages(*moderation_, screened, &r.messages_json, &last_user);
+  if (screened_st.ok()) screened_st = moderation_->guard(screened, "user", last_user);
+  if (!screened_st.ok()) return reply_error(*responder, request_id, screened_st, r.model, "chat");
   if (Status st = check_cache_shared(who, r.cache_shared); !st.ok()) {
     return reply_error(*responder, request_id, st, r.model, "chat");
   }
@@ -182,6 +198,8 @@ void Gateway::chat_completions(RouteCall& call) {
   spec.user = r.user;
   spec.arrival = arrival;
   spec.chat_output = std::move(*output);
+  spec.moderation = moderation_.get();
+  spec.moderation_context = screened;
   // The most it can cost: the prompt once, plus every choice's completion up to its limit.
   const std::int64_t max_completion = r.max_tokens.value_or(m->n_ctx() - n_prompt);
   start_job(std::move(spec), who, n_prompt + r.n * max_completion, *m, std::move(choices), responder);
@@ -194,8 +212,19 @@ void Gateway::completions(RouteCall& call) {
   const std::string& request_id = call.request_id;
   const std::shared_ptr<HttpResponder>& responder = call.responder;
   Result<CompletionRequest> parsed = parse_completion_request(req.body, options_.limits);
-  if (!parsed.ok()) return reply_error(*responder, request_id, parsed.status(), "", "completions");
+  if (!parsed.ok()) {
+    moderation_->record_violation(moderation_context(call, ""), policy::ViolationKind::kMalformedRequest);
+    return reply_error(*responder, request_id, parsed.status(), "", "completions");
+  }
   CompletionRequest& r = *parsed;
+  const ModerationContext screened = moderation_context(call, r.model);
+  for (auto& pr : r.prompts) {
+    // Text prompts as a user's message (token prompts are not text the rules can read).
+    if (pr.is_tokens) continue;
+    Status st = moderation_->screen(screened, policy::Role::kUser, &pr.text);
+    if (st.ok()) st = moderation_->guard(screened, "user", pr.text);
+    if (!st.ok()) return reply_error(*responder, request_id, st.with_detail("param", "prompt"), r.model, "completions");
+  }
   if (Status st = check_cache_shared(who, r.cache_shared); !st.ok()) {
     return reply_error(*responder, request_id, st, r.model, "completions");
   }
@@ -279,6 +308,8 @@ void Gateway::completions(RouteCall& call) {
   spec.echo = std::move(echo);
   spec.user = r.user;
   spec.arrival = arrival;
+  spec.moderation = moderation_.get();
+  spec.moderation_context = screened;
   start_job(std::move(spec), who, upper_bound, *m, std::move(choices), responder);
 }
 

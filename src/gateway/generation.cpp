@@ -40,6 +40,7 @@ Status GenerationJob::start(std::vector<ChoiceInput> inputs) {
     if (spec_.kind == ApiKind::kChat && spec_.chat_output && spec_.chat_output->needed()) {
       c.output.emplace(*spec_.chat_output);
     }
+    if (spec_.moderation != nullptr) c.filter = spec_.moderation->output_filter(spec_.model);
   }
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     Result<RequestId> id = engine_.submit(std::move(inputs[i].request), shared_from_this());
@@ -143,8 +144,37 @@ void GenerationJob::on_tokens(Choice& c, const TokenEvent& e) {
       break;
     }
   }
+  if (c.filter) text = moderate(c, std::move(text), false);
   if (!text.empty() || !lps.empty()) emit(c, text, std::move(lps), std::nullopt);
   if (release && !done_) release_output(c);
+}
+
+std::string GenerationJob::moderate(Choice& c, std::string text, bool final) {
+  if (!c.filter || c.filtered) return c.filtered ? std::string() : text;
+  std::string out;
+  policy::OutputFilter::State state = c.filter->feed(text, &out);
+  if (final && state == policy::OutputFilter::State::kOpen) state = c.filter->finish(&out);
+  if (state == policy::OutputFilter::State::kBlocked) {
+    c.filtered = true;
+    c.stopped_by_string = true;  // nothing more of this choice is shown
+    if (!c.finished && !c.cancel_sent) {
+      c.cancel_sent = true;
+      engine_.cancel(c.engine_id);  // the engine finishes it with kCancelled: "content_filter"
+    }
+  }
+  return out;
+}
+
+std::string GenerationJob::tail_text(Choice& c) {
+  std::string tail;
+  if (!c.stopped_by_string) {
+    tail = c.stop->feed(c.detok->finish());
+    tail += c.stop->flush();
+    c.stopped_by_string = c.stop->stopped();
+  }
+  if (c.filter && !c.filtered) tail = moderate(c, std::move(tail), true);
+  if (c.filter && spec_.moderation != nullptr) spec_.moderation->record_output(spec_.moderation_context, *c.filter);
+  return tail;
 }
 
 void GenerationJob::stop() {
@@ -181,13 +211,11 @@ void GenerationJob::on_finish(Choice& c, const FinishEvent& e) {
     fail(e.message.empty() ? "the engine failed this request" : e.message);
     return;
   }
-  if (!c.stopped_by_string) {
-    std::string tail = c.stop->feed(c.detok->finish());
-    tail += c.stop->flush();
-    c.stopped_by_string = c.stop->stopped();
-    if (!tail.empty() && !done_) emit(c, tail, {}, std::nullopt);
-  }
-  c.finish_reason = c.stopped_by_string || e.reason != FinishReason::kLength ? "stop" : "length";
+  const std::string tail = tail_text(c);
+  if (!tail.empty() && !done_) emit(c, tail, {}, std::nullopt);
+  c.finish_reason = c.filtered                                                 ? "content_filter"
+                    : c.stopped_by_string || e.reason != FinishReason::kLength ? "stop"
+                                                                               : "length";
   if (done_) return;
   if (c.output) finish_output(c);
   if (spec_.stream) emit(c, "", {}, c.finish_reason);
@@ -202,16 +230,14 @@ void GenerationJob::observer_finish(Choice& c, const FinishEvent& e) {
     out.error = e.message.empty() ? "the engine failed this request" : e.message;
     status = 500;
   } else {
-    if (!c.stopped_by_string) {
-      // What the detokenizer and the stop matcher still hold is part of the reply, also when it
-      // was stopped: the tokens were generated.
-      std::string tail = c.stop->feed(c.detok->finish());
-      tail += c.stop->flush();
-      c.stopped_by_string = c.stop->stopped();
-      if (!tail.empty() && !done_) emit(c, tail, {}, std::nullopt);
-    }
+    // What the detokenizer and the stop matcher still hold is part of the reply, also when it
+    // was stopped: the tokens were generated (and go through the output filter like the rest).
+    const std::string tail = tail_text(c);
+    if (!tail.empty() && !done_) emit(c, tail, {}, std::nullopt);
     if (c.output) finish_output(c);  // (kept for the outcome also after a disconnect)
-    if (disconnected_) {
+    if (c.filtered) {
+      out.finish_reason = "content_filter";
+    } else if (disconnected_) {
       out.finish_reason = "cancelled";
       status = 499;
     } else if (e.reason == FinishReason::kCancelled && !c.stopped_by_string) {

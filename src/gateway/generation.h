@@ -26,6 +26,7 @@
 #include "api/openai_response.h"
 #include "engine/engine_client.h"
 #include "gateway/gateway_metrics.h"
+#include "gateway/moderation.h"
 #include "gateway/stop_matcher.h"
 #include "gateway/tool_calling.h"
 #include "gateway/usage_recorder.h"
@@ -91,6 +92,11 @@ struct JobSpec {
   // Chat: how each choice's text is parsed into content, reasoning and tool calls
   // (gateway/tool_calling.h). Unset, or not needed(): the text is the content.
   std::optional<ChatOutputPlan> chat_output;
+  // The output rules (gateway/moderation.h): each choice's text goes through an OutputFilter
+  // after the stop strings; a block ends the choice with finish_reason "content_filter" (the
+  // observer's outcome says so too). Null, or no output rule for the model: nothing is checked.
+  Moderation* moderation = nullptr;
+  ModerationContext moderation_context;
 };
 
 // One engine request: which prompt it belongs to, and what to submit.
@@ -123,7 +129,9 @@ class GenerationJob final : public RequestSink, public std::enable_shared_from_t
     Priority priority = Priority::kInteractive;
     std::optional<StreamingDetokenizer> detok;
     std::optional<StopMatcher> stop;
-    std::optional<ChatOutput> output;  // spec_.chat_output: the text parsed (else it is the content)
+    std::optional<ChatOutput> output;              // spec_.chat_output: the text parsed (else it is the content)
+    std::unique_ptr<policy::OutputFilter> filter;  // spec_.moderation's output rules
+    bool filtered = false;                         // the filter blocked: "content_filter"
     std::string text;
     std::string reasoning;  // observed jobs with c.output
     std::vector<TokenLogprobOut> logprobs;
@@ -142,6 +150,11 @@ class GenerationJob final : public RequestSink, public std::enable_shared_from_t
   TokenLogprobOut logprob_of(const SampleResult& r) const;
   void on_tokens(Choice& c, const TokenEvent& e);
   void on_finish(Choice& c, const FinishEvent& e);
+  // The choice's text through its output filter (as it is without one); `final` at its end.
+  // A block marks the choice filtered and cancels its engine request (engine thread only).
+  std::string moderate(Choice& c, std::string text, bool final);
+  // The choice's remaining text at its end: detokenizer, stop strings, then the filter.
+  std::string tail_text(Choice& c);
   void observer_finish(Choice& c, const FinishEvent& e);
   // Sends text (and logprobs) of one choice: an SSE chunk when streaming, else accumulates.
   void emit(Choice& c, const std::string& text, std::vector<TokenLogprobOut> logprobs,

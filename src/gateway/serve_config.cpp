@@ -14,6 +14,7 @@
 #include <set>
 
 #include "auth/csrf.h"
+#include "gateway/moderation_config.h"
 #include "gateway/router_config_toml.h"
 #include "store/email.h"
 
@@ -350,9 +351,12 @@ Status parse_document(const toml::table& doc, const std::string& base_dir, std::
   const toml::node* cluster = top.node("cluster");
   const toml::node* redis = top.node("redis");
   const toml::node* router = top.node("router");
-  RETURN_IF_ERROR(top.finish(
-      "[server], [engine], [limits], [[models]], [store], [auth], [prices], [priority], [cluster], [redis], "
-      "[router]"));
+  const toml::node* moderation = top.node("moderation");
+  RETURN_IF_ERROR(
+      top.finish("[server], [engine], [limits], [[models]], [store], [auth], [prices], [priority], [cluster], [redis], "
+                 "[router], [moderation]"));
+  if (moderation != nullptr)
+    RETURN_IF_ERROR(read_moderation_config(*moderation, source, &c->gateway.moderation, &c->gateway.guard));
 
   if (router != nullptr) {
     ASSIGN_OR_RETURN(const toml::table* t, table_at(*router, "router", source));

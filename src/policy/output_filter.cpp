@@ -66,6 +66,16 @@ bool OutputFilter::skip_private_key(bool final) {
 }
 
 OutputFilter::State OutputFilter::process(bool final, std::string* emit) {
+  bool rescan = true;
+  State state = State::kOpen;
+  while (rescan && state == State::kOpen) {
+    rescan = false;
+    state = scan(final, emit, &rescan);
+  }
+  return state;
+}
+
+OutputFilter::State OutputFilter::scan(bool final, std::string* emit, bool* rescan) {
   if (in_private_key_ && !skip_private_key(final)) {
     trim();
     return State::kOpen;
@@ -89,8 +99,8 @@ OutputFilter::State OutputFilter::process(bool final, std::string* emit) {
     policy_->evaluate_partial(Stage::kOutput, role_, model_, window, from, &scratch_, &verdict_, &hold);
     safe = std::max<std::uint64_t>(emitted_, window_begin + hold);
   }
-  if (apply_matches(window_begin, final, &safe, emit) == State::kBlocked) return State::kBlocked;
-  if (in_private_key_) {
+  if (apply_matches(window_begin, final, &safe, emit, rescan) == State::kBlocked) return State::kBlocked;
+  if (in_private_key_ || *rescan) {
     trim();
     return State::kOpen;
   }
@@ -108,7 +118,7 @@ OutputFilter::State OutputFilter::process(bool final, std::string* emit) {
 // spans of overlapping redactions merge (a redaction that more text could still extend waits:
 // *safe moves back to its start), and nothing from the first block on is shown.
 OutputFilter::State OutputFilter::apply_matches(std::uint64_t window_begin, bool final, std::uint64_t* safe,
-                                                std::string* emit) {
+                                                std::string* emit, bool* rescan) {
   std::vector<Match>& ms = verdict_.matches;
   for (Match& m : ms) {
     m.span.begin += static_cast<std::uint32_t>(window_begin);
@@ -137,10 +147,6 @@ OutputFilter::State OutputFilter::apply_matches(std::uint64_t window_begin, bool
       *safe = std::min(*safe, static_cast<std::uint64_t>(m.span.begin));  // may grow yet: wait for it
       break;
     }
-    for (std::size_t j = i; j <= last; ++j) {
-      matches_.push_back(ms[j]);
-      action_ = std::max(action_, ms[j].action);
-    }
     release(m.span.begin, emit);
     *emit += "[redacted:";
     *emit += m.label;
@@ -148,10 +154,21 @@ OutputFilter::State OutputFilter::apply_matches(std::uint64_t window_begin, bool
     if (open_from != UINT64_MAX) {
       emitted_ = std::max(emitted_, open_from);
       in_private_key_ = true;
-      if (!skip_private_key(final)) return State::kOpen;
-    } else {
-      emitted_ = std::min(std::max<std::uint64_t>(emitted_, end), block_at);
+      const bool closed = skip_private_key(final);
+      // The group ran to the window's end (the block had no END line in it); with the END line
+      // found now, the matches after it belong to the next scan, which sees them whole.
+      for (std::size_t j = i; j <= last && (!closed || ms[j].span.begin < emitted_); ++j) {
+        matches_.push_back(ms[j]);
+        action_ = std::max(action_, ms[j].action);
+      }
+      if (closed) *rescan = true;
+      return State::kOpen;
     }
+    for (std::size_t j = i; j <= last; ++j) {
+      matches_.push_back(ms[j]);
+      action_ = std::max(action_, ms[j].action);
+    }
+    emitted_ = std::min(std::max<std::uint64_t>(emitted_, end), block_at);
     i = last;
   }
   if (block == ms.end()) return State::kOpen;

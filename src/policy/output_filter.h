@@ -51,7 +51,10 @@ class OutputFilter {
  private:
   State process(bool final, std::string* emit);
   bool skip_private_key(bool final);
-  State apply_matches(std::uint64_t window_begin, bool final, std::uint64_t* safe, std::string* emit);
+  // *rescan: a private key block's END line was found while applying: the matches after it came
+  // from a window that ran into the block, so the caller evaluates again from after the END line.
+  State apply_matches(std::uint64_t window_begin, bool final, std::uint64_t* safe, std::string* emit, bool* rescan);
+  State scan(bool final, std::string* emit, bool* rescan);
   void release(std::uint64_t upto, std::string* emit);
   void trim();
   std::string_view at(std::uint64_t begin, std::uint64_t end) const {

@@ -286,6 +286,16 @@ void Policy::match_regexes(std::string_view text, std::size_t from, PolicyScratc
     *hold = std::min(*hold, std::max(partial, floor));
   };
   std::size_t* want_partial = hold != nullptr ? &partial : nullptr;
+  find_masked_keys(text, from, s);
+  // A detector's match that begins inside a masked key block is part of the block (see
+  // drop_inside_masked_keys): it must not hide a later match of the same detector either, as a
+  // match before `from` (context) does not. So the stream and the whole text agree.
+  const auto inside_key = [&s](std::size_t b) {
+    for (const Span& k : s.key_blocks) {
+      if (b > k.begin && b < k.end) return true;
+    }
+    return false;
+  };
   for (std::uint32_t r = 0; r < config_.rules.size(); ++r) {
     if (!s.applicable[r]) continue;
     const RuleConfig& rule = config_.rules[r];
@@ -312,6 +322,7 @@ void Policy::match_regexes(std::string_view text, std::size_t from, PolicyScratc
               bool closed = true;
               if (d == Detector::kPrivateKey) e = private_key_block_end(text, e, &closed);
               if (b < from) return true;  // context: decided before, and may lack what came before it
+              if (d != Detector::kPrivateKey && inside_key(b)) return true;
               last_end = e;
               collect.add(r, Span{static_cast<std::uint32_t>(b), static_cast<std::uint32_t>(e)}, detector_name(d),
                           !closed);
@@ -322,6 +333,30 @@ void Policy::match_regexes(std::string_view text, std::size_t from, PolicyScratc
       }
     }
   }
+}
+
+void Policy::find_masked_keys(std::string_view text, std::size_t from, PolicyScratch::Impl& s) const {
+  s.key_blocks.clear();
+  bool any = false;
+  for (std::uint32_t r = 0; r < config_.rules.size() && !any; ++r) {
+    if (!s.applicable[r] || config_.rules[r].kind != RuleKind::kDetector || config_.rules[r].action != Action::kRedact)
+      continue;
+    for (const Detector d : config_.rules[r].detectors) any |= d == Detector::kPrivateKey;
+  }
+  if (!any) return;
+  const CompiledRegex& re = *compiled_->detectors[static_cast<std::size_t>(Detector::kPrivateKey)];
+  std::size_t last_end = 0;
+  for_each_regex_match(re, text, 0, s, [&](std::size_t b, std::size_t e, std::size_t g1b, std::size_t g1e) {
+    if (g1b != std::string_view::npos) b = g1b, e = g1e;
+    if (b < last_end || !detector_accepts(Detector::kPrivateKey, text.substr(b, e - b))) return true;
+    bool closed = true;
+    e = private_key_block_end(text, e, &closed);
+    last_end = e;
+    // A block that begins in the context was decided before (its END line, if any, is before
+    // `from`): only the blocks of the text being decided count.
+    if (b >= from) s.key_blocks.push_back(Span{static_cast<std::uint32_t>(b), static_cast<std::uint32_t>(e)});
+    return true;
+  });
 }
 
 StreamBounds Policy::stream_bounds(Stage stage, Role role, std::string_view model) const {

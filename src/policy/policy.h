@@ -116,6 +116,8 @@ class Policy {
                      std::size_t* hold) const;
   void match_regexes(std::string_view text, std::size_t from, PolicyScratch::Impl& s, Verdict* out,
                      std::size_t* hold) const;
+  // The private key blocks a redact rule masks that begin at or after `from` (into s.key_blocks).
+  void find_masked_keys(std::string_view text, std::size_t from, PolicyScratch::Impl& s) const;
   PolicyConfig config_;
   std::unique_ptr<Compiled> compiled_;
 };

@@ -59,6 +59,7 @@ struct PolicyScratch::Impl {
   NormalizedText normalized;
   SpacedView spaced;
   std::vector<char> applicable;
+  std::vector<Span> key_blocks;  // masked private key blocks of the text (match_regexes)
   pcre2_match_data* match_data = nullptr;
   pcre2_match_context* match_context = nullptr;
   pcre2_jit_stack* jit_stack = nullptr;

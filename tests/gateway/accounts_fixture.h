@@ -98,7 +98,16 @@ class AccountsTest : public ::testing::Test {
     mo.threads = 1;
     mo.kv_cache_bytes = 8 << 20;
     mo.demo = demo_model_;
-    auto model = ServedModel::load(mo);
+    Result<std::unique_ptr<ServedModel>> model = not_found_error("no model");
+    if (scripted_engine_) {
+      // The tiny model's vocabulary with an engine the test scripts (no weights).
+      auto file = GgufFile::open(model_path_);
+      ASSERT_TRUE(file.ok());
+      model = ServedModel::with_engine({.id = "tiny", .n_ctx = 256}, std::shared_ptr<const GgufFile>(std::move(*file)),
+                                       scripted_engine_);
+    } else {
+      model = ServedModel::load(mo);
+    }
     ASSERT_TRUE(model.ok()) << model.status().to_string();
     engine_ = &(*model)->engine();
     std::vector<std::unique_ptr<ServedModel>> models;
@@ -202,6 +211,7 @@ class AccountsTest : public ::testing::Test {
   std::atomic<std::chrono::seconds> clock_offset_{std::chrono::seconds(0)};
   Accounts* accounts_ = nullptr;  // owned by the gateway
   EngineClient* engine_ = nullptr;
+  std::shared_ptr<EngineClient> scripted_engine_;  // set before start(): served instead of the tiny model
   std::shared_ptr<Gateway> gateway_;
   std::unique_ptr<HttpServer> server_;
   HttpClient client_;

@@ -181,7 +181,7 @@ kv_disk_gib = 0
   EXPECT_EQ(c->model_defaults.kv_disk_bytes, std::int64_t{3} << 29);
   EXPECT_EQ(c->model_defaults.kv_disk_dir, "/var/lib/parley/kv");
   ASSERT_EQ(c->models.size(), 1u);
-  EXPECT_EQ(c->models[0].kv_disk_bytes, 0);  // off for this model
+  EXPECT_EQ(c->models[0].kv_disk_bytes, 0);          // off for this model
   EXPECT_EQ(ServedModelOptions{}.kv_disk_bytes, 0);  // off by default
   EXPECT_NE(error_of("[engine]\nkv_disk_gib = -1\n").find("kv_disk_gib"), std::string::npos);
 }
@@ -241,6 +241,69 @@ TEST(ServeConfig, LoadsAFileAndResolvesPathsAgainstItsDirectory) {
 
 namespace parley {
 namespace {
+
+TEST(ServeConfig, ModerationRulesAreReadStrictlyAndCompiled) {
+  Result<ServeConfig> c = parse_serve_config(R"(
+[moderation]
+[[moderation.rules]]
+name = "secrets-in"
+kind = "detector"
+detectors = ["secrets"]
+stage = "input"
+action = "redact"
+)",
+                                             "/etc/parley", "parley.toml");
+  ASSERT_TRUE(c.ok()) << c.status().to_string();
+  ASSERT_TRUE(c->gateway.moderation);
+  EXPECT_EQ(c->gateway.moderation->config().rules.size(), 1u);
+  EXPECT_EQ(c->gateway.moderation->config().audit.excerpt_bytes, 0u);  // private by default
+  // No [moderation]: nothing checked.
+  EXPECT_FALSE(parse_serve_config("", "/etc/parley", "parley.toml")->gateway.moderation);
+  // A wrong action names the file, line and key; a pattern that does not compile stops too.
+  Result<ServeConfig> bad = parse_serve_config(R"(
+[[moderation.rules]]
+name = "x"
+kind = "phrases"
+phrases = ["a"]
+action = "delete"
+)",
+                                               "/etc/parley", "parley.toml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("parley.toml:6"), std::string::npos) << bad.status().to_string();
+  EXPECT_NE(bad.status().message().find("action"), std::string::npos) << bad.status().to_string();
+  // With a guard model, errors in the rules still name their line.
+  Result<ServeConfig> guarded = parse_serve_config(R"(
+[moderation.guard]
+model = "guard"
+fail = "closed"
+
+[[moderation.rules]]
+name = "x"
+kind = "phrases"
+phrases = ["a"]
+action = "delete"
+)",
+                                                   "/etc/parley", "parley.toml");
+  ASSERT_FALSE(guarded.ok());
+  EXPECT_NE(guarded.status().message().find("parley.toml:10"), std::string::npos) << guarded.status().to_string();
+  Result<ServeConfig> guard =
+      parse_serve_config("[moderation.guard]\nmodel = \"g\"\nfail = \"closed\"\n", "/etc/parley", "parley.toml");
+  ASSERT_TRUE(guard.ok()) << guard.status().to_string();
+  EXPECT_EQ(guard->gateway.guard.model, "g");
+  EXPECT_TRUE(guard->gateway.guard.fail_closed);
+  EXPECT_FALSE(
+      parse_serve_config("[moderation.guard]\nmodel = \"g\"\nfail = \"sometimes\"\n", "/etc/parley", "parley.toml")
+          .ok());
+  Result<ServeConfig> slow = parse_serve_config(R"(
+[[moderation.rules]]
+name = "slow"
+kind = "regex"
+pattern = '(a+)+$'
+)",
+                                                "/etc/parley", "parley.toml");
+  ASSERT_FALSE(slow.ok());
+  EXPECT_NE(slow.status().message().find("slow"), std::string::npos) << slow.status().to_string();
+}
 
 TEST(ServeConfigRouter, KeysAndErrors) {
   Result<ServeConfig> c = parse_serve_config(R"(

@@ -65,7 +65,7 @@ export interface Conversation {
 }
 
 export type MessageRole = 'system' | 'developer' | 'user' | 'assistant' | 'tool';
-export type FinishReason = 'stop' | 'length' | 'stopped' | 'cancelled' | 'error';
+export type FinishReason = 'stop' | 'length' | 'stopped' | 'cancelled' | 'error' | 'content_filter';
 
 export interface Message {
   id: string;

@@ -21,7 +21,7 @@ export interface MessageProps {
   onRegenerate: (id: string) => void;
 }
 
-function finishNote(m: Msg): string | null {
+export function finishNote(m: Msg): string | null {
   switch (m.finish_reason) {
     case 'length':
       return 'The reply reached its length limit.';
@@ -31,6 +31,8 @@ function finishNote(m: Msg): string | null {
       return 'The reply was interrupted.';
     case 'error':
       return `The reply failed${m.error ? `: ${m.error}` : '.'}`;
+    case 'content_filter':
+      return "The reply was stopped by this server's content policy.";
     default:
       return null;
   }
