@@ -29,6 +29,7 @@ struct ServeArgs {
   std::string auth;        // --auth none|required
   std::string worker;      // --worker URL: the models of a `parley worker` instead of local ones
   std::string token_file;  // --cluster-token-file
+  std::string otlp_endpoint;  // --otlp-endpoint
   ServeConfig cli;         // the flags' values; only flags given on the command line are applied
 };
 
@@ -77,6 +78,7 @@ Result<ServeConfig> build_config(const ServeArgs& a, const CLI::App& cmd) {
   if (given("--web-dir")) c.web_dir = f.web_dir;
   if (given("--database")) c.accounts.store_url = a.database;
   if (given("--auth")) c.accounts.auth.mode = a.auth == "none" ? AuthMode::kNone : AuthMode::kRequired;
+  if (given("--otlp-endpoint")) c.tracing.otlp_endpoint = a.otlp_endpoint;
   RETURN_IF_ERROR(apply_model_flags(cmd, a.model_flags, &c));
   if (c.server.tls_cert_file.empty() != c.server.tls_key_file.empty()) {
     return invalid_argument_error("--tls-cert and --tls-key go together");
@@ -209,6 +211,9 @@ int run_serve(const ServeArgs& args, const CLI::App& cmd) {
     }
     models.push_back(std::move(*m));
   }
+  Result<std::shared_ptr<Tracer>> tracer = make_tracer(a.tracing, args.worker.empty() ? "serve" : "gateway");
+  if (!tracer.ok()) return fail("serve", tracer.status());
+  a.gateway.tracer = *tracer;
   const AuthMode mode = (*accounts)->mode();
   auto gateway = std::make_shared<Gateway>(std::move(models), a.gateway, std::move(*accounts));
 
@@ -277,6 +282,9 @@ void add_serve_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--cluster-token-file", a->token_file,
                   "With --worker: the file holding the cluster token (else PARLEY_CLUSTER_TOKEN, else [cluster] "
                   "token_file)");
+  cmd->add_option("--otlp-endpoint", a->otlp_endpoint,
+                  "Export traces over OTLP/HTTP to this collector (http://host:4318; else [tracing] otlp_endpoint; "
+                  "none: off)");
   cmd->add_option("--auth", a->auth,
                   "none (every request is the local admin user) or required (API keys and sign-in). Default: none "
                   "when --host is loopback, required otherwise")

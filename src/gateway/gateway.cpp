@@ -130,6 +130,7 @@ void Gateway::add_routes() {
                .scope = auth::Scope::kChat,
                .json_body = true,
                .max_body_bytes = generation_body,
+               .traced = true,
                .handler = [this](RouteCall& c) { chat_completions(c); }});
   routes_.add({.method = "POST",
                .pattern = "/v1/completions",
@@ -138,6 +139,7 @@ void Gateway::add_routes() {
                .scope = auth::Scope::kChat,
                .json_body = true,
                .max_body_bytes = generation_body,
+               .traced = true,
                .handler = [this](RouteCall& c) { completions(c); }});
   add_ui_model_routes(routes_, models_);
   if (accounts_) accounts_->api().add_routes(routes_);
@@ -198,6 +200,8 @@ void Gateway::check(const HttpRequest& head, std::function<void(Verdict)> done) 
   if (Status st = check_body_head(route, head); !st.ok()) return done(refusal(a.request_id, st, route.name));
   a.route = &route;
   a.params = std::move(m.params);
+  a.trace = begin_request_trace(route.traced ? options_.tracer : nullptr, head.header("traceparent"),
+                                fmt::format("{} {}", route.method, route.pattern));
   if (route.caller == Caller::kAnyone) return done(std::move(a));
   if (!accounts_) {
     a.principal = local_principal();
@@ -206,7 +210,9 @@ void Gateway::check(const HttpRequest& head, std::function<void(Verdict)> done) 
   // Credentials are checked against the database: off the I/O thread.
   const std::string request_id = a.request_id;
   auto task = [this, head = head_of(head), a = std::move(a), done]() mutable {
+    const auto auth_start = std::chrono::steady_clock::now();
     Result<Principal> who = accounts_->authenticator().authenticate(head);
+    a.trace.authenticated.emplace(auth_start, std::chrono::steady_clock::now());
     Status st = who.ok() ? authorize(*a.route, *who) : who.status();
     if (!st.ok()) return done(refusal(a.request_id, st, a.route->name));
     a.principal = std::move(*who);
@@ -258,6 +264,7 @@ void Gateway::dispatch(HttpRequest req, Admitted admitted, const std::shared_ptr
   call->params = std::move(admitted.params);
   call->request_id = std::move(admitted.request_id);
   call->responder = responder;
+  call->trace = std::move(admitted.trace);
   if (!route.on_pool || !accounts_) return route.handler(*call);
   if (!accounts_->request_pool().try_submit([&route, call] { route.handler(*call); })) {
     const Refused r =

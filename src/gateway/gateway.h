@@ -67,6 +67,9 @@ struct GatewayOptions {
   std::shared_ptr<const StaticSite> site;
   // The priority class of each role's OpenAI API requests when they do not say ([priority]).
   RolePriorities role_priority;
+  // Tracing (obs/trace.h; null: off): spans of the routes that generate, under the caller's
+  // `traceparent`, which is forwarded to the engine (a remote worker) either way.
+  std::shared_ptr<Tracer> tracer;
 };
 
 class Gateway {
@@ -96,6 +99,7 @@ class Gateway {
     Principal principal;
     std::vector<std::pair<std::string, std::string>> params;
     std::string request_id;
+    RequestTrace trace;
   };
   // A request refused from its head; handle() answers it when it had no body to skip (the
   // connection then stays open), else the server answers and closes.
