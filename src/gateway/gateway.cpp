@@ -10,6 +10,7 @@
 #include "base/log.h"
 #include "gateway/http_errors.h"
 #include "gateway/models_api.h"
+#include "gateway/shared_state_metrics.h"
 #include "obs/request_id.h"
 
 namespace parley {
@@ -66,6 +67,7 @@ Gateway::Gateway(std::vector<std::unique_ptr<ServedModel>> models, const Gateway
                  std::unique_ptr<Accounts> accounts)
     : accounts_(std::move(accounts)), models_(std::move(models)), options_(options), metrics_(registry_) {
   for (const auto& m : models_) metrics_.watch_engine(m->id(), m->engine());
+  if (accounts_) watch_shared_state(registry_, *accounts_);
   if (accounts_) {
     ConversationApiOptions o;
     o.usage = &accounts_->usage();

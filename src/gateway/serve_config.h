@@ -9,10 +9,12 @@
 //   [limits]   request limits of the API (ApiLimits)
 //   [[models]] path (required), id, special_tokens_in_content, and any [engine] key to override
 //              it for that model
-//   [store]    url;  [auth] mode, signup, sessions, CSRF key, password cost, log-in limits
+//   [store]    url, replicas, replica_*;  [redis] url, timeouts, pool_size, key_prefix
+//   [auth]     mode, signup, sessions, CSRF key, password cost, log-in limits
 //   [limits.roles.user|admin], [limits.users."email"], [limits.keys]: rates and quotas
 //   [prices."model-id"] prompt_per_million, completion_per_million
 //   [cluster]  token_file: the shared cluster token of the internal API (`parley worker`)
+//   [router]   policy, workers, health and ejection settings of `parley gateway` (gateway/router_config.h)
 //   [tracing]  otlp_endpoint, service_name, sample_ratio
 //
 // Unknown sections and keys, wrong types and out-of-range values are errors naming the key and
@@ -27,6 +29,7 @@
 #include "base/status.h"
 #include "gateway/accounts_config.h"
 #include "gateway/gateway.h"
+#include "gateway/router_config.h"
 #include "gateway/served_model.h"
 #include "net/http_server.h"
 
@@ -56,6 +59,7 @@ struct ServeConfig {
   GatewayOptions gateway;
   AccountsConfig accounts;  // [store], [auth], account limits, [prices]
   ClusterConfig cluster;    // [cluster]
+  RouterConfig router;      // [router]
   TracingConfig tracing;    // [tracing]
 };
 
