@@ -101,6 +101,9 @@ int run_gateway(const ServeArgs& args, const CLI::App& cmd) {
   Result<std::shared_ptr<const StaticSite>> site = open_web_ui(a);
   if (!site.ok()) return fail("gateway", site.status());
   a.gateway.site = std::move(*site);
+  Result<std::shared_ptr<Tracer>> tracer = make_tracer(a.tracing, "gateway");
+  if (!tracer.ok()) return fail("gateway", tracer.status());
+  a.gateway.tracer = *tracer;
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);

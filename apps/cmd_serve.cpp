@@ -72,6 +72,7 @@ Result<ServeConfig> build_config(const ServeArgs& a, const CLI::App& cmd) {
   if (given("--database")) c.accounts.store_url = a.database;
   apply_shared_state_flags(cmd, a.shared, &c);
   if (given("--auth")) c.accounts.auth.mode = a.auth == "none" ? AuthMode::kNone : AuthMode::kRequired;
+  if (given("--otlp-endpoint")) c.tracing.otlp_endpoint = a.otlp_endpoint;
   // `parley gateway` has no model flags.
   if (cmd.get_option_no_throw("--threads") != nullptr) RETURN_IF_ERROR(apply_model_flags(cmd, a.model_flags, &c));
   if (c.server.tls_cert_file.empty() != c.server.tls_key_file.empty()) {
@@ -230,6 +231,9 @@ int run_serve(const ServeArgs& args, const CLI::App& cmd) {
     }
     models.push_back(std::move(*m));
   }
+  Result<std::shared_ptr<Tracer>> tracer = make_tracer(a.tracing, args.workers.empty() ? "serve" : "gateway");
+  if (!tracer.ok()) return fail("serve", tracer.status());
+  a.gateway.tracer = *tracer;
   const AuthMode mode = (*accounts)->mode();
   auto gateway = std::make_shared<Gateway>(std::move(models), a.gateway, std::move(*accounts));
 
@@ -281,6 +285,9 @@ void add_front_flags(CLI::App* cmd, ServeArgs* a) {
   cmd->add_option("--cluster-token-file", a->token_file,
                   "With workers: the file holding the cluster token (else PARLEY_CLUSTER_TOKEN, else [cluster] "
                   "token_file)");
+  cmd->add_option("--otlp-endpoint", a->otlp_endpoint,
+                  "Export traces over OTLP/HTTP to this collector (http://host:4318; else [tracing] otlp_endpoint; "
+                  "none: off)");
   cmd->add_option("--auth", a->auth,
                   "none (every request is the local admin user) or required (API keys and sign-in). Default: none "
                   "when --host is loopback, required otherwise")

@@ -20,6 +20,7 @@ struct WorkerArgs {
   std::uint16_t port = 8081;
   int io_threads = 2;
   std::string token_file;
+  std::string otlp_endpoint;
   int drain_timeout_s = 60;
 };
 
@@ -32,6 +33,7 @@ Result<ServeConfig> build_config(const WorkerArgs& a, const CLI::App& cmd) {
   if (cmd.count("--host") > 0 || a.config.empty()) c.server.host = a.host;
   if (cmd.count("--port") > 0 || a.config.empty()) c.server.port = a.port;
   if (cmd.count("--io-threads") > 0) c.server.io_threads = a.io_threads;
+  if (cmd.count("--otlp-endpoint") > 0) c.tracing.otlp_endpoint = a.otlp_endpoint;
   RETURN_IF_ERROR(apply_model_flags(cmd, a.model_flags, &c));
   if (c.models.empty()) return invalid_argument_error("give at least one --model (or [[models]] in --config)");
   return c;
@@ -57,6 +59,9 @@ int run_worker(const WorkerArgs& args, const CLI::App& cmd) {
 
   WorkerOptions wo;
   wo.cluster_token = *token;
+  Result<std::shared_ptr<Tracer>> tracer = make_tracer(c.tracing, "worker");
+  if (!tracer.ok()) return fail("worker", tracer.status());
+  wo.tracer = *tracer;
   auto service = WorkerService::create(wo);
   std::vector<WorkerModelOptions> models;
   for (const ServedModelOptions& m : c.models) {
@@ -116,6 +121,8 @@ void add_worker_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--cluster-token-file", a->token_file,
                   "File holding the shared cluster token that gateways must send (else PARLEY_CLUSTER_TOKEN, else "
                   "[cluster] token_file). Required unless --host is loopback");
+  cmd->add_option("--otlp-endpoint", a->otlp_endpoint,
+                  "Export traces over OTLP/HTTP to this collector (http://host:4318; else [tracing] otlp_endpoint)");
   cmd->add_option("--drain-timeout", a->drain_timeout_s, "Seconds SIGTERM waits for running streams before stopping")
       ->capture_default_str()
       ->check(CLI::Range(0, 86400));

@@ -27,6 +27,7 @@ struct ServeArgs {
   std::string workers_dns;           // gateway: --workers dns:NAME:PORT
   std::string route_policy;          // gateway: --route-policy
   std::string token_file;            // --cluster-token-file
+  std::string otlp_endpoint;         // --otlp-endpoint
   ServeConfig cli;                   // the flags' values; only flags given on the command line are applied
   SharedStateFlags shared;           // --database-replica, --redis
 };

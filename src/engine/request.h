@@ -68,6 +68,11 @@ struct GenerateRequest {
   // constrains the text after it (e.g. a tool call after <tool_call>, [TOOL_CALLS] or
   // <|python_tag|>). Empty: the grammar constrains the whole output.
   std::vector<TokenId> grammar_triggers;
+
+  // W3C trace context of the caller's span (`00-<trace>-<span>-<flags>`), forwarded to a remote
+  // engine as its `traceparent` header so that the worker's spans join the gateway's trace; the
+  // local engine ignores it.
+  std::string traceparent;
 };
 
 enum class FinishReason {

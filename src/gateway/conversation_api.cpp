@@ -105,6 +105,7 @@ struct ConversationApi::Call {
   std::string message_id;
   std::string_view name;  // for the log line: "list", "send", ...
   SteadyClock::time_point arrival;
+  RequestTrace trace;
 
   ModerationContext moderation(std::string model) const {
     ModerationContext ctx;
@@ -146,6 +147,7 @@ void ConversationApi::add_routes(RouteTable& t) {
            // The largest field plus room for the JSON around it and its escapes.
            .max_body_bytes = json ? 2 * options_.limits.max_content_bytes + (64 << 10) : kIgnoredBodyBytes,
            .on_pool = false,  // start() hands the work to the API's own pool
+           .traced = r == Route::kSend || r == Route::kRegenerate,  // they generate
            .handler = [this, r](RouteCall& c) { start(r, c); }});
   };
   route("GET", "/api/conversations", Route::kList, false);
@@ -171,6 +173,7 @@ void ConversationApi::start(Route route, RouteCall& routed) {
   auto call = std::make_shared<Call>();
   call->arrival = SteadyClock::now();
   call->request_id = std::move(routed.request_id);
+  call->trace = std::move(routed.trace);
   call->principal = std::move(routed.principal);
   call->responder = std::move(routed.responder);
   call->conversation_id = std::string(routed.param("id"));
@@ -484,6 +487,7 @@ Status ConversationApi::start_reply(Call& call, const ServedModel& model, const 
   p.usage = options_.usage;
   p.title_source = first_user_content(path);
   p.responder = call.responder;
+  p.trace = call.trace;
   auto observer = std::make_shared<ConversationReply>(std::move(p));
   JobSpec spec;
   spec.kind = ApiKind::kChat;
@@ -495,6 +499,7 @@ Status ConversationApi::start_reply(Call& call, const ServedModel& model, const 
   spec.stop = options.sampling.stop;
   spec.user = call.principal.user_id;
   spec.arrival = call.arrival;
+  spec.trace = call.trace;
   spec.observer = observer;
   spec.moderation = options_.moderation;  // a blocked reply is saved with finish_reason "content_filter"
   spec.moderation_context = call.moderation(model.id());

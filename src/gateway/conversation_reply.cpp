@@ -214,6 +214,7 @@ store::Conversation ConversationReply::name_if_untitled(store::Conversation c) {
 }
 
 void ConversationReply::persist(const GenerationOutcome& outcome) {
+  const SpanTiming span = p_.trace.child();
   store::Store& store = p_.context->store;
   store::NewMessage m;
   m.conversation_id = p_.conversation_id;
@@ -226,6 +227,7 @@ void ConversationReply::persist(const GenerationOutcome& outcome) {
   m.completion_tokens = outcome.usage.completion_tokens;
   m.make_current = true;
   Result<store::Message> saved = store.append_message(p_.principal.user_id, m);
+  p_.trace.record_child(span, "persist", !saved.ok(), saved.ok() ? std::string() : saved.status().to_string());
   HttpResponder& out = *p_.responder;
   if (!saved.ok()) {
     // E.g. the conversation was deleted meanwhile, or the database is down: the text is lost,

@@ -27,6 +27,7 @@
 #include "api/conversation_request.h"
 #include "api/conversation_response.h"
 #include "gateway/generation.h"
+#include "gateway/request_trace.h"
 #include "gateway/principal.h"
 #include "gateway/usage_recorder.h"
 #include "gateway/work_pool.h"
@@ -112,6 +113,7 @@ class ConversationReply final : public GenerationObserver, public std::enable_sh
     UsageRecorder* usage = nullptr;              // flushed before the done event reports the conversation's usage
     std::string title_source;                    // the first user message of the path: names an untitled conversation
     std::shared_ptr<HttpResponder> responder;
+    RequestTrace trace;  // the "persist" span
   };
   explicit ConversationReply(Params params) : p_(std::move(params)) {}
 

@@ -148,6 +148,7 @@ void Gateway::add_routes() {
                .scope = auth::Scope::kChat,
                .json_body = true,
                .max_body_bytes = generation_body,
+               .traced = true,
                .handler = [this](RouteCall& c) { chat_completions(c); }});
   routes_.add({.method = "POST",
                .pattern = "/v1/completions",
@@ -156,6 +157,7 @@ void Gateway::add_routes() {
                .scope = auth::Scope::kChat,
                .json_body = true,
                .max_body_bytes = generation_body,
+               .traced = true,
                .handler = [this](RouteCall& c) { completions(c); }});
   add_moderation_routes();
   add_ui_model_routes(routes_, models_);
@@ -217,6 +219,8 @@ void Gateway::check(const HttpRequest& head, std::function<void(Verdict)> done) 
   if (Status st = check_body_head(route, head); !st.ok()) return done(refusal(a.request_id, st, route.name));
   a.route = &route;
   a.params = std::move(m.params);
+  a.trace = begin_request_trace(route.traced ? options_.tracer : nullptr, head.header("traceparent"),
+                                fmt::format("{} {}", route.method, route.pattern));
   // A suspended client address or account (gateway/moderation.h) is refused everything but the
   // probes and the admin API (where an admin lifts suspensions).
   const bool suspendable = !route.admin && route.name != "health" && route.name != "ready" && route.name != "metrics";
@@ -233,7 +237,9 @@ void Gateway::check(const HttpRequest& head, std::function<void(Verdict)> done) 
   // Credentials are checked against the database: off the I/O thread.
   const std::string request_id = a.request_id;
   auto task = [this, head = head_of(head), a = std::move(a), done, suspendable]() mutable {
+    const auto auth_start = std::chrono::steady_clock::now();
     Result<Principal> who = accounts_->authenticator().authenticate(head);
+    a.trace.authenticated.emplace(auth_start, std::chrono::steady_clock::now());
     Status st = who.ok() ? authorize(*a.route, *who) : who.status();
     if (st.ok() && suspendable) st = moderation_->check_suspended(*who, "");
     if (!st.ok()) return done(refusal(a.request_id, st, a.route->name));
@@ -286,6 +292,7 @@ void Gateway::dispatch(HttpRequest req, Admitted admitted, const std::shared_ptr
   call->params = std::move(admitted.params);
   call->request_id = std::move(admitted.request_id);
   call->responder = responder;
+  call->trace = std::move(admitted.trace);
   if (moderation_->policy()) {
     // Rate-limit and quota hits and failed log-ins count towards the caller's violation score.
     auto ctx = std::make_shared<ModerationContext>(moderation_context(*call, ""));

@@ -70,9 +70,11 @@ struct GatewayOptions {
   RolePriorities role_priority;
   // [moderation]: the compiled rules (gateway/moderation.h). Null or empty: nothing is checked.
   std::shared_ptr<const policy::Policy> moderation;
-  store::Clock moderation_clock = store::system_now;
-  GuardConfig guard;  // [moderation.guard]: a served model as a prompt classifier (model empty: none)  // violation
-                      // scores and suspensions (tests move it)
+  store::Clock moderation_clock = store::system_now;  // violation scores and suspensions (tests move it)
+  GuardConfig guard;  // [moderation.guard]: a served model as a prompt classifier (model empty: none)
+  // Tracing (obs/trace.h; null: off): spans of the routes that generate, under the caller's
+  // `traceparent`, which is forwarded to the engine (a remote worker) either way.
+  std::shared_ptr<Tracer> tracer;
 };
 
 class Gateway {
@@ -103,6 +105,7 @@ class Gateway {
     Principal principal;
     std::vector<std::pair<std::string, std::string>> params;
     std::string request_id;
+    RequestTrace trace;
   };
   // A request refused from its head; handle() answers it when it had no body to skip (the
   // connection then stays open), else the server answers and closes.

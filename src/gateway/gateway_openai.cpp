@@ -188,6 +188,7 @@ void Gateway::chat_completions(RouteCall& call) {
   spec.kind = ApiKind::kChat;
   spec.response_id = "chatcmpl-" + new_request_id().substr(4);
   spec.request_id = request_id;
+  spec.trace = call.trace;
   spec.model = r.model;
   spec.endpoint = "chat";
   spec.created = unix_now();
@@ -298,6 +299,7 @@ void Gateway::completions(RouteCall& call) {
   spec.kind = ApiKind::kCompletion;
   spec.response_id = "cmpl-" + new_request_id().substr(4);
   spec.request_id = request_id;
+  spec.trace = call.trace;
   spec.model = r.model;
   spec.endpoint = "completions";
   spec.created = unix_now();

@@ -43,6 +43,13 @@ Status GenerationJob::start(std::vector<ChoiceInput> inputs) {
     if (spec_.moderation != nullptr) c.filter = spec_.moderation->output_filter(spec_.model);
   }
   for (std::size_t i = 0; i < inputs.size(); ++i) {
+    GenerateRequest& g = inputs[i].request;
+    if (spec_.trace.recording()) {
+      choices_[i].generate = spec_.trace.child();
+      g.traceparent = format_traceparent(choices_[i].generate.context);
+    } else {
+      g.traceparent = spec_.trace.traceparent;
+    }
     Result<RequestId> id = engine_.submit(std::move(inputs[i].request), shared_from_this());
     if (!id.ok()) {
       done_ = true;  // the caller answers; late events for the cancelled ones are ignored
@@ -194,6 +201,7 @@ void GenerationJob::on_finish(Choice& c, const FinishEvent& e) {
   ++n_finished_;
   c.usage = e;
   metrics_.queue_time.with({spec_.model, std::string(priority_name(c.priority))}).observe(e.timings.queue_s);
+  record_generate_spans(spec_.trace, c.generate, e, spec_.model);
   // Every choice has ended, however (finished, stopped, failed, cancelled by a disconnect): the
   // engine's counts are final, so this is when the request is charged.
   if (n_finished_ == choices_.size()) account_usage();
@@ -407,6 +415,7 @@ void GenerationJob::record(int status) {
   const double seconds = std::chrono::duration<double>(Clock::now() - spec_.arrival).count();
   metrics_.requests.with({spec_.model, spec_.endpoint, std::to_string(status)}).inc();
   metrics_.e2e.with({spec_.model, spec_.endpoint}).observe(seconds);
+  record_request_span(spec_.trace, status, spec_.request_id);
   const Usage u = usage();
   log_event(LogLevel::kInfo, "request",
             {{"request_id", spec_.request_id},

@@ -27,6 +27,7 @@
 #include "engine/engine_client.h"
 #include "gateway/gateway_metrics.h"
 #include "gateway/moderation.h"
+#include "gateway/request_trace.h"
 #include "gateway/stop_matcher.h"
 #include "gateway/tool_calling.h"
 #include "gateway/usage_recorder.h"
@@ -97,6 +98,9 @@ struct JobSpec {
   // observer's outcome says so too). Null, or no output rule for the model: nothing is checked.
   Moderation* moderation = nullptr;
   ModerationContext moderation_context;
+  // The request's trace: each choice's engine request carries it on (`traceparent`), and with a
+  // tracer the job records the generate spans and, at its end, the request's span.
+  RequestTrace trace;
 };
 
 // One engine request: which prompt it belongs to, and what to submit.
@@ -142,6 +146,7 @@ class GenerationJob final : public RequestSink, public std::enable_shared_from_t
     FinishEvent usage;
     std::int64_t text_bytes = 0;  // bytes of text sent so far (completion logprob offsets)
     std::optional<std::chrono::steady_clock::time_point> last_token;
+    SpanTiming generate;  // its "generate" span, when the trace is recording
   };
 
   GenerationJob(JobSpec spec, const Tokenizer& tokenizer, EngineClient& engine,

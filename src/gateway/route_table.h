@@ -31,6 +31,7 @@
 #include "auth/roles.h"
 #include "base/status.h"
 #include "gateway/principal.h"
+#include "gateway/request_trace.h"
 #include "net/http_request.h"
 #include "net/http_responder.h"
 
@@ -50,6 +51,7 @@ struct RouteCall {
   std::vector<std::pair<std::string, std::string>> params;  // from the pattern's {names}
   std::string request_id;
   std::shared_ptr<HttpResponder> responder;
+  RequestTrace trace;  // the route's spans (recording only for RouteSpec::traced routes)
 
   // The value of the pattern's {name} ("" when the pattern has none).
   std::string_view param(std::string_view name) const;
@@ -73,6 +75,8 @@ struct RouteSpec {
   // Runs on the gateway's request pool (it blocks on the database or does CPU work); false: on
   // the I/O thread (it answers at once, or hands the work to its own pool).
   bool on_pool = true;
+  // Its requests are traced (gateway/request_trace.h): the routes that generate.
+  bool traced = false;
   RouteHandler handler;
 };
 

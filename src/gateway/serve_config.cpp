@@ -16,6 +16,7 @@
 #include "auth/csrf.h"
 #include "gateway/moderation_config.h"
 #include "gateway/router_config_toml.h"
+#include "obs/otlp_exporter.h"
 #include "store/email.h"
 
 namespace parley {
@@ -352,12 +353,22 @@ Status parse_document(const toml::table& doc, const std::string& base_dir, std::
   const toml::node* redis = top.node("redis");
   const toml::node* router = top.node("router");
   const toml::node* moderation = top.node("moderation");
+  const toml::node* tracing = top.node("tracing");
   RETURN_IF_ERROR(
       top.finish("[server], [engine], [limits], [[models]], [store], [auth], [prices], [priority], [cluster], [redis], "
-                 "[router], [moderation]"));
+                 "[router], [moderation], [tracing]"));
   if (moderation != nullptr)
     RETURN_IF_ERROR(read_moderation_config(*moderation, source, &c->gateway.moderation, &c->gateway.guard));
 
+  if (tracing != nullptr) {
+    ASSIGN_OR_RETURN(const toml::table* t, table_at(*tracing, "tracing", source));
+    TableReader r(*t, "tracing.", source);
+    RETURN_IF_ERROR(r.string("otlp_endpoint", &c->tracing.otlp_endpoint));
+    RETURN_IF_ERROR(r.string("service_name", &c->tracing.service_name));
+    RETURN_IF_ERROR(r.number("sample_ratio", 1.0, &c->tracing.sample_ratio));
+    RETURN_IF_ERROR(r.finish("otlp_endpoint, service_name, sample_ratio"));
+    if (!c->tracing.otlp_endpoint.empty()) RETURN_IF_ERROR(make_tracer(c->tracing, "check").status());
+  }
   if (router != nullptr) {
     ASSIGN_OR_RETURN(const toml::table* t, table_at(*router, "router", source));
     RETURN_IF_ERROR(parse_router_config(*t, source, &c->router));
@@ -540,6 +551,22 @@ Result<ServeConfig> load_serve_config(const std::string& path) {
   if (std::ferror(f.get())) return errno_error("read the config file", path, errno);
   const std::string base_dir = std::filesystem::absolute(std::filesystem::path(path)).parent_path().string();
   return parse_serve_config(text, base_dir, path);
+}
+
+Result<std::shared_ptr<Tracer>> make_tracer(const TracingConfig& config, std::string_view role) {
+  if (config.otlp_endpoint.empty()) return std::shared_ptr<Tracer>();
+  OtlpExporterOptions o;
+  o.endpoint = config.otlp_endpoint;
+  o.service_name = config.service_name.empty() ? fmt::format("parley-{}", role) : config.service_name;
+  Result<std::unique_ptr<OtlpHttpExporter>> exporter = OtlpHttpExporter::create(o);
+  if (!exporter.ok()) {
+    return invalid_argument_error("tracing.otlp_endpoint '{}': {}", config.otlp_endpoint, exporter.status().message());
+  }
+  if (role == "check") return std::shared_ptr<Tracer>();
+  TracerOptions t;
+  t.service_name = o.service_name;
+  t.sample_ratio = config.sample_ratio;
+  return Tracer::create(t, std::move(*exporter));
 }
 
 }  // namespace parley

@@ -15,6 +15,7 @@
 //   [prices."model-id"] prompt_per_million, completion_per_million
 //   [cluster]  token_file: the shared cluster token of the internal API (`parley worker`)
 //   [router]   policy, workers, health and ejection settings of `parley gateway` (gateway/router_config.h)
+//   [tracing]  otlp_endpoint, service_name, sample_ratio
 //
 // Unknown sections and keys, wrong types and out-of-range values are errors naming the key and
 // its line: a typo in a config file must not silently fall back to a default.
@@ -24,6 +25,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/result.h"
 #include "base/status.h"
 #include "gateway/accounts_config.h"
 #include "gateway/gateway.h"
@@ -38,6 +40,16 @@ struct ClusterConfig {
   std::string token_file;  // the shared cluster token (one line); "" = none
 };
 
+// [tracing]: spans exported over OTLP/HTTP (obs/trace.h); off while otlp_endpoint is empty.
+struct TracingConfig {
+  std::string otlp_endpoint;  // http://collector:4318
+  std::string service_name;   // "" = "parley-<role>" (serve, gateway, worker)
+  double sample_ratio = 1.0;  // of new traces (a caller's sampled flag is followed)
+};
+
+// The tracer of `config` for `role`, or null when tracing is off. kInvalidArgument: a bad endpoint.
+Result<std::shared_ptr<Tracer>> make_tracer(const TracingConfig& config, std::string_view role);
+
 struct ServeConfig {
   HttpServerOptions server;
   std::string data_dir = "data";           // the demo model is generated here
@@ -48,6 +60,7 @@ struct ServeConfig {
   AccountsConfig accounts;  // [store], [auth], account limits, [prices]
   ClusterConfig cluster;    // [cluster]
   RouterConfig router;      // [router]
+  TracingConfig tracing;    // [tracing]
 };
 
 inline constexpr std::size_t kMaxConfigFileBytes = 1 << 20;

@@ -22,6 +22,7 @@ struct RemoteEngineClient::Call {
   RequestId id = 0;
   std::string remote_id;
   std::string body;
+  std::string traceparent;  // forwarded as the header of that name
   std::shared_ptr<RequestSink> sink;
   std::shared_ptr<HttpCancellation> http_cancel = std::make_shared<HttpCancellation>();
   std::atomic<bool> cancel_requested{false};
@@ -80,6 +81,7 @@ Result<RequestId> RemoteEngineClient::submit(GenerateRequest request, std::share
   call->id = next_id_.fetch_add(1);
   call->remote_id = fmt::format("{}-{}", id_prefix_, call->id);
   call->sink = std::move(sink);
+  call->traceparent = request.traceparent;
   ASSIGN_OR_RETURN(call->body, generate_request_to_json(options_.model, call->remote_id, request));
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -127,6 +129,7 @@ void RemoteEngineClient::stream_events(const std::shared_ptr<Call>& call) {
   req.url = options_.worker_url + std::string(kInternalApiPrefix) + "/generate";
   req.headers = auth_headers();
   req.headers.emplace_back("Content-Type", "application/json");
+  if (!call->traceparent.empty()) req.headers.emplace_back("traceparent", call->traceparent);
   req.body = std::move(call->body);
   req.timeout = options_.head_timeout;
   req.idle_timeout = options_.idle_timeout;

@@ -26,6 +26,13 @@ class WorkerStreamSink final : public RequestSink {
                    std::string request_id)
       : service_(std::move(service)), responder_(std::move(responder)), request_id_(std::move(request_id)) {}
 
+  // Records the call's span in `tracer` when it finishes.
+  void trace(std::shared_ptr<Tracer> tracer, SpanTiming span, std::string model) {
+    tracer_ = std::move(tracer);
+    span_ = span;
+    model_ = std::move(model);
+  }
+
   void on_event(RequestId, EngineEvent event) override {
     std::lock_guard<std::mutex> lock(mu_);
     if (!started_) {
@@ -49,13 +56,31 @@ class WorkerStreamSink final : public RequestSink {
       responder_->write(tokens_event_sse(*t));
       return;
     }
-    responder_->write(finish_event_sse(std::get<FinishEvent>(event)));
+    const auto& finish = std::get<FinishEvent>(event);
+    responder_->write(finish_event_sse(finish));
     responder_->finish();
+    if (tracer_) record_span(finish);
     if (auto service = service_.lock()) service->unregister_active(request_id_);
+  }
+
+  void record_span(const FinishEvent& f) {
+    SpanRecord r = finish_span(span_, "worker generate", SpanKind::kServer);
+    r.attributes = {{"parley.model", model_},
+                    {"parley.request_id", request_id_},
+                    {"parley.finish_reason", std::string(finish_reason_name(f.reason))}};
+    r.int_attributes = {{"parley.prompt_tokens", f.prompt_tokens},
+                        {"parley.cached_prompt_tokens", f.cached_prompt_tokens},
+                        {"parley.completion_tokens", f.completion_tokens}};
+    r.error = f.reason == FinishReason::kError;
+    r.status_message = f.message;
+    tracer_->record(std::move(r));
   }
 
   std::weak_ptr<WorkerService> service_;
   std::shared_ptr<HttpResponder> responder_;
+  std::shared_ptr<Tracer> tracer_;
+  SpanTiming span_;
+  std::string model_;
   std::string request_id_;
   std::mutex mu_;
   bool started_ = false;
@@ -103,6 +128,14 @@ void WorkerService::run_generate(const HttpRequest& request, const std::shared_p
     return respond_error(*responder, invalid_argument_error("request id '{}' is already in flight", w.request_id));
   }
   auto sink = std::make_shared<WorkerStreamSink>(weak_from_this(), responder, w.request_id);
+  // Tracing: the engine request carries the caller's context on; the span is this call's.
+  const std::optional<TraceContext> parent = parse_traceparent(request.header("traceparent"));
+  if (parent) w.request.traceparent = format_traceparent(*parent);
+  if (options_.tracer && parent) {
+    const TraceContext mine = options_.tracer->child_of(parent);
+    w.request.traceparent = format_traceparent(mine);
+    sink->trace(options_.tracer, SpanTiming{.context = mine, .parent_span_id = parent->span_id}, model->id());
+  }
   Result<RequestId> id = model->engine().submit(std::move(w.request), sink);
   if (!id.ok()) {
     unregister_active(w.request_id);

@@ -20,7 +20,8 @@
 // sampling) is an error response with the worker protocol's status (429, 400, ...); once
 // accepted, the response is a stream. A client that goes away cancels its request, so a worker
 // never computes for nobody. Drain: new generate calls get 503, /ready turns 503, and running
-// streams go on to their end (wait_idle() waits for them).
+// streams go on to their end (wait_idle() waits for them). A generate call's `traceparent`
+// header reaches the engine request (and a span is recorded with WorkerOptions::tracer).
 //
 // Thread safety: handle() is called concurrently from the I/O threads; every method is thread-safe.
 #pragma once
@@ -38,6 +39,7 @@
 #include "base/result.h"
 #include "net/http_server.h"
 #include "obs/metrics.h"
+#include "obs/trace.h"
 #include "router/engine_metrics.h"
 #include "router/worker_protocol.h"
 #include "worker/worker_model.h"
@@ -48,6 +50,9 @@ struct WorkerOptions {
   std::string cluster_token;  // "" = no authentication (loopback only)
   WorkerProtocolLimits limits;
   int parse_threads = 2;  // the pool that parses generate calls and compiles their grammars
+  // Tracing (obs/trace.h), off when null: a generate call with a `traceparent` header records a
+  // server span "worker generate" in the caller's trace.
+  std::shared_ptr<Tracer> tracer;
 };
 
 class WorkerService : public std::enable_shared_from_this<WorkerService> {

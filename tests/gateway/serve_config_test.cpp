@@ -305,6 +305,37 @@ pattern = '(a+)+$'
   EXPECT_NE(slow.status().message().find("slow"), std::string::npos) << slow.status().to_string();
 }
 
+TEST(ServeConfigTracing, TracingKeysAndTheirChecks) {
+  Result<ServeConfig> c = parse_serve_config(R"(
+[tracing]
+otlp_endpoint = "http://collector:4318"
+service_name = "parley-gw"
+sample_ratio = 0.25
+)",
+                                             "/etc/parley", "parley.toml");
+  ASSERT_TRUE(c.ok()) << c.status().to_string();
+  EXPECT_EQ(c->tracing.otlp_endpoint, "http://collector:4318");
+  EXPECT_EQ(c->tracing.service_name, "parley-gw");
+  EXPECT_DOUBLE_EQ(c->tracing.sample_ratio, 0.25);
+  EXPECT_TRUE(parse_serve_config("", "/", "p").value().tracing.otlp_endpoint.empty());  // off by default
+
+  for (const char* bad : {"[tracing]\notlp_endpoint = \"https://collector:4318\"\n",
+                          "[tracing]\notlp_endpoint = \"collector\"\n", "[tracing]\nsample_ratio = 1.5\n",
+                          "[tracing]\nendpoint = \"http://c:4318\"\n"}) {
+    Result<ServeConfig> r = parse_serve_config(bad, "/", "parley.toml");
+    EXPECT_FALSE(r.ok()) << bad;
+    if (!r.ok()) {
+      EXPECT_NE(r.status().message().find("tracing."), std::string::npos) << r.status().to_string();
+    }
+  }
+  // make_tracer: nothing without an endpoint, a tracer with one.
+  EXPECT_EQ(make_tracer({}, "serve").value(), nullptr);
+  auto t = make_tracer({.otlp_endpoint = "http://127.0.0.1:4318"}, "serve");
+  ASSERT_TRUE(t.ok());
+  ASSERT_NE(*t, nullptr);
+  EXPECT_EQ((*t)->options().service_name, "parley-serve");
+}
+
 TEST(ServeConfigRouter, KeysAndErrors) {
   Result<ServeConfig> c = parse_serve_config(R"(
 [router]

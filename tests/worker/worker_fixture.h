@@ -94,6 +94,7 @@ class WorkerTest : public ::testing::Test {
   void start_worker(std::string token = std::string(kClusterToken)) {
     WorkerOptions wo;
     wo.cluster_token = std::move(token);
+    wo.tracer = tracer_;
     service_ = WorkerService::create(wo);
     ASSERT_TRUE(service_->load({model_options()}).ok());
     HttpServerOptions so;
@@ -173,6 +174,7 @@ class WorkerTest : public ::testing::Test {
 
   static inline std::filesystem::path model_dir_;
   static inline std::string model_path_;
+  std::shared_ptr<Tracer> tracer_;  // the worker's, when a test sets it before start_worker()
   std::shared_ptr<WorkerService> service_;
   ManualEngine* manual_ = nullptr;  // owned by the service's model
   std::unique_ptr<HttpServer> server_;
