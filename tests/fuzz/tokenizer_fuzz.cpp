@@ -87,6 +87,12 @@ void load_all() {
   }
 }
 
+// SentencePiece writes spaces as U+2581 and decodes U+2581 as a space, so a text that holds one
+// does not come back as it was (the reference tokenizer does the same).
+bool has_spm_space(std::string_view text) {
+  return text.find("\xE2\x96\x81") != std::string_view::npos;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {
@@ -117,8 +123,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // An added token that is also a byte's symbol (DeepSeek Coder's "÷" for byte 0xF7) decodes to
     // its text, so a lone invalid byte comes back as that character: valid UTF-8 only there.
     const bool valid = parley::utf8_is_valid(text);
-    const bool round_trips =
-        v.kind == parley::VocabKind::kBpe ? l.all_bytes && (valid || !l.user_defined) : l.byte_fallback && valid;
+    const bool round_trips = v.kind == parley::VocabKind::kBpe ? l.all_bytes && (valid || !l.user_defined)
+                                                               : l.byte_fallback && valid && !has_spm_space(text);
     if (round_trips) expect(tok.decode(ids) == text, "decode(encode(x)) == x");
   }
 
