@@ -11,8 +11,33 @@
 namespace parley {
 namespace {
 
-bool is_space_byte(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+// Unicode White_Space (Rust's char::is_whitespace): what Hugging Face's added tokens with lstrip or
+// rstrip swallow next to them, no-break and ideographic spaces included.
+bool is_white_space(char32_t c) {
+  return (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0x1680 ||
+         (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
+}
+
+// The end of the whitespace that starts at s[pos].
+std::size_t skip_space_forward(std::string_view s, std::size_t pos) {
+  while (pos < s.size()) {
+    std::size_t next = pos;
+    if (!is_white_space(utf8_decode(s, &next))) break;
+    pos = next;
+  }
+  return pos;
+}
+
+// The start of the whitespace that ends at s[end] (not before `floor`).
+std::size_t skip_space_backward(std::string_view s, std::size_t floor, std::size_t end) {
+  while (end > floor) {
+    std::size_t start = end - 1;  // back to the lead byte of the last character (at most 3 more)
+    while (start > floor && end - start < 4 && (static_cast<unsigned char>(s[start]) & 0xC0) == 0x80) --start;
+    std::size_t next = start;
+    if (!is_white_space(utf8_decode(s, &next)) || next != end) break;
+    end = start;
+  }
+  return end;
 }
 
 constexpr std::size_t kNoLimit = std::numeric_limits<std::size_t>::max();
@@ -88,15 +113,11 @@ std::vector<Tokenizer::Fragment> Tokenizer::partition(std::string_view text, boo
       for (std::size_t pos = raw.find(tok); pos != std::string_view::npos; pos = raw.find(tok, start)) {
         found = true;
         std::size_t left_end = pos;
-        if (attr & kAttrLstrip) {
-          while (left_end > start && is_space_byte(raw[left_end - 1])) --left_end;
-        }
+        if (attr & kAttrLstrip) left_end = skip_space_backward(raw, start, left_end);
         if (left_end > start) next.push_back({f.begin + start, left_end - start, kNoToken});
         next.push_back({f.begin + pos, tok.size(), id});
         start = pos + tok.size();
-        if (attr & kAttrRstrip) {
-          while (start < raw.size() && is_space_byte(raw[start])) ++start;
-        }
+        if (attr & kAttrRstrip) start = skip_space_forward(raw, start);
       }
       if (start < raw.size()) next.push_back({f.begin + start, raw.size() - start, kNoToken});
     }

@@ -65,6 +65,20 @@ TEST(Tokenizer, SpmPrefixesASpaceAfterSpecialTokens) {
   EXPECT_EQ(spm.decode(plain), "<s>Hello");
 }
 
+// Phi-3's added tokens swallow the whitespace after them as Hugging Face does it: Unicode
+// White_Space (char::is_whitespace), not only ASCII. A no-break space mixed with ordinary spaces
+// after <|end|> used to stay in the text and change the tokens.
+TEST(Tokenizer, AddedTokensStripUnicodeWhitespace) {
+  const Tokenizer& phi = tokenizer("phi-3");
+  const auto bare = phi.encode("<|end|>Hi", kSpecial);
+  EXPECT_EQ(phi.encode("<|end|> \n Hi", kSpecial), bare);
+  EXPECT_EQ(phi.encode("<|end|>\u00a0 Hi", kSpecial), bare);
+  EXPECT_EQ(phi.encode("<|end|> \u00a0\u3000\u2009Hi", kSpecial), bare);
+  // Not past other characters (U+200B is not whitespace), and <s> strips nothing.
+  EXPECT_NE(phi.encode("<|end|>\u200bHi", kSpecial), bare);
+  EXPECT_NE(phi.encode("<s>\u00a0Hi", kSpecial), phi.encode("<s>Hi", kSpecial));
+}
+
 TEST(Tokenizer, LlamaBpeSpecialTokens) {
   const Tokenizer& t = tokenizer("llama-bpe");
   const auto ids = t.encode("<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>", kSpecial);
