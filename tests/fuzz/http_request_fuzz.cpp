@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -54,6 +55,7 @@ void handle(parley::HttpRequest req, std::shared_ptr<parley::HttpResponder> r) {
 bool write_all(int fd, std::string_view bytes) {
   while (!bytes.empty()) {
     const ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return false;  // the server may refuse and close early: fine
     bytes.remove_prefix(static_cast<std::size_t>(n));
   }
@@ -65,8 +67,11 @@ bool read_until_close(int fd, std::string* out) {
   char buf[4096];
   for (;;) {
     pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, 10'000) <= 0) return false;
+    const int ready = ::poll(&p, 1, 10'000);
+    if (ready < 0 && errno == EINTR) continue;  // libFuzzer's -timeout alarm interrupts system calls
+    if (ready <= 0) return false;
     const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return true;
     if (out->size() < (1u << 20)) out->append(buf, static_cast<std::size_t>(n));
   }
@@ -104,7 +109,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   addr.sin_family = AF_INET;
   addr.sin_port = htons(server()->port());
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  expect(::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0, "connects");
+  int rc = 0;
+  do {
+    rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
+  } while (rc != 0 && errno == EINTR);
+  expect(rc == 0 || errno == EISCONN, "connects");  // (a retried connect that had completed: EISCONN)
   if (write_all(fd, bytes.substr(0, split))) write_all(fd, bytes.substr(split));
   ::shutdown(fd, SHUT_WR);
   std::string response;
