@@ -10,6 +10,7 @@
 #include "base/log.h"
 #include "gateway/http_errors.h"
 #include "gateway/models_api.h"
+#include "obs/process_metrics.h"
 #include "obs/request_id.h"
 
 namespace parley {
@@ -65,6 +66,7 @@ std::size_t generation_body_bytes_max(const std::vector<std::unique_ptr<ServedMo
 Gateway::Gateway(std::vector<std::unique_ptr<ServedModel>> models, const GatewayOptions& options,
                  std::unique_ptr<Accounts> accounts)
     : accounts_(std::move(accounts)), models_(std::move(models)), options_(options), metrics_(registry_) {
+  add_process_metrics(registry_);  // RSS, open descriptors, threads (obs/process_metrics.h)
   for (const auto& m : models_) metrics_.watch_engine(m->id(), m->engine());
   if (accounts_) {
     ConversationApiOptions o;
