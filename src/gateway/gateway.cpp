@@ -274,6 +274,10 @@ void Gateway::probe(RouteCall& c, bool ready) const {
     c.responder->respond(200, json_headers(c.request_id), R"({"status":"ok"})");
     return;
   }
+  if (shutting_down()) {
+    c.responder->respond(503, json_headers(c.request_id), R"({"status":"shutting down"})");
+    return;
+  }
   const bool up = !models_.empty();
   c.responder->respond(up ? 200 : 503, json_headers(c.request_id),
                        up ? std::string(R"({"status":"ready"})") : std::string(R"({"status":"no model loaded"})"));
