@@ -62,6 +62,10 @@ Tokenizer::Tokenizer(std::unique_ptr<Vocab> vocab) : vocab_(std::move(vocab)) {
   // B / max_token_bytes_ tokens.
   for (TokenId id = 0; id < vocab_->size(); ++id)
     max_token_bytes_ = std::max(max_token_bytes_, token_piece(id, true).size());
+  if (vocab_->kind == VocabKind::kBpe && vocab_->unk == kNoToken) {
+    for (int b = 0; b < 256 && !drops_bytes_; ++b)
+      drops_bytes_ = vocab_->find(ByteEncoding::get().encode_byte(static_cast<std::uint8_t>(b))) == kNoToken;
+  }
 }
 
 Tokenizer::~Tokenizer() = default;
@@ -147,7 +151,9 @@ std::optional<std::vector<TokenId>> Tokenizer::encode_at_most(std::string_view t
 
 bool Tokenizer::encode_raw(std::string_view raw, bool starts_text, std::size_t out_max,
                            std::vector<TokenId>* out) const {
-  if (out_max != kNoLimit) {
+  // The work stays bounded without this check too: encode_at_most() refused texts over its byte
+  // bound, and encode_fragment() stops after the word that passes out_max.
+  if (out_max != kNoLimit && !drops_bytes_) {
     const std::size_t tokens_min = (raw.size() + max_token_bytes_ - 1) / max_token_bytes_;
     if (out->size() + tokens_min > out_max) return false;
   }

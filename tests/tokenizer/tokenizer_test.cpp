@@ -79,6 +79,19 @@ TEST(Tokenizer, AddedTokensStripUnicodeWhitespace) {
   EXPECT_NE(phi.encode("<s>\u00a0Hi", kSpecial), phi.encode("<s>Hi", kSpecial));
 }
 
+// Found by tokenizer_fuzz: Falcon has no token for byte 0xFB (nor <unk>), so the fragment after
+// <|endoftext|> gives no token; encode_at_most() refused the text at its exact count, assuming at
+// least one token per fragment.
+TEST(Tokenizer, EncodeAtMostWithBytesThatHaveNoToken) {
+  const Tokenizer& falcon = tokenizer("falcon");
+  const std::string text = std::string("\0\xff\xff<|endoftext|>\xfb", 17);
+  const auto ids = falcon.encode(text, kSpecial);
+  const auto at_most = falcon.encode_at_most(text, ids.size(), kSpecial);
+  ASSERT_TRUE(at_most.has_value());
+  EXPECT_EQ(*at_most, ids);
+  EXPECT_FALSE(falcon.encode_at_most(text, ids.size() - 1, kSpecial).has_value());
+}
+
 TEST(Tokenizer, LlamaBpeSpecialTokens) {
   const Tokenizer& t = tokenizer("llama-bpe");
   const auto ids = t.encode("<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>", kSpecial);
