@@ -10,7 +10,7 @@ PARLEY     := $(BUILD)/bin/parley
 HOST       ?= 127.0.0.1
 PORT       ?= 8080
 
-.PHONY: help setup configure build test run bench fuzz asan format lint clean
+.PHONY: help setup configure build test run bench fuzz asan format lint clean image deploy-check
 
 help:
 	@echo "make run     install what is missing, build, and serve the chat UI and the API (built-in demo model) on http://$(HOST):$(PORT)"
@@ -20,6 +20,8 @@ help:
 	@echo "make fuzz    run each libFuzzer target for a minute (FUZZ_SECONDS=60, FUZZ_TARGETS=...); make test replays the committed seeds (fuzz_smoke_*)"
 	@echo "make asan    build and test with AddressSanitizer + UndefinedBehaviorSanitizer in build-asan/"
 	@echo "make format  clang-format the sources;  make lint  clang-tidy them"
+	@echo "make image   an OCI image ($(IMAGE)) of this build with buildah, no base image pulled; also $(IMAGE_ARCHIVE)"
+	@echo "make deploy-check  render and check deploy/ (kustomize overlays, yamllint, promtool) offline"
 
 setup:
 	@scripts/setup
@@ -61,6 +63,15 @@ format:
 
 lint: configure
 	find src apps -name '*.cpp' | xargs clang-tidy-14 -p $(BUILD) --quiet
+
+# The OCI image of the local build (scripts/make-image); the Containerfile builds one from source.
+IMAGE         ?= parley:dev
+IMAGE_ARCHIVE ?= $(BUILD)/parley-image.oci.tar
+image: build
+	scripts/make-image --parley $(PARLEY) --tag $(IMAGE) --oci-archive $(IMAGE_ARCHIVE)
+
+deploy-check: configure
+	ctest --test-dir $(BUILD) --output-on-failure -L deploy -LE image
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz

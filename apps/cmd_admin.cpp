@@ -23,6 +23,7 @@
 #include "base/log.h"
 #include "gateway/accounts_config.h"
 #include "gateway/serve_config.h"
+#include "store/backup.h"
 #include "store/open_store.h"
 
 namespace parley::cli {
@@ -50,17 +51,16 @@ struct Opened {
   AccountsConfig accounts;
 };
 
-// The store `parley serve` would open with the same --data / --database / --config.
-Result<Opened> open(const AdminArgs& a) {
-  Opened o;
+// The URL of the store `parley serve` would open with the same --data / --database / --config.
+Result<std::string> store_url(const AdminArgs& a, AccountsConfig* accounts) {
   std::string data = "data";
   if (!a.config.empty()) {
     ASSIGN_OR_RETURN(const ServeConfig c, load_serve_config(a.config));
-    o.accounts = c.accounts;
+    *accounts = c.accounts;
     data = c.data_dir;
   }
   if (!a.data.empty()) data = a.data;
-  std::string url = !a.database.empty() ? a.database : o.accounts.store_url;
+  std::string url = !a.database.empty() ? a.database : accounts->store_url;
   if (url.empty()) {
     // Creating the database here would hide a wrong --data: the directory must exist.
     if (!std::filesystem::is_directory(data)) {
@@ -68,8 +68,36 @@ Result<Opened> open(const AdminArgs& a) {
     }
     url = store::default_store_url(data);
   }
+  return url;
+}
+
+Result<Opened> open(const AdminArgs& a) {
+  Opened o;
+  ASSIGN_OR_RETURN(const std::string url, store_url(a, &o.accounts));
   ASSIGN_OR_RETURN(o.store, store::open_store(url));
   return o;
+}
+
+// SQLite's online backup: consistent while `parley serve` writes (store/backup.h).
+Status backup(const AdminArgs& a) {
+  AccountsConfig accounts;
+  ASSIGN_OR_RETURN(const std::string url, store_url(a, &accounts));
+  ASSIGN_OR_RETURN(const std::string path, store::sqlite_path_of(url));
+  ASSIGN_OR_RETURN(const store::BackupInfo info, store::backup_sqlite(path, a.to));
+  fmt::print(stderr, "backed up {} to {}: schema version {}, {} pages, {} bytes\n", path, a.to, info.schema_version,
+             info.pages, info.bytes);
+  return ok_status();
+}
+
+// Replaces the store's content with a backup; `parley serve` must be stopped.
+Status restore(const AdminArgs& a) {
+  AccountsConfig accounts;
+  ASSIGN_OR_RETURN(const std::string url, store_url(a, &accounts));
+  ASSIGN_OR_RETURN(const std::string path, store::sqlite_path_of(url));
+  ASSIGN_OR_RETURN(const store::BackupInfo info, store::restore_sqlite(a.from, path));
+  fmt::print(stderr, "restored {} from {}: schema version {}, {} pages\n", path, a.from, info.schema_version,
+             info.pages);
+  return ok_status();
 }
 
 // The password for `owner`: from stdin, checked by the policy, or generated (and checked too: a
@@ -354,6 +382,12 @@ void add_admin_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--from", a->from, "First day, YYYY-MM-DD (default: the 1st of this month)");
   cmd->add_option("--to", a->to, "Day after the last, YYYY-MM-DD (default: tomorrow)");
   cmd->add_flag("--json", a->json, "One JSON object per line");
+
+  cmd = add("backup", "Copy the SQLite store to a new file, consistently, while the server runs (PostgreSQL: pg_dump)",
+            backup);
+  cmd->add_option("--to", a->to, "The backup file to create (never overwritten)")->required();
+  cmd = add("restore", "Replace the SQLite store's content with a backup (stop the server first)", restore);
+  cmd->add_option("--from", a->from, "The backup file (made by `parley admin backup`)")->required();
 }
 
 }  // namespace parley::cli

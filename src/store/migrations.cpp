@@ -262,7 +262,7 @@ int known_schema_version() {
   return kMigrations[std::size(kMigrations) - 1].version;
 }
 
-Result<int> migrate(sql::Db& db) {
+Result<int> migrate(sql::Db& db, int up_to) {
   int version = 0;
   RETURN_IF_ERROR(db.transact(sql::TxKind::kWrite, [&](sql::Conn& conn) -> Status {
     RETURN_IF_ERROR(lock_and_prepare(db, conn));
@@ -271,6 +271,7 @@ Result<int> migrate(sql::Db& db) {
   }));
   for (const Migration& m : kMigrations) {
     if (m.version <= version) continue;
+    if (up_to > 0 && m.version > up_to) break;
     RETURN_IF_ERROR(db.transact(sql::TxKind::kWrite, [&](sql::Conn& conn) -> Status {
       RETURN_IF_ERROR(lock_and_prepare(db, conn));
       ASSIGN_OR_RETURN(int now_at, current_version(conn));  // another process may have been first

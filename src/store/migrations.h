@@ -14,8 +14,9 @@
 
 namespace parley::store {
 
-// The version the database is at after migrating.
-Result<int> migrate(sql::Db& db);
+// The version the database is at after migrating. `up_to` stops at that version (tests open a
+// database as an older release left it: docs/operations.md#upgrades); 0 means every migration.
+Result<int> migrate(sql::Db& db, int up_to = 0);
 
 int known_schema_version();
 

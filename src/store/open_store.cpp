@@ -1,5 +1,6 @@
 #include "store/open_store.h"
 
+#include "store/backup.h"
 #include "store/migrations.h"
 #include "store/sql_store.h"
 
@@ -27,19 +28,12 @@ Result<std::unique_ptr<Store>> open_store(std::string_view url_or_path, const St
     pg.connect_timeout = options.connect_timeout;
     ASSIGN_OR_RETURN(db, sql::open_postgres(std::string(url_or_path), pg));
   } else {
-    std::string_view path = url_or_path;
-    if (path.starts_with("sqlite:")) path.remove_prefix(7);
-    // "sqlite:///abs/path" (URL style) is accepted too.
-    if (path.starts_with("//")) path.remove_prefix(2);
-    if (path.find("://") != std::string_view::npos) {
-      return invalid_argument_error("store: unsupported database URL '{}' (sqlite:PATH or postgres://...)",
-                                    url_or_path);
-    }
+    ASSIGN_OR_RETURN(const std::string path, sqlite_path_of(url_or_path));  // "sqlite:///abs/path" too
     sql::SqliteOptions lite;
     lite.readers = options.sqlite_readers;
     lite.busy_timeout = options.busy_timeout;
     lite.acquire_timeout = options.acquire_timeout;
-    ASSIGN_OR_RETURN(db, sql::open_sqlite(std::string(path), lite));
+    ASSIGN_OR_RETURN(db, sql::open_sqlite(path, lite));
   }
   ASSIGN_OR_RETURN(int version, migrate(*db));
   return std::unique_ptr<Store>(std::make_unique<SqlStore>(std::move(db), options.clock, version));

@@ -104,7 +104,10 @@ void WorkerService::handle(HttpRequest request, std::shared_ptr<HttpResponder> r
   if (request.method == "GET" && request.path == "/health") {
     return responder->respond(200, kJson, R"({"status":"ok"})");
   }
-  if (!authorized(request)) {
+  // /ready answers without the token too: it is Kubernetes' readiness probe, and a kubelet cannot
+  // send a secret (docs/operations.md). It tells loading, draining or ready, nothing more.
+  const bool probe = request.method == "GET" && request.path == "/ready";
+  if (!probe && !authorized(request)) {
     return respond_error(*responder, Status(ErrorCode::kUnauthenticated, "a valid cluster token is required"));
   }
   dispatch(std::move(request), responder);

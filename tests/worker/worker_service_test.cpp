@@ -15,10 +15,10 @@ using testing::long_request;
 using testing::WaitingSink;
 using testing::WorkerTest;
 
-TEST_F(WorkerTest, EveryRouteButHealthNeedsTheClusterToken) {
+TEST_F(WorkerTest, EveryRouteButTheProbesNeedsTheClusterToken) {
   start_worker();
   const std::vector<std::pair<std::string, std::string>> routes = {
-      {"GET", "/ready"},
+      {"POST", "/ready"},
       {"GET", "/metrics"},
       {"GET", "/internal/v1/models"},
       {"GET", "/internal/v1/models/tiny/vocab"},
@@ -45,6 +45,11 @@ TEST_F(WorkerTest, EveryRouteButHealthNeedsTheClusterToken) {
   auto ready = call("GET", "/ready");
   ASSERT_TRUE(ready.ok());
   EXPECT_EQ(ready->status, 200);
+  // The readiness probe needs no token: a kubelet cannot send one.
+  ready = call("GET", "/ready", {}, false);
+  ASSERT_TRUE(ready.ok());
+  EXPECT_EQ(ready->status, 200);
+  EXPECT_EQ(ready->body, R"({"status":"ready"})");
   // A RemoteEngineClient without the token is refused at submit.
   RemoteEngineOptions o = engine_options();
   o.cluster_token = "";
