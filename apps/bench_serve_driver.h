@@ -29,6 +29,7 @@ struct ServeBenchArgs {
   int cache_scopes = 1;        // requests spread over this many prefix-cache scopes
   bool public_prefix = false;  // the shared prefix is declared public (cache_shared_tokens)
   int threads = 0;
+  std::string kv_type = "f16";  // f16 | q8_0
   std::int64_t batch_tokens = 512;
   double target_itl_ms = -1;  // < 0: the backend's default; 0: no latency target
   int max_prefill_per_tenant = 2;

@@ -21,12 +21,14 @@ void add_model_commands(CLI::App& app, int* exit_code);
 void add_tokenize_command(CLI::App& app, int* exit_code);
 void add_generate_command(CLI::App& app, int* exit_code);
 void add_serve_command(CLI::App& app, int* exit_code);
-void add_worker_command(CLI::App& app, int* exit_code);  // `parley worker`
+void add_worker_command(CLI::App& app, int* exit_code);   // `parley worker`
+void add_gateway_command(CLI::App& app, int* exit_code);  // `parley gateway`
 void add_chat_command(CLI::App& app, int* exit_code);
 void add_bench_command(CLI::App& app, int* exit_code);
 void add_admin_command(CLI::App& app, int* exit_code);
 // `parley bench serve`, a subcommand of `bench`.
 CLI::App* add_bench_serve_command(CLI::App& bench, int* exit_code);
+CLI::App* add_bench_resume_command(CLI::App& bench, int* exit_code);
 CLI::App* add_bench_http_command(CLI::App& bench, int* exit_code);  // `parley bench http`
 
 // Prints "parley <command>: <status message>" to stderr and returns kExitError.

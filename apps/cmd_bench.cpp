@@ -12,6 +12,7 @@
 #include "base/rng.h"
 #include "kernels/backend.h"
 #include "kv/block_table.h"
+#include "engine/local_model.h"
 #include "kv/kv_cache.h"
 #include "model/model.h"
 #include "model/model_runner.h"
@@ -28,6 +29,8 @@ struct BenchArgs {
   int repetitions = 3;
   bool json = false;
   std::string backend = "cpu";
+  std::string kv_type = "f16";
+  std::int32_t decode_ctx = 0;  // tokens each decoding sequence holds before the timed steps
 };
 
 using Clock = std::chrono::steady_clock;
@@ -99,14 +102,16 @@ int run_bench(const BenchArgs& a) {
   const ModelHParams& h = (*model)->hparams();
   const int max_batch = *std::max_element(batches->begin(), batches->end());
   const std::int32_t block_size = 16;
-  const std::int64_t ctx = a.prompt + a.gen + 1;
+  const std::int64_t ctx = std::max(a.prompt, a.decode_ctx) + a.gen + 1;
   const auto n_blocks = static_cast<std::int32_t>(max_batch * ((ctx + block_size - 1) / block_size) + 1);
-  KvLayout layout{h.n_layer, h.n_head_kv, h.head_dim_k, block_size, n_blocks, TensorType::kF16};
+  Result<TensorType> kv_type = parse_kv_type(a.kv_type);
+  if (!kv_type.ok()) return fail("bench", kv_type.status());
+  KvLayout layout{h.n_layer, h.n_head_kv, h.head_dim_k, block_size, n_blocks, *kv_type};
   Result<std::unique_ptr<KvCache>> kv = KvCache::create(**backend, layout);
   if (!kv.ok()) return fail("bench", kv.status());
-  const std::int64_t max_tokens = std::max<std::int64_t>({a.prompt, max_batch, 1});
+  const std::int64_t max_tokens = std::min<std::int64_t>(std::max<std::int64_t>({a.prompt, max_batch, 1}), 512);
   Result<std::unique_ptr<ModelRunner>> runner =
-      ModelRunner::create(**model, (*kv)->view(), {.max_batch_tokens = std::min<std::int64_t>(max_tokens, 512), .max_seqs = max_batch});
+      ModelRunner::create(**model, (*kv)->view(), {.max_batch_tokens = max_tokens, .max_seqs = max_batch});
   if (!runner.ok()) return fail("bench", runner.status());
 
   Rng rng(1234);
@@ -144,8 +149,13 @@ int run_bench(const BenchArgs& a) {
     double best = 1e30;
     for (int r = 0; r < std::max(1, a.repetitions - 1); ++r) {
       session.reset();
-      std::vector<std::vector<std::int32_t>> warm(static_cast<std::size_t>(b), random_tokens(1));
-      if (Status st = session.step(warm, logits); !st.ok()) return fail("bench", st);
+      // The sequences' context: --decode-ctx tokens each (at least one), in steps of the budget.
+      const std::int32_t per_step = std::max<std::int32_t>(1, static_cast<std::int32_t>(max_tokens / b));
+      for (std::int32_t at = 0; at < std::max(1, a.decode_ctx); at += per_step) {
+        const std::int32_t n = std::min(per_step, std::max(1, a.decode_ctx) - at);
+        std::vector<std::vector<std::int32_t>> warm(static_cast<std::size_t>(b), random_tokens(n));
+        if (Status st = session.step(warm, logits); !st.ok()) return fail("bench", st);
+      }
       const auto start = Clock::now();
       for (std::int32_t i = 0; i < a.gen; ++i) {
         std::vector<std::vector<std::int32_t>> next(static_cast<std::size_t>(b), random_tokens(1));
@@ -178,6 +188,9 @@ int run_bench(const BenchArgs& a) {
                           {"backend", (*backend)->name()},
                           {"prompt_tokens", a.prompt},
                           {"gen_tokens", a.gen},
+                          {"kv_type", std::string(tensor_type_name(*kv_type))},
+                          {"kv_bytes_per_token", layout.bytes_per_token()},
+                          {"decode_ctx", a.decode_ctx},
                           {"prefill_tok_s", prefill_tok_s},
                           {"decode_tok_s", decode1},
                           {"decode_tok_s_by_batch", by_batch},
@@ -198,12 +211,13 @@ int run_bench(const BenchArgs& a) {
   fmt::print("model     {} ({} layers, {} embd, {} weights, {:.2f} GB read per token)\n", a.model, h.n_layer, h.n_embd,
              tensor_type_name(weight_type), bytes_per_token / 1e9);
   fmt::print("backend   {}\n", (*backend)->name());
+  fmt::print("kv cache  {} ({} bytes per token)\n", tensor_type_name(*kv_type), layout.bytes_per_token());
   fmt::print("machine   memory bandwidth {:.1f} GB/s, FP32 FMA {:.1f} GFLOP/s{}\n", limits.mem_bandwidth_gb_s,
              limits.fma_gflop_s, limits.int8_gop_s > 0 ? fmt::format(", int8 {:.1f} GOP/s", limits.int8_gop_s) : "");
   fmt::print("prefill   {:>9.1f} tok/s  ({} tokens; {:.1f} GFLOP/s = {:.0f}% of the {} peak)\n", prefill_tok_s, a.prompt,
              prefill_gflop_s, 100 * prefill_ratio, int8_path ? "int8" : "FP32 FMA");
   for (const auto& [b, v] : decode_tok_s) {
-    fmt::print("decode    {:>9.1f} tok/s  (batch {}, {} steps{})\n", v, b, a.gen,
+    fmt::print("decode    {:>9.1f} tok/s  (batch {}, {} steps after {} tokens{})\n", v, b, a.gen, std::max(1, a.decode_ctx),
                b == 1 ? fmt::format("; {:.1f} GB/s = {:.0f}% of bandwidth", decode_gb_s, 100 * roofline)
                       : fmt::format("; {:.2f}x batch 1", v / decode1));
   }
@@ -226,11 +240,17 @@ void add_bench_command(CLI::App& app, int* exit_code) {
   cmd->add_option("-r,--repetitions", args->repetitions, "Repetitions per figure (the best is reported)")
       ->capture_default_str();
   cmd->add_option("--backend", args->backend, "cpu or reference")->capture_default_str();
+  cmd->add_option("--kv-type", args->kv_type, "KV cache element type: f16 or q8_0")->capture_default_str();
+  cmd->add_option("--decode-ctx", args->decode_ctx,
+                  "Context each decoding sequence holds before the timed steps (0: one token)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1 << 20));
   cmd->add_flag("--json", args->json, "Print one JSON object");
   CLI::App* serve = add_bench_serve_command(*cmd, exit_code);
   CLI::App* http = add_bench_http_command(*cmd, exit_code);
-  cmd->callback([args, exit_code, cmd, serve, http] {
-    if (cmd->got_subcommand(serve) || cmd->got_subcommand(http)) return;  // the subcommand ran its own
+  CLI::App* resume = add_bench_resume_command(*cmd, exit_code);
+  cmd->callback([args, exit_code, cmd, serve, http, resume] {
+    if (cmd->got_subcommand(serve) || cmd->got_subcommand(http) || cmd->got_subcommand(resume)) return;  // the subcommand ran its own
     if (args->model.empty()) throw CLI::RequiredError("--model");
     *exit_code = run_bench(*args);
   });

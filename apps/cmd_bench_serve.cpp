@@ -14,6 +14,7 @@
 #include "apps/cli.h"
 #include "base/rng.h"
 #include "engine/local_engine.h"
+#include "engine/local_model.h"
 #include "kernels/backend.h"
 #include "model/model.h"
 
@@ -41,6 +42,9 @@ int run_bench_serve(const ServeBenchArgs& a) {
   o.engine.max_waiting = a.requests;
   apply_scheduler_args(a, (*backend)->name(), &o.engine.scheduler);
   o.engine.scheduler.max_running = a.concurrency;
+  Result<TensorType> kv_type = parse_kv_type(a.kv_type);
+  if (!kv_type.ok()) return fail("bench serve", kv_type.status());
+  o.kv_type = *kv_type;
   // Room for every running request plus the shared prefix staying cached.
   o.n_blocks = (a.concurrency * (per_request + o.block_size) + a.shared_prefix) / o.block_size + 8;
   Result<std::unique_ptr<LocalEngine>> engine = LocalEngine::start(**model, o);
@@ -108,6 +112,7 @@ int run_bench_serve(const ServeBenchArgs& a) {
                           {"requests", a.requests},
                           {"prompt_tokens", a.prompt_tokens},
                           {"gen_tokens", a.gen_tokens},
+                          {"kv_type", a.kv_type},
                           {"shared_prefix", a.shared_prefix},
                           {"cache_scopes", a.cache_scopes},
                           {"public_prefix", a.public_prefix},
@@ -133,6 +138,7 @@ int run_bench_serve(const ServeBenchArgs& a) {
   fmt::print("model        {}\n", a.model);
   fmt::print("load         {} requests, {} at a time, {} + {} prompt tokens, {} generated each\n", a.requests,
              a.concurrency, a.shared_prefix, a.prompt_tokens, a.gen_tokens);
+  fmt::print("kv cache     {}\n", a.kv_type);
   fmt::print("cache scopes {}{}\n", a.cache_scopes, a.public_prefix ? " (shared prefix declared public)" : "");
   fmt::print("throughput   {:.1f} generated tok/s ({} tokens in {:.1f} s, {} steps)\n", gen_tok_s, generated, wall, stats.steps);
   fmt::print("ttft         mean {:.3f} s, p50 {:.3f} s, p99 {:.3f} s\n", mean(ttft), percentile(ttft, 0.5), percentile(ttft, 0.99));
@@ -191,6 +197,7 @@ CLI::App* add_bench_serve_command(CLI::App& bench, int* exit_code) {
   cmd->add_option("--chats-alone", args->chats_alone, "flood: B's chats with nothing else running")
       ->capture_default_str();
   cmd->add_option("-t,--threads", args->threads, "CPU threads (0: all cores)")->capture_default_str();
+  cmd->add_option("--kv-type", args->kv_type, "KV cache element type: f16 or q8_0")->capture_default_str();
   cmd->add_flag("--json", args->json, "Print one JSON object");
   cmd->callback([args, exit_code] { *exit_code = run_bench_serve(*args); });
   return cmd;

@@ -8,6 +8,7 @@
 
 #include "apps/cli.h"
 #include "base/log.h"
+#include "engine/local_model.h"
 #include "kernels/backend.h"
 #include "kv/block_table.h"
 #include "kv/kv_cache.h"
@@ -32,6 +33,7 @@ struct GenerateArgs {
   bool special = false;
   bool ignore_eos = false;
   std::string backend = "cpu";
+  std::string kv_type = "f16";
 };
 
 using Clock = std::chrono::steady_clock;
@@ -57,7 +59,9 @@ int run_generate(GenerateArgs a) {
   const std::int64_t total = std::min<std::int64_t>(ctx, static_cast<std::int64_t>(prompt.size()) + a.n);
   const std::int32_t block_size = 16;
   const auto n_blocks = static_cast<std::int32_t>((total + block_size - 1) / block_size);
-  KvLayout layout{h.n_layer, h.n_head_kv, h.head_dim_k, block_size, n_blocks, TensorType::kF16};
+  Result<TensorType> kv_type = parse_kv_type(a.kv_type);
+  if (!kv_type.ok()) return fail("generate", kv_type.status());
+  KvLayout layout{h.n_layer, h.n_head_kv, h.head_dim_k, block_size, n_blocks, *kv_type};
   Result<std::unique_ptr<KvCache>> kv = KvCache::create(**backend, layout);
   if (!kv.ok()) return fail("generate", kv.status());
   const std::int64_t chunk = 512;
@@ -159,6 +163,7 @@ void add_generate_command(CLI::App& app, int* exit_code) {
   cmd->add_flag("--special", args->special, "Parse control-token texts such as <|im_start|> in the prompt");
   cmd->add_flag("--ignore-eos", args->ignore_eos, "Keep generating past end-of-generation tokens");
   cmd->add_option("--backend", args->backend, "cpu or reference")->capture_default_str();
+  cmd->add_option("--kv-type", args->kv_type, "KV cache element type: f16 or q8_0")->capture_default_str();
   cmd->callback([args, exit_code] { *exit_code = run_generate(*args); });
 }
 

@@ -11,11 +11,13 @@
 
 #include "apps/cli.h"
 #include "apps/engine_flags.h"
+#include "apps/serve_common.h"
+#include "apps/shared_state_flags.h"
 #include "auth/password.h"
 #include "base/log.h"
 #include "gateway/accounts.h"
+#include "gateway/cluster_models.h"
 #include "gateway/gateway.h"
-#include "gateway/remote_models.h"
 #include "gateway/serve_config.h"
 #include "model/synth.h"
 #include "net/http_server.h"
@@ -25,17 +27,6 @@
 
 namespace parley::cli {
 namespace {
-
-struct ServeArgs {
-  std::string config;
-  ModelFlags model_flags;     // --model, --model-id and the engine flags (shared with `parley worker`)
-  std::string database;       // --database URL
-  std::string auth;           // --auth none|required
-  std::string worker;         // --worker URL: the models of a `parley worker` instead of local ones
-  std::string token_file;     // --cluster-token-file
-  ServeConfig cli;            // the flags' values; only flags given on the command line are applied
-  int shutdown_grace_s = 10;  // --shutdown-grace
-};
 
 constexpr std::string_view kDemoId = "parley-demo";
 
@@ -63,6 +54,8 @@ Result<std::string> ensure_demo_model(const std::string& data_dir) {
   return path;
 }
 
+}  // namespace
+
 // The configuration: defaults, then the --config file, then the flags given on the command line
 // (a flag overrides the same setting of every model in the file).
 Result<ServeConfig> build_config(const ServeArgs& a, const CLI::App& cmd) {
@@ -81,8 +74,10 @@ Result<ServeConfig> build_config(const ServeArgs& a, const CLI::App& cmd) {
   if (given("--data")) c.data_dir = f.data_dir;
   if (given("--web-dir")) c.web_dir = f.web_dir;
   if (given("--database")) c.accounts.store_url = a.database;
+  apply_shared_state_flags(cmd, a.shared, &c);
   if (given("--auth")) c.accounts.auth.mode = a.auth == "none" ? AuthMode::kNone : AuthMode::kRequired;
-  RETURN_IF_ERROR(apply_model_flags(cmd, a.model_flags, &c));
+  // `parley gateway` has no model flags.
+  if (cmd.get_option_no_throw("--threads") != nullptr) RETURN_IF_ERROR(apply_model_flags(cmd, a.model_flags, &c));
   if (c.server.tls_cert_file.empty() != c.server.tls_key_file.empty()) {
     return invalid_argument_error("--tls-cert and --tls-key go together");
   }
@@ -98,9 +93,9 @@ Result<std::unique_ptr<Accounts>> open_accounts(const ServeConfig& c) {
     if (ec) return io_error("cannot create the data directory {}: {}", c.data_dir, ec.message());
     url = store::default_store_url(c.data_dir);
   }
-  Result<std::unique_ptr<store::Store>> db = store::open_store(url);
   // The URL may hold a database password: errors name the backend, never the URL.
-  if (!db.ok()) return db.status().with_context("opening the account store");
+  Result<std::unique_ptr<store::Store>> db = open_account_store(url, c.accounts);
+  if (!db.ok()) return db.status();
   AccountsOptions o;
   o.config = c.accounts;
   o.mode = effective_auth_mode(c.accounts.auth, c.server.host);
@@ -157,16 +152,40 @@ void announce_auth(const ServeConfig& c, AuthMode mode, Accounts& accounts) {
   }
 }
 
-// --worker URL: every model of that worker, its engine reached over the internal API (one worker;
-// `parley gateway` routes over many).
-Result<std::vector<std::unique_ptr<ServedModel>>> load_remote(const ServeArgs& args, const ServeConfig& c) {
-  if (args.worker.empty()) return std::vector<std::unique_ptr<ServedModel>>();
+void announce_listening(const ServeConfig& c, std::uint16_t port, const std::string& models) {
+  const std::string scheme = c.server.tls_cert_file.empty() ? "http" : "https";
+  log_event(LogLevel::kInfo, fmt::format("listening on {}://{}:{} (models: {})", scheme, c.server.host, port, models),
+            {{"port", static_cast<std::int64_t>(port)}});
+  if (c.gateway.site) {
+    std::string host = c.server.host;
+    if (host == "0.0.0.0" || host == "::" || host.empty()) host = "localhost";
+    if (host.find(':') != std::string::npos) host = "[" + host + "]";
+    log_info("the chat UI: open {}://{}:{}/ in a browser", scheme, host, port);
+  }
+}
+
+namespace {
+
+// --worker URL: every model of that worker, its engine a Router over that one worker (the same
+// code as `parley gateway`, which routes over many). Unlike the gateway, serve needs the worker
+// up at start-up.
+Result<std::vector<std::unique_ptr<ServedModel>>> load_remote(const ServeArgs& args, const ServeConfig& c,
+                                                              std::unique_ptr<ClusterModels>* cluster) {
+  if (args.workers.empty()) return std::vector<std::unique_ptr<ServedModel>>();
   if (!args.model_flags.models.empty()) return invalid_argument_error("--worker and --model exclude each other");
-  WorkerEndpoint w;
-  w.url = args.worker;
-  ASSIGN_OR_RETURN(w.cluster_token, cluster_token(args.token_file, c.cluster));
-  ASSIGN_OR_RETURN(auto models, load_worker_models(w, {}, c.model_defaults.special_tokens_in_content));
-  if (models.empty()) return invalid_argument_error("the worker at {} serves no model", w.url);
+  if (args.workers.size() > 1)
+    return invalid_argument_error("serve takes one --worker; `parley gateway` routes over many");
+  ClusterOptions o;
+  o.router = c.router;
+  o.router.workers = {args.workers[0]};
+  o.special_tokens_in_content = c.model_defaults.special_tokens_in_content;
+  ASSIGN_OR_RETURN(o.cluster_token, cluster_token(args.token_file, c.cluster));
+  ASSIGN_OR_RETURN(*cluster, ClusterModels::create(std::move(o)));
+  (*cluster)->poll();
+  std::vector<std::unique_ptr<ServedModel>> models = (*cluster)->take_new_models();
+  if (models.empty()) {
+    return unavailable_error("the worker at {} is not ready or serves no model (its log says why)", args.workers[0]);
+  }
   return models;
 }
 
@@ -200,7 +219,7 @@ int run_serve(const ServeArgs& args, const CLI::App& cmd) {
   Result<std::shared_ptr<const StaticSite>> site = open_web_ui(a);  // first: a wrong --web-dir fails at once
   if (!site.ok()) return fail("serve", site.status());
   a.gateway.site = std::move(*site);
-  const bool demo = a.models.empty() && args.worker.empty();
+  const bool demo = a.models.empty() && args.workers.empty();
   if (demo) {
     Result<std::string> path = ensure_demo_model(a.data_dir);
     if (!path.ok()) return fail("serve", path.status());
@@ -225,10 +244,11 @@ int run_serve(const ServeArgs& args, const CLI::App& cmd) {
   Result<std::unique_ptr<Accounts>> accounts = open_accounts(a);
   if (!accounts.ok()) return fail("serve", accounts.status());
 
-  Result<std::vector<std::unique_ptr<ServedModel>>> remote = load_remote(args, a);
+  std::unique_ptr<ClusterModels> cluster;  // --worker: outlives the gateway (its routers use it)
+  Result<std::vector<std::unique_ptr<ServedModel>>> remote = load_remote(args, a, &cluster);
   if (!remote.ok()) return fail("serve", remote.status());
   std::vector<std::unique_ptr<ServedModel>> models = std::move(*remote);
-  for (const ServedModelOptions& o : args.worker.empty() ? a.models : std::vector<ServedModelOptions>{}) {
+  for (const ServedModelOptions& o : args.workers.empty() ? a.models : std::vector<ServedModelOptions>{}) {
     Result<std::unique_ptr<ServedModel>> m = ServedModel::load(o);
     if (!m.ok()) return fail("serve", m.status());
     for (const auto& other : models) {
@@ -240,22 +260,15 @@ int run_serve(const ServeArgs& args, const CLI::App& cmd) {
   const AuthMode mode = (*accounts)->mode();
   auto gateway = std::make_shared<Gateway>(std::move(models), a.gateway, std::move(*accounts));
 
+  if (cluster) cluster->attach_metrics(gateway->metrics_registry());
+
   // Before "listening on": whoever waits for that line may rely on knowing who can connect.
   announce_auth(a, mode, *gateway->accounts());
   Result<std::unique_ptr<HttpServer>> server = serve_gateway(a.server, gateway);
   if (!server.ok()) return fail("serve", server.status());
-  const std::string scheme = a.server.tls_cert_file.empty() ? "http" : "https";
   std::string ids;
   for (const auto& m : gateway->models()) ids += (ids.empty() ? "" : ", ") + m->id();
-  log_event(LogLevel::kInfo,
-            fmt::format("listening on {}://{}:{} (models: {})", scheme, a.server.host, (*server)->port(), ids),
-            {{"port", static_cast<std::int64_t>((*server)->port())}});
-  if (a.gateway.site) {
-    std::string host = a.server.host;
-    if (host == "0.0.0.0" || host == "::" || host.empty()) host = "localhost";
-    if (host.find(':') != std::string::npos) host = "[" + host + "]";
-    log_info("the chat UI: open {}://{}:{}/ in a browser", scheme, host, (*server)->port());
-  }
+  announce_listening(a, (*server)->port(), ids);
 
   int sig = 0;
   sigwait(&signals, &sig);
@@ -268,14 +281,7 @@ int run_serve(const ServeArgs& args, const CLI::App& cmd) {
 
 }  // namespace
 
-void add_serve_command(CLI::App& app, int* exit_code) {
-  auto a = std::make_shared<ServeArgs>();
-  CLI::App* cmd = app.add_subcommand(
-      "serve",
-      "Serve models over an OpenAI-compatible HTTP API (/v1/chat/completions, /v1/completions, /v1/models, /health, "
-      "/ready, /metrics), the account and conversation API (/api/...) and the chat web UI (every other path). "
-      "With no --model, "
-      "serves a small built-in demo model with random weights.");
+void add_front_flags(CLI::App* cmd, ServeArgs* a) {
   ServeConfig& f = a->cli;
   f.server.max_body_bytes >>= 20;
   cmd->add_option("--config", a->config,
@@ -286,7 +292,6 @@ void add_serve_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--io-threads", f.server.io_threads, "HTTP I/O threads")
       ->capture_default_str()
       ->check(CLI::Range(1, 256));
-  add_model_flags(cmd, &a->model_flags);
   cmd->add_option("--max-body-mib", f.server.max_body_bytes, "Largest request body, MiB")
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));
@@ -298,21 +303,35 @@ void add_serve_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--tls-key", f.server.tls_key_file, "PEM private key for --tls-cert");
   cmd->add_option("--database", a->database,
                   "Account store: postgres://... or sqlite:PATH (default: sqlite:<data>/parley.db)");
-  cmd->add_option("--worker", a->worker,
-                  "Serve the models of a `parley worker` at this URL (http://host:port) instead of loading any: "
-                  "this process then holds no weights (docs/scaling.md)");
+  add_shared_state_flags(cmd, &a->shared);
   cmd->add_option("--cluster-token-file", a->token_file,
-                  "With --worker: the file holding the cluster token (else PARLEY_CLUSTER_TOKEN, else [cluster] "
+                  "With workers: the file holding the cluster token (else PARLEY_CLUSTER_TOKEN, else [cluster] "
                   "token_file)");
+  cmd->add_option("--auth", a->auth,
+                  "none (every request is the local admin user) or required (API keys and sign-in). Default: none "
+                  "when --host is loopback, required otherwise")
+      ->check(CLI::IsMember({"none", "required"}));
+}
+
+void add_serve_command(CLI::App& app, int* exit_code) {
+  auto a = std::make_shared<ServeArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "serve",
+      "Serve models over an OpenAI-compatible HTTP API (/v1/chat/completions, /v1/completions, /v1/models, /health, "
+      "/ready, /metrics), the account and conversation API (/api/...) and the chat web UI (every other path). "
+      "With no --model, "
+      "serves a small built-in demo model with random weights.");
+  add_front_flags(cmd, a.get());
+  add_model_flags(cmd, &a->model_flags);
+  cmd->add_option("--worker", a->workers,
+                  "Serve the models of a `parley worker` at this URL (http://host:port) instead of loading any: "
+                  "this process then holds no weights (docs/scaling.md; `parley gateway` routes over many)")
+      ->expected(1);
   cmd->add_option("--shutdown-grace", a->shutdown_grace_s,
                   "Seconds SIGTERM (or SIGINT) gives responses in flight, streams included, before stopping; a "
                   "second signal stops at once")
       ->capture_default_str()
       ->check(CLI::Range(0, 3600));
-  cmd->add_option("--auth", a->auth,
-                  "none (every request is the local admin user) or required (API keys and sign-in). Default: none "
-                  "when --host is loopback, required otherwise")
-      ->check(CLI::IsMember({"none", "required"}));
   cmd->callback([a, cmd, exit_code] { *exit_code = run_serve(*a, *cmd); });
 }
 

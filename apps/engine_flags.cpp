@@ -29,6 +29,10 @@ void add_model_flags(CLI::App* cmd, ModelFlags* f) {
   cmd->add_option("--kv-cache-mib", e.kv_cache_bytes, "KV cache size per model, MiB")
       ->capture_default_str()
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 24));
+  add_kv_disk_flags(cmd, f);
+  cmd->add_option("--kv-type", f->kv_type,
+                  "KV cache element type per model: f16, or q8_0 (8-bit blocks: about half the memory per token)")
+      ->check(CLI::IsMember({"f16", "q8_0"}, CLI::ignore_case));
 }
 
 Status apply_model_flags(const CLI::App& cmd, const ModelFlags& f, ServeConfig* c) {
@@ -58,9 +62,28 @@ Status apply_model_flags(const CLI::App& cmd, const ModelFlags& f, ServeConfig* 
     if (given("--target-itl-ms")) m->target_itl_ms = e.target_itl_ms;
     if (given("--max-prefill-per-tenant")) m->max_prefill_per_tenant = e.max_prefill_per_tenant;
     if (given("--kv-cache-mib")) m->kv_cache_bytes = e.kv_cache_bytes << 20;
+    apply_kv_disk_flags(cmd, f, c->data_dir, m);
+    if (given("--kv-type")) {
+      ASSIGN_OR_RETURN(m->kv_type, parse_kv_type(f.kv_type));
+    }
     RETURN_IF_ERROR(validate_model_options(*m));
   }
   return {};
+}
+
+void add_kv_disk_flags(CLI::App* cmd, ModelFlags* f) {
+  cmd->add_option("--kv-disk-gib", f->kv_disk_gib,
+                  "KV disk tier per model, GiB: evicted prefix blocks are kept on disk and read back instead of "
+                  "recomputed (0: off)")
+      ->check(CLI::Range(0.0, 1e6));
+  cmd->add_option("--kv-disk-dir", f->kv_disk_dir, "Directory of the KV disk tier (default: DATA/kv-tier)");
+}
+
+void apply_kv_disk_flags(const CLI::App& cmd, const ModelFlags& f, const std::string& data_dir,
+                         ServedModelOptions* m) {
+  if (cmd.count("--kv-disk-gib") > 0) m->kv_disk_bytes = static_cast<std::int64_t>(f.kv_disk_gib * double(1 << 30));
+  if (cmd.count("--kv-disk-dir") > 0) m->kv_disk_dir = f.kv_disk_dir;
+  if (m->kv_disk_bytes > 0 && m->kv_disk_dir.empty()) m->kv_disk_dir = data_dir + "/kv-tier";
 }
 
 namespace {

@@ -19,7 +19,16 @@ struct ModelFlags {
   std::vector<std::string> ids;     // --model-id, one per --model
   ServedModelOptions engine;        // -t/--threads, --ctx, --max-batch-tokens, --max-running, --max-waiting,
                                     // --target-itl-ms, --max-prefill-per-tenant, --kv-cache-mib (in MiB here)
+  double kv_disk_gib = 0;           // --kv-disk-gib
+  std::string kv_disk_dir;          // --kv-disk-dir
+  std::string kv_type;              // --kv-type (f16 | q8_0)
 };
+
+// --kv-disk-gib and --kv-disk-dir (registered by add_model_flags); applying them also gives a
+// model with a disk tier and no directory the default, DATA/kv-tier.
+void add_kv_disk_flags(CLI::App* cmd, ModelFlags* flags);
+void apply_kv_disk_flags(const CLI::App& cmd, const ModelFlags& flags, const std::string& data_dir,
+                         ServedModelOptions* model);
 
 // Registers --model, --model-id and the engine flags on `cmd`.
 void add_model_flags(CLI::App* cmd, ModelFlags* flags);

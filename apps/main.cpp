@@ -1,6 +1,7 @@
 // parley: one binary, several roles. Subcommands are registered by the apps/cmd_*.cpp files.
-#include <CLI/CLI.hpp>
 #include <fmt/core.h>
+
+#include <CLI/CLI.hpp>
 
 #include "apps/cli.h"
 #include "base/log.h"
@@ -21,7 +22,6 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.fallthrough();
 
-
   std::string log_level = "info";
   std::string log_format = "text";
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off (env PARLEY_LOG_LEVEL)")
@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   cli::add_tokenize_command(app, &exit_code);
   cli::add_serve_command(app, &exit_code);
   cli::add_worker_command(app, &exit_code);
+  cli::add_gateway_command(app, &exit_code);
   cli::add_chat_command(app, &exit_code);
   cli::add_generate_command(app, &exit_code);
   cli::add_bench_command(app, &exit_code);
@@ -57,10 +58,12 @@ int main(int argc, char** argv) {
   app.parse_complete_callback([&] {
     LogOptions opts = log_options_from_env({});
     if (app.count("--log-level") > 0) {
-      if (Status st = parse_log_level(log_level, &opts.level); !st.ok()) throw CLI::ValidationError("--log-level", std::string(st.message()));
+      if (Status st = parse_log_level(log_level, &opts.level); !st.ok())
+        throw CLI::ValidationError("--log-level", std::string(st.message()));
     }
     if (app.count("--log-format") > 0) {
-      if (Status st = parse_log_format(log_format, &opts.format); !st.ok()) throw CLI::ValidationError("--log-format", std::string(st.message()));
+      if (Status st = parse_log_format(log_format, &opts.format); !st.ok())
+        throw CLI::ValidationError("--log-format", std::string(st.message()));
     }
     init_logging(opts);
   });

@@ -30,7 +30,7 @@
 
 #include "base/rng.h"
 #include "kernels/backend.h"
-#include "tensor/fp16.h"
+#include "tensor/quantize.h"
 
 namespace parley {
 namespace {
@@ -56,7 +56,7 @@ double median(std::vector<double> v) {
 
 struct Shape {
   std::int64_t n_head, n_kv, head_dim;
-  bool f16;
+  TensorType type;  // of the cache: F16, F32 or Q8_0
 };
 
 // n_seqs sequences, each with `n_rows` query rows starting at position `pos_begin`.
@@ -65,23 +65,19 @@ void run(benchmark::State& state, const Shape& sh, std::int64_t n_seqs, std::int
   const std::int64_t blocks_per_seq = (ctx + kBlock - 1) / kBlock;
   const std::int64_t n_blocks = blocks_per_seq * n_seqs;
   const std::int64_t row = sh.n_kv * sh.head_dim;
-  const std::size_t elem = sh.f16 ? 2 : 4;
-  const std::size_t layer_bytes = static_cast<std::size_t>(n_blocks * kBlock * row) * elem;
+  const KvCacheView shape_view{sh.type, n_blocks, kBlock, sh.n_kv, sh.head_dim, nullptr, nullptr};
+  const auto slot_bytes = static_cast<std::size_t>(shape_view.slot_bytes());
+  const std::size_t layer_bytes = static_cast<std::size_t>(n_blocks * kBlock) * slot_bytes;
   // Random keys and values, the same bytes in every layer (distinct memory, from the backend's
   // allocator as the model's cache is).
   std::vector<void*> ks(kLayers), vs(kLayers);
   Rng rng(1);
   {
     std::vector<std::byte> pattern(layer_bytes);
-    const std::size_t n = layer_bytes / elem;
-    for (std::size_t i = 0; i < n; ++i) {
-      const float x = rng.normal();
-      if (sh.f16) {
-        const fp16_t h = fp32_to_fp16(x);
-        std::memcpy(pattern.data() + i * 2, &h, 2);
-      } else {
-        std::memcpy(pattern.data() + i * 4, &x, 4);
-      }
+    std::vector<float> values(static_cast<std::size_t>(row));
+    for (std::size_t at = 0; at < layer_bytes; at += slot_bytes) {
+      for (auto& x : values) x = rng.normal();
+      quantize_row(sh.type, values.data(), pattern.data() + at, row);
     }
     for (int l = 0; l < kLayers; ++l) {
       for (void** p : {&ks[static_cast<std::size_t>(l)], &vs[static_cast<std::size_t>(l)]}) {
@@ -90,8 +86,7 @@ void run(benchmark::State& state, const Shape& sh, std::int64_t n_seqs, std::int
       }
     }
   }
-  const KvCacheView kv{
-      sh.f16 ? TensorType::kF16 : TensorType::kF32, n_blocks, kBlock, sh.n_kv, sh.head_dim, ks.data(), vs.data()};
+  const KvCacheView kv{sh.type, n_blocks, kBlock, sh.n_kv, sh.head_dim, ks.data(), vs.data()};
   // Every block once, in a shuffled order, dealt out to the sequences.
   std::vector<std::int32_t> perm(static_cast<std::size_t>(n_blocks));
   std::iota(perm.begin(), perm.end(), 0);
@@ -110,7 +105,7 @@ void run(benchmark::State& state, const Shape& sh, std::int64_t n_seqs, std::int
   const double keys =
       static_cast<double>(n_rows) * static_cast<double>(pos_begin) + static_cast<double>(n_rows * (n_rows + 1) / 2);
   const double flops = 4.0 * static_cast<double>(sh.head_dim * sh.n_head) * keys * static_cast<double>(n_seqs);
-  const double bytes = 2.0 * static_cast<double>(ctx * row * n_seqs) * static_cast<double>(elem);
+  const double bytes = 2.0 * static_cast<double>(ctx * n_seqs) * static_cast<double>(slot_bytes);
 
   int layer = 0;
   const auto call = [&] {
@@ -139,21 +134,23 @@ void run(benchmark::State& state, const Shape& sh, std::int64_t n_seqs, std::int
 
 void register_all() {
   // TinyLlama-1.1B (32 heads, 4 KV heads, head_dim 64) and Llama-3-8B (32 heads, 8 KV heads,
-  // head_dim 128) attention, F16 cache (the default) and F32.
+  // head_dim 128) attention, F16 cache (the default), Q8_0 and F32.
   struct Named {
     const char* name;
     Shape shape;
   };
-  const Named shapes[] = {{"tinyllama/f16", {32, 4, 64, true}},
-                          {"tinyllama/f32", {32, 4, 64, false}},
-                          {"llama3_8b/f16", {32, 8, 128, true}}};
+  const Named shapes[] = {{"tinyllama/f16", {32, 4, 64, TensorType::kF16}},
+                          {"tinyllama/q8_0", {32, 4, 64, TensorType::kQ8_0}},
+                          {"tinyllama/f32", {32, 4, 64, TensorType::kF32}},
+                          {"llama3_8b/f16", {32, 8, 128, TensorType::kF16}},
+                          {"llama3_8b/q8_0", {32, 8, 128, TensorType::kQ8_0}}};
   for (const auto& [name, sh] : shapes) {
     auto* b =
         benchmark::RegisterBenchmark((std::string("attention_prefill/") + name).c_str(),
                                      [sh = sh](benchmark::State& st) { run(st, sh, 1, st.range(0), st.range(1)); });
     b->ArgNames({"rows", "past"})->UseRealTime()->Unit(benchmark::kMillisecond);
     b->Args({128, 1024});
-    if (sh.head_dim == 64 && sh.f16) b->Args({128, 0})->Args({512, 3584});
+    if (sh.head_dim == 64 && sh.type != TensorType::kF32) b->Args({128, 0})->Args({512, 3584});
   }
   for (const auto& [name, sh] : shapes) {
     auto* b =
@@ -161,7 +158,7 @@ void register_all() {
                                      [sh = sh](benchmark::State& st) { run(st, sh, st.range(0), 1, st.range(1) - 1); });
     b->ArgNames({"batch", "ctx"})->UseRealTime()->Unit(benchmark::kMicrosecond);
     b->Args({8, 1024});
-    if (sh.head_dim == 64 && sh.f16) b->Args({1, 1024})->Args({1, 4096})->Args({32, 256});
+    if (sh.head_dim == 64 && sh.type != TensorType::kF32) b->Args({1, 1024})->Args({1, 4096})->Args({32, 256});
   }
 }
 

@@ -10,6 +10,7 @@ pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
 # src/store: SQLite (embedded default) and libpq (PostgreSQL); their headers stay in src/store.
 pkg_check_modules(SQLITE3 REQUIRED IMPORTED_TARGET sqlite3)
 pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET libpq)
+pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)  # src/auth: the Redis rate limiter
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)  # src/auth: Argon2id, CSPRNG, HMAC; src/kv: prefix-index keys
 # src/store: ICU for e-mail normalization (NFKC_Casefold) and UTS #39 skeletons (uspoof).
 pkg_check_modules(ICU REQUIRED IMPORTED_TARGET icu-uc icu-i18n)

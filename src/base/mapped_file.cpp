@@ -5,7 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <utility>
 
 namespace parley {
@@ -52,7 +54,21 @@ MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
   return *this;
 }
 
-MappedFile::~MappedFile() { reset(); }
+MappedFile::~MappedFile() {
+  reset();
+}
+
+void MappedFile::release(std::span<const std::byte> range) const {
+  if (data_ == nullptr || range.empty()) return;
+  const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto lo = std::max(reinterpret_cast<std::uintptr_t>(range.data()), reinterpret_cast<std::uintptr_t>(data_));
+  const auto hi = std::min(reinterpret_cast<std::uintptr_t>(range.data() + range.size()),
+                           reinterpret_cast<std::uintptr_t>(data_ + size_));
+  const std::uintptr_t first = (lo + page - 1) / page * page;
+  const std::uintptr_t last = hi / page * page;
+  // Advisory: a failure only leaves the pages resident.
+  if (last > first) (void)::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+}
 
 void MappedFile::reset() {
   if (data_ != nullptr) ::munmap(const_cast<std::byte*>(data_), size_);

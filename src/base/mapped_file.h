@@ -25,6 +25,10 @@ class MappedFile {
   std::span<const std::byte> bytes() const { return {data_, size_}; }
   size_t size() const { return size_; }
   const std::string& path() const { return path_; }
+  // Drops the resident pages of the whole pages inside `range` (a part of bytes()) from this
+  // process (madvise MADV_DONTNEED): for data that was copied elsewhere and is no longer read.
+  // The mapping stays valid; a later read faults the pages in again from the file.
+  void release(std::span<const std::byte> range) const;
 
  private:
   void reset();

@@ -45,6 +45,7 @@ Engine::~Engine() {
   std::vector<RequestId> ids;
   for (const auto& [id, s] : seqs_) ids.push_back(id);
   for (const RequestId id : ids) cancel(id);
+  kv_.flush_to_tier();
 }
 
 double Engine::now() const {
@@ -108,6 +109,7 @@ void Engine::add(RequestId id, GenerateRequest request, std::shared_ptr<RequestS
   seq->sampler.emplace(request.sampling, runner_.n_vocab());
   seq->sampler->set_prompt(request.prompt);
   seq->cache_scope_key = pool_.scope_key(request.cache_scope);
+  if (kv_.tier() != nullptr) seq->tier_scope = tier_scope_id(request.cache_scope);
   seq->n_shared = std::clamp(request.cache_shared_tokens, 0, seq->n_prompt);
   if (request.grammar != nullptr && request.grammar_triggers.empty()) seq->matcher.emplace(request.grammar);
   seq->request = std::move(request);
@@ -271,6 +273,7 @@ EngineStats Engine::stats() const {
   s.step_cost_coefficients = cost_.coefficients();
   s.kv_blocks_used = pool_.n_in_use();
   s.kv_blocks_cached = pool_.n_cached();
+  if (const KvTier* t = kv_.tier(); t != nullptr) s.kv_tier = t->stats();
   return s;
 }
 

@@ -55,6 +55,9 @@ class Engine {
   // Finishes the request with kCancelled (its blocks are freed at once). Unknown ids are ignored.
   void cancel(RequestId id);
   bool has_work() const { return !seqs_.empty(); }
+  // Puts a lower KV tier below the pool (KvManager::attach_tier); `tier` outlives the engine. On
+  // destruction the engine offers its cached blocks to the tier (a restart resumes from there).
+  void attach_kv_tier(KvTier* tier) { kv_.attach_tier(tier, &runner_); }
   // One step; false when there was nothing to run.
   bool step();
   EngineStats stats() const;

@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "engine/request.h"
+#include "kv/kv_tier.h"
 
 namespace parley {
 
@@ -34,6 +35,8 @@ struct EngineStats {
   // Its coefficients: seconds per step, per prompt token, per decode token, per 10^4 attention
   // pairs (StepCostModel::Coefficients).
   std::array<double, 4> step_cost_coefficients{};
+  // The KV tier below the pool (all zero without one); prefix_hit_tokens counts its hits too.
+  KvTierStats kv_tier;
 
   double prefix_hit_rate() const {
     return prompt_tokens > 0 ? static_cast<double>(prefix_hit_tokens) / static_cast<double>(prompt_tokens) : 0.0;

@@ -1,6 +1,7 @@
 #include "engine/local_engine.h"
 
 #include "base/log.h"
+#include "engine/kv_tier_setup.h"
 #include "model/model.h"
 
 namespace parley {
@@ -29,14 +30,24 @@ Result<std::unique_ptr<LocalEngine>> LocalEngine::start(const Model& model, cons
   }
   RunnerOptions ro{.max_batch_tokens = o.engine.scheduler.max_batch_tokens, .max_seqs = o.engine.scheduler.max_running};
   ASSIGN_OR_RETURN(std::unique_ptr<ModelStepRunner> runner, ModelStepRunner::create(model, layout, ro));
+  std::unique_ptr<KvTier> tier;
+  if (o.kv_disk_bytes > 0) {
+    ASSIGN_OR_RETURN(tier, open_disk_kv_tier(model.file(), layout, runner->block_bytes(), o.kv_disk_dir,
+                                             static_cast<std::uint64_t>(o.kv_disk_bytes)));
+  }
   log_info("engine: KV cache {} blocks x {} tokens ({:.1f} MiB), batch budget {} tokens, up to {} sequences",
            o.n_blocks, o.block_size, static_cast<double>(layout.total_bytes()) / (1 << 20),
            o.engine.scheduler.max_batch_tokens, o.engine.scheduler.max_running);
-  return start(std::move(runner), o);
+  return start(std::move(runner), o, std::move(tier));
 }
 
-std::unique_ptr<LocalEngine> LocalEngine::start(std::unique_ptr<StepRunner> runner, const LocalEngineOptions& options) {
+std::unique_ptr<LocalEngine> LocalEngine::start(std::unique_ptr<StepRunner> runner, const LocalEngineOptions& options,
+                                                std::unique_ptr<KvTier> tier) {
   std::unique_ptr<LocalEngine> e(new LocalEngine(std::move(runner), options));
+  if (tier != nullptr) {
+    e->tier_ = std::move(tier);
+    e->engine_.attach_kv_tier(e->tier_.get());
+  }
   e->thread_ = std::thread([p = e.get()] { p->loop(); });
   return e;
 }
@@ -90,7 +101,9 @@ void LocalEngine::cancel(RequestId id) {
 
 EngineStats LocalEngine::stats() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return stats_;
+  EngineStats s = stats_;
+  if (tier_ != nullptr) s.kv_tier = tier_->stats();  // live: its writer works while the engine sleeps
+  return s;
 }
 
 void LocalEngine::loop() {

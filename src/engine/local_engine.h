@@ -9,6 +9,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
@@ -32,14 +33,20 @@ struct LocalEngineOptions {
   std::int32_t n_blocks = 0;  // 0: enough for max_running sequences of n_ctx tokens, capped by kv_bytes
   std::int64_t kv_bytes = std::int64_t{4} << 30;  // cap on the KV cache when n_blocks is 0
   TensorType kv_type = TensorType::kF16;
+  // The disk tier below the KV pool (kv/disk_kv_tier.h): evicted prefix blocks are written under
+  // kv_disk_dir, at most kv_disk_bytes of them (0: no tier), and read back instead of recomputed.
+  std::int64_t kv_disk_bytes = 0;
+  std::string kv_disk_dir;
 };
 
 class LocalEngine final : public EngineClient {
  public:
   // Starts the engine thread over a model (which must outlive the engine).
   static Result<std::unique_ptr<LocalEngine>> start(const Model& model, const LocalEngineOptions& options);
-  // Over any step runner (tests): `runner` must outlive the engine.
-  static std::unique_ptr<LocalEngine> start(std::unique_ptr<StepRunner> runner, const LocalEngineOptions& options);
+  // Over any step runner (tests), with an optional lower KV tier (whose block size is the
+  // runner's).
+  static std::unique_ptr<LocalEngine> start(std::unique_ptr<StepRunner> runner, const LocalEngineOptions& options,
+                                            std::unique_ptr<KvTier> tier = nullptr);
   ~LocalEngine() override;  // stops the thread; unfinished requests end with kCancelled
 
   Result<RequestId> submit(GenerateRequest request, std::shared_ptr<RequestSink> sink) override;
@@ -57,6 +64,7 @@ class LocalEngine final : public EngineClient {
   };
 
   std::unique_ptr<StepRunner> runner_;
+  std::unique_ptr<KvTier> tier_;  // outlives the engine, which flushes into it on destruction
   BlockPool pool_;
   Engine engine_;
   std::atomic<RequestId> next_id_{1};

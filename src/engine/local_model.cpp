@@ -2,6 +2,14 @@
 
 namespace parley {
 
+Result<TensorType> parse_kv_type(std::string_view name) {
+  const Result<TensorType> t = parse_tensor_type(name);
+  if (!t.ok() || (*t != TensorType::kF16 && *t != TensorType::kQ8_0)) {
+    return invalid_argument_error("KV type '{}' is not one of: f16, q8_0", name);
+  }
+  return *t;
+}
+
 LocalModel::~LocalModel() {
   engine_.reset();
 }
@@ -25,6 +33,9 @@ Result<std::unique_ptr<LocalModel>> LocalModel::start(std::shared_ptr<const Gguf
   eo.engine.scheduler.max_prefill_per_tenant = o.max_prefill_per_tenant;
   eo.engine.eog_tokens = std::move(eog_tokens);
   eo.kv_bytes = o.kv_cache_bytes;
+  eo.kv_disk_bytes = o.kv_disk_bytes;
+  eo.kv_disk_dir = o.kv_disk_dir;
+  eo.kv_type = o.kv_type;
   ASSIGN_OR_RETURN(m->engine_, LocalEngine::start(*m->model_, eo));
   return m;
 }

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/result.h"
@@ -28,8 +29,18 @@ struct LocalModelOptions {
   double target_itl_ms = -1;
   std::int32_t max_prefill_per_tenant = 2;  // prompts one user has in prefill at once (0: no bound)
   std::int64_t kv_cache_bytes = std::int64_t{2} << 30;
+  // The KV disk tier (LocalEngineOptions::kv_disk_bytes): 0 bytes is none; an empty directory is
+  // filled in by serve and worker (under the data directory).
+  std::int64_t kv_disk_bytes = 0;
+  std::string kv_disk_dir;
+  // How the KV cache stores keys and values: F16, or Q8_0 (8-bit blocks, about half the bytes per
+  // token, so about twice the tokens in kv_cache_bytes; needs a head size that is a multiple of 32).
+  TensorType kv_type = TensorType::kF16;
   std::string backend = "cpu";
 };
+
+// "f16" or "q8_0" (any case): the KV types a served model may use.
+Result<TensorType> parse_kv_type(std::string_view name);
 
 class LocalModel {
  public:

@@ -12,6 +12,7 @@
 #include "engine/request.h"
 #include "grammar/grammar_matcher.h"
 #include "kv/block_pool.h"
+#include "kv/kv_tier.h"
 
 namespace parley {
 
@@ -31,6 +32,10 @@ struct Sequence {
   std::vector<BlockSerial> block_serials;
   BlockHash cache_scope_key = kSharedScope;  // the pool's key of request.cache_scope
   std::int32_t n_shared = 0;                 // leading tokens cached without the scope
+  // With a KV tier (kv/kv_tier.h): the scope's id there, and per leading full block (as
+  // block_serials) the chained digest that names it in the tier.
+  TierDigest tier_scope{};
+  std::vector<TierDigest> tier_digests;
   std::optional<Sampler> sampler;
   // Where the output stands in request.grammar, once the grammar constrains (from the start, or
   // after a trigger token). It depends only on the generated tokens, so preemption (which keeps

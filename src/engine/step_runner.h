@@ -19,6 +19,10 @@ class StepRunner {
   // logits: [sequences wanting logits, n_vocab], in batch order.
   virtual Status forward(const ForwardBatch& batch, std::span<float> logits) = 0;
   virtual void copy_block(std::int32_t src, std::int32_t dst) = 0;
+  // A block's KV as bytes, for a lower tier (kv/kv_tier.h); 0: this runner cannot (no tier).
+  virtual std::size_t block_bytes() const { return 0; }
+  virtual void read_block(std::int32_t /*block*/, std::span<std::byte> /*out*/) const {}
+  virtual void write_block(std::int32_t /*block*/, std::span<const std::byte> /*in*/) {}
 };
 
 class ModelStepRunner final : public StepRunner {
@@ -29,6 +33,9 @@ class ModelStepRunner final : public StepRunner {
   std::int32_t n_vocab() const override { return static_cast<std::int32_t>(runner_->n_vocab()); }
   Status forward(const ForwardBatch& batch, std::span<float> logits) override { return runner_->forward(batch, logits); }
   void copy_block(std::int32_t src, std::int32_t dst) override { cache_->copy_block(src, dst); }
+  std::size_t block_bytes() const override { return cache_->block_bytes(); }
+  void read_block(std::int32_t block, std::span<std::byte> out) const override { cache_->read_block(block, out); }
+  void write_block(std::int32_t block, std::span<const std::byte> in) override { cache_->write_block(block, in); }
   const KvCache& cache() const { return *cache_; }
 
  private:

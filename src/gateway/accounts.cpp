@@ -1,6 +1,7 @@
 #include "gateway/accounts.h"
 
 #include "base/log.h"
+#include "store/open_store.h"
 
 namespace parley {
 namespace {
@@ -46,6 +47,38 @@ Result<std::string> decode_hex(std::string_view hex) {
   return out;
 }
 
+Result<std::unique_ptr<store::Store>> open_account_store(const std::string& url, const AccountsConfig& config) {
+  store::StoreOptions o;
+  o.replica_urls = config.replicas.urls;
+  o.replica_max_lag = std::chrono::milliseconds(config.replicas.max_lag_ms);
+  o.replica_check_interval = std::chrono::milliseconds(config.replicas.check_interval_ms);
+  o.replica_retry = std::chrono::milliseconds(config.replicas.retry_ms);
+  Result<std::unique_ptr<store::Store>> db = store::open_store(url, o);
+  if (!db.ok()) return db.status().with_context("opening the account store");
+  const store::ReplicaStats rs = (*db)->replica_stats();
+  if (rs.configured > 0) {
+    log_info("account store: {} read replica(s) for conversation reads (lag bound {} ms)", rs.configured,
+             config.replicas.max_lag_ms);
+  }
+  return db;
+}
+
+Result<std::unique_ptr<auth::RateLimiter>> make_rate_limiter(const RedisConfig& config) {
+  if (config.url.empty()) return std::unique_ptr<auth::RateLimiter>(std::make_unique<auth::LocalRateLimiter>());
+  auth::RedisRateLimiterOptions o;
+  Result<auth::RedisEndpoint> endpoint = auth::parse_redis_url(config.url);
+  // The URL may hold a password: the error names the problem, never the URL.
+  if (!endpoint.ok()) return endpoint.status().with_context("[redis] url / --redis");
+  o.client.endpoint = std::move(*endpoint);
+  o.client.connect_timeout = std::chrono::milliseconds(config.connect_timeout_ms);
+  o.client.command_timeout = std::chrono::milliseconds(config.command_timeout_ms);
+  o.client.pool_size = static_cast<int>(config.pool_size);
+  o.key_prefix = config.key_prefix;
+  log_info("rate limits: shared through Redis at {} (keys {}*)", auth::redis_display_name(o.client.endpoint),
+           o.key_prefix);
+  return std::unique_ptr<auth::RateLimiter>(std::make_unique<auth::RedisRateLimiter>(std::move(o)));
+}
+
 Result<std::unique_ptr<Accounts>> Accounts::create(std::unique_ptr<store::Store> store, AccountsOptions o) {
   std::unique_ptr<Accounts> a(new Accounts());
   a->store_ = std::move(store);
@@ -65,7 +98,8 @@ Result<std::unique_ptr<Accounts>> Accounts::create(std::unique_ptr<store::Store>
     ASSIGN_OR_RETURN(std::string key, decode_hex(c.auth.csrf_key_hex));
     ASSIGN_OR_RETURN(csrf, auth::CsrfSigner::from_key(std::move(key)));
   }
-  a->limiter_ = std::make_unique<auth::LocalRateLimiter>();
+  ASSIGN_OR_RETURN(a->limiter_, make_rate_limiter(c.redis));
+  a->redis_limiter_ = dynamic_cast<const auth::RedisRateLimiter*>(a->limiter_.get());
   a->authenticator_ = std::make_unique<Authenticator>(*a->store_, std::move(csrf), std::move(ao));
 
   UsageAccountingOptions uo;

@@ -1,7 +1,7 @@
 // Accounts: everything the gateway needs to be multi-user, owned in one place: the store, the
-// rate limiter, the Authenticator, the usage recorder, the account API and the two work pools
-// (work_pool.h). `parley serve` builds one from its configuration and hands it to the Gateway;
-// tests build one over a temporary SQLite store.
+// rate limiter (in-process, or shared through Redis), the Authenticator, the usage recorder, the account API and the
+// two work pools (work_pool.h). `parley serve` builds one from its configuration and hands it to the Gateway; tests
+// build one over a temporary SQLite store.
 //
 // In AuthMode::kNone, create() makes sure the built-in local user (kLocalUserEmail, admin, no
 // password) exists, so that what a laptop user does (conversations, usage) persists across
@@ -16,6 +16,7 @@
 #include <memory>
 
 #include "auth/rate_limiter.h"
+#include "auth/redis_rate_limiter.h"
 #include "base/result.h"
 #include "gateway/account_api.h"
 #include "gateway/accounts_config.h"
@@ -44,6 +45,8 @@ class Accounts {
 
   store::Store& store() { return *store_; }
   auth::RateLimiter& limiter() { return *limiter_; }
+  // The limiter when it is shared through Redis ([redis] url), else null (for its metrics).
+  const auth::RedisRateLimiter* redis_limiter() const { return redis_limiter_; }
   const Authenticator& authenticator() const { return *authenticator_; }
   AccountingUsageRecorder& usage() { return *usage_; }
   AccountApi& api() { return *api_; }
@@ -59,12 +62,20 @@ class Accounts {
 
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<auth::RateLimiter> limiter_;
+  const auth::RedisRateLimiter* redis_limiter_ = nullptr;  // limiter_ itself, when it is one
   std::unique_ptr<Authenticator> authenticator_;
   std::unique_ptr<AccountingUsageRecorder> usage_;
   std::unique_ptr<AccountApi> api_;
   std::unique_ptr<WorkPool> password_pool_;
   std::unique_ptr<WorkPool> request_pool_;
 };
+
+// The account store of `config` at `url` (its read replicas included): what `parley serve` and
+// `parley gateway` open. Errors never name the URL (it may hold a password).
+Result<std::unique_ptr<store::Store>> open_account_store(const std::string& url, const AccountsConfig& config);
+
+// The rate limiter of `config`: shared through Redis when [redis] url is set, else in-process.
+Result<std::unique_ptr<auth::RateLimiter>> make_rate_limiter(const RedisConfig& config);
 
 // Decodes lowercase or uppercase hex; kInvalidArgument for odd lengths or other characters.
 Result<std::string> decode_hex(std::string_view hex);

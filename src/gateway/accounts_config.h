@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "auth/limits.h"
 #include "auth/password.h"
@@ -57,8 +58,27 @@ struct UsageLimitsConfig {
   auth::Limits for_user(auth::Role role, std::string_view email) const;
 };
 
+// Shared rate limits (docs/scaling.md): [redis] and --redis.
+struct RedisConfig {
+  std::string url;  // redis://[[user]:password@]host[:port][/db]; empty: limits in this process only
+  std::int64_t connect_timeout_ms = 200;
+  std::int64_t command_timeout_ms = 200;
+  std::int64_t pool_size = 8;
+  std::string key_prefix = "parley:rl:";
+};
+
+// PostgreSQL read replicas (docs/store.md): [store] replicas, --database-replica.
+struct ReplicaConfig {
+  std::vector<std::string> urls;
+  std::int64_t max_lag_ms = 1000;
+  std::int64_t check_interval_ms = 200;
+  std::int64_t retry_ms = 5000;
+};
+
 struct AccountsConfig {
   std::string store_url;  // empty: store::default_store_url(data_dir)
+  ReplicaConfig replicas;
+  RedisConfig redis;
   AuthConfig auth;
   UsageLimitsConfig limits;
   PriceTable prices;

@@ -10,6 +10,7 @@
 #include "base/log.h"
 #include "gateway/http_errors.h"
 #include "gateway/models_api.h"
+#include "gateway/shared_state_metrics.h"
 #include "obs/process_metrics.h"
 #include "obs/request_id.h"
 
@@ -68,6 +69,7 @@ Gateway::Gateway(std::vector<std::unique_ptr<ServedModel>> models, const Gateway
     : accounts_(std::move(accounts)), models_(std::move(models)), options_(options), metrics_(registry_) {
   add_process_metrics(registry_);  // RSS, open descriptors, threads (obs/process_metrics.h)
   for (const auto& m : models_) metrics_.watch_engine(m->id(), m->engine());
+  if (accounts_) watch_shared_state(registry_, *accounts_);
   if (accounts_) {
     ConversationApiOptions o;
     o.usage = &accounts_->usage();

@@ -14,6 +14,7 @@
 #include <set>
 
 #include "auth/csrf.h"
+#include "gateway/router_config_toml.h"
 #include "store/email.h"
 
 namespace parley {
@@ -169,8 +170,8 @@ class TableReader {
 };
 
 constexpr std::string_view kEngineKeys =
-    "threads, ctx, max_batch_tokens, max_running, max_waiting, kv_cache_mib, backend, target_itl_ms, "
-    "max_prefill_per_tenant";
+    "threads, ctx, max_batch_tokens, max_running, max_waiting, kv_cache_mib, kv_type, backend, target_itl_ms, "
+    "max_prefill_per_tenant, kv_disk_gib, kv_disk_dir";
 
 Status read_engine_keys(TableReader& r, ServedModelOptions* m) {
   RETURN_IF_ERROR(r.integer_as("threads", 0, 1024, &m->threads));
@@ -181,9 +182,16 @@ Status read_engine_keys(TableReader& r, ServedModelOptions* m) {
   std::int64_t kv_mib = m->kv_cache_bytes >> 20;
   RETURN_IF_ERROR(r.integer("kv_cache_mib", 1, std::int64_t{1} << 24, &kv_mib));
   m->kv_cache_bytes = kv_mib << 20;
+  std::string kv_type(tensor_type_name(m->kv_type));
+  RETURN_IF_ERROR(r.string("kv_type", &kv_type));
+  ASSIGN_OR_RETURN(m->kv_type, parse_kv_type(kv_type));
   RETURN_IF_ERROR(r.string("backend", &m->backend));
   RETURN_IF_ERROR(r.number("target_itl_ms", 1e6, &m->target_itl_ms));
   RETURN_IF_ERROR(r.integer_as("max_prefill_per_tenant", 0, 4096, &m->max_prefill_per_tenant));
+  double kv_disk_gib = static_cast<double>(m->kv_disk_bytes) / double(1 << 30);
+  RETURN_IF_ERROR(r.number("kv_disk_gib", 1e6, &kv_disk_gib));
+  m->kv_disk_bytes = static_cast<std::int64_t>(kv_disk_gib * double(1 << 30));
+  RETURN_IF_ERROR(r.string("kv_disk_dir", &m->kv_disk_dir));
   return ok_status();
 }
 
@@ -340,8 +348,27 @@ Status parse_document(const toml::table& doc, const std::string& base_dir, std::
   const toml::node* prices = top.node("prices");
   const toml::node* priority = top.node("priority");
   const toml::node* cluster = top.node("cluster");
-  RETURN_IF_ERROR(
-      top.finish("[server], [engine], [limits], [[models]], [store], [auth], [prices], [priority], [cluster]"));
+  const toml::node* redis = top.node("redis");
+  const toml::node* router = top.node("router");
+  RETURN_IF_ERROR(top.finish(
+      "[server], [engine], [limits], [[models]], [store], [auth], [prices], [priority], [cluster], [redis], "
+      "[router]"));
+
+  if (router != nullptr) {
+    ASSIGN_OR_RETURN(const toml::table* t, table_at(*router, "router", source));
+    RETURN_IF_ERROR(parse_router_config(*t, source, &c->router));
+  }
+  if (redis != nullptr) {
+    ASSIGN_OR_RETURN(const toml::table* t, table_at(*redis, "redis", source));
+    TableReader r(*t, "redis.", source);
+    RedisConfig& rc = c->accounts.redis;
+    RETURN_IF_ERROR(r.string("url", &rc.url));
+    RETURN_IF_ERROR(r.integer("connect_timeout_ms", 1, 60'000, &rc.connect_timeout_ms));
+    RETURN_IF_ERROR(r.integer("command_timeout_ms", 1, 60'000, &rc.command_timeout_ms));
+    RETURN_IF_ERROR(r.integer("pool_size", 1, 1024, &rc.pool_size));
+    RETURN_IF_ERROR(r.string("key_prefix", &rc.key_prefix));
+    RETURN_IF_ERROR(r.finish("url, connect_timeout_ms, command_timeout_ms, pool_size, key_prefix"));
+  }
 
   if (cluster != nullptr) {
     ASSIGN_OR_RETURN(const toml::table* t, table_at(*cluster, "cluster", source));
@@ -358,7 +385,17 @@ Status parse_document(const toml::table& doc, const std::string& base_dir, std::
     ASSIGN_OR_RETURN(const toml::table* t, table_at(*store, "store", source));
     TableReader r(*t, "store.", source);
     RETURN_IF_ERROR(r.string("url", &c->accounts.store_url));
-    RETURN_IF_ERROR(r.finish("url"));
+    ReplicaConfig& rep = c->accounts.replicas;
+    const auto postgres_url = [](std::string_view u) {
+      return u.starts_with("postgres://") || u.starts_with("postgresql://")
+                 ? ok_status()
+                 : invalid_argument_error("a replica must be a postgres:// URL");
+    };
+    RETURN_IF_ERROR(r.string_list("replicas", postgres_url, &rep.urls));
+    RETURN_IF_ERROR(r.integer("replica_max_lag_ms", 1, 3'600'000, &rep.max_lag_ms));
+    RETURN_IF_ERROR(r.integer("replica_check_interval_ms", 0, 60'000, &rep.check_interval_ms));
+    RETURN_IF_ERROR(r.integer("replica_retry_ms", 1, 3'600'000, &rep.retry_ms));
+    RETURN_IF_ERROR(r.finish("url, replicas, replica_max_lag_ms, replica_check_interval_ms, replica_retry_ms"));
   }
   if (auth != nullptr) {
     ASSIGN_OR_RETURN(const toml::table* t, table_at(*auth, "auth", source));

@@ -9,10 +9,12 @@
 //   [limits]   request limits of the API (ApiLimits)
 //   [[models]] path (required), id, special_tokens_in_content, and any [engine] key to override
 //              it for that model
-//   [store]    url;  [auth] mode, signup, sessions, CSRF key, password cost, log-in limits
+//   [store]    url, replicas, replica_*;  [redis] url, timeouts, pool_size, key_prefix
+//   [auth]     mode, signup, sessions, CSRF key, password cost, log-in limits
 //   [limits.roles.user|admin], [limits.users."email"], [limits.keys]: rates and quotas
 //   [prices."model-id"] prompt_per_million, completion_per_million
 //   [cluster]  token_file: the shared cluster token of the internal API (`parley worker`)
+//   [router]   policy, workers, health and ejection settings of `parley gateway` (gateway/router_config.h)
 //
 // Unknown sections and keys, wrong types and out-of-range values are errors naming the key and
 // its line: a typo in a config file must not silently fall back to a default.
@@ -25,6 +27,7 @@
 #include "base/status.h"
 #include "gateway/accounts_config.h"
 #include "gateway/gateway.h"
+#include "gateway/router_config.h"
 #include "gateway/served_model.h"
 #include "net/http_server.h"
 
@@ -44,6 +47,7 @@ struct ServeConfig {
   GatewayOptions gateway;
   AccountsConfig accounts;  // [store], [auth], account limits, [prices]
   ClusterConfig cluster;    // [cluster]
+  RouterConfig router;      // [router]
 };
 
 inline constexpr std::size_t kMaxConfigFileBytes = 1 << 20;

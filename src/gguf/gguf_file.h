@@ -69,8 +69,7 @@ class GgufFile {
   static Result<std::unique_ptr<GgufFile>> open(const std::string& path, const GgufLimits& limits = {});
 
   // Parses a buffer the caller keeps alive for the lifetime of the result (tests, fuzzing).
-  static Result<std::unique_ptr<GgufFile>> from_memory(std::span<const std::byte> bytes,
-                                                       const GgufLimits& limits = {});
+  static Result<std::unique_ptr<GgufFile>> from_memory(std::span<const std::byte> bytes, const GgufLimits& limits = {});
 
   const std::string& path() const { return path_; }
   std::uint32_t version() const { return version_; }
@@ -94,8 +93,7 @@ class GgufFile {
     return get<T>(key);
   }
   // An array value, optionally requiring its element type.
-  Result<const GgufArray*> get_array(std::string_view key,
-                                     std::optional<GgufValueType> elem_type = std::nullopt) const;
+  Result<const GgufArray*> get_array(std::string_view key, std::optional<GgufValueType> elem_type = std::nullopt) const;
 
   const std::vector<GgufTensorInfo>& tensors() const { return tensors_; }
   const GgufTensorInfo* find_tensor(std::string_view name) const;
@@ -103,6 +101,9 @@ class GgufFile {
   std::span<const std::byte> tensor_data(const GgufTensorInfo& info) const {
     return bytes_.subspan(data_offset_ + info.offset, info.n_bytes);
   }
+  // Drops the whole pages of `range` (inside the mapping) from this process's resident memory
+  // (MappedFile::release); nothing for a file parsed from memory.
+  void release_pages(std::span<const std::byte> range) const { mapping_.release(range); }
 
  private:
   friend class GgufParser;

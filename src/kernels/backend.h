@@ -51,13 +51,16 @@ struct RopeParams {
   const float* freq_factors = nullptr;  // [n_rot/2] divisors of the frequencies (Llama 3 scaling), or nullptr
 };
 
-// The paged KV cache of one model as the kernels see it. Per layer, K and V each hold
-// [n_blocks, block_size, n_kv_heads, head_dim] elements of `type` (F16 or F32). A token's "slot"
-// is block * block_size + offset.
 // What a prepared weight will be used for: matmul() may want a repacked layout, get_rows() reads
 // whole rows of the table.
 enum class WeightUse { kMatmul, kRows };
 
+// The paged KV cache of one model as the kernels see it. Per layer, K and V each hold
+// [n_blocks, block_size, n_kv_heads, head_dim] elements of `type` (F16, Q8_0 or F32). A token's
+// "slot" is block * block_size + offset. Q8_0 (head_dim a multiple of 32): each head's head_dim
+// values of a slot are head_dim / 32 BlockQ8_0 (an F16 scale d, then 32 int8 q; x = q * d), so a
+// slot is n_kv_heads * head_dim / 32 * 34 bytes and one head's row is contiguous: the attention
+// kernels dequantize a row at a time, exactly as they convert F16.
 struct KvCacheView {
   TensorType type = TensorType::kF16;
   std::int64_t n_blocks = 0;
@@ -66,6 +69,13 @@ struct KvCacheView {
   std::int64_t head_dim = 0;
   void* const* k = nullptr;  // [n_layers] base pointers
   void* const* v = nullptr;
+
+  // Bytes of one head's row of one slot, and of a whole slot (all KV heads).
+  std::int64_t head_row_bytes() const {
+    const TensorTypeInfo& info = tensor_type_info(type);
+    return head_dim / info.block_size * static_cast<std::int64_t>(info.block_bytes);
+  }
+  std::int64_t slot_bytes() const { return n_kv_heads * head_row_bytes(); }
 };
 
 // One sequence's rows in a batch for attention: rows [row_begin, row_begin + n_rows) of the batch

@@ -84,6 +84,7 @@ std::optional<std::int32_t> BlockPool::allocate() {
     b = lru_.front();
     lru_.pop_front();
     in_lru_[static_cast<std::size_t>(b)] = false;
+    if (on_evict_) on_evict_(b);
     unregister(b);
     ++stats_.evictions;
   } else {

@@ -108,6 +108,17 @@ class BlockPool {
   std::optional<BlockSerial> register_block(std::int32_t block, const BlockContent& content);
   bool is_registered(std::int32_t block) const { return serial_of_[static_cast<std::size_t>(block)] != kNoSerial; }
 
+  // Called by allocate() with the cached block it is about to evict, before the block leaves the
+  // index (its content is still intact and tokens_of() still names it): the hook for a lower
+  // KV tier (kv/kv_tier.h) to copy the block out before it is reused.
+  using EvictFn = std::function<void(std::int32_t block)>;
+  void set_evict_listener(EvictFn fn) { on_evict_ = std::move(fn); }
+  // The tokens a registered block holds.
+  std::span<const std::int32_t> tokens_of(std::int32_t block) const {
+    return std::span<const std::int32_t>(tokens_).subspan(
+        static_cast<std::size_t>(block) * static_cast<std::size_t>(block_size_), static_cast<std::size_t>(block_size_));
+  }
+
   // Tests only: replaces the index hash (e.g. by a constant, to force collisions).
   using HashFn = std::function<BlockHash(const BlockContent&)>;
   void set_hash_for_testing(HashFn fn) { hash_for_testing_ = std::move(fn); }
@@ -135,6 +146,7 @@ class BlockPool {
   std::vector<bool> in_lru_;
   std::unordered_map<BlockHash, std::int32_t> index_;
   HashFn hash_for_testing_;
+  EvictFn on_evict_;
   BlockPoolStats stats_;
 };
 

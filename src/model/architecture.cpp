@@ -1,6 +1,9 @@
 #include "model/architecture.h"
 
 #include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
 
 #include "gguf/gguf_file.h"
 #include "kernels/backend.h"
@@ -32,7 +35,9 @@ Status Architecture::bind(const ModelHParams& h, TensorBinder& binder, ModelWeig
   return bind_llama_family(h, traits(), binder, weights);
 }
 
-bool TensorBinder::has(std::string_view name) const { return file_.find_tensor(name) != nullptr; }
+bool TensorBinder::has(std::string_view name) const {
+  return file_.find_tensor(name) != nullptr;
+}
 
 Result<WeightView> TensorBinder::matrix(std::string_view name, std::int64_t n_in, std::int64_t n_out, WeightUse use) {
   const GgufTensorInfo* t = file_.find_tensor(name);
@@ -45,9 +50,11 @@ Result<WeightView> TensorBinder::matrix(std::string_view name, std::int64_t n_in
                                tensor_type_name(t->type), backend_.name());
   }
   const auto data = file_.tensor_data(*t);
-  WeightView view{t->type, data.data(), n_in, n_out, static_cast<std::size_t>(t->n_bytes / static_cast<std::uint64_t>(n_out)), 0};
+  WeightView view{
+      t->type, data.data(), n_in, n_out, static_cast<std::size_t>(t->n_bytes / static_cast<std::uint64_t>(n_out)), 0};
   Result<WeightView> prepared = backend_.prepare_weight(view, use);
   if (!prepared.ok()) return prepared.status().with_context(fmt::format("tensor '{}'", name));
+  note(data, prepared->data);
   return prepared;
 }
 
@@ -70,11 +77,53 @@ Result<WeightView> TensorBinder::vector(std::string_view name, std::int64_t n) {
     allocations_.push_back(dst);
     backend_.from_host(dst, converted.data(), view.row_bytes);
     view.data = dst;
+    note(data, dst);
     return view;
   }
   Result<WeightView> prepared = backend_.prepare_weight(view, WeightUse::kRows);
   if (!prepared.ok()) return prepared.status().with_context(fmt::format("tensor '{}'", name));
+  note(data, prepared->data);
   return prepared;
+}
+
+void TensorBinder::note(std::span<const std::byte> file_range, const void* view) {
+  const auto* p = static_cast<const std::byte*>(view);
+  const bool in_place = p >= file_range.data() && p < file_range.data() + file_range.size();
+  (in_place ? direct_ : copied_).push_back(file_range);
+}
+
+std::uint64_t TensorBinder::release_copied_pages() const {
+  // Per page of the file: released when a copied tensor touches it and no in-place one does
+  // (tensors share pages at their ends; a tied embedding table is both).
+  const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  const std::byte* base = file_.tensors().empty() ? nullptr
+                                                  : file_.tensor_data(file_.tensors().front()).data() -
+                                                        file_.tensors().front().offset - file_.data_offset();
+  if (base == nullptr || copied_.empty()) return 0;
+  const std::size_t n_pages = (file_.file_size() + page - 1) / page;
+  std::vector<std::uint8_t> state(n_pages, 0);  // 1: copied only, 2: read in place
+  const auto mark = [&](std::span<const std::byte> r, std::uint8_t v) {
+    if (r.empty()) return;
+    const auto first = static_cast<std::size_t>(r.data() - base) / page;
+    const auto last = static_cast<std::size_t>(r.data() + r.size() - 1 - base) / page;
+    for (std::size_t i = first; i <= last; ++i) state[i] = std::max(state[i], v);
+  };
+  for (const auto& r : copied_) mark(r, 1);
+  for (const auto& r : direct_) mark(r, 2);
+  std::uint64_t released = 0;
+  for (std::size_t i = 0; i < n_pages;) {
+    if (state[i] != 1) {
+      ++i;
+      continue;
+    }
+    std::size_t j = i;
+    while (j < n_pages && state[j] == 1) ++j;
+    const std::size_t end = std::min(j * page, static_cast<std::size_t>(file_.file_size()));
+    file_.release_pages(std::span<const std::byte>(base + i * page, end - i * page));
+    released += end - i * page;
+    i = j;
+  }
+  return released;
 }
 
 Status bind_llama_family(const ModelHParams& h, const ArchTraits& traits, TensorBinder& b, ModelWeights* w) {
@@ -86,7 +135,8 @@ Status bind_llama_family(const ModelHParams& h, const ArchTraits& traits, Tensor
   ASSIGN_OR_RETURN(w->token_embd, b.matrix("token_embd.weight", h.n_embd, h.n_vocab, WeightUse::kRows));
   ASSIGN_OR_RETURN(w->output_norm, b.vector("output_norm.weight", h.n_embd));
   w->tied_embeddings = !b.has("output.weight");
-  ASSIGN_OR_RETURN(w->output, b.matrix(w->tied_embeddings ? "token_embd.weight" : "output.weight", h.n_embd, h.n_vocab));
+  ASSIGN_OR_RETURN(w->output,
+                   b.matrix(w->tied_embeddings ? "token_embd.weight" : "output.weight", h.n_embd, h.n_vocab));
   if (b.has("rope_freqs.weight")) {
     ASSIGN_OR_RETURN(w->rope_freqs, b.vector("rope_freqs.weight", h.n_rot / 2));
   }

@@ -3,8 +3,10 @@
 // tensors it needs; adding one is a new file plus a line in architecture.cpp's registry.
 #pragma once
 
+#include <cstdint>
 #include <span>
 #include <string_view>
+#include <vector>
 
 #include "base/result.h"
 #include "model/hparams.h"
@@ -48,11 +50,20 @@ class TensorBinder {
   bool has(std::string_view name) const;
   // Backend memory the binder allocated (converted vectors); the caller frees it with the model.
   std::vector<void*> take_allocations() { return std::move(allocations_); }
+  // Drops from resident memory the file pages of tensors that were only copied (repacked,
+  // converted or uploaded), keeping every page that a bound view still reads in place (embedding
+  // rows, norms). Returns the bytes of file released. Call once, after binding.
+  std::uint64_t release_copied_pages() const;
 
  private:
+  // Records whether the bytes of `file_range` are read in place (`view` points into them) or
+  // were copied.
+  void note(std::span<const std::byte> file_range, const void* view);
   const GgufFile& file_;
   Backend& backend_;
   std::vector<void*> allocations_;
+  std::vector<std::span<const std::byte>> copied_;  // tensors whose file bytes nothing reads
+  std::vector<std::span<const std::byte>> direct_;  // tensors read in place
 };
 
 // Shared by the llama-family architectures: binds the standard tensors, optional ones per traits.

@@ -20,6 +20,8 @@ Result<std::unique_ptr<Model>> Model::from_file(std::shared_ptr<const GgufFile> 
   Status st = m->arch_->bind(m->hparams_, binder, &m->weights_);
   m->allocations_ = binder.take_allocations();
   if (!st.ok()) return st.with_context(path);
+  // The weights once: the file pages of repacked (or uploaded) tensors leave resident memory.
+  m->released_file_bytes_ = binder.release_copied_pages();
   return m;
 }
 
@@ -28,7 +30,9 @@ Model::~Model() {
 }
 
 std::uint64_t Model::bytes_per_token() const {
-  const auto bytes = [](const WeightView& w) { return w.data == nullptr ? 0 : w.row_bytes * static_cast<std::uint64_t>(w.n_out); };
+  const auto bytes = [](const WeightView& w) {
+    return w.data == nullptr ? 0 : w.row_bytes * static_cast<std::uint64_t>(w.n_out);
+  };
   std::uint64_t total = bytes(weights_.output);
   for (const LayerWeights& l : weights_.layers) {
     total += bytes(l.wq) + bytes(l.wk) + bytes(l.wv) + bytes(l.wo) + bytes(l.w_gate) + bytes(l.w_up) + bytes(l.w_down);

@@ -31,6 +31,9 @@ class Model {
   ArchTraits traits() const { return arch_->traits(); }
   const ModelWeights& weights() const { return weights_; }
   Backend& backend() const { return backend_; }
+  // Bytes of the mapped file dropped from resident memory after binding, because the backend
+  // copied those tensors (repacked or uploaded) and nothing reads them in place.
+  std::uint64_t released_file_bytes() const { return released_file_bytes_; }
 
   // Bytes of weights one forward step reads: every matrix once (the embedding table only one row
   // per token, so it is not counted) — the numerator of the decode roofline.
@@ -46,6 +49,7 @@ class Model {
   const Architecture* arch_ = nullptr;
   ModelWeights weights_;
   std::vector<void*> allocations_;
+  std::uint64_t released_file_bytes_ = 0;
 };
 
 }  // namespace parley

@@ -22,6 +22,13 @@ EngineMetrics::EngineMetrics(MetricsRegistry& r)
           r.counter("parley_grammar_masks_total", "Token masks computed for constrained requests.", {"model"})),
       grammar_mask_seconds(
           r.counter("parley_grammar_mask_seconds_total", "Engine-thread time spent computing token masks.", {"model"})),
+      kv_tier_blocks(r.counter("parley_kv_tier_blocks_total",
+                               "KV disk tier blocks by event: loaded (hits), missed, stored, evicted (LRU), dropped "
+                               "(write queue full), failed (write errors), rejected (failed verification).",
+                               {"model", "event"})),
+      kv_tier_bytes(r.counter("parley_kv_tier_bytes_total", "KV disk tier payload bytes written and read.",
+                              {"model", "direction"})),
+      kv_tier_size(r.gauge("parley_kv_tier_size_bytes", "Bytes the KV disk tier holds.", {"model"})),
       queue_depth_by_priority(r.gauge("parley_queue_depth_by_priority",
                                       "Requests waiting to be admitted by the engine, per priority class.",
                                       {"model", "priority"})),
@@ -68,6 +75,25 @@ void EngineMetrics::watch(const std::string& model, const EngineClient& engine) 
     steps_over_target.with({model}).inc(
         delta(static_cast<double>(s.steps_over_target), static_cast<double>(last->steps_over_target)));
     step_cost_error.with({model}).set(s.step_cost_error);
+    const KvTierStats &t = s.kv_tier, &lt = last->kv_tier;
+    const auto tier_inc = [&](const char* event, std::int64_t now, std::int64_t before) {
+      if (now != 0 || before != 0) {
+        kv_tier_blocks.with({model, event}).inc(delta(static_cast<double>(now), static_cast<double>(before)));
+      }
+    };
+    tier_inc("loaded", t.hits, lt.hits);
+    tier_inc("missed", t.misses, lt.misses);
+    tier_inc("stored", t.stored, lt.stored);
+    tier_inc("evicted", t.evictions, lt.evictions);
+    tier_inc("dropped", t.write_drops, lt.write_drops);
+    tier_inc("failed", t.write_errors, lt.write_errors);
+    tier_inc("rejected", t.rejected, lt.rejected);
+    if (t.bytes_written != 0 || t.bytes_read != 0) {
+      kv_tier_bytes.with({model, "written"})
+          .inc(delta(static_cast<double>(t.bytes_written), static_cast<double>(lt.bytes_written)));
+      kv_tier_bytes.with({model, "read"}).inc(delta(static_cast<double>(t.bytes_read), static_cast<double>(lt.bytes_read)));
+      kv_tier_size.with({model}).set(static_cast<double>(t.bytes));
+    }
     *last = s;
   });
 }

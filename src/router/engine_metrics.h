@@ -28,6 +28,10 @@ class EngineMetrics {
   Family<Counter>& prefix_hit_tokens;     // {model}
   Family<Counter>& grammar_masks;         // {model}
   Family<Counter>& grammar_mask_seconds;  // {model}
+  // The KV disk tier (kv/kv_tier.h).
+  Family<Counter>& kv_tier_blocks;  // {model, event}: loaded, missed, stored, evicted, dropped, failed, rejected
+  Family<Counter>& kv_tier_bytes;   // {model, direction}: written, read
+  Family<Gauge>& kv_tier_size;      // {model}: bytes held
   // Scheduling (docs/serving-engine.md): per priority class, and the step cost model.
   Family<Gauge>& queue_depth_by_priority;  // {model, priority}
   Family<Gauge>& running_by_priority;      // {model, priority}

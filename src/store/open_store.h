@@ -22,6 +22,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/result.h"
 #include "store/store.h"
@@ -35,6 +36,12 @@ struct StoreOptions {
   std::chrono::milliseconds busy_timeout{5000};      // SQLite: wait for another process's lock
   std::chrono::milliseconds acquire_timeout{10000};  // waiting for a pooled connection
   std::chrono::seconds connect_timeout{5};           // PostgreSQL: unless the URL sets one
+  // PostgreSQL streaming replicas for conversation reads (store/read_replicas.h); SQLite ignores
+  // them (with a warning). Each gets a pool of pg_pool_size connections, opened on first use.
+  std::vector<std::string> replica_urls;
+  std::chrono::milliseconds replica_max_lag{1000};
+  std::chrono::milliseconds replica_check_interval{200};
+  std::chrono::milliseconds replica_retry{5000};
 };
 
 Result<std::unique_ptr<Store>> open_store(std::string_view url_or_path, const StoreOptions& options = {});

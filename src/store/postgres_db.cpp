@@ -261,7 +261,7 @@ Result<std::unique_ptr<Db>> open_postgres(const std::string& url, const Postgres
   if (PQisthreadsafe() == 0) return failed_precondition_error("libpq was built without thread safety");
   if (options.pool_size < 1) return invalid_argument_error("postgres: pool size must be at least 1");
   auto db = std::make_unique<PostgresDb>(url, options);
-  RETURN_IF_ERROR(db->prime());
+  if (options.connect_at_open) RETURN_IF_ERROR(db->prime());
   return std::unique_ptr<Db>(std::move(db));
 }
 

@@ -101,6 +101,7 @@ struct PostgresOptions {
   int pool_size = 8;
   std::chrono::milliseconds acquire_timeout{10000};
   std::chrono::seconds connect_timeout{5};
+  bool connect_at_open = true;  // false: the first use connects (read replicas that may be down)
 };
 Result<std::unique_ptr<Db>> open_postgres(const std::string& url, const PostgresOptions& options);
 

@@ -10,6 +10,7 @@
 
 #include <memory>
 
+#include "store/read_replicas.h"
 #include "store/sql_db.h"
 #include "store/store.h"
 
@@ -43,6 +44,10 @@ class SqlStore final : public Store {
 
   std::string_view backend() const override { return db_->dialect() == sql::Dialect::kSqlite ? "sqlite" : "postgres"; }
   int schema_version() const override { return version_; }
+  ReplicaStats replica_stats() const override { return replicas_ ? replicas_->stats() : ReplicaStats{}; }
+
+  // Owner-scoped reads (conversations, messages) go to these when they fit (read_replicas.h).
+  void set_replicas(std::unique_ptr<ReadReplicas> replicas) { replicas_ = std::move(replicas); }
 
   Result<User> create_user(const NewUser& user) override;
   Result<User> get_user(std::string_view user_id) override;
@@ -114,7 +119,22 @@ class SqlStore final : public Store {
     return db_->query(sql, params);
   }
 
+  // Runs `fn` on a replica fit for `owner`'s reads, else on the primary.
+  Status read_owned(std::string_view owner, const std::function<Status(sql::Db&)>& fn) {
+    return replicas_ ? replicas_->read(owner, fn) : fn(*db_);
+  }
+  // Declared at the top of a method that writes `owner`'s conversations: when the method returns
+  // (the write committed, or failed), their reads stay on the primary until the replicas have it.
+  struct WriteMark {
+    SqlStore& store;
+    std::string_view owner;
+    ~WriteMark() {
+      if (store.replicas_) store.replicas_->note_write(owner);
+    }
+  };
+
   std::unique_ptr<sql::Db> db_;
+  std::unique_ptr<ReadReplicas> replicas_;  // declared after db_: destroyed first (it refers to it)
   Clock clock_;
   int version_;
 };

@@ -60,6 +60,7 @@ std::pair<Param, Param> change(const std::optional<std::optional<T>>& field) {
 
 Result<Conversation> SqlStore::create_conversation(std::string_view owner_id, std::string_view title,
                                                    const ConversationSettings& settings) {
+  const WriteMark mark{*this, owner_id};
   RETURN_IF_ERROR(check_text("title", title, kMaxTitleBytes));
   RETURN_IF_ERROR(check_settings(settings));
   if (!plausible_id(owner_id)) return not_found_error("user not found");
@@ -84,11 +85,16 @@ Result<Conversation> SqlStore::create_conversation(std::string_view owner_id, st
 
 Result<Conversation> SqlStore::get_conversation(std::string_view owner_id, std::string_view id) {
   if (!plausible_id(owner_id) || !plausible_id(id)) return conversation_not_found();
-  ASSIGN_OR_RETURN(auto rows, read("SELECT " PARLEY_CONV_COLS " FROM conversations "
-                                   "WHERE id = ? AND owner_id = ? AND deleted_at IS NULL",
-                                   {id, owner_id}));
-  if (rows.empty()) return conversation_not_found();
-  return decode_conversation(rows, 0);
+  Conversation c;
+  RETURN_IF_ERROR(read_owned(owner_id, [&](sql::Db& db) -> Status {
+    ASSIGN_OR_RETURN(auto rows, db.query("SELECT " PARLEY_CONV_COLS " FROM conversations "
+                                         "WHERE id = ? AND owner_id = ? AND deleted_at IS NULL",
+                                         {id, owner_id}));
+    if (rows.empty()) return conversation_not_found();
+    c = decode_conversation(rows, 0);
+    return ok_status();
+  }));
+  return c;
 }
 
 Result<Page<Conversation>> SqlStore::list_conversations(std::string_view owner_id, const ConversationQuery& q) {
@@ -104,16 +110,23 @@ Result<Page<Conversation>> SqlStore::list_conversations(std::string_view owner_i
 #define PARLEY_LIST_LIKE "AND lower(title) LIKE ? ESCAPE '\\' "
   Result<sql::Rows> rows = sql::Rows();
   const bool search = !q.title_contains.empty();
-  if (q.include_archived && !search) {
-    rows = read(PARLEY_LIST_HEAD PARLEY_LIST_TAIL, {owner_id, limit, offset});
-  } else if (q.include_archived) {
-    rows = read(PARLEY_LIST_HEAD PARLEY_LIST_LIKE PARLEY_LIST_TAIL, {owner_id, pattern, limit, offset});
-  } else if (!search) {
-    rows = read(PARLEY_LIST_HEAD "AND archived = 0 " PARLEY_LIST_TAIL, {owner_id, limit, offset});
-  } else {
-    rows = read(PARLEY_LIST_HEAD "AND archived = 0 " PARLEY_LIST_LIKE PARLEY_LIST_TAIL,
-                {owner_id, pattern, limit, offset});
-  }
+  const Status st = read_owned(owner_id, [&](sql::Db& db) -> Status {
+    const auto read = [&db](std::string_view sql, std::initializer_list<sql::Param> params) {
+      return db.query(sql, params);
+    };
+    if (q.include_archived && !search) {
+      rows = read(PARLEY_LIST_HEAD PARLEY_LIST_TAIL, {owner_id, limit, offset});
+    } else if (q.include_archived) {
+      rows = read(PARLEY_LIST_HEAD PARLEY_LIST_LIKE PARLEY_LIST_TAIL, {owner_id, pattern, limit, offset});
+    } else if (!search) {
+      rows = read(PARLEY_LIST_HEAD "AND archived = 0 " PARLEY_LIST_TAIL, {owner_id, limit, offset});
+    } else {
+      rows = read(PARLEY_LIST_HEAD "AND archived = 0 " PARLEY_LIST_LIKE PARLEY_LIST_TAIL,
+                  {owner_id, pattern, limit, offset});
+    }
+    return rows.status();
+  });
+  if (!st.ok()) return st;
 #undef PARLEY_LIST_HEAD
 #undef PARLEY_LIST_TAIL
 #undef PARLEY_LIST_LIKE
@@ -130,6 +143,7 @@ Result<Page<Conversation>> SqlStore::list_conversations(std::string_view owner_i
 
 Result<Conversation> SqlStore::rename_conversation(std::string_view owner_id, std::string_view id,
                                                    std::string_view title) {
+  const WriteMark mark{*this, owner_id};
   RETURN_IF_ERROR(check_text("title", title, kMaxTitleBytes));
   if (!plausible_id(owner_id) || !plausible_id(id)) return conversation_not_found();
   ASSIGN_OR_RETURN(auto rows, write("UPDATE conversations SET title = ?, updated_at = ? "
@@ -141,6 +155,7 @@ Result<Conversation> SqlStore::rename_conversation(std::string_view owner_id, st
 
 Result<Conversation> SqlStore::set_conversation_archived(std::string_view owner_id, std::string_view id,
                                                          bool archived) {
+  const WriteMark mark{*this, owner_id};
   if (!plausible_id(owner_id) || !plausible_id(id)) return conversation_not_found();
   ASSIGN_OR_RETURN(auto rows, write("UPDATE conversations SET archived = ?, updated_at = ? "
                                     "WHERE id = ? AND owner_id = ? AND deleted_at IS NULL RETURNING " PARLEY_CONV_COLS,
@@ -151,6 +166,7 @@ Result<Conversation> SqlStore::set_conversation_archived(std::string_view owner_
 
 Result<Conversation> SqlStore::update_conversation_settings(std::string_view owner_id, std::string_view id,
                                                             const ConversationSettingsUpdate& u) {
+  const WriteMark mark{*this, owner_id};
   ConversationSettings values;  // the new values, checked like a whole set
   if (u.system_prompt) values.system_prompt = *u.system_prompt;
   if (u.temperature) values.temperature = *u.temperature;
@@ -175,6 +191,7 @@ Result<Conversation> SqlStore::update_conversation_settings(std::string_view own
 }
 
 Status SqlStore::soft_delete_conversation(std::string_view owner_id, std::string_view id) {
+  const WriteMark mark{*this, owner_id};
   if (!plausible_id(owner_id) || !plausible_id(id)) return conversation_not_found();
   ASSIGN_OR_RETURN(auto rows, write("UPDATE conversations SET deleted_at = ? "
                                     "WHERE id = ? AND owner_id = ? AND deleted_at IS NULL",
@@ -191,6 +208,7 @@ Result<std::int64_t> SqlStore::purge_deleted_conversations(Time deleted_before) 
 }
 
 Result<Message> SqlStore::append_message(std::string_view owner_id, const NewMessage& in) {
+  const WriteMark mark{*this, owner_id};
   RETURN_IF_ERROR(check_new_message(in));
   if (!plausible_id(owner_id) || !plausible_id(in.conversation_id)) return conversation_not_found();
   Message m;
@@ -245,38 +263,47 @@ Result<Message> SqlStore::get_message(std::string_view owner_id, std::string_vie
   if (!plausible_id(owner_id) || !plausible_id(conversation_id) || !plausible_id(message_id)) {
     return not_found_error("message not found");
   }
-  ASSIGN_OR_RETURN(auto rows, read("SELECT " PARLEY_MSG_COLS_M " FROM messages m "
-                                   "JOIN conversations c ON c.id = m.conversation_id "
-                                   "WHERE m.id = ? AND m.conversation_id = ? AND c.owner_id = ? "
-                                   "AND c.deleted_at IS NULL",
-                                   {message_id, conversation_id, owner_id}));
-  if (rows.empty()) return not_found_error("message not found");
-  return decode_message(rows, 0);
+  Message m;
+  RETURN_IF_ERROR(read_owned(owner_id, [&](sql::Db& db) -> Status {
+    ASSIGN_OR_RETURN(auto rows, db.query("SELECT " PARLEY_MSG_COLS_M " FROM messages m "
+                                         "JOIN conversations c ON c.id = m.conversation_id "
+                                         "WHERE m.id = ? AND m.conversation_id = ? AND c.owner_id = ? "
+                                         "AND c.deleted_at IS NULL",
+                                         {message_id, conversation_id, owner_id}));
+    if (rows.empty()) return not_found_error("message not found");
+    m = decode_message(rows, 0);
+    return ok_status();
+  }));
+  return m;
 }
 
 Result<MessageTree> SqlStore::get_message_tree(std::string_view owner_id, std::string_view conversation_id) {
   if (!plausible_id(owner_id) || !plausible_id(conversation_id)) return conversation_not_found();
   MessageTree tree;
   // One read transaction: the conversation (its current leaf) and the messages are one snapshot.
-  RETURN_IF_ERROR(db_->transact(sql::TxKind::kRead, [&](sql::Conn& conn) -> Status {
-    ASSIGN_OR_RETURN(auto conv, conn.run("SELECT " PARLEY_CONV_COLS " FROM conversations "
-                                         "WHERE id = ? AND owner_id = ? AND deleted_at IS NULL",
-                                         {conversation_id, owner_id}));
-    if (conv.empty()) return conversation_not_found();
-    tree.conversation = decode_conversation(conv, 0);
-    ASSIGN_OR_RETURN(auto rows, conn.run("SELECT " PARLEY_MSG_COLS_M " FROM messages m "
-                                         "JOIN conversations c ON c.id = m.conversation_id "
-                                         "WHERE m.conversation_id = ? AND c.owner_id = ? ORDER BY m.seq",
-                                         {conversation_id, owner_id}));
-    tree.messages.reserve(rows.size());
-    for (std::size_t r = 0; r < rows.size(); ++r) tree.messages.push_back(decode_message(rows, r));
-    return ok_status();
+  RETURN_IF_ERROR(read_owned(owner_id, [&](sql::Db& db) {
+    return db.transact(sql::TxKind::kRead, [&](sql::Conn& conn) -> Status {
+      tree.messages.clear();
+      ASSIGN_OR_RETURN(auto conv, conn.run("SELECT " PARLEY_CONV_COLS " FROM conversations "
+                                           "WHERE id = ? AND owner_id = ? AND deleted_at IS NULL",
+                                           {conversation_id, owner_id}));
+      if (conv.empty()) return conversation_not_found();
+      tree.conversation = decode_conversation(conv, 0);
+      ASSIGN_OR_RETURN(auto rows, conn.run("SELECT " PARLEY_MSG_COLS_M " FROM messages m "
+                                           "JOIN conversations c ON c.id = m.conversation_id "
+                                           "WHERE m.conversation_id = ? AND c.owner_id = ? ORDER BY m.seq",
+                                           {conversation_id, owner_id}));
+      tree.messages.reserve(rows.size());
+      for (std::size_t r = 0; r < rows.size(); ++r) tree.messages.push_back(decode_message(rows, r));
+      return ok_status();
+    });
   }));
   return tree;
 }
 
 Result<Conversation> SqlStore::set_current_leaf(std::string_view owner_id, std::string_view conversation_id,
                                                 std::string_view message_id) {
+  const WriteMark mark{*this, owner_id};
   if (!plausible_id(owner_id) || !plausible_id(conversation_id)) return conversation_not_found();
   if (!plausible_id(message_id)) {
     return invalid_argument_error("message is not in this conversation").with_detail("param", "message_id");

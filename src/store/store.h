@@ -55,7 +55,7 @@ inline constexpr std::size_t kMaxKeyPrefixBytes = 32;
 inline constexpr std::size_t kMaxScopes = 32;
 inline constexpr std::size_t kMaxScopeBytes = 64;  // each scope: [A-Za-z0-9:._-]+
 inline constexpr std::size_t kMaxTitleBytes = 512;
-inline constexpr std::size_t kMaxContentBytes = 4u << 20;    // one message
+inline constexpr std::size_t kMaxContentBytes = 4u << 20;   // one message
 inline constexpr std::size_t kMaxMetadataBytes = 2u << 20;  // opaque per-message metadata (JSON)
 inline constexpr std::size_t kMaxModelBytes = 256;
 inline constexpr std::size_t kMaxSearchBytes = 256;
@@ -358,6 +358,16 @@ struct SuspensionQuery {
   std::optional<Time> active_at;  // only those active at this instant (not lifted, not over)
 };
 
+// Read replicas (PostgreSQL only; docs/store.md). All zero when none are configured.
+struct ReplicaStats {
+  int configured = 0;
+  int usable = 0;                   // reachable standbys within the lag bound, at the last check
+  std::uint64_t reads_replica = 0;  // owner-scoped reads served by a replica
+  std::uint64_t reads_primary = 0;  // ... by the primary (read-your-writes, lag, none usable, fallbacks)
+  std::uint64_t fallbacks = 0;      // replica reads that failed and ran again on the primary
+  double lag_seconds_max = 0;       // the largest replica lag at the last checks
+};
+
 // ---- the interface ---------------------------------------------------------------------------
 
 class Store {
@@ -366,6 +376,7 @@ class Store {
 
   virtual std::string_view backend() const = 0;  // "sqlite" or "postgres"
   virtual int schema_version() const = 0;        // the migrations applied at open
+  virtual ReplicaStats replica_stats() const { return {}; }
 
   // Users.
   // kAlreadyExists: the normalized email, or its look-alike skeleton, is taken (one message for both).

@@ -21,7 +21,8 @@ struct Outcome {
 };
 
 Outcome run(const std::string& args) {
-  const std::string err_path = std::filesystem::temp_directory_path() / ("parley_cli_err_" + std::to_string(::getpid()));
+  const std::string err_path =
+      std::filesystem::temp_directory_path() / ("parley_cli_err_" + std::to_string(::getpid()));
   const std::string cmd = testing::parley_bin() + " " + args + " 2>" + err_path;
   FILE* p = ::popen(cmd.c_str(), "r");
   std::string out;
@@ -34,7 +35,9 @@ Outcome run(const std::string& args) {
   return r;
 }
 
-std::string vocab(const std::string& name) { return testing::vocab_path(name); }
+std::string vocab(const std::string& name) {
+  return testing::vocab_path(name);
+}
 
 class CliTest : public ::testing::Test {
  protected:
@@ -48,12 +51,26 @@ class CliTest : public ::testing::Test {
 };
 
 TEST_F(CliTest, HelpForEveryCommand) {
-  for (const char* cmd : {"--help", "model --help", "model info --help", "model synth --help", "tokenize --help",
-                          "generate --help", "bench --help", "bench serve --help", "bench http --help",
+  for (const char* cmd : {"--help",
+                          "model --help",
+                          "model info --help",
+                          "model synth --help",
+                          "tokenize --help",
+                          "generate --help",
+                          "bench --help",
+                          "bench serve --help",
+                          "bench http --help",
+                          "gateway --help",
                           "admin --help",
-                          "admin create-user --help", "admin reset-password --help", "admin disable-user --help",
-                          "admin enable-user --help", "admin set-role --help", "admin list-users --help",
-                          "admin create-key --help", "admin revoke-key --help", "admin list-keys --help",
+                          "admin create-user --help",
+                          "admin reset-password --help",
+                          "admin disable-user --help",
+                          "admin enable-user --help",
+                          "admin set-role --help",
+                          "admin list-users --help",
+                          "admin create-key --help",
+                          "admin revoke-key --help",
+                          "admin list-keys --help",
                           "admin usage --help"}) {
     const Outcome r = run(cmd);
     EXPECT_EQ(r.exit_code, 0) << cmd;
@@ -124,7 +141,8 @@ TEST_F(CliTest, SynthIsDeterministicAndInfoDescribesIt) {
   const std::int64_t per_layer = embd * embd + 2 * embd * kv + embd * embd + embd + 2 * kv + 2 * embd + 3 * embd * ff;
   EXPECT_EQ(j.at("n_params").as_int64(), vocab_n * embd + 2 * per_layer + embd);
   bool has_output = false;
-  for (const auto& t : j.at("tensors").as_array()) has_output |= t.as_object().at("name").as_string() == "output.weight";
+  for (const auto& t : j.at("tensors").as_array())
+    has_output |= t.as_object().at("name").as_string() == "output.weight";
   EXPECT_FALSE(has_output);
 
   const Outcome text = run("model info " + path("a.gguf"));
@@ -149,19 +167,27 @@ TEST_F(CliTest, ErrorsAreClearAndExitNonZero) {
   Outcome r = run("model info " + path("bad.gguf"));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("malformed GGUF"), std::string::npos) << r.err;
+  r = run("gateway --port 0 --data " + path("gwdata"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("no worker"), std::string::npos) << r.err;
+  r = run("gateway --port 0 --data " + path("gwdata") + " --workers dns:workers");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("dns:NAME:PORT"), std::string::npos) << r.err;
   r = run("model info " + path("missing.gguf"));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("No such file"), std::string::npos) << r.err;
-  r = run("model synth --vocab-from builtin:bytes --layers 1 --embd 96 --heads 4 --kv-heads 4 --ff 64 --type q4_k --out " +
-          path("x.gguf"));
+  r = run(
+      "model synth --vocab-from builtin:bytes --layers 1 --embd 96 --heads 4 --kv-heads 4 --ff 64 --type q4_k --out " +
+      path("x.gguf"));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("multiple of the q4_k block size"), std::string::npos) << r.err;
-  r = run("model synth --vocab-from builtin:bytes --layers 1 --embd 64 --heads 4 --kv-heads 4 --ff 64 --type q9 --out " +
-          path("x.gguf"));
+  r = run(
+      "model synth --vocab-from builtin:bytes --layers 1 --embd 64 --heads 4 --kv-heads 4 --ff 64 --type q9 --out " +
+      path("x.gguf"));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("unknown tensor type 'q9'"), std::string::npos) << r.err;
-  r = run("model synth --vocab-from " + path("missing.gguf") + " --layers 1 --embd 64 --heads 4 --kv-heads 4 --ff 64 --out " +
-          path("x.gguf"));
+  r = run("model synth --vocab-from " + path("missing.gguf") +
+          " --layers 1 --embd 64 --heads 4 --kv-heads 4 --ff 64 --out " + path("x.gguf"));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("--vocab-from"), std::string::npos) << r.err;
   EXPECT_FALSE(std::filesystem::exists(path("x.gguf")));
@@ -170,19 +196,25 @@ TEST_F(CliTest, ErrorsAreClearAndExitNonZero) {
 TEST_F(CliTest, SynthWritesTheChatTemplateGiven) {
   const std::string tmpl = "{% for m in messages %}<{{ m.content }}>{% endfor %}";
   std::ofstream(path("t.jinja")) << tmpl;
-  const std::string base = "model synth --vocab-from builtin:bytes --layers 1 --embd 64 --heads 4 --kv-heads 4 --ff 64 ";
+  const std::string base =
+      "model synth --vocab-from builtin:bytes --layers 1 --embd 64 --heads 4 --kv-heads 4 --ff 64 ";
   ASSERT_EQ(run(base + "--chat-template " + path("t.jinja") + " --out " + path("t.gguf")).exit_code, 0);
   const Outcome info = run("model info " + path("t.gguf"));
   ASSERT_EQ(info.exit_code, 0) << info.err;
-  EXPECT_NE(info.out.find("chat template       " + std::to_string(tmpl.size()) + " bytes"), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("chat template       " + std::to_string(tmpl.size()) + " bytes"), std::string::npos)
+      << info.out;
   const Outcome missing = run(base + "--chat-template " + path("missing.jinja") + " --out " + path("u.gguf"));
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_NE(missing.err.find("--chat-template"), std::string::npos) << missing.err;
 }
 
 TEST_F(CliTest, GenerateIsReproducibleAndStopsAtTheLimit) {
-  ASSERT_EQ(run("model synth --vocab-from builtin:bytes --layers 2 --embd 128 --heads 4 --kv-heads 2 --ff 256 --type q8_0 "
-                "--out " + path("m.gguf")).exit_code, 0);
+  ASSERT_EQ(
+      run("model synth --vocab-from builtin:bytes --layers 2 --embd 128 --heads 4 --kv-heads 2 --ff 256 --type q8_0 "
+          "--out " +
+          path("m.gguf"))
+          .exit_code,
+      0);
   const std::string base = "generate --model " + path("m.gguf") + " --prompt 'Hello there' -t 2 ";
   const Outcome greedy = run(base + "--temp 0 --ids --ignore-eos -n 7");
   ASSERT_EQ(greedy.exit_code, 0) << greedy.err;
@@ -209,8 +241,12 @@ TEST_F(CliTest, GenerateIsReproducibleAndStopsAtTheLimit) {
 }
 
 TEST_F(CliTest, BenchReportsFiguresAndLimits) {
-  ASSERT_EQ(run("model synth --vocab-from builtin:bytes --layers 2 --embd 128 --heads 4 --kv-heads 2 --ff 256 --type q4_0 "
-                "--out " + path("m.gguf")).exit_code, 0);
+  ASSERT_EQ(
+      run("model synth --vocab-from builtin:bytes --layers 2 --embd 128 --heads 4 --kv-heads 2 --ff 256 --type q4_0 "
+          "--out " +
+          path("m.gguf"))
+          .exit_code,
+      0);
   const Outcome r = run("bench --model " + path("m.gguf") + " -p 16 -n 4 -b 1,2 -r 1 -t 2 --json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const boost::json::object j = boost::json::parse(r.out).as_object();
@@ -227,9 +263,14 @@ TEST_F(CliTest, BenchReportsFiguresAndLimits) {
 }
 
 TEST_F(CliTest, BenchServeDrivesTheEngine) {
-  ASSERT_EQ(run("model synth --vocab-from builtin:bytes --layers 2 --embd 128 --heads 4 --kv-heads 2 --ff 256 --type q8_0 "
-                "--out " + path("m.gguf")).exit_code, 0);
-  const Outcome r = run("bench serve --model " + path("m.gguf") + " -c 3 -N 6 -p 20 -g 5 --shared-prefix 48 -t 2 --json");
+  ASSERT_EQ(
+      run("model synth --vocab-from builtin:bytes --layers 2 --embd 128 --heads 4 --kv-heads 2 --ff 256 --type q8_0 "
+          "--out " +
+          path("m.gguf"))
+          .exit_code,
+      0);
+  const Outcome r =
+      run("bench serve --model " + path("m.gguf") + " -c 3 -N 6 -p 20 -g 5 --shared-prefix 48 -t 2 --json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const boost::json::object j = boost::json::parse(r.out).as_object();
   for (const char* key : {"gen_tok_s", "ttft_mean_s", "ttft_p50_s", "ttft_p99_s", "itl_mean_s", "itl_p99_s"}) {
@@ -245,9 +286,47 @@ TEST_F(CliTest, BenchServeDrivesTheEngine) {
   EXPECT_NE(text.out.find("throughput"), std::string::npos);
 }
 
+TEST_F(CliTest, KvTypeQ8ForBenchGenerateAndBenchServe) {
+  // Heads of 32: the smallest a Q8_0 cache takes. 2 layers x 2 KV heads x 32, K and V: 272 bytes.
+  ASSERT_EQ(run("model synth --vocab-from builtin:bytes --layers 2 --embd 128 --heads 4 --kv-heads 2 --ff 256 "
+                "--type f16 --out " +
+                path("m.gguf"))
+                .exit_code,
+            0);
+  const Outcome b =
+      run("bench --model " + path("m.gguf") + " -p 16 -n 4 -b 1 -r 1 -t 2 --decode-ctx 40 --kv-type q8_0 --json");
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  const boost::json::object j = boost::json::parse(b.out).as_object();
+  EXPECT_EQ(j.at("kv_type").as_string(), "q8_0");
+  EXPECT_EQ(j.at("kv_bytes_per_token").to_number<std::int64_t>(), 272);
+  EXPECT_GT(j.at("decode_tok_s").to_number<double>(), 0.0);
+  const std::string gen = "generate --model " + path("m.gguf") + " --prompt 'Hello there' -t 2 --temp 0 --ids -n 6 ";
+  const Outcome q8 = run(gen + "--kv-type q8_0");
+  ASSERT_EQ(q8.exit_code, 0) << q8.err;
+  EXPECT_EQ(run(gen + "--kv-type q8_0").out, q8.out);
+  const Outcome serve =
+      run("bench serve --model " + path("m.gguf") + " -c 2 -N 2 -p 8 -g 3 -t 2 --kv-type q8_0 --json");
+  ASSERT_EQ(serve.exit_code, 0) << serve.err;
+  EXPECT_EQ(boost::json::parse(serve.out).as_object().at("kv_type").as_string(), "q8_0");
+  const Outcome bad = run(gen + "--kv-type q4_0");
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("not one of: f16, q8_0"), std::string::npos) << bad.err;
+  // Heads of 24 cannot be split into blocks of 32: refused at start-up, with the reason.
+  ASSERT_EQ(run("model synth --vocab-from builtin:bytes --layers 1 --embd 96 --heads 4 --kv-heads 2 --ff 128 "
+                "--type f16 --out " +
+                path("h24.gguf"))
+                .exit_code,
+            0);
+  const Outcome h24 = run("generate --model " + path("h24.gguf") + " --prompt hi -n 2 --kv-type q8_0");
+  EXPECT_EQ(h24.exit_code, 1);
+  EXPECT_NE(h24.err.find("multiple of 32"), std::string::npos) << h24.err;
+}
+
 TEST_F(CliTest, JsonLogsAreOneObjectPerLine) {
-  const Outcome r = run("--log-format json model synth --vocab-from builtin:bytes --layers 1 --embd 64 --heads 4 --kv-heads 4 "
-                    "--ff 64 --out " + path("m.gguf"));
+  const Outcome r =
+      run("--log-format json model synth --vocab-from builtin:bytes --layers 1 --embd 64 --heads 4 --kv-heads 4 "
+          "--ff 64 --out " +
+          path("m.gguf"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   ASSERT_FALSE(r.err.empty());
   std::istringstream lines(r.err);
@@ -270,7 +349,7 @@ TEST_F(CliTest, AdminManagesAccountsAndKeys) {
   // A generated password is printed once on stdout; a given one is read from stdin only.
   Outcome r = run("admin " + data + " create-user --email Admin@Example.com --role admin");
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.out.size(), 21u) << r.out;  // 20 characters and a newline
+  EXPECT_EQ(r.out.size(), 21u) << r.out;                                                 // 20 characters and a newline
   EXPECT_NE(r.err.find("created admin admin@example.com"), std::string::npos) << r.err;  // normalized
   {
     std::ofstream f(path("pw.txt"));
@@ -286,7 +365,8 @@ TEST_F(CliTest, AdminManagesAccountsAndKeys) {
     std::ofstream f(path("short.txt"));
     f << "short\n";
   }
-  EXPECT_NE(run("admin " + data + " create-user --email c@example.com --password-stdin < " + path("short.txt")).exit_code, 0);
+  EXPECT_NE(
+      run("admin " + data + " create-user --email c@example.com --password-stdin < " + path("short.txt")).exit_code, 0);
   // The password policy applies to passwords given on stdin, and a look-alike address is a duplicate.
   for (const std::string weak : {"12345678", "carol@example.com"}) {
     {

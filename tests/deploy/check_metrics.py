@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Every metric that deploy/grafana/parley.json and deploy/prometheus/alerts.yaml (and the
 adapter rules) query exists on running processes: a `parley serve` that has answered a chat
-request (so its histograms have series) and a `parley worker`. The dashboard's queries are also
+request (so its histograms have series), a `parley worker` and a `parley gateway` over it (after a chat
+request: the router's series). The dashboard's queries are also
 checked as PromQL by promtool (written out as recording rules, Grafana's variables filled in).
 
 Metrics of roles or features that are not built yet are listed in PENDING, each with where it will
@@ -30,20 +31,8 @@ OPERATIONS = os.path.join(ROOT, 'docs', 'operations.md')
 SCRAPE = os.path.join(ROOT, 'deploy', 'prometheus', 'prometheus.yaml')
 TOKEN = 'check-metrics-cluster-token-0123456789'
 
-# Queried but not exposed by `parley serve` or `parley worker` yet.
+# Queried but not exposed by `parley serve`, `parley worker` or `parley gateway` yet.
 PENDING = {
-    # `parley gateway`'s router (issue 15, branch router): src/router/router_metrics.cpp.
-    'parley_router_worker_up': 'parley gateway (router)',
-    'parley_router_worker_load': 'parley gateway (router)',
-    'parley_router_worker_kv_usage_ratio': 'parley gateway (router)',
-    'parley_router_worker_in_flight': 'parley gateway (router)',
-    'parley_router_requests_total': 'parley gateway (router)',
-    'parley_router_decision_seconds': 'parley gateway (router)',
-    'parley_router_retries_total': 'parley gateway (router)',
-    'parley_router_ejections_total': 'parley gateway (router)',
-    'parley_router_no_worker_total': 'parley gateway (router)',
-    # Shared rate limits in Redis (issue 15, branch sharedstate): 1 while Redis answers.
-    'parley_redis_up': 'gateway with --redis (sharedstate)',
     # Not started by anyone yet (issue 16 follow-up): 1 while the store answers; usage cost.
     'parley_store_up': 'gateway store health (to do)',
     'parley_usage_cost_micros_total': 'gateway usage accounting (to do)',
@@ -142,9 +131,11 @@ def exposed(text):
 
 def scrape(parley, tmp):
     names = set()
-    serve, port = start([parley, '--log-format', 'json', 'serve', '--port', '0', '-t', '1', '--data', tmp],
-                        'listening on')
+    # --redis at a closed port: the Redis limiter's metrics exist (parley_redis_up), its calls fall back.
+    serve, port = start([parley, '--log-format', 'json', 'serve', '--port', '0', '-t', '1', '--data', tmp,
+                         '--redis', 'redis://127.0.0.1:1/0'], 'listening on')
     worker = None
+    gateway = None
     try:
         base = f'http://127.0.0.1:{port}'
         get(base + '/v1/chat/completions',
@@ -164,8 +155,22 @@ def scrape(parley, tmp):
         worker, wport = start([parley, '--log-format', 'json', 'worker', '--model', os.path.join(tmp, 'parley-demo.gguf'),
                                '--port', '0', '-t', '1', '--cluster-token-file', token_file], 'worker listening on')
         names |= exposed(get(f'http://127.0.0.1:{wport}/metrics', token=TOKEN))
+        # `parley gateway` over that worker, after a chat request: the router's series.
+        gateway, gport = start([parley, '--log-format', 'json', 'gateway', '--worker', f'http://127.0.0.1:{wport}',
+                                '--port', '0', '--data', os.path.join(tmp, 'gateway-data'),
+                                '--cluster-token-file', token_file], 'listening on')
+        gbase = f'http://127.0.0.1:{gport}'
+        get(gbase + '/v1/chat/completions',
+            {'model': 'parley-demo', 'messages': [{'role': 'user', 'content': 'hi'}], 'max_tokens': 4})
+        deadline = time.time() + 30
+        while True:
+            scraped = exposed(get(gbase + '/metrics'))
+            if 'parley_router_requests_total' in scraped or time.time() > deadline:
+                break
+            time.sleep(0.1)
+        names |= scraped
     finally:
-        for p in (serve, worker):
+        for p in (gateway, serve, worker):
             if p is not None:
                 p.terminate()
                 p.wait(timeout=60)

@@ -80,7 +80,7 @@ class ConversationApiFixture : public ::testing::Test {
     models_only_.api_key_id = "key_for_models";
     models_only_.scopes = {auth::Scope::kModels};
 
-    auto model = ServedModel::load(model_options(write_model()));
+    auto model = make_model(write_model());
     ASSERT_TRUE(model.ok()) << model.status().to_string();
     models_.push_back(std::move(*model));
     metrics_ = std::make_unique<GatewayMetrics>(registry_);
@@ -130,6 +130,11 @@ class ConversationApiFixture : public ::testing::Test {
     const std::string path = (dir_ / "tiny.gguf").string();
     EXPECT_TRUE(synth_model(o, *md, path).ok());
     return path;
+  }
+
+  // The model the conversations use (a derived fixture may give it another engine).
+  virtual Result<std::unique_ptr<ServedModel>> make_model(const std::string& path) {
+    return ServedModel::load(model_options(path));
   }
 
   ServedModelOptions model_options(const std::string& path) const {

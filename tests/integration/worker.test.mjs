@@ -1,7 +1,9 @@
-// `parley worker` as a real process, and `parley serve --worker URL` in front of it (the gateway
-// side until `parley gateway` exists): the same greedy answers as `parley serve` with the model in
-// process, the cluster token on the internal API, a worker that will not listen publicly without
-// one, and SIGTERM draining: the running stream finishes, new requests are refused.
+// `parley worker` as a real process, and `parley serve --worker URL` in front of it (a router over
+// one worker): the same greedy answers as `parley serve` with the model in process, the cluster
+// token on the internal API, a worker that will not listen publicly without one, and SIGTERM
+// draining: the running stream finishes, new requests are refused; `parley gateway` started
+// before its worker: /health at once, /ready 503 and requests 503 with Retry-After until the
+// worker is ready, then served.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -160,4 +162,70 @@ test('SIGTERM drains the worker: the running stream finishes, new requests are r
   assert.match(worker.logs.join('\n'), /draining 1 stream/);  // it was still running
   const after = await post(gateway.baseURL, '/v1/chat/completions', { ...body, stream: false, max_tokens: 4 });
   assert.equal(after.status, 503, after.text);
+});
+
+// Resolves with the port once a JSON log line's msg starts with `marker`.
+function portFrom(proc, marker, logs) {
+  return new Promise((resolve, reject) => {
+    let buffered = '';
+    proc.stderr.on('data', (chunk) => {
+      buffered += chunk.toString();
+      let nl;
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        logs.push(line);
+        try {
+          const event = JSON.parse(line);
+          if (event.msg?.startsWith(marker) && event.port) resolve(event.port);
+        } catch { /* not JSON */ }
+      }
+    });
+    proc.once('exit', (code) => reject(new Error(`exited with ${code}:\n${logs.join('\n')}`)));
+  });
+}
+
+test('parley gateway starts before its worker: /health at once, /ready and requests 503 until the worker is ready', async () => {
+  const { createServer } = await import('node:net');
+  const probe = createServer();
+  await new Promise((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const wport = probe.address().port;  // free now; the worker takes it later
+  await new Promise((resolve) => probe.close(resolve));
+  const gwDir = mkdtempSync(join(tmpdir(), 'parley-it-gateway-'));
+  const gwLogs = [];
+  const gw = spawn(parleyBin, ['--log-format', 'json', 'gateway', '--worker', `http://127.0.0.1:${wport}`, '--port', '0',
+    '--data', gwDir, '--cluster-token-file', tokenFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let late;
+  try {
+    const base = `http://127.0.0.1:${await portFrom(gw, 'waiting for a ready worker', gwLogs)}`;
+    assert.equal((await fetch(base + '/health')).status, 200);
+    assert.equal((await fetch(base + '/ready')).status, 503);
+    const early = await fetch(base + '/v1/chat/completions', {
+      method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ model: 'tiny', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 2 }),
+    });
+    assert.equal(early.status, 503);
+    assert.ok(early.headers.get('retry-after'));
+
+    late = spawn(parleyBin, ['--log-format', 'json', 'worker', '--model', modelPath, '--port', String(wport), '-t', '1',
+      '--cluster-token-file', tokenFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    await portFrom(late, 'worker listening on', []);
+    let ready = 0;
+    for (let i = 0; i < 600 && ready !== 200; ++i) {  // the poller finds it within a second or so
+      ready = (await fetch(base + '/ready')).status;
+      if (ready !== 200) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(ready, 200, gwLogs.join('\n'));
+    const r = await post(base, '/v1/chat/completions',
+      { model: 'tiny', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 2, temperature: 0 });
+    assert.equal(r.status, 200, r.text);
+  } finally {
+    for (const p of [gw, late]) {
+      if (p && p.exitCode === null && p.signalCode === null) {
+        p.kill('SIGKILL');
+        await new Promise((resolve) => p.once('exit', resolve));
+      }
+    }
+    rmSync(gwDir, { recursive: true, force: true });
+  }
 });

@@ -41,7 +41,10 @@ void attend_row(float* out, const float* q, const KvCacheView& kv, int layer, co
   const std::int64_t stride = kv.n_kv_heads * kv.head_dim;
   const float* qh = q + (b * p.n_head + h) * p.head_dim;
   float* oh = out + (b * p.n_head + h) * p.head_dim;
-  if (kv.type == TensorType::kF16) {
+  if (kv.type == TensorType::kQ8_0) {
+    parley::avx2::dot_q8_0_rows(scores, qh, static_cast<const std::byte*>(kv.k[layer]) + kvh * kv.head_row_bytes(),
+                                s.block_table, kv.block_size, kv.slot_bytes(), n_keys, p.head_dim, p.scale);
+  } else if (kv.type == TensorType::kF16) {
     parley::avx2::dot_f16_rows(scores, qh, static_cast<const fp16_t*>(kv.k[layer]) + kvh * p.head_dim, s.block_table,
                                kv.block_size, stride, n_keys, p.head_dim, p.scale);
   } else {
@@ -52,7 +55,10 @@ void attend_row(float* out, const float* q, const KvCacheView& kv, int layer, co
   const float inv = 1.0f / parley::avx2::exp_shift_sum(scores, n_keys, mx);
   for (std::int64_t j = 0; j < n_keys; ++j) scores[j] *= inv;
   std::memset(oh, 0, static_cast<std::size_t>(p.head_dim) * sizeof(float));
-  if (kv.type == TensorType::kF16) {
+  if (kv.type == TensorType::kQ8_0) {
+    parley::avx2::axpy_q8_0_rows(oh, scores, static_cast<const std::byte*>(kv.v[layer]) + kvh * kv.head_row_bytes(),
+                                 s.block_table, kv.block_size, kv.slot_bytes(), n_keys, p.head_dim);
+  } else if (kv.type == TensorType::kF16) {
     parley::avx2::axpy_f16_rows(oh, scores, static_cast<const fp16_t*>(kv.v[layer]) + kvh * p.head_dim, s.block_table,
                                 kv.block_size, stride, n_keys, p.head_dim);
   } else {
@@ -114,8 +120,9 @@ void attention(ThreadPool& pool, MatmulScratch& scratch, float* out, const float
   const std::size_t per_thread = (std::max(tile_bytes, row_bytes) + 63) / 64 * 64;
   std::byte* base = scratch.get(per_thread * static_cast<std::size_t>(n_threads));
 
-  const std::int64_t stride = kv.n_kv_heads * kv.head_dim;
-  const std::size_t elem = kv.type == TensorType::kF16 ? 2 : 4;
+  const KvElem elem = kv.type == TensorType::kQ8_0  ? KvElem::kQ8_0
+                      : kv.type == TensorType::kF16 ? KvElem::kF16
+                                                    : KvElem::kF32;
   const auto run = [&](int thread, const Item& it) {
     std::byte* mine = base + per_thread * static_cast<std::size_t>(thread);
     const AttentionSeq& s = seqs[static_cast<std::size_t>(it.seq)];
@@ -136,11 +143,11 @@ void attention(ThreadPool& pool, MatmulScratch& scratch, float* out, const float
     t.n_heads = it.n_heads;
     t.head_dim = p.head_dim;
     t.first_pos = s.pos_begin + it.row0;
-    const std::size_t kv_at = static_cast<std::size_t>(it.kv_head * p.head_dim) * elem;
+    const auto kv_at = static_cast<std::size_t>(it.kv_head * kv.head_row_bytes());
     t.k = static_cast<const std::byte*>(kv.k[layer]) + kv_at;
     t.v = static_cast<const std::byte*>(kv.v[layer]) + kv_at;
-    t.f16 = kv.type == TensorType::kF16;
-    t.kv_stride = stride;
+    t.elem = elem;
+    t.kv_stride = kv.slot_bytes();
     t.block_table = s.block_table;
     t.block_size = kv.block_size;
     t.scale = p.scale;

@@ -24,6 +24,7 @@
 
 #include "kernels/cpu/attention_kernels.h"
 #include "kernels/cpu/exp_avx2.h"
+#include "kernels/cpu/q8_avx2.h"
 
 namespace parley::cpu::avx2 {
 namespace {
@@ -94,8 +95,8 @@ template <bool kF16>
 void gather(float* kf, float* vf, const AttentionTile& t, const std::int64_t* slots, std::int64_t n) {
   using Elem = std::conditional_t<kF16, std::uint16_t, float>;
   for (std::int64_t j = 0; j < n; ++j) {
-    const Elem* ks = static_cast<const Elem*>(t.k) + slots[j] * t.kv_stride;
-    const Elem* vs = static_cast<const Elem*>(t.v) + slots[j] * t.kv_stride;
+    const auto* ks = reinterpret_cast<const Elem*>(static_cast<const char*>(t.k) + slots[j] * t.kv_stride);
+    const auto* vs = reinterpret_cast<const Elem*>(static_cast<const char*>(t.v) + slots[j] * t.kv_stride);
     float* kd = kf + j * t.head_dim;
     float* vd = vf + j * t.head_dim;
     for (std::int64_t d = 0; d < t.head_dim; d += kLanes) {
@@ -110,14 +111,25 @@ void gather(float* kf, float* vf, const AttentionTile& t, const std::int64_t* sl
   }
 }
 
+// The same for Q8_0 rows: each block's 32 values are scaled once here and serve every query.
+void gather_q8_0(float* kf, float* vf, const AttentionTile& t, const std::int64_t* slots, std::int64_t n) {
+  for (std::int64_t j = 0; j < n; ++j) {
+    parley::avx2::q8_0_row_to_f32(kf + j * t.head_dim, static_cast<const unsigned char*>(t.k) + slots[j] * t.kv_stride,
+                                  t.head_dim);
+    parley::avx2::q8_0_row_to_f32(vf + j * t.head_dim, static_cast<const unsigned char*>(t.v) + slots[j] * t.kv_stride,
+                                  t.head_dim);
+  }
+}
+
 // Asks for the K and V rows of the slots to be brought into the cache while the current chunk
 // is computed: a decode step reads them from memory, block by scattered block.
 void prefetch(const AttentionTile& t, const std::int64_t* slots, std::int64_t n) {
-  const std::int64_t elem = t.f16 ? 2 : 4;
-  const std::int64_t row_bytes = t.head_dim * elem;
+  const std::int64_t row_bytes = t.elem == KvElem::kQ8_0
+                                     ? t.head_dim / parley::avx2::kQ8Block * parley::avx2::kQ8BlockBytes
+                                     : t.head_dim * (t.elem == KvElem::kF16 ? 2 : 4);
   for (std::int64_t j = 0; j < n; ++j) {
-    const char* k = static_cast<const char*>(t.k) + slots[j] * t.kv_stride * elem;
-    const char* v = static_cast<const char*>(t.v) + slots[j] * t.kv_stride * elem;
+    const char* k = static_cast<const char*>(t.k) + slots[j] * t.kv_stride;
+    const char* v = static_cast<const char*>(t.v) + slots[j] * t.kv_stride;
     for (std::int64_t b = 0; b < row_bytes; b += 64) {
       _mm_prefetch(k + b, _MM_HINT_T0);
       _mm_prefetch(v + b, _MM_HINT_T0);
@@ -319,7 +331,9 @@ void attention_tile(const AttentionTile& t, std::byte* scratch) {
       chunk_slots(slots[c ^ 1], t, j0 + kChunk, next);
       prefetch(t, slots[c ^ 1], next);
     }
-    if (t.f16) {
+    if (t.elem == KvElem::kQ8_0) {
+      gather_q8_0(kf, vf, t, slots[c], nb);
+    } else if (t.elem == KvElem::kF16) {
       gather<true>(kf, vf, t, slots[c], nb);
     } else {
       gather<false>(kf, vf, t, slots[c], nb);

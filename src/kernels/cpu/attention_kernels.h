@@ -8,6 +8,9 @@
 
 namespace parley::cpu {
 
+// How the cache stores an element (kernels/backend.h).
+enum class KvElem { kF32, kF16, kQ8_0 };
+
 // A tile of queries that share their keys and values: `n_rows` consecutive rows of one sequence
 // times `n_heads` consecutive query heads of one KV head's group. Row r of the tile is the token
 // at position first_pos + r and attends to the keys at positions 0 .. first_pos + r.
@@ -19,12 +22,12 @@ struct AttentionTile {
   std::int64_t n_heads = 0;
   std::int64_t head_dim = 0;  // a multiple of 8
   std::int64_t first_pos = 0;
-  // The layer's K and V at this KV head: position j is element slot(j) * kv_stride of k and v,
-  // slot(j) = block_table[j / block_size] * block_size + j % block_size.
+  // The layer's K and V at this KV head: position j's row starts slot(j) * kv_stride bytes into
+  // k and v, slot(j) = block_table[j / block_size] * block_size + j % block_size.
   const void* k = nullptr;
   const void* v = nullptr;
-  bool f16 = true;  // elements are F16, else F32
-  std::int64_t kv_stride = 0;
+  KvElem elem = KvElem::kF16;
+  std::int64_t kv_stride = 0;  // bytes
   const std::int32_t* block_table = nullptr;
   std::int64_t block_size = 0;
   float scale = 1.0f;

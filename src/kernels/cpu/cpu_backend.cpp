@@ -132,7 +132,12 @@ class CpuBackend final : public Backend {
     const std::int64_t row = kv.n_kv_heads * kv.head_dim;
     for (std::int64_t t = 0; t < n_tokens; ++t) {
       const std::int64_t at = static_cast<std::int64_t>(slots[t]) * row;
-      if (kv.type == TensorType::kF16) {
+      if (kv.type == TensorType::kQ8_0) {
+        // The reference's quantizer: the cache holds the same bytes on both backends. Appending
+        // is a small part of a step (one row per token and layer), so it stays scalar.
+        quantize_row_q8_0(k + t * row, static_cast<BlockQ8_0*>(kv.k[layer]) + at / kQK8_0, row);
+        quantize_row_q8_0(v + t * row, static_cast<BlockQ8_0*>(kv.v[layer]) + at / kQK8_0, row);
+      } else if (kv.type == TensorType::kF16) {
         if (simd_) {
           avx2::f32_to_f16(static_cast<fp16_t*>(kv.k[layer]) + at, k + t * row, row);
           avx2::f32_to_f16(static_cast<fp16_t*>(kv.v[layer]) + at, v + t * row, row);

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "kernels/cpu/exp_avx2.h"
+#include "kernels/cpu/q8_avx2.h"
 
 namespace parley::avx2 {
 namespace {
@@ -25,6 +26,11 @@ inline const float* kv_row_f32(const float* base, const std::int32_t* table, std
 inline const fp16_t* kv_row_f16(const fp16_t* base, const std::int32_t* table, std::int64_t block, std::int64_t stride,
                                 std::int64_t j) {
   return base + (static_cast<std::int64_t>(table[j / block]) * block + j % block) * stride;
+}
+inline const unsigned char* kv_row_q8_0(const void* base, const std::int32_t* table, std::int64_t block,
+                                        std::int64_t stride_bytes, std::int64_t j) {
+  return static_cast<const unsigned char*>(base) +
+         (static_cast<std::int64_t>(table[j / block]) * block + j % block) * stride_bytes;
 }
 
 }  // namespace
@@ -162,6 +168,37 @@ void axpy_f32_rows(float* acc, const float* w, const float* base, const std::int
     std::int64_t d = 0;
     for (; d + 8 <= dim; d += 8) _mm256_storeu_ps(acc + d, _mm256_fmadd_ps(wj, _mm256_loadu_ps(v + d), _mm256_loadu_ps(acc + d)));
     for (; d < dim; ++d) acc[d] += w[j] * v[d];
+  }
+}
+
+void dot_q8_0_rows(float* out, const float* q, const void* base, const std::int32_t* table, std::int64_t block,
+                   std::int64_t stride_bytes, std::int64_t n, std::int64_t dim, float scale) {
+  for (std::int64_t j = 0; j < n; ++j) {
+    const unsigned char* k = kv_row_q8_0(base, table, block, stride_bytes, j);
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    for (std::int64_t d = 0; d < dim; d += kQ8Block, k += kQ8BlockBytes) {
+      const __m256 sc = q8_0_scale(k);
+      acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), q8_0_part(k, sc, 0), acc0);
+      acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + d + 8), q8_0_part(k, sc, 1), acc1);
+      acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + d + 16), q8_0_part(k, sc, 2), acc0);
+      acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + d + 24), q8_0_part(k, sc, 3), acc1);
+    }
+    out[j] = hsum(_mm256_add_ps(acc0, acc1)) * scale;
+  }
+}
+
+void axpy_q8_0_rows(float* acc, const float* w, const void* base, const std::int32_t* table, std::int64_t block,
+                    std::int64_t stride_bytes, std::int64_t n, std::int64_t dim) {
+  for (std::int64_t j = 0; j < n; ++j) {
+    const unsigned char* v = kv_row_q8_0(base, table, block, stride_bytes, j);
+    const __m256 wj = _mm256_set1_ps(w[j]);
+    for (std::int64_t d = 0; d < dim; d += kQ8Block, v += kQ8BlockBytes) {
+      const __m256 sc = q8_0_scale(v);
+      for (int part = 0; part < 4; ++part) {
+        float* a = acc + d + 8 * part;
+        _mm256_storeu_ps(a, _mm256_fmadd_ps(wj, q8_0_part(v, sc, part), _mm256_loadu_ps(a)));
+      }
+    }
   }
 }
 

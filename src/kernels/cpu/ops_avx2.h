@@ -31,6 +31,12 @@ void axpy_f16_rows(float* acc, const float* w, const fp16_t* base, const std::in
                    std::int64_t stride, std::int64_t n, std::int64_t dim);
 void axpy_f32_rows(float* acc, const float* w, const float* base, const std::int32_t* table, std::int64_t block,
                    std::int64_t stride, std::int64_t n, std::int64_t dim);
+// The same over Q8_0 rows (kernels/backend.h): base points at the first row's first block, rows
+// are stride_bytes apart, dim is a multiple of 32.
+void dot_q8_0_rows(float* out, const float* q, const void* base, const std::int32_t* table, std::int64_t block,
+                   std::int64_t stride_bytes, std::int64_t n, std::int64_t dim, float scale);
+void axpy_q8_0_rows(float* acc, const float* w, const void* base, const std::int32_t* table, std::int64_t block,
+                    std::int64_t stride_bytes, std::int64_t n, std::int64_t dim);
 // In place: x[j] = exp(x[j] - max), returns the sum.
 float exp_shift_sum(float* x, std::int64_t n, float max);
 float max_of(const float* x, std::int64_t n);

@@ -91,8 +91,13 @@ void attend_one(float* out, const float* q, std::int64_t n_keys, std::int64_t he
   }
 }
 
+// Element `index` of a layer's K or V (counted in elements, as if the cache held one per value).
 float load_kv(TensorType type, const void* base, std::int64_t index) {
   if (type == TensorType::kF16) return fp16_to_fp32(static_cast<const fp16_t*>(base)[index]);
+  if (type == TensorType::kQ8_0) {
+    const BlockQ8_0& b = static_cast<const BlockQ8_0*>(base)[index / kQK8_0];
+    return static_cast<float>(b.qs[index % kQK8_0]) * fp16_to_fp32(b.d);
+  }
   return static_cast<const float*>(base)[index];
 }
 
@@ -156,6 +161,12 @@ class ReferenceBackend final : public Backend {
                 std::int64_t n_tokens) override {
     const std::int64_t row = kv.n_kv_heads * kv.head_dim;
     for (std::int64_t t = 0; t < n_tokens; ++t) {
+      if (kv.type == TensorType::kQ8_0) {
+        const std::int64_t at = static_cast<std::int64_t>(slots[t]) * (row / kQK8_0);
+        quantize_row_q8_0(k + t * row, static_cast<BlockQ8_0*>(kv.k[layer]) + at, row);
+        quantize_row_q8_0(v + t * row, static_cast<BlockQ8_0*>(kv.v[layer]) + at, row);
+        continue;
+      }
       for (std::int64_t i = 0; i < row; ++i) {
         const std::int64_t at = static_cast<std::int64_t>(slots[t]) * row + i;
         if (kv.type == TensorType::kF16) {

@@ -1,0 +1,58 @@
+// ClusterModels: the models of a cluster of `parley worker`s as ServedModels whose engine is a
+// Router (router/router.h) over a WorkerRegistry, for `parley gateway` and `serve --worker`.
+// A model is served once some ready worker lists it: its vocabulary (tokenizer, chat template)
+// comes from that worker (gateway/remote_models.h), so the gateway holds no weights.
+//
+// Thread safety: every method may be called from any thread.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "gateway/router_config.h"
+#include "gateway/served_model.h"
+#include "obs/metrics.h"
+#include "router/router.h"
+
+namespace parley {
+
+struct ClusterOptions {
+  RouterConfig router;
+  std::string cluster_token;
+  bool special_tokens_in_content = false;
+};
+
+class ClusterModels {
+ public:
+  // Checks the worker sources and the policy; starts the registry's poller (unless
+  // health_interval_ms is 0: then poll() by hand).
+  static Result<std::unique_ptr<ClusterModels>> create(ClusterOptions options);
+
+  // Probes every worker now (the poller does it every health_interval_ms).
+  void poll() { registry_->poll_once(); }
+  // ServedModels for the models some ready worker serves that were not taken yet. A model whose
+  // vocabulary cannot be fetched now is tried again at the next call.
+  std::vector<std::unique_ptr<ServedModel>> take_new_models();
+  // Whether some ready worker serves one of the models taken (the gateway's /ready).
+  bool ready() const;
+  // Router metrics in `registry` (the gateway's) from now on; once.
+  void attach_metrics(MetricsRegistry& registry);
+  WorkerRegistry& registry() { return *registry_; }
+  const RouterConfig& config() const { return options_.router; }
+
+ private:
+  explicit ClusterModels(ClusterOptions options) : options_(std::move(options)) {}
+
+  ClusterOptions options_;
+  std::shared_ptr<WorkerRegistry> registry_;
+  mutable std::mutex mu_;
+  std::map<std::string, std::shared_ptr<Router>> routers_;  // by model id
+  std::set<std::string> failed_;                            // vocabulary fetches that failed (logged once)
+  std::shared_ptr<RouterMetrics> metrics_;
+};
+
+}  // namespace parley
