@@ -17,7 +17,7 @@ help:
 	@echo "make test    install what is missing, build, and run every test"
 	@echo "make build   build $(PARLEY) and the tests ($(BUILD_TYPE))"
 	@echo "make bench   run the benchmarks (tokenizer, matmul kernels, whole models, serving load)"
-	@echo "make fuzz    run each libFuzzer target for a minute (FUZZ_SECONDS=60, FUZZ_TARGETS=...)"
+	@echo "make fuzz    run each libFuzzer target for a minute (FUZZ_SECONDS=60, FUZZ_TARGETS=...); make test replays the committed seeds (fuzz_smoke_*)"
 	@echo "make asan    build and test with AddressSanitizer + UndefinedBehaviorSanitizer in build-asan/"
 	@echo "make format  clang-format the sources;  make lint  clang-tidy them"
 	@echo "make image   an OCI image ($(IMAGE)) of this build with buildah, no base image pulled; also $(IMAGE_ARCHIVE)"
@@ -50,7 +50,8 @@ bench: build
 	$(BUILD)/bench/matmul_bench --benchmark_filter='^matmul/(q4_0|q8_0|f16)/in:2048/out:5632/'
 	scripts/bench-models $(PARLEY) $(DATA_DIR)/bench
 
-FUZZ_TARGETS ?= gguf_reader chat_template cookie_header toolcall_parser
+FUZZ_TARGETS ?= gguf_reader chat_template cookie_header toolcall_parser policy_eval policy_config tokenizer api_request \
+                http_request sse serve_config grammar
 fuzz: setup
 	for t in $(FUZZ_TARGETS); do scripts/fuzz --target $$t --seconds $${FUZZ_SECONDS:-60} || exit 1; done
 

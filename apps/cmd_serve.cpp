@@ -3,7 +3,11 @@
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
+#include <atomic>
+#include <cstdlib>
+#include <ctime>
 #include <filesystem>
+#include <thread>
 
 #include "apps/cli.h"
 #include "apps/engine_flags.h"
@@ -186,6 +190,29 @@ Result<std::vector<std::unique_ptr<ServedModel>>> load_remote(const ServeArgs& a
   return models;
 }
 
+// After the first SIGINT/SIGTERM: /ready turns 503, no new connection is accepted, idle ones close,
+// and responses in flight (streams included) get `grace_s` seconds to finish before they are cut
+// off (a cut stream ends as a client disconnect would: its conversation reply is saved as it
+// stands). A second signal meanwhile exits at once with status 1.
+void graceful_stop(HttpServer& server, Gateway& gateway, const sigset_t& signals, int sig, int grace_s) {
+  gateway.begin_shutdown();
+  log_info("{} received: stopping; responses in flight get up to {} s (send it again to stop at once)",
+           sig == SIGINT ? "SIGINT" : "SIGTERM", grace_s);
+  std::atomic<bool> stopped{false};
+  std::thread stopper([&server, &stopped, grace_s] {
+    server.stop(std::chrono::seconds(grace_s));
+    stopped.store(true);
+  });
+  while (!stopped.load()) {
+    const timespec tick{0, 100'000'000};
+    if (sigtimedwait(&signals, nullptr, &tick) > 0) {
+      log_warn("second signal: stopping at once, without waiting for responses in flight");
+      std::_Exit(kExitError);
+    }
+  }
+  stopper.join();
+}
+
 int run_serve(const ServeArgs& args, const CLI::App& cmd) {
   Result<ServeConfig> config = build_config(args, cmd);
   if (!config.ok()) return fail("serve", config.status());
@@ -249,10 +276,9 @@ int run_serve(const ServeArgs& args, const CLI::App& cmd) {
 
   int sig = 0;
   sigwait(&signals, &sig);
-  log_info("{} received: finishing in-flight responses (up to 5 s) and stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
-  (*server)->stop(std::chrono::seconds(5));
+  graceful_stop(**server, *gateway, signals, sig, args.shutdown_grace_s);
   server->reset();
-  gateway.reset();
+  gateway.reset();  // the store is closed last, after every reply was saved
   log_info("stopped");
   return kExitOk;
 }
@@ -308,6 +334,11 @@ void add_serve_command(CLI::App& app, int* exit_code) {
                   "Serve the models of a `parley worker` at this URL (http://host:port) instead of loading any: "
                   "this process then holds no weights (docs/scaling.md; `parley gateway` routes over many)")
       ->expected(1);
+  cmd->add_option("--shutdown-grace", a->shutdown_grace_s,
+                  "Seconds SIGTERM (or SIGINT) gives responses in flight, streams included, before stopping; a "
+                  "second signal stops at once")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 3600));
   cmd->callback([a, cmd, exit_code] { *exit_code = run_serve(*a, *cmd); });
 }
 

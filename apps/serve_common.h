@@ -30,6 +30,7 @@ struct ServeArgs {
   std::string otlp_endpoint;         // --otlp-endpoint
   ServeConfig cli;                   // the flags' values; only flags given on the command line are applied
   SharedStateFlags shared;           // --database-replica, --redis
+  int shutdown_grace_s = 10;         // serve: --shutdown-grace
 };
 
 // The user-facing flags of serve and gateway (--config, --host, --port, TLS, --database, --auth,

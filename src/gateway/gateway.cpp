@@ -11,6 +11,7 @@
 #include "gateway/http_errors.h"
 #include "gateway/models_api.h"
 #include "gateway/shared_state_metrics.h"
+#include "obs/process_metrics.h"
 #include "obs/request_id.h"
 
 namespace parley {
@@ -66,6 +67,7 @@ std::size_t generation_body_bytes_max(const std::vector<std::unique_ptr<ServedMo
 Gateway::Gateway(std::vector<std::unique_ptr<ServedModel>> models, const GatewayOptions& options,
                  std::unique_ptr<Accounts> accounts)
     : accounts_(std::move(accounts)), models_(std::move(models)), options_(options), metrics_(registry_) {
+  add_process_metrics(registry_);  // RSS, open descriptors, threads (obs/process_metrics.h)
   for (const auto& m : models_) metrics_.watch_engine(m->id(), m->engine());
   if (accounts_) watch_shared_state(registry_, *accounts_);
   moderation_ = std::make_unique<Moderation>(options_.moderation, registry_, accounts_ ? &accounts_->store() : nullptr,
@@ -313,6 +315,10 @@ void Gateway::dispatch(HttpRequest req, Admitted admitted, const std::shared_ptr
 void Gateway::probe(RouteCall& c, bool ready) const {
   if (!ready) {
     c.responder->respond(200, json_headers(c.request_id), R"({"status":"ok"})");
+    return;
+  }
+  if (shutting_down()) {
+    c.responder->respond(503, json_headers(c.request_id), R"({"status":"shutting down"})");
     return;
   }
   const bool up = !models_.empty();

@@ -30,6 +30,7 @@
 // Thread safety: admit() and handle() are called concurrently from the server's I/O threads.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -98,6 +99,11 @@ class Gateway {
   Moderation& moderation() { return *moderation_; }
   const std::vector<std::unique_ptr<ServedModel>>& models() const { return models_; }
 
+  // Graceful shutdown has begun (SIGTERM): /ready answers 503 so that a load balancer stops
+  // sending work; requests in flight carry on. Irreversible.
+  void begin_shutdown() { shutting_down_.store(true); }
+  bool shutting_down() const { return shutting_down_.load(); }
+
  private:
   // A request that passed admission: its route and caller (in HttpRequest::context).
   struct Admitted {
@@ -151,6 +157,7 @@ class Gateway {
   // while the models and the store it saves replies into still exist.
   std::unique_ptr<ConversationApi> conversations_;
   HostPolicy host_policy_;
+  std::atomic<bool> shutting_down_{false};
   RouteTable routes_;  // last: its handlers use everything above
 };
 

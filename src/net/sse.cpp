@@ -79,8 +79,10 @@ Status SseParser::feed(std::string_view bytes, const std::function<void(SseEvent
       line_.append(line);
       line = line_;
     }
-    if (line.size() > max_event_bytes_) {
-      failed_ = resource_exhausted_error("server-sent event line longer than {} bytes", max_event_bytes_);
+    // The same bound as on an unfinished line below (what is held: the event's data and the
+    // line), so that where the network splits the stream does not decide whether it is refused.
+    if (line.size() + data_.size() > max_event_bytes_) {
+      failed_ = resource_exhausted_error("server-sent event larger than {} bytes", max_event_bytes_);
       return failed_;
     }
     process_line(line, on_event);

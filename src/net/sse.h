@@ -38,7 +38,8 @@ std::string format_sse_comment(std::string_view text);
 // an unfinished event at end of stream is dropped. Not thread-safe.
 class SseParser {
  public:
-  // An event (or a single line) growing beyond `max_event_bytes` is an error: kResourceExhausted.
+  // An event growing beyond `max_event_bytes` (its data so far plus the line being read, whatever
+  // that line is) is an error: kResourceExhausted.
   explicit SseParser(std::size_t max_event_bytes = 16 * 1024 * 1024) : max_event_bytes_(max_event_bytes) {}
 
   // Calls `on_event` for each event completed by `bytes`. After an error the parser stays failed.

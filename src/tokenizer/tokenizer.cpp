@@ -11,8 +11,33 @@
 namespace parley {
 namespace {
 
-bool is_space_byte(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+// Unicode White_Space (Rust's char::is_whitespace): what Hugging Face's added tokens with lstrip or
+// rstrip swallow next to them, no-break and ideographic spaces included.
+bool is_white_space(char32_t c) {
+  return (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0x1680 ||
+         (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
+}
+
+// The end of the whitespace that starts at s[pos].
+std::size_t skip_space_forward(std::string_view s, std::size_t pos) {
+  while (pos < s.size()) {
+    std::size_t next = pos;
+    if (!is_white_space(utf8_decode(s, &next))) break;
+    pos = next;
+  }
+  return pos;
+}
+
+// The start of the whitespace that ends at s[end] (not before `floor`).
+std::size_t skip_space_backward(std::string_view s, std::size_t floor, std::size_t end) {
+  while (end > floor) {
+    std::size_t start = end - 1;  // back to the lead byte of the last character (at most 3 more)
+    while (start > floor && end - start < 4 && (static_cast<unsigned char>(s[start]) & 0xC0) == 0x80) --start;
+    std::size_t next = start;
+    if (!is_white_space(utf8_decode(s, &next)) || next != end) break;
+    end = start;
+  }
+  return end;
 }
 
 constexpr std::size_t kNoLimit = std::numeric_limits<std::size_t>::max();
@@ -37,6 +62,10 @@ Tokenizer::Tokenizer(std::unique_ptr<Vocab> vocab) : vocab_(std::move(vocab)) {
   // B / max_token_bytes_ tokens.
   for (TokenId id = 0; id < vocab_->size(); ++id)
     max_token_bytes_ = std::max(max_token_bytes_, token_piece(id, true).size());
+  if (vocab_->kind == VocabKind::kBpe && vocab_->unk == kNoToken) {
+    for (int b = 0; b < 256 && !drops_bytes_; ++b)
+      drops_bytes_ = vocab_->find(ByteEncoding::get().encode_byte(static_cast<std::uint8_t>(b))) == kNoToken;
+  }
 }
 
 Tokenizer::~Tokenizer() = default;
@@ -88,15 +117,11 @@ std::vector<Tokenizer::Fragment> Tokenizer::partition(std::string_view text, boo
       for (std::size_t pos = raw.find(tok); pos != std::string_view::npos; pos = raw.find(tok, start)) {
         found = true;
         std::size_t left_end = pos;
-        if (attr & kAttrLstrip) {
-          while (left_end > start && is_space_byte(raw[left_end - 1])) --left_end;
-        }
+        if (attr & kAttrLstrip) left_end = skip_space_backward(raw, start, left_end);
         if (left_end > start) next.push_back({f.begin + start, left_end - start, kNoToken});
         next.push_back({f.begin + pos, tok.size(), id});
         start = pos + tok.size();
-        if (attr & kAttrRstrip) {
-          while (start < raw.size() && is_space_byte(raw[start])) ++start;
-        }
+        if (attr & kAttrRstrip) start = skip_space_forward(raw, start);
       }
       if (start < raw.size()) next.push_back({f.begin + start, raw.size() - start, kNoToken});
     }
@@ -126,7 +151,9 @@ std::optional<std::vector<TokenId>> Tokenizer::encode_at_most(std::string_view t
 
 bool Tokenizer::encode_raw(std::string_view raw, bool starts_text, std::size_t out_max,
                            std::vector<TokenId>* out) const {
-  if (out_max != kNoLimit) {
+  // The work stays bounded without this check too: encode_at_most() refused texts over its byte
+  // bound, and encode_fragment() stops after the word that passes out_max.
+  if (out_max != kNoLimit && !drops_bytes_) {
     const std::size_t tokens_min = (raw.size() + max_token_bytes_ - 1) / max_token_bytes_;
     if (out->size() + tokens_min > out_max) return false;
   }

@@ -117,6 +117,10 @@ class Tokenizer {
   TokenTrie special_trie_;                  // the same tokens, to find which occur in a text
   std::unique_ptr<ControlTexts> control_texts_;
   std::size_t max_token_bytes_ = 4;
+  // A byte-level BPE vocabulary without a token for some byte and without <unk> (Falcon: some
+  // control bytes, 0xC0, 0xC1, 0xF2, 0xF5..0xFF): such bytes give no token, so a fragment's bytes
+  // do not bound its tokens below.
+  bool drops_bytes_ = false;
 };
 
 }  // namespace parley

@@ -3,10 +3,10 @@
 // Status that has a message, or render to a string within the output limit; no crash, hang,
 // leak or unbounded allocation. The input is also fed to the JSON parser, whose output must
 // survive a round trip through tojson. Build and run it with scripts/fuzz --target chat_template.
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
-#include <chrono>
 #include <ctime>
 #include <string_view>
 
@@ -19,7 +19,9 @@ using parley::chat::ChatInput;
 using parley::chat::ChatTemplate;
 using parley::chat::Value;
 
-[[noreturn]] void fail() { std::abort(); }
+[[noreturn]] void fail() {
+  std::abort();
+}
 
 void expect(bool cond) {
   if (!cond) fail();

@@ -98,6 +98,8 @@ TEST_F(WebUiTest, ApiPathsKeepTheirMeaning) {
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, R"({"status":"ok"})");
   EXPECT_EQ(call("GET", "/metrics").header("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
+  for (const char* name : {"process_resident_memory_bytes", "process_open_fds", "process_threads"})
+    EXPECT_NE(call("GET", "/metrics").body.find(std::string("\n") + name + " "), std::string::npos) << name;
   EXPECT_EQ(call("GET", "/api/conversations").status, 401);
   EXPECT_EQ(call("GET", "/v1/models").status, 401);
   EXPECT_EQ(call("GET", "/api/auth/options").status, 200);

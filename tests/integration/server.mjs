@@ -49,6 +49,7 @@ export async function startServer(args = [], { setup, dir: reuse, demo = false, 
     proc.on('exit', (code) => reject(new Error(`server exited with ${code}:\n` + logs.join('\n'))));
   });
   return {
+    proc,
     port,
     dir,
     baseURL: `http://127.0.0.1:${port}`,

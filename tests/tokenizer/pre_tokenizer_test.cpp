@@ -35,6 +35,18 @@ TEST(PreTokenizer, Qwen2SplitsDigitsOneByOne) {
   EXPECT_EQ(split("qwen2", "123"), (Pieces{"1", "2", "3"}));
 }
 
+// DeepSeek LLM with no-break spaces mixed with ordinary ones (issue 18): the reference's regexes
+// (Oniguruma, \s = Unicode White_Space) count U+00A0 as whitespace, as PCRE2 with UCP does: a
+// no-break space before a word joins it like a space, and runs of both are one piece.
+TEST(PreTokenizer, DeepseekLlmNoBreakSpaces) {
+  const std::string nb = "\u00a0";
+  EXPECT_EQ(split("deepseek-llm", "a" + nb + " b"), (Pieces{"a", nb, " b"}));
+  EXPECT_EQ(split("deepseek-llm", "a " + nb + "b"), (Pieces{"a", " ", nb + "b"}));
+  EXPECT_EQ(split("deepseek-llm", "a " + nb + " b"), (Pieces{"a", " " + nb, " b"}));
+  EXPECT_EQ(split("deepseek-llm", "x " + nb), (Pieces{"x", " " + nb}));
+  EXPECT_EQ(split("deepseek-llm", "1" + nb + "000 et"), (Pieces{"1", nb, "000", " et"}));
+}
+
 TEST(PreTokenizer, CoversEveryByteEvenInvalidUtf8) {
   for (const auto name : PreTokenizer::known_names()) {
     const std::string text = "ab\xFF\xFE c\xC3 12\xE2\x82 ok \xF0\x9F\x99\x82";

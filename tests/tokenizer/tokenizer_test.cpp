@@ -65,6 +65,33 @@ TEST(Tokenizer, SpmPrefixesASpaceAfterSpecialTokens) {
   EXPECT_EQ(spm.decode(plain), "<s>Hello");
 }
 
+// Phi-3's added tokens swallow the whitespace after them as Hugging Face does it: Unicode
+// White_Space (char::is_whitespace), not only ASCII. A no-break space mixed with ordinary spaces
+// after <|end|> used to stay in the text and change the tokens.
+TEST(Tokenizer, AddedTokensStripUnicodeWhitespace) {
+  const Tokenizer& phi = tokenizer("phi-3");
+  const auto bare = phi.encode("<|end|>Hi", kSpecial);
+  EXPECT_EQ(phi.encode("<|end|> \n Hi", kSpecial), bare);
+  EXPECT_EQ(phi.encode("<|end|>\u00a0 Hi", kSpecial), bare);
+  EXPECT_EQ(phi.encode("<|end|> \u00a0\u3000\u2009Hi", kSpecial), bare);
+  // Not past other characters (U+200B is not whitespace), and <s> strips nothing.
+  EXPECT_NE(phi.encode("<|end|>\u200bHi", kSpecial), bare);
+  EXPECT_NE(phi.encode("<s>\u00a0Hi", kSpecial), phi.encode("<s>Hi", kSpecial));
+}
+
+// Found by tokenizer_fuzz: Falcon has no token for byte 0xFB (nor <unk>), so the fragment after
+// <|endoftext|> gives no token; encode_at_most() refused the text at its exact count, assuming at
+// least one token per fragment.
+TEST(Tokenizer, EncodeAtMostWithBytesThatHaveNoToken) {
+  const Tokenizer& falcon = tokenizer("falcon");
+  const std::string text = std::string("\0\xff\xff<|endoftext|>\xfb", 17);
+  const auto ids = falcon.encode(text, kSpecial);
+  const auto at_most = falcon.encode_at_most(text, ids.size(), kSpecial);
+  ASSERT_TRUE(at_most.has_value());
+  EXPECT_EQ(*at_most, ids);
+  EXPECT_FALSE(falcon.encode_at_most(text, ids.size() - 1, kSpecial).has_value());
+}
+
 TEST(Tokenizer, LlamaBpeSpecialTokens) {
   const Tokenizer& t = tokenizer("llama-bpe");
   const auto ids = t.encode("<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>", kSpecial);
