@@ -97,10 +97,15 @@ std::string to_hex(const SpanId& id) {
 }
 
 std::int64_t unix_nanos(std::chrono::steady_clock::time_point t) {
-  const auto now_steady = std::chrono::steady_clock::now();
-  const auto now_system = std::chrono::system_clock::now();
-  const auto wall = now_system - std::chrono::duration_cast<std::chrono::system_clock::duration>(now_steady - t);
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(wall.time_since_epoch()).count();
+  // One offset between the clocks, taken once: every conversion is then consistent (a child span
+  // never starts before its parent because two conversions sampled the clocks differently).
+  static const std::chrono::nanoseconds offset = [] {
+    const auto steady = std::chrono::steady_clock::now().time_since_epoch();
+    const auto system = std::chrono::system_clock::now().time_since_epoch();
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(system) -
+           std::chrono::duration_cast<std::chrono::nanoseconds>(steady);
+  }();
+  return (std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()) + offset).count();
 }
 
 SpanRecord finish_span(const SpanTiming& timing, std::string name, SpanKind kind,
