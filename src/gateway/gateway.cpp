@@ -69,7 +69,13 @@ Gateway::Gateway(std::vector<std::unique_ptr<ServedModel>> models, const Gateway
     : accounts_(std::move(accounts)), models_(std::move(models)), options_(options), metrics_(registry_) {
   add_process_metrics(registry_);  // RSS, open descriptors, threads (obs/process_metrics.h)
   for (const auto& m : models_) metrics_.watch_engine(m->id(), m->engine());
-  if (accounts_) watch_shared_state(registry_, *accounts_);
+  if (accounts_) {
+    watch_shared_state(registry_, *accounts_);
+    store_health_ = std::make_unique<StoreHealth>(registry_, accounts_->store(), accounts_->request_pool());
+    accounts_->usage().count_cost(&registry_.counter(
+        "parley_usage_cost_micros_total", "Cost of the recorded usage in millionths of the [prices] currency",
+        {"model"}));
+  }
   moderation_ = std::make_unique<Moderation>(options_.moderation, registry_, accounts_ ? &accounts_->store() : nullptr,
                                              options_.moderation_clock);
   if (!options_.guard.model.empty()) {
@@ -102,6 +108,7 @@ Gateway::~Gateway() {
   if (accounts_) accounts_->stop_pools();  // queued requests use the models
   conversations_.reset();                  // stops replies in flight and saves them
   models_.clear();                         // engines end their requests, which record usage
+  if (accounts_) accounts_->usage().count_cost(nullptr);  // the registry goes before the accounts
 }
 
 void Gateway::add_routes() {

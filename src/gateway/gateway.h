@@ -50,6 +50,7 @@
 #include "gateway/route_table.h"
 #include "gateway/served_model.h"
 #include "gateway/static_site.h"
+#include "gateway/store_health.h"
 #include "gateway/usage_recorder.h"
 #include "net/http_admission.h"
 #include "net/http_request.h"
@@ -151,6 +152,7 @@ class Gateway {
   GatewayOptions options_;
   MetricsRegistry registry_;
   GatewayMetrics metrics_;
+  std::unique_ptr<StoreHealth> store_health_;  // parley_store_up (with accounts)
   // The rules, violation scores and audit log; before the conversation API, which uses it.
   std::unique_ptr<Moderation> moderation_;
   // /api/conversations, with accounts only (it needs the store). Reset first in the destructor,

@@ -145,6 +145,7 @@ void AccountingUsageRecorder::record(const UsageTicket& ticket, std::string_view
   r.prompt_tokens = prompt_tokens;
   r.completion_tokens = completion_tokens;
   r.cost_micros = cost_micros(options_.prices, model, prompt_tokens, completion_tokens);
+  if (Family<Counter>* f = cost_family_.load()) f->with({r.model}).inc(static_cast<double>(r.cost_micros));
   r.at = to_store_time(options_.now());
   r.conversation_id = ticket.conversation_id;
   {

@@ -18,6 +18,7 @@
 // Thread safety: every method may be called from any thread.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -30,6 +31,7 @@
 #include "auth/rate_limiter.h"
 #include "gateway/accounts_config.h"
 #include "gateway/usage_recorder.h"
+#include "obs/metrics.h"
 #include "store/store.h"
 
 namespace parley {
@@ -59,6 +61,9 @@ class AccountingUsageRecorder final : public UsageRecorder {
   Result<auth::QuotaUsage> quota_usage(std::string_view user_id) const;
   std::chrono::system_clock::time_point now() const { return options_.now(); }
   const PriceTable& prices() const { return options_.prices; }
+  // Adds each recorded request's cost (micro-units of the price table's currency) to
+  // `family`{model} (parley_usage_cost_micros_total); null: not counted. Set before serving.
+  void count_cost(Family<Counter>* family) { cost_family_ = family; }
 
  private:
   void write_loop();
@@ -67,6 +72,7 @@ class AccountingUsageRecorder final : public UsageRecorder {
   auth::RateLimiter& limiter_;
   UsageAccountingOptions options_;
 
+  std::atomic<Family<Counter>*> cost_family_{nullptr};
   std::mutex mu_;
   std::condition_variable cv_;       // new rows or stopping
   std::condition_variable idle_cv_;  // a row was written (or given up)

@@ -438,6 +438,8 @@ class Store {
   // be a key and a conversation (also a deleted one, not yet purged) of the user (kInvalidArgument
   // otherwise).
   virtual Status record_usage(const UsageRecord& record) = 0;
+  // A trivial query on the primary: ok while the store answers (health checks, /metrics).
+  virtual Status ping() = 0;
   virtual Result<std::vector<ModelUsage>> usage_summary(std::string_view user_id, Time from, Time to) = 0;
   virtual Result<std::vector<UserUsage>> usage_by_user(Time from, Time to) = 0;  // admin; by cost
   // Totals since `since` (for quotas); restricted to one key when api_key_id is not empty.

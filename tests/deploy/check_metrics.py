@@ -33,9 +33,6 @@ TOKEN = 'check-metrics-cluster-token-0123456789'
 
 # Queried but not exposed by `parley serve`, `parley worker` or `parley gateway` yet.
 PENDING = {
-    # Not started by anyone yet (issue 16 follow-up): 1 while the store answers; usage cost.
-    'parley_store_up': 'gateway store health (to do)',
-    'parley_usage_cost_micros_total': 'gateway usage accounting (to do)',
 }
 
 NAME = re.compile(r'\bparley_[a-z0-9_]+')

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <thread>
 
 #include "accounts_fixture.h"
 
@@ -164,6 +165,38 @@ TEST_F(AccountsTest, ControlBytesInModelOutputAreDroppedOnV1) {
                                     R"("logit_bias":{"0":100,"27":100}})");
   ASSERT_EQ(completion.status, 200) << completion.body;
   EXPECT_EQ(completion.json.at("choices").at(0).at("text"), "");  // nothing but controls was generated
+}
+
+}  // namespace
+}  // namespace parley::testing
+
+namespace parley::testing {
+namespace {
+
+// The operators' dashboard reads the store's health and the cost of usage from /metrics.
+TEST_F(AccountsTest, MetricsCarryTheStoresHealthAndTheCostOfUsage) {
+  config_.prices["tiny"] = {.prompt_per_million = 1'000'000, .completion_per_million = 2'000'000};
+  start();
+  EXPECT_NE(call("GET", "/metrics").body.find("parley_store_up 1"), std::string::npos);
+  const Session a = signup("a@example.com");
+  const auto [id, key] = create_key(a);
+  ASSERT_EQ(chat(key, 3).status, 200);
+  // prompt tokens x 1 + completion tokens x 2 (micro-units per token at these prices), counted as
+  // the request is charged, just after its response.
+  std::string body;
+  for (int i = 0; i < 200; ++i) {
+    body = call("GET", "/metrics").body;
+    if (body.find("parley_usage_cost_micros_total{model=\"tiny\"}") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  const std::size_t at = body.find("parley_usage_cost_micros_total{model=\"tiny\"} ");
+  ASSERT_NE(at, std::string::npos) << body;
+  const double cost = std::stod(body.substr(at + std::string("parley_usage_cost_micros_total{model=\"tiny\"} ").size()));
+  accounts_->usage().flush();  // the usage row has the same cost
+  const Result<store::UsageTotals> totals = db().usage_totals(a.user_id, store::Time{});
+  ASSERT_TRUE(totals.ok());
+  EXPECT_EQ(cost, static_cast<double>(totals->cost_micros));
+  EXPECT_GT(cost, 0);
 }
 
 }  // namespace
