@@ -148,8 +148,7 @@ int run_gateway(const ServeArgs& args, const CLI::App& cmd) {
     slot->set(gateway);
     announce_listening(a, port, ids);
   }
-  log_info("{} received: finishing in-flight responses (up to 5 s) and stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
-  (*server)->stop(std::chrono::seconds(5));
+  graceful_stop(**server, slot->get().get(), signals, sig, args.shutdown_grace_s);
   server->reset();
   slot->set(nullptr);
   log_info("stopped");

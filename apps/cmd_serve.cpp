@@ -190,12 +190,14 @@ Result<std::vector<std::unique_ptr<ServedModel>>> load_remote(const ServeArgs& a
   return models;
 }
 
+}  // namespace
+
 // After the first SIGINT/SIGTERM: /ready turns 503, no new connection is accepted, idle ones close,
 // and responses in flight (streams included) get `grace_s` seconds to finish before they are cut
 // off (a cut stream ends as a client disconnect would: its conversation reply is saved as it
 // stands). A second signal meanwhile exits at once with status 1.
-void graceful_stop(HttpServer& server, Gateway& gateway, const sigset_t& signals, int sig, int grace_s) {
-  gateway.begin_shutdown();
+void graceful_stop(HttpServer& server, Gateway* gateway, const sigset_t& signals, int sig, int grace_s) {
+  if (gateway != nullptr) gateway->begin_shutdown();
   log_info("{} received: stopping; responses in flight get up to {} s (send it again to stop at once)",
            sig == SIGINT ? "SIGINT" : "SIGTERM", grace_s);
   std::atomic<bool> stopped{false};
@@ -212,6 +214,8 @@ void graceful_stop(HttpServer& server, Gateway& gateway, const sigset_t& signals
   }
   stopper.join();
 }
+
+namespace {
 
 int run_serve(const ServeArgs& args, const CLI::App& cmd) {
   Result<ServeConfig> config = build_config(args, cmd);
@@ -276,7 +280,7 @@ int run_serve(const ServeArgs& args, const CLI::App& cmd) {
 
   int sig = 0;
   sigwait(&signals, &sig);
-  graceful_stop(**server, *gateway, signals, sig, args.shutdown_grace_s);
+  graceful_stop(**server, gateway.get(), signals, sig, args.shutdown_grace_s);
   server->reset();
   gateway.reset();  // the store is closed last, after every reply was saved
   log_info("stopped");
@@ -311,6 +315,11 @@ void add_front_flags(CLI::App* cmd, ServeArgs* a) {
   cmd->add_option("--cluster-token-file", a->token_file,
                   "With workers: the file holding the cluster token (else PARLEY_CLUSTER_TOKEN, else [cluster] "
                   "token_file)");
+  cmd->add_option("--shutdown-grace", a->shutdown_grace_s,
+                  "Seconds SIGTERM (or SIGINT) gives responses in flight, streams included, before stopping; a "
+                  "second signal stops at once")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 3600));
   cmd->add_option("--otlp-endpoint", a->otlp_endpoint,
                   "Export traces over OTLP/HTTP to this collector (http://host:4318; else [tracing] otlp_endpoint; "
                   "none: off)");
@@ -334,11 +343,6 @@ void add_serve_command(CLI::App& app, int* exit_code) {
                   "Serve the models of a `parley worker` at this URL (http://host:port) instead of loading any: "
                   "this process then holds no weights (docs/scaling.md; `parley gateway` routes over many)")
       ->expected(1);
-  cmd->add_option("--shutdown-grace", a->shutdown_grace_s,
-                  "Seconds SIGTERM (or SIGINT) gives responses in flight, streams included, before stopping; a "
-                  "second signal stops at once")
-      ->capture_default_str()
-      ->check(CLI::Range(0, 3600));
   cmd->callback([a, cmd, exit_code] { *exit_code = run_serve(*a, *cmd); });
 }
 

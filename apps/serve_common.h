@@ -2,6 +2,7 @@
 // the web UI, the start-up announcement (defined in cmd_serve.cpp).
 #pragma once
 
+#include <csignal>
 #include <memory>
 #include <string>
 #include <vector>
@@ -9,8 +10,10 @@
 #include "apps/engine_flags.h"
 #include "apps/shared_state_flags.h"
 #include "gateway/accounts.h"
+#include "gateway/gateway.h"
 #include "gateway/serve_config.h"
 #include "gateway/static_site.h"
+#include "net/http_server.h"
 
 namespace CLI {
 class App;
@@ -30,7 +33,7 @@ struct ServeArgs {
   std::string otlp_endpoint;         // --otlp-endpoint
   ServeConfig cli;                   // the flags' values; only flags given on the command line are applied
   SharedStateFlags shared;           // --database-replica, --redis
-  int shutdown_grace_s = 10;         // serve: --shutdown-grace
+  int shutdown_grace_s = 10;         // --shutdown-grace
 };
 
 // The user-facing flags of serve and gateway (--config, --host, --port, TLS, --database, --auth,
@@ -44,6 +47,10 @@ Result<std::unique_ptr<Accounts>> open_accounts(const ServeConfig& c);
 Result<std::shared_ptr<const StaticSite>> open_web_ui(const ServeConfig& c);
 // Says at start-up who can use the server.
 void announce_auth(const ServeConfig& c, AuthMode mode, Accounts& accounts);
+// After the first SIGINT/SIGTERM: /ready turns 503 (`gateway`, when there is one, stops taking
+// requests), and responses in flight get `grace_s` seconds before they are cut off; a second
+// signal exits at once with status 1.
+void graceful_stop(HttpServer& server, Gateway* gateway, const sigset_t& signals, int sig, int grace_s);
 // "listening on ..." and the chat UI's address.
 void announce_listening(const ServeConfig& c, std::uint16_t port, const std::string& models);
 
