@@ -129,8 +129,8 @@ TEST_F(AccountsTest, EveryRequestIsRecordedWithItsKeyAndCost) {
   const Reply streamed = chat(key, 2, true);
   ASSERT_EQ(streamed.status, 200);
   EXPECT_NE(streamed.body.find("[DONE]"), std::string::npos);
-  const Reply completion =
-      with_key(key, "POST", "/v1/completions", R"({"model":"tiny","prompt":["ab","cd"],"max_tokens":2,"n":2})");
+  const Reply completion = with_key(key, "POST", "/v1/completions",
+                                    R"({"model":"tiny","prompt":["ab","cd"],"max_tokens":2,"n":2,"ignore_eos":true})");
   ASSERT_EQ(completion.status, 200) << completion.body;
   accounts_->usage().flush();
 
