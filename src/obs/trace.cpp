@@ -198,6 +198,13 @@ void Tracer::run() {
     (ok ? exported_ : dropped_).fetch_add(n);
     lock.lock();
     processed_ += n;
+    if (!ok && stopping_) {
+      // Stopping and the collector does not answer: what is left is dropped, so that shutdown
+      // does not wait one export timeout per batch.
+      dropped_.fetch_add(queue_.size());
+      processed_ += queue_.size();
+      queue_.clear();
+    }
     idle_.notify_all();
   }
   idle_.notify_all();

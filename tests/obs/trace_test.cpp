@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 #include <mutex>
+#include <thread>
 
 #include "net/http_server.h"
 #include "obs/otlp_exporter.h"
@@ -118,6 +119,29 @@ TEST(Tracer, RatioZeroSamplesNoNewTraceAndAFullQueueDrops) {
   tracer->flush();
   EXPECT_GT(tracer->dropped(), 0u);
   EXPECT_EQ(tracer->dropped() + tracer->exported(), 20u);
+}
+
+TEST(Tracer, StoppingWithADeadCollectorDropsTheRestAfterOneFailedExport) {
+  struct Failing final : SpanExporter {
+    explicit Failing(std::atomic<int>* calls) : calls(calls) {}
+    bool export_batch(const std::vector<SpanRecord>&) override {
+      // A collector that times out: long enough for the test to queue the rest and stop.
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      calls->fetch_add(1);
+      return false;
+    }
+    std::atomic<int>* calls;
+  };
+  std::atomic<int> calls{0};
+  {
+    // The 100th span wakes the exporter thread, whose first export hangs while the other 150 are
+    // queued and the tracer is destroyed.
+    auto tracer =
+        Tracer::create({.max_batch = 100, .flush_interval = std::chrono::hours(1)}, std::make_unique<Failing>(&calls));
+    const TraceContext c = tracer->child_of(std::nullopt);
+    for (int i = 0; i < 250; ++i) tracer->record(finish_span(SpanTiming{.context = c}, "s", SpanKind::kInternal));
+  }  // the first export fails while stopping: the other 150 spans are dropped without a call
+  EXPECT_EQ(calls.load(), 1);
 }
 
 TEST(OtlpHttpExporter, PostsOtlpJsonToTheCollector) {
