@@ -339,6 +339,19 @@ Status read_role_priorities(const toml::table& t, std::string_view source, RoleP
   return r.finish("user, admin");
 }
 
+// The exporter of [tracing] (checks the endpoint; no connection is made). None without an endpoint.
+Result<std::unique_ptr<OtlpHttpExporter>> tracing_exporter(const TracingConfig& config, std::string_view role) {
+  if (config.otlp_endpoint.empty()) return std::unique_ptr<OtlpHttpExporter>();
+  OtlpExporterOptions o;
+  o.endpoint = config.otlp_endpoint;
+  o.service_name = config.service_name.empty() ? fmt::format("parley-{}", role) : config.service_name;
+  Result<std::unique_ptr<OtlpHttpExporter>> exporter = OtlpHttpExporter::create(o);
+  if (!exporter.ok()) {
+    return invalid_argument_error("tracing.otlp_endpoint '{}': {}", config.otlp_endpoint, exporter.status().message());
+  }
+  return exporter;
+}
+
 Status parse_document(const toml::table& doc, const std::string& base_dir, std::string_view source, ServeConfig* c) {
   TableReader top(doc, "", source);
   const toml::node* server = top.node("server");
@@ -367,7 +380,7 @@ Status parse_document(const toml::table& doc, const std::string& base_dir, std::
     RETURN_IF_ERROR(r.string("service_name", &c->tracing.service_name));
     RETURN_IF_ERROR(r.number("sample_ratio", 1.0, &c->tracing.sample_ratio));
     RETURN_IF_ERROR(r.finish("otlp_endpoint, service_name, sample_ratio"));
-    if (!c->tracing.otlp_endpoint.empty()) RETURN_IF_ERROR(make_tracer(c->tracing, "check").status());
+    RETURN_IF_ERROR(tracing_exporter(c->tracing, "").status());
   }
   if (router != nullptr) {
     ASSIGN_OR_RETURN(const toml::table* t, table_at(*router, "router", source));
@@ -555,18 +568,11 @@ Result<ServeConfig> load_serve_config(const std::string& path) {
 
 Result<std::shared_ptr<Tracer>> make_tracer(const TracingConfig& config, std::string_view role) {
   if (config.otlp_endpoint.empty()) return std::shared_ptr<Tracer>();
-  OtlpExporterOptions o;
-  o.endpoint = config.otlp_endpoint;
-  o.service_name = config.service_name.empty() ? fmt::format("parley-{}", role) : config.service_name;
-  Result<std::unique_ptr<OtlpHttpExporter>> exporter = OtlpHttpExporter::create(o);
-  if (!exporter.ok()) {
-    return invalid_argument_error("tracing.otlp_endpoint '{}': {}", config.otlp_endpoint, exporter.status().message());
-  }
-  if (role == "check") return std::shared_ptr<Tracer>();
+  ASSIGN_OR_RETURN(std::unique_ptr<OtlpHttpExporter> exporter, tracing_exporter(config, role));
   TracerOptions t;
-  t.service_name = o.service_name;
+  t.service_name = config.service_name.empty() ? fmt::format("parley-{}", role) : config.service_name;
   t.sample_ratio = config.sample_ratio;
-  return Tracer::create(t, std::move(*exporter));
+  return Tracer::create(t, std::move(exporter));
 }
 
 }  // namespace parley

@@ -183,8 +183,8 @@ void Tracer::flush() {
 void Tracer::run() {
   std::unique_lock lock(mu_);
   for (;;) {
-    wake_.wait_for(lock, options_.flush_interval,
-                   [&] { return stopping_ || queue_.size() >= options_.max_batch || processed_ < enqueued_; });
+    // Woken by a full batch, flush() or stopping; else the interval's end exports what is there.
+    wake_.wait_for(lock, options_.flush_interval, [&] { return stopping_ || !queue_.empty(); });
     if (queue_.empty()) {
       if (stopping_) break;
       continue;

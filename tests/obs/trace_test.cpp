@@ -8,6 +8,7 @@
 
 #include "net/http_server.h"
 #include "obs/otlp_exporter.h"
+#include "trace_collector.h"
 
 namespace parley {
 namespace {
@@ -46,24 +47,9 @@ TEST(Traceparent, RefusesWhatTheSpecRefuses) {
   EXPECT_TRUE(parse_traceparent("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra").has_value());
 }
 
-class CollectingExporter final : public SpanExporter {
- public:
-  explicit CollectingExporter(std::vector<SpanRecord>* out, std::mutex* mu) : out_(out), mu_(mu) {}
-  bool export_batch(const std::vector<SpanRecord>& spans) override {
-    std::lock_guard lock(*mu_);
-    out_->insert(out_->end(), spans.begin(), spans.end());
-    return true;
-  }
-
- private:
-  std::vector<SpanRecord>* out_;
-  std::mutex* mu_;
-};
-
 TEST(Tracer, ChildrenJoinTheParentsTraceAndFollowItsSampledFlag) {
-  std::vector<SpanRecord> got;
-  std::mutex mu;
-  auto tracer = Tracer::create({.sample_ratio = 1.0}, std::make_unique<CollectingExporter>(&got, &mu));
+  testing::SpanCollector spans;
+  auto tracer = spans.tracer({.sample_ratio = 1.0});
   const TraceContext parent = *parse_traceparent(kHeader);
   const TraceContext child = tracer->child_of(parent);
   EXPECT_EQ(child.trace_id, parent.trace_id);
@@ -82,7 +68,7 @@ TEST(Tracer, ChildrenJoinTheParentsTraceAndFollowItsSampledFlag) {
   SpanTiming q{.context = quiet, .parent_span_id = parent.span_id};
   tracer->record(finish_span(q, "not recorded", SpanKind::kServer));
   tracer->flush();
-  std::lock_guard lock(mu);
+  const std::vector<SpanRecord> got = spans.spans();
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].name, "recorded");
   EXPECT_EQ(got[0].parent_span_id, parent.span_id);
