@@ -113,7 +113,7 @@ function ModerationEvents({ form, onForm }: { form: EventForm; onForm: (f: Event
               <tbody>
                 {page.data.map((e) => (
                   <tr key={e.id}>
-                    <td class="nowrap">{formatDate(e.at)}</td>
+                    <td>{formatDate(e.at)}</td>
                     <td>
                       {e.user_id ? (
                         <button type="button" class="link-btn mono" title="Show only this user's events" onClick={() => filter({ ...form, user_id: e.user_id })}>
@@ -249,8 +249,8 @@ function Suspensions({ onShowEvents }: { onShowEvents: (s: Suspension) => void }
                         <span class="mono">{id}</span>
                       </td>
                       <td>{s.reason.replace('_', ' ')}</td>
-                      <td class="nowrap">{formatDate(s.created_at)}</td>
-                      <td class="nowrap">{formatDate(s.until)}</td>
+                      <td>{formatDate(s.created_at)}</td>
+                      <td>{formatDate(s.until)}</td>
                       <td>
                         <span class={`badge${state === 'active' ? ' danger' : ''}`}>{state}</span>
                         {s.lifted_at ? <div class="muted small">{formatDate(s.lifted_at)}</div> : null}
