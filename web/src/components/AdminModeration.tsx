@@ -107,13 +107,19 @@ function ModerationEvents({ form, onForm }: { form: EventForm; onForm: (f: Event
                   <th scope="col">Rule</th>
                   <th scope="col">Action</th>
                   <th scope="col">Stage</th>
-                  <th scope="col">Request</th>
                 </tr>
               </thead>
               <tbody>
                 {page.data.map((e) => (
                   <tr key={e.id}>
-                    <td>{formatDate(e.at)}</td>
+                    <td>
+                      {formatDate(e.at)}
+                      {e.request_id ? (
+                        <div class="muted small mono cell-sub" title="Request id">
+                          {e.request_id}
+                        </div>
+                      ) : null}
+                    </td>
                     <td>
                       {e.user_id ? (
                         <button type="button" class="link-btn mono" title="Show only this user's events" onClick={() => filter({ ...form, user_id: e.user_id })}>
@@ -132,7 +138,6 @@ function ModerationEvents({ form, onForm }: { form: EventForm; onForm: (f: Event
                       <span class={`badge${e.action === 'block' ? ' danger' : ''}`}>{e.action.replace('_', ' ')}</span>
                     </td>
                     <td>{e.stage || '—'}</td>
-                    <td class="mono small">{e.request_id || '—'}</td>
                   </tr>
                 ))}
               </tbody>
@@ -230,7 +235,6 @@ function Suspensions({ onShowEvents }: { onShowEvents: (s: Suspension) => void }
                 <tr>
                   <th scope="col">Subject</th>
                   <th scope="col">Reason</th>
-                  <th scope="col">Since</th>
                   <th scope="col">Until</th>
                   <th scope="col">Status</th>
                   <th scope="col">
@@ -249,8 +253,10 @@ function Suspensions({ onShowEvents }: { onShowEvents: (s: Suspension) => void }
                         <span class="mono">{id}</span>
                       </td>
                       <td>{s.reason.replace('_', ' ')}</td>
-                      <td>{formatDate(s.created_at)}</td>
-                      <td>{formatDate(s.until)}</td>
+                      <td>
+                        {formatDate(s.until)}
+                        <div class="muted small">since {formatDate(s.created_at)}</div>
+                      </td>
                       <td>
                         <span class={`badge${state === 'active' ? ' danger' : ''}`}>{state}</span>
                         {s.lifted_at ? <div class="muted small">{formatDate(s.lifted_at)}</div> : null}
