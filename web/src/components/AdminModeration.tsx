@@ -305,7 +305,7 @@ export function AdminModeration() {
     const { id } = describeSubject(s.subject);
     const user = s.subject.startsWith('user:');
     setForm({ ...emptyEventForm, user_id: user ? id : '', address: user ? '' : id });
-    requestAnimationFrame(() => document.getElementById('events-title')?.scrollIntoView({ behavior: 'smooth' }));
+    requestAnimationFrame(() => document.getElementById('events-title')?.scrollIntoView?.({ behavior: 'smooth' }));
   };
   return (
     <>
