@@ -65,8 +65,9 @@ Moderation::Moderation(std::shared_ptr<const policy::Policy> policy, MetricsRegi
                                "Moderation rule matches and violations, by rule, action and stage",
                                {"rule", "action", "stage"})),
       suspensions_active_(registry.gauge("parley_suspensions_active", "Users and addresses suspended now")),
-      guard_latency_(registry.histogram("parley_guard_seconds", "Time the guard model took to classify a prompt",
-                                        {"model"}, latency_buckets_seconds())),
+      guard_latency_(registry.histogram("parley_guard_seconds",
+                                        "Time the guard model took to classify a prompt or a reply", {"model"},
+                                        latency_buckets_seconds())),
       writes_(std::make_unique<WorkPool>("moderation", 1, 4096)),
       checks_(std::make_unique<WorkPool>("guard", 2, 4096)) {
   suspensions_active_.with({}).set(0);
