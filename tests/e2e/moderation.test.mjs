@@ -76,6 +76,8 @@ test('a blocked message is refused, and two suspend the account', async () => {
   await sendRefused(page, 'and ｐｒｏｊｅｃｔ nightingale?', /content policy/); // fullwidth: the same phrase
   await button(page, 'Dismiss error').click();
   await sendRefused(page, 'hello', /This account is suspended until .* for repeated policy violations\./);
+  assert.equal(await button(page, 'Retry').count(), 0, 'retrying does not help a suspension');
+  await screenshot(page, 'moderation-suspended-user');
   assert.equal(await finishedAssistants(page).count(), 0, 'nothing was answered');
   assertClean(ctx);
 });
