@@ -34,6 +34,9 @@
 namespace parley {
 
 inline constexpr std::string_view kInternalApiPrefix = "/internal/v1";
+// The detail code (`detail_code` on the wire) of a draining worker's 503: the router takes the
+// worker out of rotation until its next probe, without counting a failure toward ejection.
+inline constexpr std::string_view kWorkerDrainingCode = "worker_draining";
 
 struct WorkerProtocolLimits {
   std::size_t max_prompt_tokens = std::size_t{1} << 20;  // the worker then holds it to its model's n_ctx

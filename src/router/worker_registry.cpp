@@ -162,6 +162,11 @@ void WorkerRegistry::report(WorkerId worker, WorkerOutcome outcome) {
     case WorkerOutcome::kNeutral:
       w->trial_in_flight = false;
       break;
+    case WorkerOutcome::kDraining:
+      if (!w->draining) log_info("router: worker {} is draining: no new requests until it is ready again", w->url);
+      w->draining = true;  // until a probe's stats say otherwise
+      w->trial_in_flight = false;
+      break;
   }
 }
 

@@ -79,7 +79,9 @@ struct WorkerSnapshot {
   std::int64_t ejections_total = 0;
 };
 
-enum class WorkerOutcome { kSuccess, kFailure, kNeutral };
+// kDraining: the worker refused because it drains (kWorkerDrainingCode): no failure, but it takes
+// no new request until a probe finds it ready again.
+enum class WorkerOutcome { kSuccess, kFailure, kNeutral, kDraining };
 
 class WorkerRegistry {
  public:

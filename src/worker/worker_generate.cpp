@@ -16,6 +16,11 @@ void respond_error(HttpResponder& r, const Status& st) {
   r.respond(worker_http_status(st.code()), std::move(h), error_to_json(st));
 }
 
+// A 503 the router recognizes: not a failure of the worker (docs/scaling.md#drain).
+Status draining_error() {
+  return unavailable_error("the worker is draining").with_detail("code", std::string(kWorkerDrainingCode));
+}
+
 }  // namespace
 
 // Writes a request's events to its HTTP stream. Events that come before the stream has started
@@ -88,7 +93,7 @@ class WorkerStreamSink final : public RequestSink {
 };
 
 void WorkerService::generate(HttpRequest request, std::shared_ptr<HttpResponder> responder) {
-  if (draining_.load()) return respond_error(*responder, unavailable_error("the worker is draining"));
+  if (draining_.load()) return respond_error(*responder, draining_error());
   if (!loaded_.load()) return respond_error(*responder, unavailable_error("the models are loading"));
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -102,7 +107,7 @@ void WorkerService::generate(HttpRequest request, std::shared_ptr<HttpResponder>
 }
 
 void WorkerService::run_generate(const HttpRequest& request, const std::shared_ptr<HttpResponder>& responder) {
-  if (draining_.load()) return respond_error(*responder, unavailable_error("the worker is draining"));
+  if (draining_.load()) return respond_error(*responder, draining_error());
   Result<WorkerGenerate> parsed = parse_generate_request(request.body, options_.limits);
   if (!parsed.ok()) return respond_error(*responder, parsed.status());
   WorkerGenerate& w = *parsed;

@@ -18,7 +18,7 @@ namespace parley::testing {
 
 class FakeWorker {
  public:
-  enum class Generate { kOk, kRefuse503, kRefuse429, kDieBeforeTokens, kDieMidStream, kHold };
+  enum class Generate { kOk, kRefuse503, kRefuseDraining, kRefuse429, kDieBeforeTokens, kDieMidStream, kHold };
 
   explicit FakeWorker(std::string host = "127.0.0.1", std::uint16_t port = 0) : host_(host) {
     HttpServerOptions o;
@@ -93,6 +93,12 @@ class FakeWorker {
     switch (generate.load()) {
       case Generate::kRefuse503:
         r->respond(503, {{"Retry-After", "1"}}, error_to_json(unavailable_error("draining")));
+        return;
+      case Generate::kRefuseDraining:  // as `parley worker` answers once drain() began
+        r->respond(
+            503, {{"Retry-After", "1"}},
+            error_to_json(
+                unavailable_error("the worker is draining").with_detail("code", std::string(kWorkerDrainingCode))));
         return;
       case Generate::kRefuse429:
         r->respond(429, {{"Retry-After", "1"}}, error_to_json(resource_exhausted_error("queue full")));

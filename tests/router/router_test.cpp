@@ -186,6 +186,35 @@ TEST_F(RouterTest, DrainingWorkerTakesNoNewRequests) {
   EXPECT_EQ(b.generate_calls, 3);
 }
 
+// A worker that began draining after its last probe refuses with 503 worker_draining: the request
+// goes elsewhere, the worker takes no new one until a probe finds it ready, and it is not ejected
+// (before the fix, three such refusals ejected a healthy worker for seconds).
+TEST_F(RouterTest, DrainingRefusalsDoNotEjectTheWorker) {
+  FakeWorker a, b;
+  a.generate = FakeWorker::Generate::kRefuseDraining;
+  make({&a, &b});
+  for (int i = 0; i < 5; ++i) {
+    Sink s;
+    EXPECT_EQ(run(s).reason, FinishReason::kStop);
+  }
+  EXPECT_EQ(a.generate_calls, 1);  // then out of rotation, not tried (and refused) again
+  EXPECT_EQ(b.generate_calls, 5);
+  EXPECT_EQ(registry_->ejections_total(), 0);
+  EXPECT_EQ(counted(a.url(), "draining"), 1);
+  EXPECT_EQ(counted(a.url(), "unavailable"), 0);
+  const auto snap = registry_->snapshot();
+  ASSERT_EQ(snap.size(), 2u);
+  EXPECT_TRUE(snap[0].draining);
+  EXPECT_FALSE(snap[0].ejected);
+
+  // The same worker back in service (a drain cancelled, or the process restarted at that address).
+  a.generate = FakeWorker::Generate::kOk;
+  registry_->poll_once();
+  Sink s;
+  EXPECT_EQ(run(s).reason, FinishReason::kStop);
+  EXPECT_EQ(a.generate_calls, 2);
+}
+
 TEST_F(RouterTest, CancelReachesTheWorker) {
   FakeWorker a;
   a.generate = FakeWorker::Generate::kHold;
