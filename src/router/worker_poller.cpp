@@ -165,23 +165,65 @@ void WorkerRegistry::poll_once() {
       due.push_back({id, w->url, !w->models_known || ++w->polls_since_models >= 30});
     }
   }
-  // In parallel, a batch at a time (a worker that does not answer costs one probe_timeout for its
-  // batch, not for every worker after it); applied in the workers' order, so that the first
-  // vocabulary digest seen for a model does not depend on which answered first.
-  constexpr std::size_t kParallelProbes = 16;
-  for (std::size_t begin = 0; begin < due.size(); begin += kParallelProbes) {
-    const std::size_t end = std::min(due.size(), begin + kParallelProbes);
-    std::vector<Probe> results(end - begin);
-    if (end - begin == 1) {
-      results[0] = probe(due[begin].url, due[begin].fetch_models);
-    } else {
-      std::vector<std::thread> threads;
-      for (std::size_t i = begin; i < end; ++i) {
-        threads.emplace_back([this, &d = due[i], &out = results[i - begin]] { out = probe(d.url, d.fetch_models); });
-      }
-      for (std::thread& t : threads) t.join();
+  // In parallel on the probe pool (a worker that does not answer holds one of its threads for
+  // probe_timeout, not the others); applied in the workers' order, so that the first vocabulary
+  // digest seen for a model does not depend on which answered first.
+  std::vector<Probe> results(due.size());
+  std::vector<std::function<void()>> jobs;
+  jobs.reserve(due.size());
+  for (std::size_t i = 0; i < due.size(); ++i) {
+    jobs.emplace_back([this, &d = due[i], &out = results[i]] { out = probe(d.url, d.fetch_models); });
+  }
+  probes_->run_all(std::move(jobs));
+  for (std::size_t i = 0; i < due.size(); ++i) apply_probe(due[i].id, std::move(results[i]));
+}
+
+WorkerRegistry::ProbePool::~ProbePool() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  for (std::thread& t : threads_) t.join();
+}
+
+std::size_t WorkerRegistry::ProbePool::threads() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return threads_.size();
+}
+
+void WorkerRegistry::ProbePool::run_all(std::vector<std::function<void()>> jobs) {
+  if (jobs.empty()) return;
+  std::mutex done_mu;
+  std::condition_variable done_cv;
+  std::size_t left = jobs.size();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& job : jobs) {
+      queue_.push_back([&done_mu, &done_cv, &left, job = std::move(job)] {
+        job();
+        // Notified under the lock: run_all() cannot return (and take these locals) before it is released.
+        std::lock_guard<std::mutex> done(done_mu);
+        if (--left == 0) done_cv.notify_all();
+      });
     }
-    for (std::size_t i = begin; i < end; ++i) apply_probe(due[i].id, std::move(results[i - begin]));
+    while (threads_.size() < std::min(max_, jobs.size())) threads_.emplace_back([this] { loop(); });
+  }
+  cv_.notify_all();
+  std::unique_lock<std::mutex> done(done_mu);
+  done_cv.wait(done, [&left] { return left == 0; });
+}
+
+void WorkerRegistry::ProbePool::loop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty()) return;  // stopping, nothing left
+    std::function<void()> job = std::move(queue_.front());
+    queue_.pop_front();
+    lock.unlock();
+    job();
+    lock.lock();
   }
 }
 

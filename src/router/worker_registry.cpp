@@ -8,7 +8,8 @@
 
 namespace parley {
 
-WorkerRegistry::WorkerRegistry(WorkerRegistryOptions options) : options_(std::move(options)) {
+WorkerRegistry::WorkerRegistry(WorkerRegistryOptions options)
+    : options_(std::move(options)), probes_(std::make_unique<ProbePool>(16)) {
   if (!options_.resolver) options_.resolver = resolve_all;
   options_.eject_after = std::max(1, options_.eject_after);
 }
@@ -243,6 +244,10 @@ std::string WorkerRegistry::url_of(WorkerId worker) const {
   std::lock_guard<std::mutex> lock(mu_);
   const auto it = workers_.find(worker);
   return it == workers_.end() ? std::string() : it->second->url;
+}
+
+std::size_t WorkerRegistry::probe_threads_started() const {
+  return probes_->threads();
 }
 
 std::int64_t WorkerRegistry::ejections_total() const {

@@ -117,11 +117,15 @@ class WorkerRegistry {
   // (RemoteEngineOptions::n_vocab) by the clients made from now on.
   void set_model_vocab(const std::string& model, std::int32_t n_vocab);
   std::int64_t ejections_total() const;
+  // Threads the probes have run on since create(): a pool of at most 16 that lives as long as the
+  // registry (a poll starts none once the pool is big enough).
+  std::size_t probe_threads_started() const;
   const WorkerRegistryOptions& options() const { return options_; }
 
  private:
   struct Worker;
   struct Probe;
+  class ProbePool;
   explicit WorkerRegistry(WorkerRegistryOptions options);
   std::chrono::steady_clock::time_point now() const;
   Worker* find(WorkerId id);
@@ -147,6 +151,7 @@ class WorkerRegistry {
   std::chrono::steady_clock::time_point next_dns_{};
   bool dns_done_ = false;
   std::int64_t ejections_total_ = 0;
+  std::unique_ptr<ProbePool> probes_;  // before poller_: the poller uses it until joined
   std::thread poller_;
 };
 
