@@ -38,6 +38,7 @@ Router::Router(std::shared_ptr<WorkerRegistry> workers, std::shared_ptr<RoutePol
     : workers_(std::move(workers)), policy_(std::move(policy)), options_(std::move(options)) {
   options_.max_tries = std::max(1, options_.max_tries);
   workers_->watch_removals(policy_);
+  if (policy_->wants_blocks()) workers_->watch_blocks(options_.model, policy_);
 }
 
 Router::~Router() {

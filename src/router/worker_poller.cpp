@@ -154,15 +154,18 @@ void WorkerRegistry::poll_once() {
     WorkerId id;
     std::string url;
     bool fetch_models;
+    std::optional<std::uint64_t> blocks_since;  // when some policy wants the workers' placements
   };
   std::vector<Due> due;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    const bool blocks = !block_watchers_.empty();
     for (auto& [id, w] : workers_) {
       if (w->circuit == Worker::Circuit::kOpen && t < w->open_until) continue;  // backing off
       // The model list is fetched when unknown, and again every 30 polls (a worker restarted with
       // other models keeps its address).
-      due.push_back({id, w->url, !w->models_known || ++w->polls_since_models >= 30});
+      due.push_back({id, w->url, !w->models_known || ++w->polls_since_models >= 30,
+                     blocks ? std::optional<std::uint64_t>(w->blocks_seq) : std::nullopt});
     }
   }
   // In parallel on the probe pool (a worker that does not answer holds one of its threads for
@@ -172,10 +175,15 @@ void WorkerRegistry::poll_once() {
   std::vector<std::function<void()>> jobs;
   jobs.reserve(due.size());
   for (std::size_t i = 0; i < due.size(); ++i) {
-    jobs.emplace_back([this, &d = due[i], &out = results[i]] { out = probe(d.url, d.fetch_models); });
+    jobs.emplace_back([this, &d = due[i], &out = results[i]] { out = probe(d.url, d.fetch_models, d.blocks_since); });
   }
   probes_->run_all(std::move(jobs));
-  for (std::size_t i = 0; i < due.size(); ++i) apply_probe(due[i].id, std::move(results[i]));
+  for (std::size_t i = 0; i < due.size(); ++i) {
+    std::optional<PlacementLog::Since> blocks;
+    if (results[i].stats) blocks = results[i].stats->prefix_blocks;
+    apply_probe(due[i].id, std::move(results[i]));
+    if (blocks) hand_blocks(due[i].id, *blocks);
+  }
 }
 
 WorkerRegistry::ProbePool::~ProbePool() {
@@ -227,7 +235,8 @@ void WorkerRegistry::ProbePool::loop() {
   }
 }
 
-WorkerRegistry::Probe WorkerRegistry::probe(const std::string& url, bool fetch_models) const {
+WorkerRegistry::Probe WorkerRegistry::probe(const std::string& url, bool fetch_models,
+                                            std::optional<std::uint64_t> blocks_since) const {
   HttpClient http;
   HttpClientRequest req;
   req.timeout = options_.probe_timeout;
@@ -249,6 +258,7 @@ WorkerRegistry::Probe WorkerRegistry::probe(const std::string& url, bool fetch_m
   }
   if (p.reached) {
     req.url = url + std::string(kInternalApiPrefix) + "/stats";
+    if (blocks_since) req.url += fmt::format("?blocks_since={}", *blocks_since);
     Result<HttpResponse> r = http.request(req);
     if (r.ok() && r->status == 200) {
       Result<WorkerStats> s = parse_worker_stats(r->body, options_.engine.limits);
@@ -281,6 +291,7 @@ void WorkerRegistry::apply_probe(WorkerId id, Probe p) {
   if (p.models) update_models(*w, *p.models);
   if (p.stats) {
     w->draining = p.stats->draining;
+    if (p.stats->prefix_blocks) w->blocks_seq = p.stats->prefix_blocks->seq;
     for (auto& [mid, st] : p.stats->models) {
       const auto m = w->models.find(mid);
       if (m == w->models.end()) continue;

@@ -70,6 +70,28 @@ void WorkerRegistry::watch_removals(std::weak_ptr<RoutePolicy> policy) {
   watchers_.push_back(std::move(policy));
 }
 
+void WorkerRegistry::watch_blocks(const std::string& model, std::weak_ptr<RoutePolicy> policy) {
+  std::lock_guard<std::mutex> lock(mu_);
+  block_watchers_.emplace_back(model, std::move(policy));
+}
+
+void WorkerRegistry::hand_blocks(WorkerId id, const PlacementLog::Since& blocks) {
+  std::vector<std::pair<std::shared_ptr<RoutePolicy>, const std::vector<std::uint64_t>*>> calls;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (find(id) == nullptr) return;
+    for (const auto& [model, weak] : block_watchers_) {
+      auto p = weak.lock();
+      if (!p) continue;
+      for (const auto& [m, hashes] : blocks.models) {
+        if (m == model) calls.emplace_back(p, &hashes);
+      }
+    }
+  }
+  // Outside the registry's lock: a policy takes its own.
+  for (const auto& [policy, hashes] : calls) policy->on_worker_blocks(id, *hashes);
+}
+
 bool WorkerRegistry::admits(Worker& w, std::chrono::steady_clock::time_point t) {
   if (!w.ready || w.draining) return false;
   if (w.circuit == Worker::Circuit::kOpen) {

@@ -38,6 +38,7 @@ struct WorkerRegistry::Worker {
   bool trial_in_flight = false;
   std::int64_t in_flight = 0;
   bool models_known = false;
+  std::uint64_t blocks_seq = 0;  // the last PlacementLog entry taken from its stats
   int polls_since_models = 0;
   std::map<std::string, Model> models;
 };

@@ -3,6 +3,7 @@
 #include <deque>
 
 #include "base/log.h"
+#include "router/route_policy.h"
 #include "worker/task_pool.h"
 #include "worker/worker_service.h"
 
@@ -141,7 +142,9 @@ void WorkerService::run_generate(const HttpRequest& request, const std::shared_p
     w.request.traceparent = format_traceparent(mine);
     sink->trace(options_.tracer, SpanTiming{.context = mine, .parent_span_id = parent->span_id}, model->id());
   }
+  const std::vector<std::uint64_t> blocks = prefix_block_hashes(w.request.prompt, w.request.cache_scope);
   Result<RequestId> id = model->engine().submit(std::move(w.request), sink);
+  if (id.ok()) placements_.record(model->id(), blocks);
   if (!id.ok()) {
     unregister_active(w.request_id);
     Status st = id.status();

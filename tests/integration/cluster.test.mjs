@@ -200,6 +200,28 @@ test('round_robin spreads requests over the workers; affinity hits their prefix 
   assert.ok(afShare >= 3 * rrShare && afShare > 0.3, `affinity ${afShare} vs round_robin ${rrShare}`);
 });
 
+// Each worker reports the prefix blocks of the requests it took; a gateway's affinity index learns
+// them, so a conversation begun through one gateway continues on the same worker through another.
+test('affinity on one gateway follows conversations that another gateway placed', async () => {
+  const done = async (w) => (await workerStats(w)).requests_finished;
+  for (let i = 0; i < 3; ++i) {
+    const first = [{ role: 'user', content: `Conversation ${i} begins here with a long first message that fills a few cache blocks of sixteen tokens each.` }];
+    const before = await Promise.all(c.workers.map(done));
+    const r1 = await chat(c.gateways.b, c.keys.rr, { messages: first, max_tokens: 4, temperature: 0 });
+    assert.equal(r1.status, 200, r1.text);
+    const mid = await Promise.all(c.workers.map(done));
+    const placed = mid.findIndex((n, k) => n > before[k]);
+    // Both gateways poll every worker once a second: two polls later A has seen the placement.
+    await sleep(2500);
+    const reply = JSON.parse(r1.text).choices[0].message.content;
+    const r2 = await chat(c.gateways.a, c.keys.rr, { messages: [...first, { role: 'assistant', content: reply },
+      { role: 'user', content: 'And then?' }], max_tokens: 4, temperature: 0 });
+    assert.equal(r2.status, 200, r2.text);
+    const after = await Promise.all(c.workers.map(done));
+    assert.equal(after.findIndex((n, k) => n > mid[k]), placed, `conversation ${i}`);
+  }
+});
+
 test('a drained worker (drain call, SIGTERM) finishes its streams, takes no new ones, and is not ejected', async () => {
   const [w1, w2, w3] = c.workers;
   const body = JSON.stringify({ model: 'slow', messages: [{ role: 'user', content: 'Go on.' }], max_tokens: 1500,

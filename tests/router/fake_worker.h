@@ -45,6 +45,10 @@ class FakeWorker {
   std::atomic<int> waiting{0};  // reported in stats
   std::string digest = "00000000000000aa";
   std::vector<TokenId> reply{5, 6, 7};
+  // Reported as model "tiny"'s prefix blocks when the stats request asks (?blocks_since=N): the
+  // entries after N, entry i (1-based) being placements[i - 1]. Set before the first poll.
+  std::vector<std::uint64_t> placements;
+  std::atomic<int> stats_with_blocks{0};
 
   // Ends the streams held open by Generate::kHold with a normal finish.
   void release_held() {
@@ -80,6 +84,16 @@ class FakeWorker {
       e.waiting = waiting;
       e.kv_blocks_total = 100;
       s.models.emplace_back("tiny", e);
+      if (req.query.starts_with("blocks_since=")) {
+        ++stats_with_blocks;
+        const std::size_t since = std::stoul(req.query.substr(13));
+        PlacementLog::Since b;
+        b.seq = placements.size();
+        std::vector<std::uint64_t> fresh;
+        for (std::size_t i = since; i < placements.size(); ++i) fresh.push_back(placements[i]);
+        if (!fresh.empty()) b.models.emplace_back("tiny", std::move(fresh));
+        s.prefix_blocks = std::move(b);
+      }
       r->respond(200, json, worker_stats_to_json(s));
     } else if (req.path == "/internal/v1/generate") {
       ++generate_calls;
