@@ -211,8 +211,8 @@ test('affinity on one gateway follows conversations that another gateway placed'
     assert.equal(r1.status, 200, r1.text);
     const mid = await Promise.all(c.workers.map(done));
     const placed = mid.findIndex((n, k) => n > before[k]);
-    // Both gateways poll every worker once a second: two polls later A has seen the placement.
-    await sleep(2500);
+    // Both gateways poll every worker once a second: a few polls later A has seen the placement.
+    await sleep(3000);
     const reply = JSON.parse(r1.text).choices[0].message.content;
     const r2 = await chat(c.gateways.a, c.keys.rr, { messages: [...first, { role: 'assistant', content: reply },
       { role: 'user', content: 'And then?' }], max_tokens: 4, temperature: 0 });
