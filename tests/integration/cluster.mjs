@@ -15,7 +15,12 @@ const ip = (...args) => execFileSync('ip', args, { stdio: 'pipe' });
 // Hosts named `names`: { mode, hosts: { name: { addr, port?, exec(argv) -> [cmd, args] } }, cleanup() }.
 export async function makeHosts(names) {
   const id = (process.pid % 0xfff).toString(16).padStart(3, '0');
-  const subnet = `10.213.${process.pid % 250}`;
+  // A /24 that no route uses yet (another run of this test may hold one).
+  let routes = '';
+  try { routes = ip('-4', 'route').toString(); } catch { /* no ip: loopback below */ }
+  let third = process.pid % 250;
+  while (routes.includes(`10.213.${third}.`)) third = (third + 1) % 250;
+  const subnet = `10.213.${third}`;
   const created = { netns: [], links: [] };
   const cleanup = () => {
     for (const ns of created.netns) { try { ip('netns', 'del', ns); } catch { /* gone */ } }
@@ -25,6 +30,7 @@ export async function makeHosts(names) {
   };
   if (process.getuid?.() === 0 && process.env.PARLEY_TEST_NO_NETNS !== '1') {
     try {
+      process.once('exit', cleanup);  // also when a test fails before after() (not on SIGKILL)
       const bridge = `pbr${id}`;
       ip('link', 'add', bridge, 'type', 'bridge');
       created.links.push(bridge);
