@@ -264,9 +264,13 @@ test('a drained worker (drain call, SIGTERM) finishes its streams, takes no new 
   assert.match(w2.logs.join('\n'), /draining 1 stream/);
   assert.equal(await finished(w1) - before, 1);  // only its stream
   assert.ok(await finished(w3) - before3 >= 6);
+  let refusals = 0;  // 503 worker_draining answers the gateways met before their next probe
   for (const g of Object.values(c.gateways)) {
     assert.equal(await metricOf(g, 'parley_router_ejections_total', w1.url), 0);
+    refusals += (await samples(g.baseURL, 'parley_router_requests_total'))
+      .filter((x) => x.labels.outcome === 'draining').reduce((sum, x) => sum + x.value, 0);
   }
+  console.log(`# drain: ${refusals} request(s) refused as draining before a probe saw it, retried elsewhere`);
   // Both back (the drained one restarted), as a rolling update would do.
   await w1.kill('SIGTERM');
   c.workers[0] = startWorker(c.net.hosts.w1, { models: [c.model, c.slow], tokenFile: c.tokenFile });
