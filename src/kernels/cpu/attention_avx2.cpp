@@ -46,10 +46,17 @@ constexpr std::int64_t kDotSlice = 16;
 constexpr std::int64_t round_up(std::int64_t n, std::int64_t m) { return (n + m - 1) / m * m; }
 constexpr std::int64_t min64(std::int64_t a, std::int64_t b) { return a < b ? a : b; }
 
+// Tiles of fewer queries than this compute their scores with the keys in the lanes (qk_narrow):
+// with queries in the lanes most of each ymm would be padding.
+constexpr std::int64_t kNarrowBelow = 4;
+constexpr bool narrow(std::int64_t n_queries) {
+  return n_queries < kNarrowBelow;
+}
+
 // Byte offsets of the tile's arrays in the scratch, each 64-byte aligned.
 struct Layout {
   std::int64_t mp = 0;  // queries rounded up to whole ymm (the extra lanes are zero queries)
-  std::size_t qt = 0, o = 0, s = 0, kf = 0, vf = 0, mx = 0, l = 0, alpha = 0, lim = 0, total = 0;
+  std::size_t qt = 0, o = 0, s = 0, kf = 0, kt = 0, vf = 0, mx = 0, l = 0, alpha = 0, lim = 0, total = 0;
 };
 
 Layout layout(std::int64_t n_queries, std::int64_t head_dim) {
@@ -65,6 +72,9 @@ Layout layout(std::int64_t n_queries, std::int64_t head_dim) {
   a.o = take(a.mp * head_dim);   // [mp, head_dim]
   a.s = take(kChunk * a.mp);     // [kChunk, mp]
   a.kf = take(kChunk * head_dim);
+  // [head_dim, kChunk], used by narrow tiles only but always there: the scratch a plan sizes for
+  // its largest tile then serves its smaller ones too.
+  a.kt = take(head_dim * kChunk);
   a.vf = take(kChunk * head_dim);
   a.mx = take(a.mp);
   a.l = take(a.mp);
@@ -198,6 +208,67 @@ void qk(float* s, const float* kf, const float* qt, std::int64_t nb, std::int64_
   }
 }
 
+// kt [head_dim, kChunk] = kf [n, head_dim] transposed, keys n .. the next multiple of 8 zero.
+void transpose_keys(float* kt, float* kf, std::int64_t n, std::int64_t head_dim) {
+  const std::int64_t n8 = round_up(n, kLanes);
+  for (std::int64_t j = n; j < n8; ++j)
+    std::memset(kf + j * head_dim, 0, static_cast<std::size_t>(head_dim) * sizeof(float));
+  for (std::int64_t j = 0; j < n8; j += kLanes) {
+    for (std::int64_t d = 0; d < head_dim; d += kLanes) {
+      // 8 keys x 8 dimensions: rows r0..r7 become columns.
+      __m256 r[8];
+      PARLEY_UNROLL for (int i = 0; i < 8; ++i) r[i] = _mm256_load_ps(kf + (j + i) * head_dim + d);
+      const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+      const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+      const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+      const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+      const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+      const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+      const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+      const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+      float* dst = kt + d * kChunk + j;
+      _mm256_store_ps(dst + 0 * kChunk, _mm256_permute2f128_ps(u0, u4, 0x20));
+      _mm256_store_ps(dst + 1 * kChunk, _mm256_permute2f128_ps(u1, u5, 0x20));
+      _mm256_store_ps(dst + 2 * kChunk, _mm256_permute2f128_ps(u2, u6, 0x20));
+      _mm256_store_ps(dst + 3 * kChunk, _mm256_permute2f128_ps(u3, u7, 0x20));
+      _mm256_store_ps(dst + 4 * kChunk, _mm256_permute2f128_ps(u0, u4, 0x31));
+      _mm256_store_ps(dst + 5 * kChunk, _mm256_permute2f128_ps(u1, u5, 0x31));
+      _mm256_store_ps(dst + 6 * kChunk, _mm256_permute2f128_ps(u2, u6, 0x31));
+      _mm256_store_ps(dst + 7 * kChunk, _mm256_permute2f128_ps(u3, u7, 0x31));
+    }
+  }
+}
+
+// The scores of qk() for a tile of nq < kNarrowBelow queries, with 8 keys in the lanes instead of
+// 8 queries: the same operations per (key, query) in the same order (an FMA chain per slice of
+// kDotSlice dimensions, the slices added in order), so the same bits, at a quarter or less of the
+// instructions. This is what makes a query's output independent of the tile it lands in, and so
+// of how a prompt was chunked and batched (serving-engine.md, "Seeds").
+void qk_narrow(float* s, const float* kt, const float* qt, std::int64_t nq, std::int64_t nb, std::int64_t head_dim,
+               std::int64_t mp) {
+  for (std::int64_t m = 0; m < nq; ++m) {
+    for (std::int64_t j = 0; j < nb; j += 2 * kLanes) {
+      __m256 sum[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+      for (std::int64_t d0 = 0; d0 < head_dim; d0 += kDotSlice) {
+        __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+        for (std::int64_t d = d0; d < min64(d0 + kDotSlice, head_dim); ++d) {
+          const __m256 qb = _mm256_broadcast_ss(qt + d * mp + m);
+          acc[0] = _mm256_fmadd_ps(_mm256_load_ps(kt + d * kChunk + j), qb, acc[0]);
+          acc[1] = _mm256_fmadd_ps(_mm256_load_ps(kt + d * kChunk + j + kLanes), qb, acc[1]);
+        }
+        PARLEY_UNROLL for (int i = 0; i < 2; ++i) sum[i] = d0 == 0 ? acc[i] : _mm256_add_ps(sum[i], acc[i]);
+      }
+      alignas(32) float lanes[2 * kLanes];
+      _mm256_store_ps(lanes, sum[0]);
+      _mm256_store_ps(lanes + kLanes, sum[1]);
+      for (std::int64_t i = 0; i < min64(2 * kLanes, nb - j); ++i) s[(j + i) * mp + m] = lanes[i];
+    }
+  }
+  // The padding lanes: zero queries (see attention_tile).
+  for (std::int64_t j = 0; j < nb; ++j)
+    for (std::int64_t m = nq; m < mp; ++m) s[j * mp + m] = 0.0f;
+}
+
 // Online softmax over the chunk of keys j0 .. j0 + nb: s becomes p, mx and l move on, alpha is
 // the factor for the accumulators. `causal`: some query of the tile must not see some key of the
 // chunk (lim[m] = the number of keys query m sees).
@@ -298,6 +369,7 @@ void attention_tile(const AttentionTile& t, std::byte* scratch) {
   float* o = reinterpret_cast<float*>(scratch + lay.o);
   float* s = reinterpret_cast<float*>(scratch + lay.s);
   float* kf = reinterpret_cast<float*>(scratch + lay.kf);
+  float* kt = reinterpret_cast<float*>(scratch + lay.kt);
   float* vf = reinterpret_cast<float*>(scratch + lay.vf);
   float* mx = reinterpret_cast<float*>(scratch + lay.mx);
   float* l = reinterpret_cast<float*>(scratch + lay.l);
@@ -338,7 +410,12 @@ void attention_tile(const AttentionTile& t, std::byte* scratch) {
     } else {
       gather<false>(kf, vf, t, slots[c], nb);
     }
-    qk(s, kf, qt, nb, hd, mp);
+    if (narrow(nq)) {
+      transpose_keys(kt, kf, nb, hd);
+      qk_narrow(s, kt, qt, nq, nb, hd, mp);
+    } else {
+      qk(s, kf, qt, nb, hd, mp);
+    }
     softmax_chunk(s, mx, l, alpha, lim, j0, nb, mp, j0 + nb > seen_by_all);
     pv(o, s, vf, alpha, nq, nb, hd, mp);
   }
