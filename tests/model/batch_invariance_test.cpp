@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include "base/rng.h"
+#include "kernels/cpu/matmul.h"
 #include "kv/block_table.h"
 #include "kv/kv_cache.h"
 #include "model/model.h"
@@ -196,6 +197,18 @@ TEST_P(BatchInvarianceTest, LogitsAreTheSameBitsHoweverThePromptIsChunkedOrBatch
       EXPECT_EQ(first_difference(got[s], whole[s]), -1) << v.name << ", step " << s << " (0: the prompt's last)";
     }
   }
+}
+
+// The same on the AVX2 kernels (the path of processors without AVX-512).
+TEST_P(BatchInvarianceTest, AndOnTheAvx2Kernels) {
+  struct IsaGuard {
+    IsaGuard() { cpu::set_matmul_isa_limit(cpu::MatmulIsa::kAvx2); }
+    ~IsaGuard() { cpu::set_matmul_isa_limit(cpu::MatmulIsa::kAvx512); }
+  } guard;
+  const auto whole = run(2, {70}, false);
+  const auto got = run(2, {1, 2, 3, 17}, true);
+  ASSERT_EQ(got.size(), whole.size());
+  for (std::size_t s = 0; s < got.size(); ++s) EXPECT_EQ(first_difference(got[s], whole[s]), -1) << "step " << s;
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, BatchInvarianceTest, ::testing::ValuesIn(cases()),
