@@ -46,8 +46,8 @@ constexpr std::int64_t kDotSlice = 16;
 constexpr std::int64_t round_up(std::int64_t n, std::int64_t m) { return (n + m - 1) / m * m; }
 constexpr std::int64_t min64(std::int64_t a, std::int64_t b) { return a < b ? a : b; }
 
-// Tiles of fewer queries than this compute their scores with the keys in the lanes (qk_narrow):
-// with queries in the lanes most of each ymm would be padding.
+// Tiles of fewer queries than this compute with the keys in the lanes (narrow_chunk): with
+// queries in the lanes most of each ymm would be padding.
 constexpr std::int64_t kNarrowBelow = 4;
 constexpr bool narrow(std::int64_t n_queries) {
   return n_queries < kNarrowBelow;
@@ -208,16 +208,43 @@ void qk(float* s, const float* kf, const float* qt, std::int64_t nb, std::int64_
   }
 }
 
-// kt [head_dim, kChunk] = kf [n, head_dim] transposed, keys n .. the next multiple of 8 zero.
-void transpose_keys(float* kt, float* kf, std::int64_t n, std::int64_t head_dim) {
-  const std::int64_t n8 = round_up(n, kLanes);
-  for (std::int64_t j = n; j < n8; ++j)
-    std::memset(kf + j * head_dim, 0, static_cast<std::size_t>(head_dim) * sizeof(float));
-  for (std::int64_t j = 0; j < n8; j += kLanes) {
-    for (std::int64_t d = 0; d < head_dim; d += kLanes) {
-      // 8 keys x 8 dimensions: rows r0..r7 become columns.
+// ---- Narrow tiles (1-3 queries): 8 keys in the lanes --------------------------------------------
+//
+// The same operations per (query, key) as the tile path above, in the same order, so the same
+// bits: a query's output does not depend on the tile it lands in, and so not on how its prompt was
+// chunked or batched (serving-engine.md, "Seeds and batch invariance"). With queries in the lanes
+// most of each ymm would be padding.
+
+// Dimensions d .. d + 7 of a K or V row, as F32: the same values gather() and gather_q8_0() store.
+template <KvElem E>
+inline __m256 row8(const unsigned char* row, std::int64_t d) {
+  if constexpr (E == KvElem::kQ8_0) {
+    const unsigned char* block = row + d / parley::avx2::kQ8Block * parley::avx2::kQ8BlockBytes;
+    return parley::avx2::q8_0_part(block, parley::avx2::q8_0_scale(block), static_cast<int>(d % 32 / kLanes));
+  } else if constexpr (E == KvElem::kF16) {
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 2 * d)));
+  } else {
+    return _mm256_loadu_ps(reinterpret_cast<const float*>(row) + d);
+  }
+}
+
+// vf [n, head_dim] = the V rows as F32 (as gather()); kt [head_dim, kChunk] = the K rows
+// transposed 8 x 8 in registers, keys n .. kChunk zero.
+template <KvElem E>
+void gather_narrow(float* kt, float* vf, const AttentionTile& t, const std::int64_t* slots, std::int64_t n) {
+  const auto* k = static_cast<const unsigned char*>(t.k);
+  const auto* v = static_cast<const unsigned char*>(t.v);
+  for (std::int64_t j = 0; j < n; ++j) {
+    for (std::int64_t d = 0; d < t.head_dim; d += kLanes) {
+      _mm256_store_ps(vf + j * t.head_dim + d, row8<E>(v + slots[j] * t.kv_stride, d));
+    }
+  }
+  for (std::int64_t j = 0; j < kChunk; j += kLanes) {
+    for (std::int64_t d = 0; d < t.head_dim; d += kLanes) {
       __m256 r[8];
-      PARLEY_UNROLL for (int i = 0; i < 8; ++i) r[i] = _mm256_load_ps(kf + (j + i) * head_dim + d);
+      PARLEY_UNROLL for (int i = 0; i < 8; ++i) {
+        r[i] = j + i < n ? row8<E>(k + slots[j + i] * t.kv_stride, d) : _mm256_setzero_ps();
+      }
       const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
       const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
       const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
@@ -236,37 +263,65 @@ void transpose_keys(float* kt, float* kf, std::int64_t n, std::int64_t head_dim)
       _mm256_store_ps(dst + 6 * kChunk, _mm256_permute2f128_ps(u2, u6, 0x31));
       _mm256_store_ps(dst + 7 * kChunk, _mm256_permute2f128_ps(u3, u7, 0x31));
     }
+    if (j + kLanes >= n) {
+      // The remaining groups hold no key: zero them once.
+      for (std::int64_t d = 0; d < t.head_dim; ++d) {
+        for (std::int64_t jj = j + kLanes; jj < kChunk; ++jj) kt[d * kChunk + jj] = 0.0f;
+      }
+      break;
+    }
   }
 }
 
-// The scores of qk() for a tile of nq < kNarrowBelow queries, with 8 keys in the lanes instead of
-// 8 queries: the same operations per (key, query) in the same order (an FMA chain per slice of
-// kDotSlice dimensions, the slices added in order), so the same bits, at a quarter or less of the
-// instructions. This is what makes a query's output independent of the tile it lands in, and so
-// of how a prompt was chunked and batched (serving-engine.md, "Seeds").
-void qk_narrow(float* s, const float* kt, const float* qt, std::int64_t nq, std::int64_t nb, std::int64_t head_dim,
-               std::int64_t mp) {
+// qk() and softmax_chunk() for the nq real queries of a narrow tile: the scores of a query over the
+// chunk's keys (lanes), its running max, sum and alpha, and its p written into s [nb, mp] for pv().
+// Per key: the FMA chain of each slice of kDotSlice dimensions, the slices added in order (qk_tile);
+// the max over the keys it sees, exp(x - max) of those and 0 for the others, summed one key after
+// the other from 0, and l = l * alpha + sum with one rounding (softmax_chunk).
+void narrow_chunk(float* s, float* mx, float* l, float* alpha, const std::int32_t* lim, const float* kt,
+                  const float* qt, std::int64_t nq, std::int64_t j0, std::int64_t nb, std::int64_t head_dim,
+                  std::int64_t mp) {
+  constexpr int kGroups = static_cast<int>(kChunk / kLanes);
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
   for (std::int64_t m = 0; m < nq; ++m) {
-    for (std::int64_t j = 0; j < nb; j += 2 * kLanes) {
-      __m256 sum[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
-      for (std::int64_t d0 = 0; d0 < head_dim; d0 += kDotSlice) {
-        __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
-        for (std::int64_t d = d0; d < min64(d0 + kDotSlice, head_dim); ++d) {
-          const __m256 qb = _mm256_broadcast_ss(qt + d * mp + m);
-          acc[0] = _mm256_fmadd_ps(_mm256_load_ps(kt + d * kChunk + j), qb, acc[0]);
-          acc[1] = _mm256_fmadd_ps(_mm256_load_ps(kt + d * kChunk + j + kLanes), qb, acc[1]);
+    __m256 sum[kGroups];
+    PARLEY_UNROLL for (int g = 0; g < kGroups; ++g) sum[g] = _mm256_setzero_ps();
+    for (std::int64_t d0 = 0; d0 < head_dim; d0 += kDotSlice) {
+      __m256 acc[kGroups];
+      PARLEY_UNROLL for (int g = 0; g < kGroups; ++g) acc[g] = _mm256_setzero_ps();
+      for (std::int64_t d = d0; d < min64(d0 + kDotSlice, head_dim); ++d) {
+        const __m256 qb = _mm256_broadcast_ss(qt + d * mp + m);
+        PARLEY_UNROLL for (int g = 0; g < kGroups; ++g) {
+          acc[g] = _mm256_fmadd_ps(_mm256_load_ps(kt + d * kChunk + kLanes * g), qb, acc[g]);
         }
-        PARLEY_UNROLL for (int i = 0; i < 2; ++i) sum[i] = d0 == 0 ? acc[i] : _mm256_add_ps(sum[i], acc[i]);
       }
-      alignas(32) float lanes[2 * kLanes];
-      _mm256_store_ps(lanes, sum[0]);
-      _mm256_store_ps(lanes + kLanes, sum[1]);
-      for (std::int64_t i = 0; i < min64(2 * kLanes, nb - j); ++i) s[(j + i) * mp + m] = lanes[i];
+      PARLEY_UNROLL for (int g = 0; g < kGroups; ++g) sum[g] = d0 == 0 ? acc[g] : _mm256_add_ps(sum[g], acc[g]);
     }
+    const std::int64_t seen = lim[m] - j0;
+    const std::int64_t nv = seen < 0 ? 0 : seen > nb ? nb : seen;  // keys of the chunk it sees
+    alignas(32) float x[kChunk];
+    PARLEY_UNROLL for (int g = 0; g < kGroups; ++g) _mm256_store_ps(x + kLanes * g, sum[g]);
+    float block_max = -INFINITY;
+    for (std::int64_t j = 0; j < nv; ++j) block_max = x[j] > block_max ? x[j] : block_max;
+    const float old_max = mx[m];
+    const float new_max = block_max > old_max ? block_max : old_max;
+    const float a = _mm256_cvtss_f32(exp256_nonpositive(_mm256_set1_ps(old_max - new_max)));
+    const __m256 vmax = _mm256_set1_ps(new_max);
+    const __m256i vnv = _mm256_set1_epi32(static_cast<int>(nv));
+    PARLEY_UNROLL for (int g = 0; g < kGroups; ++g) {
+      const __m256 e = exp256_nonpositive(_mm256_sub_ps(_mm256_load_ps(x + kLanes * g), vmax));
+      const __m256i idx = _mm256_add_epi32(lane, _mm256_set1_epi32(kLanes * g));
+      _mm256_store_ps(x + kLanes * g, _mm256_and_ps(e, _mm256_castsi256_ps(_mm256_cmpgt_epi32(vnv, idx))));
+    }
+    float total = 0.0f;
+    for (std::int64_t j = 0; j < nb; ++j) {
+      total += x[j];
+      s[j * mp + m] = x[j];
+    }
+    mx[m] = new_max;
+    alpha[m] = a;
+    l[m] = _mm_cvtss_f32(_mm_fmadd_ss(_mm_set_ss(l[m]), _mm_set_ss(a), _mm_set_ss(total)));
   }
-  // The padding lanes: zero queries (see attention_tile).
-  for (std::int64_t j = 0; j < nb; ++j)
-    for (std::int64_t m = nq; m < mp; ++m) s[j * mp + m] = 0.0f;
 }
 
 // Online softmax over the chunk of keys j0 .. j0 + nb: s becomes p, mx and l move on, alpha is
@@ -403,20 +458,26 @@ void attention_tile(const AttentionTile& t, std::byte* scratch) {
       chunk_slots(slots[c ^ 1], t, j0 + kChunk, next);
       prefetch(t, slots[c ^ 1], next);
     }
-    if (t.elem == KvElem::kQ8_0) {
-      gather_q8_0(kf, vf, t, slots[c], nb);
-    } else if (t.elem == KvElem::kF16) {
-      gather<true>(kf, vf, t, slots[c], nb);
-    } else {
-      gather<false>(kf, vf, t, slots[c], nb);
-    }
     if (narrow(nq)) {
-      transpose_keys(kt, kf, nb, hd);
-      qk_narrow(s, kt, qt, nq, nb, hd, mp);
+      if (t.elem == KvElem::kQ8_0) {
+        gather_narrow<KvElem::kQ8_0>(kt, vf, t, slots[c], nb);
+      } else if (t.elem == KvElem::kF16) {
+        gather_narrow<KvElem::kF16>(kt, vf, t, slots[c], nb);
+      } else {
+        gather_narrow<KvElem::kF32>(kt, vf, t, slots[c], nb);
+      }
+      narrow_chunk(s, mx, l, alpha, lim, kt, qt, nq, j0, nb, hd, mp);
     } else {
+      if (t.elem == KvElem::kQ8_0) {
+        gather_q8_0(kf, vf, t, slots[c], nb);
+      } else if (t.elem == KvElem::kF16) {
+        gather<true>(kf, vf, t, slots[c], nb);
+      } else {
+        gather<false>(kf, vf, t, slots[c], nb);
+      }
       qk(s, kf, qt, nb, hd, mp);
+      softmax_chunk(s, mx, l, alpha, lim, j0, nb, mp, j0 + nb > seen_by_all);
     }
-    softmax_chunk(s, mx, l, alpha, lim, j0, nb, mp, j0 + nb > seen_by_all);
     pv(o, s, vf, alpha, nq, nb, hd, mp);
   }
 
