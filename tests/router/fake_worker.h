@@ -43,6 +43,7 @@ class FakeWorker {
   std::atomic<Generate> generate{Generate::kOk};
   std::atomic<int> generate_calls{0};
   std::atomic<int> waiting{0};  // reported in stats
+  std::atomic<int> kv_tier_stored{0};  // reported in stats (0: no KV tier)
   std::string digest = "00000000000000aa";
   std::vector<TokenId> reply{5, 6, 7};
 
@@ -79,6 +80,7 @@ class FakeWorker {
       EngineStats e;
       e.waiting = waiting;
       e.kv_blocks_total = 100;
+      e.kv_tier.stored = kv_tier_stored;
       s.models.emplace_back("tiny", e);
       r->respond(200, json, worker_stats_to_json(s));
     } else if (req.path == "/internal/v1/generate") {
