@@ -228,17 +228,10 @@ inline __m256 row8(const unsigned char* row, std::int64_t d) {
   }
 }
 
-// vf [n, head_dim] = the V rows as F32 (as gather()); kt [head_dim, kChunk] = the K rows
-// transposed 8 x 8 in registers, keys n .. kChunk zero.
+// kt [head_dim, kChunk] = the K rows transposed 8 x 8 in registers, keys n .. kChunk zero.
 template <KvElem E>
-void gather_narrow(float* kt, float* vf, const AttentionTile& t, const std::int64_t* slots, std::int64_t n) {
+void gather_keys_narrow(float* kt, const AttentionTile& t, const std::int64_t* slots, std::int64_t n) {
   const auto* k = static_cast<const unsigned char*>(t.k);
-  const auto* v = static_cast<const unsigned char*>(t.v);
-  for (std::int64_t j = 0; j < n; ++j) {
-    for (std::int64_t d = 0; d < t.head_dim; d += kLanes) {
-      _mm256_store_ps(vf + j * t.head_dim + d, row8<E>(v + slots[j] * t.kv_stride, d));
-    }
-  }
   for (std::int64_t j = 0; j < kChunk; j += kLanes) {
     for (std::int64_t d = 0; d < t.head_dim; d += kLanes) {
       __m256 r[8];
@@ -321,6 +314,73 @@ void narrow_chunk(float* s, float* mx, float* l, float* alpha, const std::int32_
     mx[m] = new_max;
     alpha[m] = a;
     l[m] = _mm_cvtss_f32(_mm_fmadd_ss(_mm_set_ss(l[m]), _mm_set_ss(a), _mm_set_ss(total)));
+  }
+}
+
+// pv() for the MN (1-3) queries of a narrow tile and DV ymm of dimensions from d, reading the V rows
+// straight from the cache: the same operations per (query, dimension) in the same order as
+// pv_tile(), without a gathered copy of V.
+template <KvElem E, int MN, int DV>
+void pv_narrow_tile(float* o, const float* p, const AttentionTile& t, const std::int64_t* slots, const float* alpha,
+                    std::int64_t nb, std::int64_t mp, std::int64_t d) {
+  const auto* v = static_cast<const unsigned char*>(t.v);
+  __m256 acc[MN][DV];
+  PARLEY_UNROLL for (int i = 0; i < MN; ++i) {
+    const __m256 a = _mm256_broadcast_ss(alpha + i);
+    PARLEY_UNROLL for (int u = 0; u < DV; ++u) {
+      acc[i][u] = _mm256_mul_ps(a, _mm256_load_ps(o + i * t.head_dim + d + kLanes * u));
+    }
+  }
+  for (std::int64_t j = 0; j < nb; ++j) {
+    const unsigned char* row = v + slots[j] * t.kv_stride;
+    __m256 vv[DV];
+    PARLEY_UNROLL for (int u = 0; u < DV; ++u) vv[u] = row8<E>(row, d + kLanes * u);
+    PARLEY_UNROLL for (int i = 0; i < MN; ++i) {
+      const __m256 pb = _mm256_broadcast_ss(p + j * mp + i);
+      PARLEY_UNROLL for (int u = 0; u < DV; ++u) acc[i][u] = _mm256_fmadd_ps(pb, vv[u], acc[i][u]);
+    }
+  }
+  PARLEY_UNROLL for (int i = 0; i < MN; ++i) PARLEY_UNROLL for (int u = 0; u < DV; ++u)
+      _mm256_store_ps(o + i * t.head_dim + d + kLanes * u, acc[i][u]);
+}
+
+template <KvElem E, int MN>
+void pv_narrow_rows(float* o, const float* p, const AttentionTile& t, const std::int64_t* slots, const float* alpha,
+                    std::int64_t nb, std::int64_t mp) {
+  std::int64_t d = 0;
+  for (; d + 4 * kLanes <= t.head_dim; d += 4 * kLanes) pv_narrow_tile<E, MN, 4>(o, p, t, slots, alpha, nb, mp, d);
+  switch ((t.head_dim - d) / kLanes) {
+    case 3:
+      pv_narrow_tile<E, MN, 3>(o, p, t, slots, alpha, nb, mp, d);
+      break;
+    case 2:
+      pv_narrow_tile<E, MN, 2>(o, p, t, slots, alpha, nb, mp, d);
+      break;
+    case 1:
+      pv_narrow_tile<E, MN, 1>(o, p, t, slots, alpha, nb, mp, d);
+      break;
+    default:
+      break;
+  }
+}
+
+// One chunk of a narrow tile: K gathered transposed, scores and softmax, then p.v.
+template <KvElem E>
+void narrow_step(float* o, float* s, float* kt, float* mx, float* l, float* alpha, const std::int32_t* lim,
+                 const float* qt, const AttentionTile& t, const std::int64_t* slots, std::int64_t nq, std::int64_t j0,
+                 std::int64_t nb, std::int64_t mp) {
+  gather_keys_narrow<E>(kt, t, slots, nb);
+  narrow_chunk(s, mx, l, alpha, lim, kt, qt, nq, j0, nb, t.head_dim, mp);
+  switch (nq) {
+    case 1:
+      pv_narrow_rows<E, 1>(o, s, t, slots, alpha, nb, mp);
+      break;
+    case 2:
+      pv_narrow_rows<E, 2>(o, s, t, slots, alpha, nb, mp);
+      break;
+    default:
+      pv_narrow_rows<E, 3>(o, s, t, slots, alpha, nb, mp);
+      break;
   }
 }
 
@@ -460,24 +520,23 @@ void attention_tile(const AttentionTile& t, std::byte* scratch) {
     }
     if (narrow(nq)) {
       if (t.elem == KvElem::kQ8_0) {
-        gather_narrow<KvElem::kQ8_0>(kt, vf, t, slots[c], nb);
+        narrow_step<KvElem::kQ8_0>(o, s, kt, mx, l, alpha, lim, qt, t, slots[c], nq, j0, nb, mp);
       } else if (t.elem == KvElem::kF16) {
-        gather_narrow<KvElem::kF16>(kt, vf, t, slots[c], nb);
+        narrow_step<KvElem::kF16>(o, s, kt, mx, l, alpha, lim, qt, t, slots[c], nq, j0, nb, mp);
       } else {
-        gather_narrow<KvElem::kF32>(kt, vf, t, slots[c], nb);
+        narrow_step<KvElem::kF32>(o, s, kt, mx, l, alpha, lim, qt, t, slots[c], nq, j0, nb, mp);
       }
-      narrow_chunk(s, mx, l, alpha, lim, kt, qt, nq, j0, nb, hd, mp);
-    } else {
-      if (t.elem == KvElem::kQ8_0) {
-        gather_q8_0(kf, vf, t, slots[c], nb);
-      } else if (t.elem == KvElem::kF16) {
-        gather<true>(kf, vf, t, slots[c], nb);
-      } else {
-        gather<false>(kf, vf, t, slots[c], nb);
-      }
-      qk(s, kf, qt, nb, hd, mp);
-      softmax_chunk(s, mx, l, alpha, lim, j0, nb, mp, j0 + nb > seen_by_all);
+      continue;
     }
+    if (t.elem == KvElem::kQ8_0) {
+      gather_q8_0(kf, vf, t, slots[c], nb);
+    } else if (t.elem == KvElem::kF16) {
+      gather<true>(kf, vf, t, slots[c], nb);
+    } else {
+      gather<false>(kf, vf, t, slots[c], nb);
+    }
+    qk(s, kf, qt, nb, hd, mp);
+    softmax_chunk(s, mx, l, alpha, lim, j0, nb, mp, j0 + nb > seen_by_all);
     pv(o, s, vf, alpha, nq, nb, hd, mp);
   }
 
