@@ -158,7 +158,19 @@ void register_all() {
                                      [sh = sh](benchmark::State& st) { run(st, sh, st.range(0), 1, st.range(1) - 1); });
     b->ArgNames({"batch", "ctx"})->UseRealTime()->Unit(benchmark::kMicrosecond);
     b->Args({8, 1024});
-    if (sh.head_dim == 64 && sh.type != TensorType::kF32) b->Args({1, 1024})->Args({1, 4096})->Args({32, 256});
+    if (sh.head_dim == 64 && sh.type != TensorType::kF32)
+      b->Args({1, 1024})->Args({1, 4096})->Args({32, 256})->Args({8, 2048})->Args({8, 4096});
+  }
+  // Decode tiles of one and two queries: 16 heads of 64 without GQA, and 2 heads per KV head.
+  const Named narrow[] = {{"nogqa/f16", {16, 16, 64, TensorType::kF16}}, {"group2/f16", {16, 8, 64, TensorType::kF16}}};
+  for (const auto& [name, sh] : narrow) {
+    benchmark::RegisterBenchmark((std::string("attention_decode/") + name).c_str(),
+                                 [sh = sh](benchmark::State& st) { run(st, sh, st.range(0), 1, st.range(1) - 1); })
+        ->ArgNames({"batch", "ctx"})
+        ->UseRealTime()
+        ->Unit(benchmark::kMicrosecond)
+        ->Args({1, 1024})
+        ->Args({8, 1024});
   }
 }
 

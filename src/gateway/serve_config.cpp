@@ -175,7 +175,7 @@ constexpr std::string_view kEngineKeys =
     "threads, ctx, max_batch_tokens, max_running, max_waiting, kv_cache_mib, kv_type, backend, target_itl_ms, "
     "max_prefill_per_tenant, kv_disk_gib, kv_disk_dir";
 
-Status read_engine_keys(TableReader& r, ServedModelOptions* m) {
+Status read_engine_keys(TableReader& r, const std::string& base_dir, ServedModelOptions* m) {
   RETURN_IF_ERROR(r.integer_as("threads", 0, 1024, &m->threads));
   RETURN_IF_ERROR(r.integer_as("ctx", 0, std::int64_t{1} << 24, &m->n_ctx));
   RETURN_IF_ERROR(r.integer_as("max_batch_tokens", 1, std::int64_t{1} << 20, &m->max_batch_tokens));
@@ -193,7 +193,7 @@ Status read_engine_keys(TableReader& r, ServedModelOptions* m) {
   double kv_disk_gib = static_cast<double>(m->kv_disk_bytes) / double(1 << 30);
   RETURN_IF_ERROR(r.number("kv_disk_gib", 1e6, &kv_disk_gib));
   m->kv_disk_bytes = static_cast<std::int64_t>(kv_disk_gib * double(1 << 30));
-  RETURN_IF_ERROR(r.string("kv_disk_dir", &m->kv_disk_dir));
+  RETURN_IF_ERROR(r.path("kv_disk_dir", base_dir, &m->kv_disk_dir));
   return ok_status();
 }
 
@@ -468,7 +468,7 @@ Status parse_document(const toml::table& doc, const std::string& base_dir, std::
     const toml::table* t = as_table(engine);
     if (t == nullptr) return invalid_argument_error("{}: 'engine' must be a table ([engine])", where(*engine, source));
     TableReader r(*t, "engine.", source);
-    RETURN_IF_ERROR(read_engine_keys(r, &c->model_defaults));
+    RETURN_IF_ERROR(read_engine_keys(r, base_dir, &c->model_defaults));
     RETURN_IF_ERROR(r.finish(kEngineKeys));
   }
   if (limits != nullptr) {
@@ -499,7 +499,7 @@ Status parse_document(const toml::table& doc, const std::string& base_dir, std::
       ServedModelOptions m = c->model_defaults;
       RETURN_IF_ERROR(r.path("path", base_dir, &m.path));
       RETURN_IF_ERROR(r.string("id", &m.id));
-      RETURN_IF_ERROR(read_engine_keys(r, &m));
+      RETURN_IF_ERROR(read_engine_keys(r, base_dir, &m));
       RETURN_IF_ERROR(r.boolean("special_tokens_in_content", &m.special_tokens_in_content));
       RETURN_IF_ERROR(r.finish(fmt::format("path, id, {}, special_tokens_in_content", kEngineKeys)));
       if (m.path.empty()) return invalid_argument_error("{}: models[{}] needs a path", where(entry, source), i);

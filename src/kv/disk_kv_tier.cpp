@@ -219,6 +219,7 @@ void DiskKvTier::writer() {
     std::shared_ptr<Job> job = std::move(queue_.front());
     queue_.pop_front();
     lock.unlock();
+    if (o_.before_write) o_.before_write();
     const bool ok = write_file(*job);
     lock.lock();
     pending_.erase(job->meta.key);

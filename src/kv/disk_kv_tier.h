@@ -22,6 +22,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <list>
 #include <map>
 #include <memory>
@@ -42,6 +43,8 @@ struct DiskKvTierOptions {
   TierDigest root{};  // tier_root(model identity, KV format)
   std::size_t block_bytes = 0;
   std::int32_t block_size = 0;  // tokens per block
+  // Tests: the writer thread calls this before writing each queued block (to hold the writer).
+  std::function<void()> before_write;
 };
 
 class DiskKvTier final : public KvTier {

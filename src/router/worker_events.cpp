@@ -137,6 +137,23 @@ void for_each_double_stat(EngineStats& s, Fn&& fn) {
   fn("step_cost_error", s.step_cost_error);
 }
 
+// The KV disk tier's counters (kv/kv_tier.h), sent only by workers that have a tier.
+template <typename Fn>
+void for_each_tier_stat(KvTierStats& t, Fn&& fn) {
+  fn("hits", t.hits);
+  fn("misses", t.misses);
+  fn("stored", t.stored);
+  fn("bytes_written", t.bytes_written);
+  fn("bytes_read", t.bytes_read);
+  fn("evictions", t.evictions);
+  fn("write_drops", t.write_drops);
+  fn("write_errors", t.write_errors);
+  fn("rejected", t.rejected);
+  fn("queued", t.queued);
+  fn("blocks", t.blocks);
+  fn("bytes", t.bytes);
+}
+
 json::object by_priority_json(const std::array<std::int64_t, kNumPriorities>& v) {
   json::object o;
   for (const Priority p : {Priority::kInteractive, Priority::kBatch}) o[priority_name(p)] = v[priority_index(p)];
@@ -162,6 +179,13 @@ json::object stats_json(EngineStats s) {
   json::array coefficients;
   for (const double c : s.step_cost_coefficients) coefficients.emplace_back(c);
   o["step_cost_coefficients"] = std::move(coefficients);
+  json::object tier;
+  bool has_tier = false;
+  for_each_tier_stat(s.kv_tier, [&](const char* name, std::int64_t& v) {
+    tier[name] = v;
+    has_tier = has_tier || v != 0;
+  });
+  if (has_tier) o["kv_tier"] = std::move(tier);  // absent without a tier: older gateways refuse unknown keys
   return o;
 }
 
@@ -189,6 +213,15 @@ Result<EngineStats> parse_stats(const json::value& v, const std::string& where) 
       if (!c->as_array()[i].is_number()) return wire::type_error(where + ".step_cost_coefficients[]", "a number");
       s.step_cost_coefficients[i] = c->as_array()[i].to_number<double>();
     }
+  }
+  if (const json::value* t = r.find("kv_tier")) {
+    if (!t->is_object()) return wire::type_error(where + ".kv_tier", "an object");
+    ObjectReader tr(t->as_object(), where + ".kv_tier");
+    for_each_tier_stat(s.kv_tier, [&](const char* name, std::int64_t& x) {
+      if (st.ok()) st = tr.get_int(name, 0, kI64Max, &x);
+    });
+    RETURN_IF_ERROR(st);
+    RETURN_IF_ERROR(tr.finish());
   }
   RETURN_IF_ERROR(r.finish());
   return s;

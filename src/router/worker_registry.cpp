@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include "base/log.h"
 #include "router/worker_state.h"
@@ -305,6 +306,22 @@ EngineStats WorkerRegistry::model_stats(const std::string& model) const {
     sum.target_step_seconds = std::max(sum.target_step_seconds, s.target_step_seconds);
     sum.steps_over_target += s.steps_over_target;
     sum.step_seconds_total += s.step_seconds_total;
+    KvTierStats& t = sum.kv_tier;
+    const KvTierStats& k = s.kv_tier;
+    for (auto [to, from] : {std::pair{&t.hits, k.hits},
+                            {&t.misses, k.misses},
+                            {&t.stored, k.stored},
+                            {&t.bytes_written, k.bytes_written},
+                            {&t.bytes_read, k.bytes_read},
+                            {&t.evictions, k.evictions},
+                            {&t.write_drops, k.write_drops},
+                            {&t.write_errors, k.write_errors},
+                            {&t.rejected, k.rejected},
+                            {&t.queued, k.queued},
+                            {&t.blocks, k.blocks},
+                            {&t.bytes, k.bytes}}) {
+      *to += from;
+    }
   }
   return sum;
 }

@@ -12,8 +12,11 @@
 
 #include "base/check.h"
 #include "base/rng.h"
+#include "engine/engine.h"
 #include "engine/local_engine.h"
+#include "fake_runner.h"
 #include "kernels/backend.h"
+#include "kv/disk_kv_tier.h"
 #include "model/model.h"
 #include "model/synth.h"
 #include "tokenizer/builtin_vocab.h"
@@ -199,6 +202,63 @@ TEST_P(KvTierEngineTest, AFullDiskMeansRecomputing) {
   EXPECT_EQ(resumed->finish.cached_prompt_tokens, 0);
   EXPECT_GT(e->stats().kv_tier.write_errors, 0);
   EXPECT_EQ(e->stats().kv_tier.hits, 0);
+}
+
+// A tier whose writer falls behind (a slow disk, held here) fills its write queue: the engine
+// drops the blocks it evicts beyond the queue, counts them, and serves every request meanwhile.
+TEST_P(KvTierEngineTest, AFullWriteQueueDropsBlocksAndTheEngineNeverWaits) {
+  const ModelHParams& h = model_->hparams();
+  KvLayout layout{h.n_layer, h.n_head_kv, h.head_dim_k, kBlock, 12, TensorType::kF16};
+  auto runner = ModelStepRunner::create(*model_, layout, {.max_batch_tokens = 512, .max_seqs = 1});
+  ASSERT_TRUE(runner.ok()) << runner.status().to_string();
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false;
+  DiskKvTierOptions to;
+  to.dir = (dir_ / "kv").string();
+  const std::string_view model_id = "full-queue";
+  to.root = tier_root(tier_hash(std::as_bytes(std::span(model_id.data(), model_id.size()))), "test");
+  to.block_bytes = (*runner)->block_bytes();
+  to.block_size = kBlock;
+  to.max_queue_bytes = 2 * to.block_bytes;
+  to.before_write = [&] {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return release; });
+  };
+  auto tier = DiskKvTier::open(to);
+  ASSERT_TRUE(tier.ok()) << tier.status().to_string();
+  BlockPool pool(12, kBlock);
+  EngineConfig c;
+  c.n_ctx = 512;
+  c.scheduler = {.max_batch_tokens = 512, .max_running = 1};
+  auto engine = std::make_unique<Engine>(c, **runner, pool);
+  engine->attach_kv_tier(tier->get());
+  std::vector<std::shared_ptr<testing::RecordingSink>> sinks;
+  const std::vector<TokenId> prompts[] = {prompt(5, 80), prompt(902, 150), prompt(903, 150)};
+  for (std::size_t i = 0; i < 3; ++i) {
+    GenerateRequest r;
+    r.prompt = prompts[i];
+    r.max_tokens = 8;
+    r.sampling.temperature = 0;
+    r.cache_scope = "alice";
+    sinks.push_back(std::make_shared<testing::RecordingSink>());
+    engine->add(static_cast<RequestId>(i + 1), std::move(r), sinks.back());
+  }
+  // Every request completes while the writer is held: evictions never wait for the disk.
+  for (int s = 0; s < 1000 && engine->has_work(); ++s) engine->step();
+  EXPECT_FALSE(engine->has_work());
+  for (const auto& sink : sinks) EXPECT_TRUE(sink->finished);
+  const KvTierStats st = engine->stats().kv_tier;
+  EXPECT_EQ(st.stored, 2);  // the queue's two blocks
+  EXPECT_GT(st.write_drops, 0);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  engine.reset();  // offers its cached blocks, waiting for room now that the writer runs
+  (*tier)->flush();
+  EXPECT_GE((*tier)->stats().blocks, 2);
 }
 
 INSTANTIATE_TEST_SUITE_P(Archs, KvTierEngineTest, ::testing::Values("llama", "qwen2", "qwen3"));

@@ -186,6 +186,32 @@ kv_disk_gib = 0
   EXPECT_NE(error_of("[engine]\nkv_disk_gib = -1\n").find("kv_disk_gib"), std::string::npos);
 }
 
+// A relative kv_disk_dir is the config file's directory's, as every other path of the file.
+TEST(ServeConfig, KvDiskDirIsResolvedAgainstTheConfigFile) {
+  Result<ServeConfig> c = parse(R"(
+[engine]
+kv_disk_gib = 1
+kv_disk_dir = "kv"
+
+[[models]]
+path = "a.gguf"
+kv_disk_dir = "../cache/a-kv"
+
+[[models]]
+path = "b.gguf"
+
+[[models]]
+path = "c.gguf"
+kv_disk_dir = "/srv/kv"
+)");
+  ASSERT_TRUE(c.ok()) << c.status().to_string();
+  EXPECT_EQ(c->model_defaults.kv_disk_dir, "/etc/parley/kv");
+  ASSERT_EQ(c->models.size(), 3u);
+  EXPECT_EQ(c->models[0].kv_disk_dir, "/etc/cache/a-kv");
+  EXPECT_EQ(c->models[1].kv_disk_dir, "/etc/parley/kv");  // the [engine] default
+  EXPECT_EQ(c->models[2].kv_disk_dir, "/srv/kv");
+}
+
 TEST(ServeConfig, HostsOriginsAndBodyBudgets) {
   auto c = parse_serve_config(
       "[server]\nallowed_hosts = [\"chat.example.com\", \".corp.example\"]\n"

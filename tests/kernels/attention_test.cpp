@@ -1,6 +1,6 @@
 // The CPU backend's attention against the reference backend, on the shapes the tiled kernel
 // distinguishes: group sizes 1/4/8 (tiles of one query head per KV head up to eight), head_dim 64
-// and 128 (and one that is not a multiple of 8: the row path), F16 and F32 caches, block sizes
+// and 128 (and one that is not a multiple of 8: the row path), F16, F32 and Q8_0 caches, block sizes
 // that do and do not divide the kernel's key chunk, contexts of many blocks in shuffled block
 // tables, chunks that start after a cached prefix, and batches mixing prefill chunks with decode
 // rows of different lengths.
@@ -183,7 +183,7 @@ TEST_P(AttentionTest, Group4HeadDim128) {
 }
 
 TEST_P(AttentionTest, Group1) {
-  // One query head per KV head: prefill tiles are rows only; decode rows take the row path.
+  // One query head per KV head: prefill tiles are rows only; decode rows are tiles of one query.
   for (const std::int64_t hd : {64, 128}) {
     check({"g1 hd" + std::to_string(hd), 4, 4, hd, 16, TensorType::kF16, {{0, 70}, {130, 3}, {500, 1}, {17, 1}}});
   }
@@ -233,6 +233,52 @@ TEST_P(AttentionTest, AgreesWithContiguousAttention) {
   std::vector<float> want(a.size());
   reference::attention_contiguous(want.data(), q.data(), 19, 150, k.data(), v.data(), p);
   EXPECT_LE(max_rel_diff(a, want), 1e-5);
+}
+
+TEST_P(AttentionTest, EachRowIsTheSameBitsInAnyTile) {
+  // Batch invariance (serving-engine.md, "Seeds and batch invariance"): a row's output must not
+  // depend on the tile it lands in, so a chunk read at once, row by row, or beside another
+  // sequence gives the same bits, for tiles of 1-3 queries (keys in the lanes) and wider ones.
+  const struct {
+    std::int64_t n_head, n_kv, head_dim;
+    TensorType type;
+  } shapes[] = {{4, 4, 64, TensorType::kF16},
+                {4, 2, 64, TensorType::kQ8_0},
+                {6, 2, 128, TensorType::kF32},
+                {16, 2, 64, TensorType::kF16}};
+  for (const auto& sh : shapes) {
+    const Case c{"invariance", sh.n_head, sh.n_kv, sh.head_dim, 16, sh.type, {{45, 40}, {100, 7}}};
+    SCOPED_TRACE(std::to_string(sh.n_head) + " heads over " + std::to_string(sh.n_kv));
+    PagedCache cache(*cpu_, c, 31);
+    const std::int64_t row = c.n_head * c.head_dim;
+    Rng rng(3);
+    std::vector<float> q(static_cast<std::size_t>(47 * row));
+    for (auto& x : q) x = rng.normal();
+    const AttentionParams p{c.n_head, c.n_kv, c.head_dim, 1.0f / std::sqrt(static_cast<float>(c.head_dim))};
+    // The 40 rows of sequence 0 in one call.
+    std::vector<float> whole(static_cast<std::size_t>(40 * row));
+    const std::vector<AttentionSeq> one = {{0, 40, 45, cache.table(0).data()}};
+    cpu_->attention(whole.data(), q.data(), cache.view(), 1, one, p);
+    // Beside sequence 1's 7 rows.
+    std::vector<float> both(q.size());
+    const std::vector<AttentionSeq> two = {{0, 40, 45, cache.table(0).data()}, {40, 7, 100, cache.table(1).data()}};
+    cpu_->attention(both.data(), q.data(), cache.view(), 1, two, p);
+    EXPECT_TRUE(std::equal(whole.begin(), whole.end(), both.begin())) << "beside another sequence";
+    // Row by row (decode-like tiles), and in chunks of 3 and of 17.
+    for (const std::int32_t chunk : {1, 3, 17}) {
+      std::vector<float> got(whole.size());
+      for (std::int32_t r0 = 0; r0 < 40; r0 += chunk) {
+        const std::int32_t n = std::min(chunk, 40 - r0);
+        const std::vector<AttentionSeq> part = {{0, n, 45 + r0, cache.table(0).data()}};
+        cpu_->attention(got.data() + r0 * row, q.data() + r0 * row, cache.view(), 1, part, p);
+      }
+      for (std::int32_t r = 0; r < 40; ++r) {
+        const auto at = static_cast<std::ptrdiff_t>(r * row);
+        EXPECT_TRUE(std::equal(whole.begin() + at, whole.begin() + at + row, got.begin() + at))
+            << "chunks of " << chunk << ", row " << r;
+      }
+    }
+  }
 }
 
 TEST_P(AttentionTest, RowsSeeOnlyTheirPrefix) {

@@ -8,8 +8,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <random>
 
 namespace parley {
@@ -221,6 +223,54 @@ TEST_F(DiskKvTierTest, AFullDiskDropsBlocksAndRecovers) {
   ASSERT_TRUE(t->store(b.meta, b.bytes));  // room again
   t->flush();
   EXPECT_TRUE(t->load(b.meta, out));
+}
+
+// A writer that falls behind (a slow disk) fills the queue: store() then drops the block at once,
+// counts it, and never waits; what was queued is still served and written.
+TEST_F(DiskKvTierTest, AFullWriteQueueDropsBlocksWithoutWaiting) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false;
+  int held = 0;
+  DiskKvTierOptions o = options();
+  o.max_queue_bytes = 2 * kBlockBytes;
+  o.before_write = [&] {
+    std::unique_lock<std::mutex> lock(mu);
+    ++held;
+    cv.notify_all();
+    cv.wait(lock, [&] { return release; });
+  };
+  auto t = open(o);
+  const Blk b1 = block(t->root(), 1), b2 = block(t->root(), 2), b3 = block(t->root(), 3);
+  ASSERT_TRUE(t->store(b1.meta, b1.bytes));
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return held == 1; });  // the writer holds b1: it still counts in the queue
+  }
+  ASSERT_TRUE(t->store(b2.meta, b2.bytes));
+  // Full: b3 is dropped on this thread while the writer is held (were store() to wait, this test
+  // would never end).
+  EXPECT_FALSE(t->store(b3.meta, b3.bytes));
+  EXPECT_FALSE(t->contains(b3.meta.key));
+  KvTierStats st = t->stats();
+  EXPECT_EQ(st.write_drops, 1);
+  EXPECT_EQ(st.stored, 2);
+  std::vector<std::byte> out(kBlockBytes);
+  ASSERT_TRUE(t->load(b2.meta, out));  // served from the queue
+  EXPECT_EQ(out, b2.bytes);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  t->flush();
+  st = t->stats();
+  EXPECT_EQ(st.blocks, 2);
+  EXPECT_EQ(st.write_drops, 1);
+  ASSERT_TRUE(t->store(b3.meta, b3.bytes));  // room again
+  t->flush();
+  ASSERT_TRUE(t->load(b3.meta, out));
+  EXPECT_EQ(out, b3.bytes);
 }
 
 }  // namespace

@@ -107,7 +107,7 @@ std::vector<Arch> archs() {
   q8w.std = 0.02f;
   a.push_back({"llama_q8_0_weights", q8w});
   SynthOptions mha = base("llama", TensorType::kF16);
-  mha.n_head_kv = 8;  // no GQA: decode takes the attention's row path
+  mha.n_head_kv = 8;  // no GQA: decode tiles of one query (keys in the lanes)
   a.push_back({"llama_mha_f16", mha});
   SynthOptions qwen2 = base("qwen2", TensorType::kF16);
   qwen2.tie_embeddings = true;

@@ -43,6 +43,7 @@ class FakeWorker {
   std::atomic<Generate> generate{Generate::kOk};
   std::atomic<int> generate_calls{0};
   std::atomic<int> waiting{0};  // reported in stats
+  std::atomic<int> kv_tier_stored{0};  // reported in stats (0: no KV tier)
   std::string digest = "00000000000000aa";
   std::vector<TokenId> reply{5, 6, 7};
   // Reported as model "tiny"'s prefix blocks when the stats request asks (?blocks_since=N): the
@@ -83,6 +84,7 @@ class FakeWorker {
       EngineStats e;
       e.waiting = waiting;
       e.kv_blocks_total = 100;
+      e.kv_tier.stored = kv_tier_stored;
       s.models.emplace_back("tiny", e);
       if (req.query.starts_with("blocks_since=")) {
         ++stats_with_blocks;

@@ -316,6 +316,18 @@ TEST(WorkerProtocolTest, ModelsAndStatsRoundTrip) {
   e.step_seconds_total = 2.5;
   e.step_cost_error = 0.0625;
   e.step_cost_coefficients = {1e-3, 2e-5, 3e-4, 4.5};
+  e.kv_tier = {.hits = 19,
+               .misses = 20,
+               .stored = 21,
+               .bytes_written = 22,
+               .bytes_read = 23,
+               .evictions = 24,
+               .write_drops = 25,
+               .write_errors = 26,
+               .rejected = 27,
+               .queued = 28,
+               .blocks = 29,
+               .bytes = 30};
   s.models = {{"a", e}};
   auto sb = parse_worker_stats(worker_stats_to_json(s));
   ASSERT_TRUE(sb.ok()) << sb.status().to_string();
@@ -344,6 +356,21 @@ TEST(WorkerProtocolTest, ModelsAndStatsRoundTrip) {
   EXPECT_EQ(g.step_seconds_total, 2.5);
   EXPECT_EQ(g.step_cost_error, 0.0625);
   EXPECT_EQ(g.step_cost_coefficients, e.step_cost_coefficients);
+  EXPECT_EQ(g.kv_tier.hits, 19);
+  EXPECT_EQ(g.kv_tier.misses, 20);
+  EXPECT_EQ(g.kv_tier.stored, 21);
+  EXPECT_EQ(g.kv_tier.bytes_written, 22);
+  EXPECT_EQ(g.kv_tier.bytes_read, 23);
+  EXPECT_EQ(g.kv_tier.evictions, 24);
+  EXPECT_EQ(g.kv_tier.write_drops, 25);
+  EXPECT_EQ(g.kv_tier.write_errors, 26);
+  EXPECT_EQ(g.kv_tier.rejected, 27);
+  EXPECT_EQ(g.kv_tier.queued, 28);
+  EXPECT_EQ(g.kv_tier.blocks, 29);
+  EXPECT_EQ(g.kv_tier.bytes, 30);
+  // A worker without a tier sends no kv_tier (a gateway before it refuses unknown keys).
+  s.models = {{"a", EngineStats{}}};
+  EXPECT_EQ(worker_stats_to_json(s).find("kv_tier"), std::string::npos);
   EXPECT_FALSE(parse_worker_stats(R"({"models":{"a":{"running":-1}}})").ok());
 }
 

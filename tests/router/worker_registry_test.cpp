@@ -69,6 +69,17 @@ TEST(WorkerRegistry, LoadFromStats) {
   EXPECT_EQ((*r)->model_stats("tiny").waiting, 7);
 }
 
+// The workers' KV disk tier counters add up for the gateway's /metrics (parley_kv_tier_*).
+TEST(WorkerRegistry, KvTierStatsAddUp) {
+  FakeWorker a, b;
+  a.kv_tier_stored = 3;
+  b.kv_tier_stored = 4;
+  auto r = WorkerRegistry::create(manual({a.url(), b.url()}));
+  ASSERT_TRUE(r.ok());
+  (*r)->poll_once();
+  EXPECT_EQ((*r)->model_stats("tiny").kv_tier.stored, 7);
+}
+
 TEST(WorkerRegistry, DigestDisagreementExcludesTheWorker) {
   FakeWorker a, b;
   b.digest = "00000000000000bb";

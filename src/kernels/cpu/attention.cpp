@@ -19,8 +19,6 @@ constexpr double kParallelMin = 1 << 14;
 constexpr std::int64_t kTileFloats = 4096;
 constexpr std::int64_t kTileQueriesMin = 8;
 constexpr std::int64_t kTileQueriesMax = 64;
-// Tiles of fewer queries take the row path: a ymm of queries would be mostly padding.
-constexpr std::int64_t kRowPathBelow = 4;
 
 struct Item {
   std::int32_t seq = 0;
@@ -33,7 +31,10 @@ struct Item {
 };
 
 // One query (row b of the batch at position pos, head h) against keys 0 .. pos, a vector over
-// head_dim: the path for tiles too small to fill a ymm with queries.
+// head_dim: the path for head sizes the tile kernel does not take (not a multiple of 8). Every
+// other query takes the tile kernel, whatever the tile's size: a query's output is then the same
+// bits in whichever tile it lands, so it does not depend on how its prompt was chunked or what
+// else the batch held (a seeded request gives the same tokens on a busy machine).
 void attend_row(float* out, const float* q, const KvCacheView& kv, int layer, const AttentionSeq& s,
                 const AttentionParams& p, std::int64_t b, std::int64_t pos, std::int64_t h, float* scores) {
   const std::int64_t n_keys = pos + 1;
@@ -126,7 +127,7 @@ void attention(ThreadPool& pool, MatmulScratch& scratch, float* out, const float
   const auto run = [&](int thread, const Item& it) {
     std::byte* mine = base + per_thread * static_cast<std::size_t>(thread);
     const AttentionSeq& s = seqs[static_cast<std::size_t>(it.seq)];
-    if (!tiles || static_cast<std::int64_t>(it.n_heads) * it.n_rows < kRowPathBelow) {
+    if (!tiles) {
       for (std::int64_t r = it.row0; r < it.row0 + it.n_rows; ++r) {
         for (std::int64_t h = it.head0; h < it.head0 + it.n_heads; ++h) {
           attend_row(out, q, kv, layer, s, p, s.row_begin + r, s.pos_begin + r, h, reinterpret_cast<float*>(mine));

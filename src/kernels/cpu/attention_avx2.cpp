@@ -46,10 +46,17 @@ constexpr std::int64_t kDotSlice = 16;
 constexpr std::int64_t round_up(std::int64_t n, std::int64_t m) { return (n + m - 1) / m * m; }
 constexpr std::int64_t min64(std::int64_t a, std::int64_t b) { return a < b ? a : b; }
 
+// Tiles of fewer queries than this compute with the keys in the lanes (narrow_chunk): with
+// queries in the lanes most of each ymm would be padding.
+constexpr std::int64_t kNarrowBelow = 4;
+constexpr bool narrow(std::int64_t n_queries) {
+  return n_queries < kNarrowBelow;
+}
+
 // Byte offsets of the tile's arrays in the scratch, each 64-byte aligned.
 struct Layout {
   std::int64_t mp = 0;  // queries rounded up to whole ymm (the extra lanes are zero queries)
-  std::size_t qt = 0, o = 0, s = 0, kf = 0, vf = 0, mx = 0, l = 0, alpha = 0, lim = 0, total = 0;
+  std::size_t qt = 0, o = 0, s = 0, kf = 0, kt = 0, vf = 0, mx = 0, l = 0, alpha = 0, lim = 0, total = 0;
 };
 
 Layout layout(std::int64_t n_queries, std::int64_t head_dim) {
@@ -65,6 +72,9 @@ Layout layout(std::int64_t n_queries, std::int64_t head_dim) {
   a.o = take(a.mp * head_dim);   // [mp, head_dim]
   a.s = take(kChunk * a.mp);     // [kChunk, mp]
   a.kf = take(kChunk * head_dim);
+  // [head_dim, kChunk], used by narrow tiles only but always there: the scratch a plan sizes for
+  // its largest tile then serves its smaller ones too.
+  a.kt = take(head_dim * kChunk);
   a.vf = take(kChunk * head_dim);
   a.mx = take(a.mp);
   a.l = take(a.mp);
@@ -198,6 +208,182 @@ void qk(float* s, const float* kf, const float* qt, std::int64_t nb, std::int64_
   }
 }
 
+// ---- Narrow tiles (1-3 queries): 8 keys in the lanes --------------------------------------------
+//
+// The same operations per (query, key) as the tile path above, in the same order, so the same
+// bits: a query's output does not depend on the tile it lands in, and so not on how its prompt was
+// chunked or batched (serving-engine.md, "Seeds and batch invariance"). With queries in the lanes
+// most of each ymm would be padding.
+
+// Dimensions d .. d + 7 of a K or V row, as F32: the same values gather() and gather_q8_0() store.
+template <KvElem E>
+inline __m256 row8(const unsigned char* row, std::int64_t d) {
+  if constexpr (E == KvElem::kQ8_0) {
+    const unsigned char* block = row + d / parley::avx2::kQ8Block * parley::avx2::kQ8BlockBytes;
+    return parley::avx2::q8_0_part(block, parley::avx2::q8_0_scale(block), static_cast<int>(d % 32 / kLanes));
+  } else if constexpr (E == KvElem::kF16) {
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 2 * d)));
+  } else {
+    return _mm256_loadu_ps(reinterpret_cast<const float*>(row) + d);
+  }
+}
+
+// kt [head_dim, kChunk] = the K rows transposed 8 x 8 in registers, keys n .. kChunk zero.
+template <KvElem E>
+void gather_keys_narrow(float* kt, const AttentionTile& t, const std::int64_t* slots, std::int64_t n) {
+  const auto* k = static_cast<const unsigned char*>(t.k);
+  for (std::int64_t j = 0; j < kChunk; j += kLanes) {
+    for (std::int64_t d = 0; d < t.head_dim; d += kLanes) {
+      __m256 r[8];
+      PARLEY_UNROLL for (int i = 0; i < 8; ++i) {
+        r[i] = j + i < n ? row8<E>(k + slots[j + i] * t.kv_stride, d) : _mm256_setzero_ps();
+      }
+      const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+      const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+      const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+      const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+      const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+      const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+      const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+      const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+      float* dst = kt + d * kChunk + j;
+      _mm256_store_ps(dst + 0 * kChunk, _mm256_permute2f128_ps(u0, u4, 0x20));
+      _mm256_store_ps(dst + 1 * kChunk, _mm256_permute2f128_ps(u1, u5, 0x20));
+      _mm256_store_ps(dst + 2 * kChunk, _mm256_permute2f128_ps(u2, u6, 0x20));
+      _mm256_store_ps(dst + 3 * kChunk, _mm256_permute2f128_ps(u3, u7, 0x20));
+      _mm256_store_ps(dst + 4 * kChunk, _mm256_permute2f128_ps(u0, u4, 0x31));
+      _mm256_store_ps(dst + 5 * kChunk, _mm256_permute2f128_ps(u1, u5, 0x31));
+      _mm256_store_ps(dst + 6 * kChunk, _mm256_permute2f128_ps(u2, u6, 0x31));
+      _mm256_store_ps(dst + 7 * kChunk, _mm256_permute2f128_ps(u3, u7, 0x31));
+    }
+    if (j + kLanes >= n) {
+      // The remaining groups hold no key: zero them once.
+      for (std::int64_t d = 0; d < t.head_dim; ++d) {
+        for (std::int64_t jj = j + kLanes; jj < kChunk; ++jj) kt[d * kChunk + jj] = 0.0f;
+      }
+      break;
+    }
+  }
+}
+
+// qk() and softmax_chunk() for the nq real queries of a narrow tile: the scores of a query over the
+// chunk's keys (lanes), its running max, sum and alpha, and its p written into s [nb, mp] for pv().
+// Per key: the FMA chain of each slice of kDotSlice dimensions, the slices added in order (qk_tile);
+// the max over the keys it sees, exp(x - max) of those and 0 for the others, summed one key after
+// the other from 0, and l = l * alpha + sum with one rounding (softmax_chunk).
+void narrow_chunk(float* s, float* mx, float* l, float* alpha, const std::int32_t* lim, const float* kt,
+                  const float* qt, std::int64_t nq, std::int64_t j0, std::int64_t nb, std::int64_t head_dim,
+                  std::int64_t mp) {
+  constexpr int kGroups = static_cast<int>(kChunk / kLanes);
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  for (std::int64_t m = 0; m < nq; ++m) {
+    __m256 sum[kGroups];
+    PARLEY_UNROLL for (int g = 0; g < kGroups; ++g) sum[g] = _mm256_setzero_ps();
+    for (std::int64_t d0 = 0; d0 < head_dim; d0 += kDotSlice) {
+      __m256 acc[kGroups];
+      PARLEY_UNROLL for (int g = 0; g < kGroups; ++g) acc[g] = _mm256_setzero_ps();
+      for (std::int64_t d = d0; d < min64(d0 + kDotSlice, head_dim); ++d) {
+        const __m256 qb = _mm256_broadcast_ss(qt + d * mp + m);
+        PARLEY_UNROLL for (int g = 0; g < kGroups; ++g) {
+          acc[g] = _mm256_fmadd_ps(_mm256_load_ps(kt + d * kChunk + kLanes * g), qb, acc[g]);
+        }
+      }
+      PARLEY_UNROLL for (int g = 0; g < kGroups; ++g) sum[g] = d0 == 0 ? acc[g] : _mm256_add_ps(sum[g], acc[g]);
+    }
+    const std::int64_t seen = lim[m] - j0;
+    const std::int64_t nv = seen < 0 ? 0 : seen > nb ? nb : seen;  // keys of the chunk it sees
+    alignas(32) float x[kChunk];
+    PARLEY_UNROLL for (int g = 0; g < kGroups; ++g) _mm256_store_ps(x + kLanes * g, sum[g]);
+    float block_max = -INFINITY;
+    for (std::int64_t j = 0; j < nv; ++j) block_max = x[j] > block_max ? x[j] : block_max;
+    const float old_max = mx[m];
+    const float new_max = block_max > old_max ? block_max : old_max;
+    const float a = _mm256_cvtss_f32(exp256_nonpositive(_mm256_set1_ps(old_max - new_max)));
+    const __m256 vmax = _mm256_set1_ps(new_max);
+    const __m256i vnv = _mm256_set1_epi32(static_cast<int>(nv));
+    PARLEY_UNROLL for (int g = 0; g < kGroups; ++g) {
+      const __m256 e = exp256_nonpositive(_mm256_sub_ps(_mm256_load_ps(x + kLanes * g), vmax));
+      const __m256i idx = _mm256_add_epi32(lane, _mm256_set1_epi32(kLanes * g));
+      _mm256_store_ps(x + kLanes * g, _mm256_and_ps(e, _mm256_castsi256_ps(_mm256_cmpgt_epi32(vnv, idx))));
+    }
+    float total = 0.0f;
+    for (std::int64_t j = 0; j < nb; ++j) {
+      total += x[j];
+      s[j * mp + m] = x[j];
+    }
+    mx[m] = new_max;
+    alpha[m] = a;
+    l[m] = _mm_cvtss_f32(_mm_fmadd_ss(_mm_set_ss(l[m]), _mm_set_ss(a), _mm_set_ss(total)));
+  }
+}
+
+// pv() for the MN (1-3) queries of a narrow tile and DV ymm of dimensions from d, reading the V rows
+// straight from the cache: the same operations per (query, dimension) in the same order as
+// pv_tile(), without a gathered copy of V.
+template <KvElem E, int MN, int DV>
+void pv_narrow_tile(float* o, const float* p, const AttentionTile& t, const std::int64_t* slots, const float* alpha,
+                    std::int64_t nb, std::int64_t mp, std::int64_t d) {
+  const auto* v = static_cast<const unsigned char*>(t.v);
+  __m256 acc[MN][DV];
+  PARLEY_UNROLL for (int i = 0; i < MN; ++i) {
+    const __m256 a = _mm256_broadcast_ss(alpha + i);
+    PARLEY_UNROLL for (int u = 0; u < DV; ++u) {
+      acc[i][u] = _mm256_mul_ps(a, _mm256_load_ps(o + i * t.head_dim + d + kLanes * u));
+    }
+  }
+  for (std::int64_t j = 0; j < nb; ++j) {
+    const unsigned char* row = v + slots[j] * t.kv_stride;
+    __m256 vv[DV];
+    PARLEY_UNROLL for (int u = 0; u < DV; ++u) vv[u] = row8<E>(row, d + kLanes * u);
+    PARLEY_UNROLL for (int i = 0; i < MN; ++i) {
+      const __m256 pb = _mm256_broadcast_ss(p + j * mp + i);
+      PARLEY_UNROLL for (int u = 0; u < DV; ++u) acc[i][u] = _mm256_fmadd_ps(pb, vv[u], acc[i][u]);
+    }
+  }
+  PARLEY_UNROLL for (int i = 0; i < MN; ++i) PARLEY_UNROLL for (int u = 0; u < DV; ++u)
+      _mm256_store_ps(o + i * t.head_dim + d + kLanes * u, acc[i][u]);
+}
+
+template <KvElem E, int MN>
+void pv_narrow_rows(float* o, const float* p, const AttentionTile& t, const std::int64_t* slots, const float* alpha,
+                    std::int64_t nb, std::int64_t mp) {
+  std::int64_t d = 0;
+  for (; d + 4 * kLanes <= t.head_dim; d += 4 * kLanes) pv_narrow_tile<E, MN, 4>(o, p, t, slots, alpha, nb, mp, d);
+  switch ((t.head_dim - d) / kLanes) {
+    case 3:
+      pv_narrow_tile<E, MN, 3>(o, p, t, slots, alpha, nb, mp, d);
+      break;
+    case 2:
+      pv_narrow_tile<E, MN, 2>(o, p, t, slots, alpha, nb, mp, d);
+      break;
+    case 1:
+      pv_narrow_tile<E, MN, 1>(o, p, t, slots, alpha, nb, mp, d);
+      break;
+    default:
+      break;
+  }
+}
+
+// One chunk of a narrow tile: K gathered transposed, scores and softmax, then p.v.
+template <KvElem E>
+void narrow_step(float* o, float* s, float* kt, float* mx, float* l, float* alpha, const std::int32_t* lim,
+                 const float* qt, const AttentionTile& t, const std::int64_t* slots, std::int64_t nq, std::int64_t j0,
+                 std::int64_t nb, std::int64_t mp) {
+  gather_keys_narrow<E>(kt, t, slots, nb);
+  narrow_chunk(s, mx, l, alpha, lim, kt, qt, nq, j0, nb, t.head_dim, mp);
+  switch (nq) {
+    case 1:
+      pv_narrow_rows<E, 1>(o, s, t, slots, alpha, nb, mp);
+      break;
+    case 2:
+      pv_narrow_rows<E, 2>(o, s, t, slots, alpha, nb, mp);
+      break;
+    default:
+      pv_narrow_rows<E, 3>(o, s, t, slots, alpha, nb, mp);
+      break;
+  }
+}
+
 // Online softmax over the chunk of keys j0 .. j0 + nb: s becomes p, mx and l move on, alpha is
 // the factor for the accumulators. `causal`: some query of the tile must not see some key of the
 // chunk (lim[m] = the number of keys query m sees).
@@ -298,6 +484,7 @@ void attention_tile(const AttentionTile& t, std::byte* scratch) {
   float* o = reinterpret_cast<float*>(scratch + lay.o);
   float* s = reinterpret_cast<float*>(scratch + lay.s);
   float* kf = reinterpret_cast<float*>(scratch + lay.kf);
+  float* kt = reinterpret_cast<float*>(scratch + lay.kt);
   float* vf = reinterpret_cast<float*>(scratch + lay.vf);
   float* mx = reinterpret_cast<float*>(scratch + lay.mx);
   float* l = reinterpret_cast<float*>(scratch + lay.l);
@@ -330,6 +517,16 @@ void attention_tile(const AttentionTile& t, std::byte* scratch) {
       const std::int64_t next = min64(kChunk, n_keys - j0 - kChunk);
       chunk_slots(slots[c ^ 1], t, j0 + kChunk, next);
       prefetch(t, slots[c ^ 1], next);
+    }
+    if (narrow(nq)) {
+      if (t.elem == KvElem::kQ8_0) {
+        narrow_step<KvElem::kQ8_0>(o, s, kt, mx, l, alpha, lim, qt, t, slots[c], nq, j0, nb, mp);
+      } else if (t.elem == KvElem::kF16) {
+        narrow_step<KvElem::kF16>(o, s, kt, mx, l, alpha, lim, qt, t, slots[c], nq, j0, nb, mp);
+      } else {
+        narrow_step<KvElem::kF32>(o, s, kt, mx, l, alpha, lim, qt, t, slots[c], nq, j0, nb, mp);
+      }
+      continue;
     }
     if (t.elem == KvElem::kQ8_0) {
       gather_q8_0(kf, vf, t, slots[c], nb);

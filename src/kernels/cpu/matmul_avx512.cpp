@@ -80,9 +80,12 @@ struct FloatTile {
 
   template <int P, int T>
   static void run(const GemmArgs& a, std::int64_t panel) {
-    // With few tokens the FMA latency chains are short of independent work: split the inputs
-    // into U interleaved accumulator sets.
-    constexpr int U = P * T < 4 ? 2 : 1;
+    // One accumulator per (panel, token) and the inputs in order, whatever P and T: a token's
+    // output is then the same bits in any group and any panel pairing, so it does not depend on
+    // how many tokens the batch held (serving-engine.md, "Seeds"). Splitting the inputs into two
+    // interleaved sets where P * T < 4 (more independent FMA chains) would change the rounding
+    // with the batch; those small tiles are only the last panels of a claim.
+    constexpr int U = 1;
     const std::byte* w = a.w + panel * a.panel_bytes;
     const float* x = a.act.x;
     __m512 acc[U][P][T];
