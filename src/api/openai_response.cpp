@@ -6,7 +6,9 @@ namespace parley {
 namespace json = boost::json;
 namespace {
 
-json::value nullable(std::string_view s) { return s.empty() ? json::value(nullptr) : json::value(s); }
+json::value nullable(std::string_view s) {
+  return s.empty() ? json::value(nullptr) : json::value(s);
+}
 
 json::object usage_object(const Usage& u) {
   return {{"prompt_tokens", u.prompt_tokens},
@@ -26,8 +28,10 @@ json::value chat_logprobs(const std::vector<TokenLogprobOut>& lps) {
   json::array content;
   for (const auto& t : lps) {
     json::array top;
-    for (const auto& alt : t.top) top.push_back(json::object{{"token", alt.token}, {"logprob", alt.logprob}, {"bytes", bytes_array(alt.bytes)}});
-    content.push_back(json::object{{"token", t.token}, {"logprob", t.logprob}, {"bytes", bytes_array(t.bytes)}, {"top_logprobs", std::move(top)}});
+    for (const auto& alt : t.top)
+      top.push_back(json::object{{"token", alt.token}, {"logprob", alt.logprob}, {"bytes", bytes_array(alt.bytes)}});
+    content.push_back(json::object{
+        {"token", t.token}, {"logprob", t.logprob}, {"bytes", bytes_array(t.bytes)}, {"top_logprobs", std::move(top)}});
   }
   return json::object{{"content", std::move(content)}, {"refusal", nullptr}};
 }
@@ -84,7 +88,8 @@ json::object tool_call_delta(const ChatDeltaOut::ToolCallPiece& p) {
 
 std::string error_body(std::string_view message, std::string_view type, std::string_view param, std::string_view code) {
   return json::serialize(json::object{
-      {"error", json::object{{"message", message}, {"type", type}, {"param", nullable(param)}, {"code", nullable(code)}}}});
+      {"error",
+       json::object{{"message", message}, {"type", type}, {"param", nullable(param)}, {"code", nullable(code)}}}});
 }
 
 std::string chat_completion_json(std::string_view id, std::int64_t created, std::string_view model,
@@ -104,15 +109,17 @@ std::string chat_completion_json(std::string_view id, std::int64_t created, std:
 
 std::string chat_chunk_json(std::string_view id, std::int64_t created, std::string_view model, std::int32_t index,
                             std::optional<std::string_view> role, std::optional<std::string_view> content,
-                            const std::vector<TokenLogprobOut>* logprobs, std::optional<std::string_view> finish_reason) {
+                            const std::vector<TokenLogprobOut>* logprobs,
+                            std::optional<std::string_view> finish_reason) {
   json::object o = envelope(id, "chat.completion.chunk", created, model);
   json::object delta;
   if (role) delta["role"] = *role;
   if (content) delta["content"] = *content;
-  o["choices"] = json::array{json::object{{"index", index},
-                                          {"delta", std::move(delta)},
-                                          {"logprobs", logprobs ? chat_logprobs(*logprobs) : json::value(nullptr)},
-                                          {"finish_reason", finish_reason ? json::value(*finish_reason) : json::value(nullptr)}}};
+  o["choices"] =
+      json::array{json::object{{"index", index},
+                               {"delta", std::move(delta)},
+                               {"logprobs", logprobs ? chat_logprobs(*logprobs) : json::value(nullptr)},
+                               {"finish_reason", finish_reason ? json::value(*finish_reason) : json::value(nullptr)}}};
   return json::serialize(o);
 }
 
@@ -132,7 +139,8 @@ std::string chat_delta_chunk_json(std::string_view id, std::int64_t created, std
   return json::serialize(o);
 }
 
-std::string chat_usage_chunk_json(std::string_view id, std::int64_t created, std::string_view model, const Usage& usage) {
+std::string chat_usage_chunk_json(std::string_view id, std::int64_t created, std::string_view model,
+                                  const Usage& usage) {
   json::object o = envelope(id, "chat.completion.chunk", created, model);
   o["choices"] = json::array{};
   o["usage"] = usage_object(usage);
@@ -144,10 +152,11 @@ std::string completion_json(std::string_view id, std::int64_t created, std::stri
   json::object o = envelope(id, "text_completion", created, model);
   json::array cs;
   for (const auto& c : choices) {
-    cs.push_back(json::object{{"index", c.index},
-                              {"text", c.text},
-                              {"logprobs", c.logprobs ? completion_logprobs(*c.logprobs, c.text_offset_base) : json::value(nullptr)},
-                              {"finish_reason", c.finish_reason}});
+    cs.push_back(json::object{
+        {"index", c.index},
+        {"text", c.text},
+        {"logprobs", c.logprobs ? completion_logprobs(*c.logprobs, c.text_offset_base) : json::value(nullptr)},
+        {"finish_reason", c.finish_reason}});
   }
   o["choices"] = std::move(cs);
   o["usage"] = usage_object(usage);
@@ -158,10 +167,11 @@ std::string completion_chunk_json(std::string_view id, std::int64_t created, std
                                   std::string_view text, const std::vector<TokenLogprobOut>* logprobs,
                                   std::int64_t text_offset, std::optional<std::string_view> finish_reason) {
   json::object o = envelope(id, "text_completion", created, model);
-  o["choices"] = json::array{json::object{{"index", index},
-                                          {"text", text},
-                                          {"logprobs", logprobs ? completion_logprobs(*logprobs, text_offset) : json::value(nullptr)},
-                                          {"finish_reason", finish_reason ? json::value(*finish_reason) : json::value(nullptr)}}};
+  o["choices"] = json::array{
+      json::object{{"index", index},
+                   {"text", text},
+                   {"logprobs", logprobs ? completion_logprobs(*logprobs, text_offset) : json::value(nullptr)},
+                   {"finish_reason", finish_reason ? json::value(*finish_reason) : json::value(nullptr)}}};
   return json::serialize(o);
 }
 
@@ -173,13 +183,26 @@ std::string completion_usage_chunk_json(std::string_view id, std::int64_t create
   return json::serialize(o);
 }
 
+namespace {
+
+json::object model_object(const ModelInfoOut& m) {
+  json::object o{{"id", m.id}, {"object", "model"}, {"created", m.created}, {"owned_by", m.owned_by}};
+  if (m.size_bytes >= 0) o["size_bytes"] = m.size_bytes;
+  if (m.loaded) o["loaded"] = *m.loaded;
+  if (!m.state.empty()) o["state"] = m.state;
+  if (m.pinned) o["pinned"] = *m.pinned;
+  return o;
+}
+
+}  // namespace
+
 std::string model_json(const ModelInfoOut& m) {
-  return json::serialize(json::object{{"id", m.id}, {"object", "model"}, {"created", m.created}, {"owned_by", m.owned_by}});
+  return json::serialize(model_object(m));
 }
 
 std::string model_list_json(const std::vector<ModelInfoOut>& models) {
   json::array data;
-  for (const auto& m : models) data.push_back(json::object{{"id", m.id}, {"object", "model"}, {"created", m.created}, {"owned_by", m.owned_by}});
+  for (const auto& m : models) data.push_back(model_object(m));
   return json::serialize(json::object{{"object", "list"}, {"data", std::move(data)}});
 }
 

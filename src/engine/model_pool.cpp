@@ -258,6 +258,10 @@ void ModelPool::run_load(const std::shared_ptr<Slot>& s) {
   std::vector<std::pair<std::string, UnloadReason>> done;
   const bool ok = engine.ok() && *engine;
   std::string error;
+  if (ok) {  // reported before anyone can see the model loaded
+    log_event(LogLevel::kInfo, "model_loaded", {{"model", s->id}, {"seconds", seconds}});
+    if (hooks_.loaded) hooks_.loaded(s->id, seconds);
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (ok) {
@@ -272,12 +276,7 @@ void ModelPool::run_load(const std::shared_ptr<Slot>& s) {
     }
     cv_.notify_all();
   }
-  if (!ok) {
-    log_event(LogLevel::kError, "model_load_failed", {{"model", s->id}, {"error", error}});
-  } else {
-    log_event(LogLevel::kInfo, "model_loaded", {{"model", s->id}, {"seconds", seconds}});
-    if (hooks_.loaded) hooks_.loaded(s->id, seconds);
-  }
+  if (!ok) log_event(LogLevel::kError, "model_load_failed", {{"model", s->id}, {"error", error}});
   drop.clear();
   report_unloads(done);
   std::lock_guard<std::mutex> lock(mu_);
