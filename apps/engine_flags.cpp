@@ -97,7 +97,8 @@ void add_kv_disk_flags(CLI::App* cmd, ModelFlags* f) {
   cmd->add_option("--kv-disk-dir", f->kv_disk_dir, "Directory of the KV disk tier (default: DATA/kv-tier)");
 }
 
-void apply_kv_disk_flags(const CLI::App& cmd, const ModelFlags& f, const std::string& data_dir, ServedModelOptions* m) {
+void apply_kv_disk_flags(const CLI::App& cmd, const ModelFlags& f, const std::string& data_dir,
+                         ServedModelOptions* m) {
   if (cmd.count("--kv-disk-gib") > 0) m->kv_disk_bytes = static_cast<std::int64_t>(f.kv_disk_gib * double(1 << 30));
   if (cmd.count("--kv-disk-dir") > 0) m->kv_disk_dir = f.kv_disk_dir;
   if (m->kv_disk_bytes > 0 && m->kv_disk_dir.empty()) m->kv_disk_dir = data_dir + "/kv-tier";

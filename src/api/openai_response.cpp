@@ -6,9 +6,7 @@ namespace parley {
 namespace json = boost::json;
 namespace {
 
-json::value nullable(std::string_view s) {
-  return s.empty() ? json::value(nullptr) : json::value(s);
-}
+json::value nullable(std::string_view s) { return s.empty() ? json::value(nullptr) : json::value(s); }
 
 json::object usage_object(const Usage& u) {
   return {{"prompt_tokens", u.prompt_tokens},
@@ -28,10 +26,8 @@ json::value chat_logprobs(const std::vector<TokenLogprobOut>& lps) {
   json::array content;
   for (const auto& t : lps) {
     json::array top;
-    for (const auto& alt : t.top)
-      top.push_back(json::object{{"token", alt.token}, {"logprob", alt.logprob}, {"bytes", bytes_array(alt.bytes)}});
-    content.push_back(json::object{
-        {"token", t.token}, {"logprob", t.logprob}, {"bytes", bytes_array(t.bytes)}, {"top_logprobs", std::move(top)}});
+    for (const auto& alt : t.top) top.push_back(json::object{{"token", alt.token}, {"logprob", alt.logprob}, {"bytes", bytes_array(alt.bytes)}});
+    content.push_back(json::object{{"token", t.token}, {"logprob", t.logprob}, {"bytes", bytes_array(t.bytes)}, {"top_logprobs", std::move(top)}});
   }
   return json::object{{"content", std::move(content)}, {"refusal", nullptr}};
 }
@@ -88,8 +84,7 @@ json::object tool_call_delta(const ChatDeltaOut::ToolCallPiece& p) {
 
 std::string error_body(std::string_view message, std::string_view type, std::string_view param, std::string_view code) {
   return json::serialize(json::object{
-      {"error",
-       json::object{{"message", message}, {"type", type}, {"param", nullable(param)}, {"code", nullable(code)}}}});
+      {"error", json::object{{"message", message}, {"type", type}, {"param", nullable(param)}, {"code", nullable(code)}}}});
 }
 
 std::string chat_completion_json(std::string_view id, std::int64_t created, std::string_view model,
@@ -109,17 +104,15 @@ std::string chat_completion_json(std::string_view id, std::int64_t created, std:
 
 std::string chat_chunk_json(std::string_view id, std::int64_t created, std::string_view model, std::int32_t index,
                             std::optional<std::string_view> role, std::optional<std::string_view> content,
-                            const std::vector<TokenLogprobOut>* logprobs,
-                            std::optional<std::string_view> finish_reason) {
+                            const std::vector<TokenLogprobOut>* logprobs, std::optional<std::string_view> finish_reason) {
   json::object o = envelope(id, "chat.completion.chunk", created, model);
   json::object delta;
   if (role) delta["role"] = *role;
   if (content) delta["content"] = *content;
-  o["choices"] =
-      json::array{json::object{{"index", index},
-                               {"delta", std::move(delta)},
-                               {"logprobs", logprobs ? chat_logprobs(*logprobs) : json::value(nullptr)},
-                               {"finish_reason", finish_reason ? json::value(*finish_reason) : json::value(nullptr)}}};
+  o["choices"] = json::array{json::object{{"index", index},
+                                          {"delta", std::move(delta)},
+                                          {"logprobs", logprobs ? chat_logprobs(*logprobs) : json::value(nullptr)},
+                                          {"finish_reason", finish_reason ? json::value(*finish_reason) : json::value(nullptr)}}};
   return json::serialize(o);
 }
 
@@ -139,8 +132,7 @@ std::string chat_delta_chunk_json(std::string_view id, std::int64_t created, std
   return json::serialize(o);
 }
 
-std::string chat_usage_chunk_json(std::string_view id, std::int64_t created, std::string_view model,
-                                  const Usage& usage) {
+std::string chat_usage_chunk_json(std::string_view id, std::int64_t created, std::string_view model, const Usage& usage) {
   json::object o = envelope(id, "chat.completion.chunk", created, model);
   o["choices"] = json::array{};
   o["usage"] = usage_object(usage);
@@ -152,11 +144,10 @@ std::string completion_json(std::string_view id, std::int64_t created, std::stri
   json::object o = envelope(id, "text_completion", created, model);
   json::array cs;
   for (const auto& c : choices) {
-    cs.push_back(json::object{
-        {"index", c.index},
-        {"text", c.text},
-        {"logprobs", c.logprobs ? completion_logprobs(*c.logprobs, c.text_offset_base) : json::value(nullptr)},
-        {"finish_reason", c.finish_reason}});
+    cs.push_back(json::object{{"index", c.index},
+                              {"text", c.text},
+                              {"logprobs", c.logprobs ? completion_logprobs(*c.logprobs, c.text_offset_base) : json::value(nullptr)},
+                              {"finish_reason", c.finish_reason}});
   }
   o["choices"] = std::move(cs);
   o["usage"] = usage_object(usage);
@@ -167,11 +158,10 @@ std::string completion_chunk_json(std::string_view id, std::int64_t created, std
                                   std::string_view text, const std::vector<TokenLogprobOut>* logprobs,
                                   std::int64_t text_offset, std::optional<std::string_view> finish_reason) {
   json::object o = envelope(id, "text_completion", created, model);
-  o["choices"] = json::array{
-      json::object{{"index", index},
-                   {"text", text},
-                   {"logprobs", logprobs ? completion_logprobs(*logprobs, text_offset) : json::value(nullptr)},
-                   {"finish_reason", finish_reason ? json::value(*finish_reason) : json::value(nullptr)}}};
+  o["choices"] = json::array{json::object{{"index", index},
+                                          {"text", text},
+                                          {"logprobs", logprobs ? completion_logprobs(*logprobs, text_offset) : json::value(nullptr)},
+                                          {"finish_reason", finish_reason ? json::value(*finish_reason) : json::value(nullptr)}}};
   return json::serialize(o);
 }
 
@@ -196,9 +186,7 @@ json::object model_object(const ModelInfoOut& m) {
 
 }  // namespace
 
-std::string model_json(const ModelInfoOut& m) {
-  return json::serialize(model_object(m));
-}
+std::string model_json(const ModelInfoOut& m) { return json::serialize(model_object(m)); }
 
 std::string model_list_json(const std::vector<ModelInfoOut>& models) {
   json::array data;

@@ -20,7 +20,7 @@ struct Usage {
 // The logprob of one generated token, as OpenAI reports it (chat: content[]; completions: the
 // legacy parallel arrays).
 struct TokenLogprobOut {
-  std::string token;  // the token's text (invalid UTF-8 replaced)
+  std::string token;               // the token's text (invalid UTF-8 replaced)
   float logprob = 0;
   std::vector<std::uint8_t> bytes;  // the token's exact bytes
   struct Alternative {
@@ -93,15 +93,13 @@ std::string chat_completion_json(std::string_view id, std::int64_t created, std:
 // choice; `content` when there is text; `finish_reason` in the last.
 std::string chat_chunk_json(std::string_view id, std::int64_t created, std::string_view model, std::int32_t index,
                             std::optional<std::string_view> role, std::optional<std::string_view> content,
-                            const std::vector<TokenLogprobOut>* logprobs,
-                            std::optional<std::string_view> finish_reason);
+                            const std::vector<TokenLogprobOut>* logprobs, std::optional<std::string_view> finish_reason);
 // A chunk whose delta is `delta` (chat_chunk_json is the content-only case).
 std::string chat_delta_chunk_json(std::string_view id, std::int64_t created, std::string_view model, std::int32_t index,
                                   const ChatDeltaOut& delta, const std::vector<TokenLogprobOut>* logprobs,
                                   std::optional<std::string_view> finish_reason);
 // The final usage chunk (stream_options.include_usage): empty choices.
-std::string chat_usage_chunk_json(std::string_view id, std::int64_t created, std::string_view model,
-                                  const Usage& usage);
+std::string chat_usage_chunk_json(std::string_view id, std::int64_t created, std::string_view model, const Usage& usage);
 
 std::string completion_json(std::string_view id, std::int64_t created, std::string_view model,
                             const std::vector<CompletionChoiceOut>& choices, const Usage& usage);

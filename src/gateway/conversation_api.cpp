@@ -146,7 +146,7 @@ void ConversationApi::add_routes(RouteTable& t) {
            .json_body = json,
            // The largest field plus room for the JSON around it and its escapes.
            .max_body_bytes = json ? 2 * options_.limits.max_content_bytes + (64 << 10) : kIgnoredBodyBytes,
-           .on_pool = false,                                        // start() hands the work to the API's own pool
+           .on_pool = false,  // start() hands the work to the API's own pool
            .traced = r == Route::kSend || r == Route::kRegenerate,  // they generate
            .handler = [this, r](RouteCall& c) { start(r, c); }});
   };

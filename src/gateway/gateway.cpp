@@ -72,9 +72,9 @@ Gateway::Gateway(std::vector<std::unique_ptr<ServedModel>> models, const Gateway
   if (accounts_) {
     watch_shared_state(registry_, *accounts_);
     store_health_ = std::make_unique<StoreHealth>(registry_, accounts_->store(), accounts_->request_pool());
-    accounts_->usage().count_cost(
-        &registry_.counter("parley_usage_cost_micros_total",
-                           "Cost of the recorded usage in millionths of the [prices] currency", {"model"}));
+    accounts_->usage().count_cost(&registry_.counter(
+        "parley_usage_cost_micros_total", "Cost of the recorded usage in millionths of the [prices] currency",
+        {"model"}));
   }
   moderation_ = std::make_unique<Moderation>(options_.moderation, registry_, accounts_ ? &accounts_->store() : nullptr,
                                              options_.moderation_clock);
@@ -105,9 +105,9 @@ Gateway::Gateway(std::vector<std::unique_ptr<ServedModel>> models, const Gateway
 }
 
 Gateway::~Gateway() {
-  if (accounts_) accounts_->stop_pools();                 // queued requests use the models
-  conversations_.reset();                                 // stops replies in flight and saves them
-  catalog_.clear();                                       // engines end their requests, which record usage
+  if (accounts_) accounts_->stop_pools();  // queued requests use the models
+  conversations_.reset();                  // stops replies in flight and saves them
+  catalog_.clear();                        // engines end their requests, which record usage
   if (accounts_) accounts_->usage().count_cost(nullptr);  // the registry goes before the accounts
 }
 

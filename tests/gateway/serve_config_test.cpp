@@ -359,9 +359,9 @@ sample_ratio = 0.25
   EXPECT_DOUBLE_EQ(c->tracing.sample_ratio, 0.25);
   EXPECT_TRUE(parse_serve_config("", "/", "p").value().tracing.otlp_endpoint.empty());  // off by default
 
-  for (const char* bad :
-       {"[tracing]\notlp_endpoint = \"https://collector:4318\"\n", "[tracing]\notlp_endpoint = \"collector\"\n",
-        "[tracing]\nsample_ratio = 1.5\n", "[tracing]\nendpoint = \"http://c:4318\"\n"}) {
+  for (const char* bad : {"[tracing]\notlp_endpoint = \"https://collector:4318\"\n",
+                          "[tracing]\notlp_endpoint = \"collector\"\n", "[tracing]\nsample_ratio = 1.5\n",
+                          "[tracing]\nendpoint = \"http://c:4318\"\n"}) {
     Result<ServeConfig> r = parse_serve_config(bad, "/", "parley.toml");
     EXPECT_FALSE(r.ok()) << bad;
     if (!r.ok()) {
