@@ -37,6 +37,8 @@ void add_admin_command(CLI::App& app, int* exit_code);
 // as the other admin commands do.
 using AdminStoreOpener = std::function<Result<std::unique_ptr<store::Store>>()>;
 void add_admin_moderation_command(CLI::App& admin, int* exit_code, AdminStoreOpener open);
+// `parley admin models ...` under `admin` (cmd_admin_models.cpp): a running server's admin API.
+void add_admin_models_command(CLI::App& admin, int* exit_code);
 // `parley bench serve`, a subcommand of `bench`.
 CLI::App* add_bench_serve_command(CLI::App& bench, int* exit_code);
 CLI::App* add_bench_resume_command(CLI::App& bench, int* exit_code);

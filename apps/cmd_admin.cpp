@@ -389,6 +389,7 @@ void add_admin_command(CLI::App& app, int* exit_code) {
   cmd = add("restore", "Replace the SQLite store's content with a backup (stop the server first)", restore);
   cmd->add_option("--from", a->from, "The backup file (made by `parley admin backup`)")->required();
 
+  add_admin_models_command(*admin, exit_code);
   add_admin_moderation_command(*admin, exit_code, [a]() -> Result<std::unique_ptr<store::Store>> {
     ASSIGN_OR_RETURN(Opened o, open(*a));
     return std::move(o.store);

@@ -3,7 +3,8 @@
 //
 // It starts even when no worker is up yet (Kubernetes starts pods in any order): /health answers
 // at once, /ready is 503 until some worker serves a model, and every other request is 503 with
-// Retry-After until then. The models are those of the first ready workers.
+// Retry-After until then. The models are those of the first ready workers, and every model that
+// a worker starts serving later (checked every second).
 #include <fmt/format.h>
 #include <signal.h>
 
@@ -81,19 +82,6 @@ Result<std::unique_ptr<ClusterModels>> open_cluster(const ServeArgs& args, const
   return ClusterModels::create(std::move(o));
 }
 
-// Models that appear after the gateway went live are served after a restart: say so once.
-void note_late_models(ClusterModels& cluster, const Gateway& gateway, std::set<std::string>* noted) {
-  for (const ClusterModel& m : cluster.registry().models()) {
-    if (m.ready_workers == 0 || noted->count(m.id) != 0) continue;
-    bool served = false;
-    for (const auto& s : gateway.models()) served = served || s->id() == m.id;
-    if (!served && noted->insert(m.id).second) {
-      log_warn("model '{}' appeared at {} after this gateway started: restart the gateway to serve it", m.id,
-               m.source_url);
-    }
-  }
-}
-
 int run_gateway(const ServeArgs& args, const CLI::App& cmd) {
   Result<ServeConfig> config = build_config(args, cmd);
   if (!config.ok()) return fail("gateway", config.status());
@@ -128,7 +116,6 @@ int run_gateway(const ServeArgs& args, const CLI::App& cmd) {
   log_event(LogLevel::kInfo, fmt::format("waiting for a ready worker on port {} (/ready is 503 until then)", port),
             {{"port", static_cast<std::int64_t>(port)}});
 
-  std::set<std::string> noted;
   int sig = 0;
   for (;;) {
     std::shared_ptr<Gateway> g = slot->get();
@@ -136,7 +123,7 @@ int run_gateway(const ServeArgs& args, const CLI::App& cmd) {
     sig = sigtimedwait(&signals, nullptr, &wait);
     if (sig == SIGINT || sig == SIGTERM) break;
     if (g) {
-      note_late_models(**cluster, *g, &noted);
+      (*cluster)->add_new_models(g->catalog());  // models that appear on workers later are served too
       continue;
     }
     std::vector<std::unique_ptr<ServedModel>> models = (*cluster)->take_new_models();

@@ -18,6 +18,7 @@
 #include "gateway/accounts.h"
 #include "gateway/cluster_models.h"
 #include "gateway/gateway.h"
+#include "gateway/model_directory.h"
 #include "gateway/serve_config.h"
 #include "model/synth.h"
 #include "net/http_server.h"
@@ -190,6 +191,19 @@ Result<std::vector<std::unique_ptr<ServedModel>>> load_remote(const ServeArgs& a
   return models;
 }
 
+// --models-dir / [on_demand]: the directory's models and the --model files (pinned unless
+// [on_demand] pin_model_files = false) as ModelPool slots (gateway/model_directory.h).
+Result<std::shared_ptr<ModelDirectory>> open_on_demand(const ServeConfig& c) {
+  ModelDirectoryOptions o;
+  o.dir = c.on_demand.dir;
+  o.model = c.model_defaults;
+  o.pool = c.on_demand.pool_options();
+  o.rescan = c.on_demand.rescan;
+  ASSIGN_OR_RETURN(std::shared_ptr<ModelDirectory> d, ModelDirectory::create(std::move(o)));
+  for (const ServedModelOptions& m : c.models) RETURN_IF_ERROR(d->add_file(m, c.on_demand.pin_model_files));
+  return d;
+}
+
 }  // namespace
 
 // After the first SIGINT/SIGTERM: /ready turns 503, no new connection is accepted, idle ones close,
@@ -224,7 +238,8 @@ int run_serve(const ServeArgs& args, const CLI::App& cmd) {
   Result<std::shared_ptr<const StaticSite>> site = open_web_ui(a);  // first: a wrong --web-dir fails at once
   if (!site.ok()) return fail("serve", site.status());
   a.gateway.site = std::move(*site);
-  const bool demo = a.models.empty() && args.workers.empty();
+  const bool on_demand = a.on_demand.enabled() && args.workers.empty();
+  const bool demo = a.models.empty() && args.workers.empty() && a.on_demand.dir.empty();
   if (demo) {
     Result<std::string> path = ensure_demo_model(a.data_dir);
     if (!path.ok()) return fail("serve", path.status());
@@ -253,7 +268,14 @@ int run_serve(const ServeArgs& args, const CLI::App& cmd) {
   Result<std::vector<std::unique_ptr<ServedModel>>> remote = load_remote(args, a, &cluster);
   if (!remote.ok()) return fail("serve", remote.status());
   std::vector<std::unique_ptr<ServedModel>> models = std::move(*remote);
-  for (const ServedModelOptions& o : args.workers.empty() ? a.models : std::vector<ServedModelOptions>{}) {
+  std::shared_ptr<ModelDirectory> directory;
+  if (on_demand) {
+    Result<std::shared_ptr<ModelDirectory>> d = open_on_demand(a);
+    if (!d.ok()) return fail("serve", d.status());
+    directory = std::move(*d);
+  }
+  for (const ServedModelOptions& o :
+       args.workers.empty() && !on_demand ? a.models : std::vector<ServedModelOptions>{}) {
     Result<std::unique_ptr<ServedModel>> m = ServedModel::load(o);
     if (!m.ok()) return fail("serve", m.status());
     for (const auto& other : models) {
@@ -269,6 +291,11 @@ int run_serve(const ServeArgs& args, const CLI::App& cmd) {
   auto gateway = std::make_shared<Gateway>(std::move(models), a.gateway, std::move(*accounts));
 
   if (cluster) cluster->attach_metrics(gateway->metrics_registry());
+  if (directory) {
+    directory->attach(gateway->catalog());  // the catalog holds it from now on
+    directory->attach_metrics(gateway->metrics_registry());
+    directory.reset();
+  }
 
   // Before "listening on": whoever waits for that line may rely on knowing who can connect.
   announce_auth(a, mode, *gateway->accounts());
@@ -279,7 +306,17 @@ int run_serve(const ServeArgs& args, const CLI::App& cmd) {
   announce_listening(a, (*server)->port(), ids);
 
   int sig = 0;
-  sigwait(&signals, &sig);
+  if (cluster) {
+    // --worker: models the worker starts serving later (a new file in its --models-dir) are served too.
+    for (;;) {
+      const timespec tick{1, 0};
+      sig = sigtimedwait(&signals, nullptr, &tick);
+      if (sig == SIGINT || sig == SIGTERM) break;
+      cluster->add_new_models(gateway->catalog());
+    }
+  } else {
+    sigwait(&signals, &sig);
+  }
   graceful_stop(**server, gateway.get(), signals, sig, args.shutdown_grace_s);
   server->reset();
   gateway.reset();  // the store is closed last, after every reply was saved

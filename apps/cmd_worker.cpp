@@ -8,6 +8,7 @@
 #include "apps/engine_flags.h"
 #include "base/log.h"
 #include "gateway/serve_config.h"
+#include "worker/worker_model_dir.h"
 #include "worker/worker_service.h"
 
 namespace parley::cli {
@@ -35,7 +36,9 @@ Result<ServeConfig> build_config(const WorkerArgs& a, const CLI::App& cmd) {
   if (cmd.count("--io-threads") > 0) c.server.io_threads = a.io_threads;
   if (cmd.count("--otlp-endpoint") > 0) c.tracing.otlp_endpoint = a.otlp_endpoint;
   RETURN_IF_ERROR(apply_model_flags(cmd, a.model_flags, &c));
-  if (c.models.empty()) return invalid_argument_error("give at least one --model (or [[models]] in --config)");
+  if (c.models.empty() && c.on_demand.dir.empty()) {
+    return invalid_argument_error("give at least one --model or --models-dir (or [[models]], [on_demand] in --config)");
+  }
   return c;
 }
 
@@ -74,7 +77,28 @@ int run_worker(const WorkerArgs& args, const CLI::App& cmd) {
   // The server first, so that /health answers and /ready says 503 while the models load.
   Result<std::unique_ptr<HttpServer>> server = serve_worker(c.server, service);
   if (!server.ok()) return fail("worker", server.status());
-  if (Status st = service->load(models); !st.ok()) return fail("worker", st);
+  if (c.on_demand.enabled()) {
+    // Models loaded on demand (worker/worker_model_dir.h); the service holds the directory.
+    WorkerModelDirOptions o;
+    o.dir = c.on_demand.dir;
+    o.model = c.model_defaults;
+    o.pool = c.on_demand.pool_options();
+    o.rescan = c.on_demand.rescan;
+    Result<std::shared_ptr<WorkerModelDirectory>> d = WorkerModelDirectory::create(std::move(o), service);
+    if (!d.ok()) return fail("worker", d.status());
+    for (const WorkerModelOptions& m : models) {
+      if (Status st = (*d)->add_file(m, c.on_demand.pin_model_files); !st.ok()) return fail("worker", st);
+    }
+    service->add_models({});  // ready
+    (*d)->start_rescans();
+    if (!c.on_demand.dir.empty()) {
+      WorkerModelOptions shown;  // for the log line below
+      shown.path = c.on_demand.dir + "/*.gguf (on demand)";
+      models.push_back(std::move(shown));
+    }
+  } else if (Status st = service->load(models); !st.ok()) {
+    return fail("worker", st);
+  }
   std::string ids;
   for (const WorkerModelOptions& m : models) ids += (ids.empty() ? "" : ", ") + (m.id.empty() ? m.path : m.id);
   log_event(LogLevel::kInfo,

@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "gateway/on_demand_config.h"
+
 namespace parley::cli {
 
 void add_model_flags(CLI::App* cmd, ModelFlags* f) {
@@ -33,6 +35,15 @@ void add_model_flags(CLI::App* cmd, ModelFlags* f) {
   cmd->add_option("--kv-type", f->kv_type,
                   "KV cache element type per model: f16, or q8_0 (8-bit blocks: about half the memory per token)")
       ->check(CLI::IsMember({"f16", "q8_0"}, CLI::ignore_case));
+  cmd->add_option("--models-dir", f->models_dir,
+                  "Serve every GGUF file under this directory, each loaded on its first request (listed in "
+                  "/v1/models with its size and whether it is loaded; new files appear without a restart)");
+  cmd->add_option("--model-idle-unload", f->idle_unload,
+                  "Unload a model loaded on demand once idle this long (90s, 15m, 2h; 0: never)");
+  cmd->add_option("--models-memory-gib", f->memory_gib,
+                  "Bound on the loaded models' weights plus KV caches, GiB: loading another unloads the least "
+                  "recently used idle models first (0: none)")
+      ->check(CLI::Range(0.0, 1e6));
 }
 
 Status apply_model_flags(const CLI::App& cmd, const ModelFlags& f, ServeConfig* c) {
@@ -50,6 +61,13 @@ Status apply_model_flags(const CLI::App& cmd, const ModelFlags& f, ServeConfig* 
       c->models.push_back(std::move(m));
     }
   }
+  if (given("--models-dir")) c->on_demand.dir = f.models_dir;
+  if (given("--model-idle-unload")) {
+    Result<std::chrono::milliseconds> d = parse_duration(f.idle_unload);
+    if (!d.ok()) return d.status().with_context("--model-idle-unload");
+    c->on_demand.idle_unload = *d;
+  }
+  if (given("--models-memory-gib")) c->on_demand.memory_gib = f.memory_gib;
   std::vector<ServedModelOptions*> all{&c->model_defaults};
   for (ServedModelOptions& m : c->models) all.push_back(&m);
   const ServedModelOptions& e = f.engine;

@@ -22,6 +22,9 @@ struct ModelFlags {
   double kv_disk_gib = 0;           // --kv-disk-gib
   std::string kv_disk_dir;          // --kv-disk-dir
   std::string kv_type;              // --kv-type (f16 | q8_0)
+  std::string models_dir;           // --models-dir
+  std::string idle_unload;          // --model-idle-unload DURATION
+  double memory_gib = 0;            // --models-memory-gib
 };
 
 // --kv-disk-gib and --kv-disk-dir (registered by add_model_flags); applying them also gives a

@@ -173,13 +173,24 @@ std::string completion_usage_chunk_json(std::string_view id, std::int64_t create
   return json::serialize(o);
 }
 
-std::string model_json(const ModelInfoOut& m) {
-  return json::serialize(json::object{{"id", m.id}, {"object", "model"}, {"created", m.created}, {"owned_by", m.owned_by}});
+namespace {
+
+json::object model_object(const ModelInfoOut& m) {
+  json::object o{{"id", m.id}, {"object", "model"}, {"created", m.created}, {"owned_by", m.owned_by}};
+  if (m.size_bytes >= 0) o["size_bytes"] = m.size_bytes;
+  if (m.loaded) o["loaded"] = *m.loaded;
+  if (!m.state.empty()) o["state"] = m.state;
+  if (m.pinned) o["pinned"] = *m.pinned;
+  return o;
 }
+
+}  // namespace
+
+std::string model_json(const ModelInfoOut& m) { return json::serialize(model_object(m)); }
 
 std::string model_list_json(const std::vector<ModelInfoOut>& models) {
   json::array data;
-  for (const auto& m : models) data.push_back(json::object{{"id", m.id}, {"object", "model"}, {"created", m.created}, {"owned_by", m.owned_by}});
+  for (const auto& m : models) data.push_back(model_object(m));
   return json::serialize(json::object{{"object", "list"}, {"data", std::move(data)}});
 }
 

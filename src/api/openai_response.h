@@ -77,6 +77,11 @@ struct ModelInfoOut {
   std::string id;
   std::int64_t created = 0;
   std::string owned_by = "parley";
+  // Parley's fields beside OpenAI's (models loaded on demand, docs/api.md): written when set.
+  std::int64_t size_bytes = -1;  // the model file's size (-1: not written)
+  std::optional<bool> loaded;    // whether its weights are in memory now
+  std::string state;             // unloaded, loading, loaded, unloading, failed ("": not written)
+  std::optional<bool> pinned;
 };
 
 // {"error":{"message":...,"type":...,"param":...,"code":...}}; empty param/code become null.

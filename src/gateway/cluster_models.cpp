@@ -60,6 +60,20 @@ std::vector<std::unique_ptr<ServedModel>> ClusterModels::take_new_models() {
   return out;
 }
 
+std::vector<std::string> ClusterModels::add_new_models(ModelCatalog& catalog) {
+  std::vector<std::string> added;
+  for (std::unique_ptr<ServedModel>& m : take_new_models()) {
+    const std::string id = m->id();
+    if (Status st = catalog.add(std::shared_ptr<ServedModel>(std::move(m))); !st.ok()) {
+      log_warn("model '{}': {}", id, st.message());
+      continue;
+    }
+    log_info("model '{}' is served from now on (it appeared on a worker after this gateway started)", id);
+    added.push_back(id);
+  }
+  return added;
+}
+
 bool ClusterModels::ready() const {
   std::lock_guard<std::mutex> lock(mu_);
   for (const ClusterModel& m : registry_->models()) {

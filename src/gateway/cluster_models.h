@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "gateway/model_catalog.h"
 #include "gateway/router_config.h"
 #include "gateway/served_model.h"
 #include "obs/metrics.h"
@@ -37,6 +38,9 @@ class ClusterModels {
   // ServedModels for the models some ready worker serves that were not taken yet. A model whose
   // vocabulary cannot be fetched now is tried again at the next call.
   std::vector<std::unique_ptr<ServedModel>> take_new_models();
+  // take_new_models() into `catalog` (a serving Gateway's): a model that first appears on a worker
+  // after the gateway started is served from then on. Returns the ids added.
+  std::vector<std::string> add_new_models(ModelCatalog& catalog);
   // Whether some ready worker serves one of the models taken (the gateway's /ready).
   bool ready() const;
   // Router metrics in `registry` (the gateway's) from now on; once.

@@ -117,8 +117,8 @@ struct ConversationApi::Call {
   }
 };
 
-ConversationApi::ConversationApi(store::Store& store, const std::vector<std::unique_ptr<ServedModel>>& models,
-                                 GatewayMetrics& metrics, ConversationApiOptions options)
+ConversationApi::ConversationApi(store::Store& store, const ModelCatalog& models, GatewayMetrics& metrics,
+                                 ConversationApiOptions options)
     : models_(models),
       metrics_(metrics),
       options_(std::move(options)),
@@ -394,10 +394,7 @@ void ConversationApi::export_conversation(Call& call) {
 // ---- replies ----------------------------------------------------------------------------------
 
 const ServedModel* ConversationApi::find_model(std::string_view id) const {
-  for (const auto& m : models_) {
-    if (m->id() == id) return m.get();
-  }
-  return nullptr;
+  return models_.find_or_refresh(id);
 }
 
 Result<const ServedModel*> ConversationApi::choose_model(const std::string& requested,
@@ -414,8 +411,8 @@ Result<const ServedModel*> ConversationApi::choose_model(const std::string& requ
   if (const std::optional<std::string> last = path_model(path)) {
     if (const ServedModel* m = find_model(*last)) return m;
   }
-  if (models_.empty()) return unavailable_error("No model is loaded.");
-  return models_.front().get();
+  if (const ServedModel* first = models_.first()) return first;
+  return unavailable_error("No model is loaded.");
 }
 
 namespace {

@@ -49,6 +49,7 @@
 #include "auth/rate_limiter.h"
 #include "gateway/conversation_reply.h"
 #include "gateway/gateway_metrics.h"
+#include "gateway/model_catalog.h"
 #include "gateway/moderation.h"
 #include "gateway/principal.h"
 #include "gateway/route_table.h"
@@ -80,7 +81,7 @@ struct ConversationApiOptions {
 
 class ConversationApi {
  public:
-  ConversationApi(store::Store& store, const std::vector<std::unique_ptr<ServedModel>>& models, GatewayMetrics& metrics,
+  ConversationApi(store::Store& store, const ModelCatalog& models, GatewayMetrics& metrics,
                   ConversationApiOptions options = {});
   ~ConversationApi();
   ConversationApi(const ConversationApi&) = delete;
@@ -134,7 +135,7 @@ class ConversationApi {
   // JSON (or a body with its own `headers`: Content-Type and X-Request-Id included), and the log line.
   void reply(Call& call, int status, std::string body, HttpHeaders headers = {});
 
-  const std::vector<std::unique_ptr<ServedModel>>& models_;
+  const ModelCatalog& models_;
   GatewayMetrics& metrics_;
   ConversationApiOptions options_;
   std::shared_ptr<ConversationContext> context_;

@@ -53,10 +53,10 @@ Principal local_principal() {
 // context times the longest token, and JSON escapes take at most 6 bytes per byte ("\u0001"); 1 MiB
 // more for everything else (sampling fields, logit_bias). Anything larger is refused from its head
 // (413) instead of being read, parsed and copied only to be refused as too long.
-std::size_t generation_body_bytes_max(const std::vector<std::unique_ptr<ServedModel>>& models) {
+std::size_t generation_body_bytes_max(const std::vector<const ServedModel*>& models) {
   if (models.empty()) return std::numeric_limits<std::size_t>::max();
   std::size_t most = 0;
-  for (const auto& m : models) {
+  for (const ServedModel* m : models) {
     most = std::max(most, 6 * static_cast<std::size_t>(m->n_ctx()) * m->tokenizer().max_token_bytes());
   }
   return most + (std::size_t{1} << 20);
@@ -66,9 +66,9 @@ std::size_t generation_body_bytes_max(const std::vector<std::unique_ptr<ServedMo
 
 Gateway::Gateway(std::vector<std::unique_ptr<ServedModel>> models, const GatewayOptions& options,
                  std::unique_ptr<Accounts> accounts)
-    : accounts_(std::move(accounts)), models_(std::move(models)), options_(options), metrics_(registry_) {
+    : accounts_(std::move(accounts)), catalog_(std::move(models)), options_(options), metrics_(registry_) {
   add_process_metrics(registry_);  // RSS, open descriptors, threads (obs/process_metrics.h)
-  for (const auto& m : models_) metrics_.watch_engine(m->id(), m->engine());
+  catalog_.on_add([this](const ServedModel& m) { metrics_.watch_engine(m.id(), m.engine()); });
   if (accounts_) {
     watch_shared_state(registry_, *accounts_);
     store_health_ = std::make_unique<StoreHealth>(registry_, accounts_->store(), accounts_->request_pool());
@@ -97,7 +97,7 @@ Gateway::Gateway(std::vector<std::unique_ptr<ServedModel>> models, const Gateway
     o.usage = &accounts_->usage();
     o.limiter = &accounts_->limiter();  // share links' public reads, per address
     o.moderation = moderation_.get();
-    conversations_ = std::make_unique<ConversationApi>(accounts_->store(), models_, metrics_, std::move(o));
+    conversations_ = std::make_unique<ConversationApi>(accounts_->store(), catalog_, metrics_, std::move(o));
   }
   host_policy_.local_mode = !accounts_ || accounts_->mode() == AuthMode::kNone;
   host_policy_.allowed_hosts = options_.allowed_hosts;
@@ -110,12 +110,12 @@ Gateway::~Gateway() {
   moderation_->stop_guard();
   if (accounts_) accounts_->stop_pools();  // queued requests use the models
   conversations_.reset();                  // stops replies in flight and saves them
-  models_.clear();                         // engines end their requests, which record usage
+  catalog_.clear();                        // engines end their requests, which record usage
   if (accounts_) accounts_->usage().count_cost(nullptr);  // the registry goes before the accounts
 }
 
 void Gateway::add_routes() {
-  const std::size_t generation_body = generation_body_bytes_max(models_);
+  const std::size_t generation_body = generation_body_bytes_max(catalog_.list());
   routes_.add({.method = "GET",
                .pattern = "/health",
                .name = "health",
@@ -172,7 +172,8 @@ void Gateway::add_routes() {
                .traced = true,
                .handler = [this](RouteCall& c) { completions(c); }});
   add_moderation_routes();
-  add_ui_model_routes(routes_, models_);
+  add_ui_model_routes(routes_, catalog_);
+  add_admin_model_routes(routes_, catalog_);
   if (accounts_) accounts_->api().add_routes(routes_);
   if (conversations_) conversations_->add_routes(routes_);
   // Last: the UI takes only what no route above matched, and never a path of the API.
@@ -190,10 +191,7 @@ UsageRecorder& Gateway::usage_recorder() {
 }
 
 const ServedModel* Gateway::find_model(std::string_view id) const {
-  for (const auto& m : models_) {
-    if (m->id() == id) return m.get();
-  }
-  return nullptr;
+  return catalog_.find(id);
 }
 
 // ---- admission -----------------------------------------------------------------------------------
@@ -331,7 +329,7 @@ void Gateway::probe(RouteCall& c, bool ready) const {
     c.responder->respond(503, json_headers(c.request_id), R"({"status":"shutting down"})");
     return;
   }
-  const bool up = !models_.empty();
+  const bool up = !catalog_.empty();
   c.responder->respond(up ? 200 : 503, json_headers(c.request_id),
                        up ? std::string(R"({"status":"ready"})") : std::string(R"({"status":"no model loaded"})"));
 }

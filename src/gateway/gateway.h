@@ -38,12 +38,14 @@
 #include <vector>
 
 #include "api/openai_request.h"
+#include "api/openai_response.h"
 #include "base/result.h"
 #include "gateway/accounts.h"
 #include "gateway/conversation_api.h"
 #include "gateway/gateway_metrics.h"
 #include "gateway/generation.h"
 #include "gateway/generation_params.h"
+#include "gateway/model_catalog.h"
 #include "gateway/moderation.h"
 #include "gateway/principal.h"
 #include "gateway/request_guard.h"
@@ -98,7 +100,9 @@ class Gateway {
 
   MetricsRegistry& metrics_registry() { return registry_; }
   Moderation& moderation() { return *moderation_; }
-  const std::vector<std::unique_ptr<ServedModel>>& models() const { return models_; }
+  // The models served now (the catalog may change while serving: gateway/model_catalog.h).
+  std::vector<const ServedModel*> models() const { return catalog_.list(); }
+  ModelCatalog& catalog() { return catalog_; }
 
   // Graceful shutdown has begun (SIGTERM): /ready answers 503 so that a load balancer stops
   // sending work; requests in flight carry on. Irreversible.
@@ -140,6 +144,8 @@ class Gateway {
   void start_job(JobSpec spec, const Principal& who, std::int64_t tokens_upper_bound, const ServedModel& m,
                  std::vector<ChoiceInput> choices, const std::shared_ptr<HttpResponder>& responder);
   void list_models(const std::string& request_id, HttpResponder& responder) const;
+  // /v1/models' entry: OpenAI's fields, and Parley's (size, loaded) for a model loaded on demand.
+  ModelInfoOut model_info(const ServedModel& m) const;
   void probe(RouteCall& call, bool ready) const;
   void reply_error(HttpResponder& responder, const std::string& request_id, const Status& st, const std::string& model,
                    const std::string& endpoint);
@@ -148,7 +154,7 @@ class Gateway {
   // whose usage is then recorded (the destructor stops the request pool before either goes).
   std::unique_ptr<Accounts> accounts_;
   NullUsageRecorder null_usage_;
-  std::vector<std::unique_ptr<ServedModel>> models_;
+  ModelCatalog catalog_;
   GatewayOptions options_;
   MetricsRegistry registry_;
   GatewayMetrics metrics_;

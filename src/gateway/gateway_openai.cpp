@@ -79,8 +79,8 @@ void Gateway::reply_error(HttpResponder& responder, const std::string& request_i
 
 void Gateway::get_model(RouteCall& c) {
   const std::string id(c.param("id"));
-  if (const ServedModel* m = find_model(id)) {
-    c.responder->respond(200, json_headers(c.request_id), model_json({m->id(), m->created(), "parley"}));
+  if (const ServedModel* m = catalog_.find_or_refresh(id)) {
+    c.responder->respond(200, json_headers(c.request_id), model_json(model_info(*m)));
   } else {
     reply_error(*c.responder, c.request_id, model_not_found_error(id), id, "models");
   }
@@ -100,9 +100,20 @@ void Gateway::start_job(JobSpec spec, const Principal& who, std::int64_t tokens_
   if (Status st = job->start(std::move(choices)); !st.ok()) reply_error(*responder, request_id, st, model, endpoint);
 }
 
+ModelInfoOut Gateway::model_info(const ServedModel& m) const {
+  ModelInfoOut out{.id = m.id(), .created = m.created()};
+  if (const std::optional<ModelStatus> s = catalog_.status(m.id())) {
+    out.size_bytes = s->size_bytes;
+    out.loaded = s->loaded;
+    out.state = s->state;
+    out.pinned = s->pinned;
+  }
+  return out;
+}
+
 void Gateway::list_models(const std::string& request_id, HttpResponder& responder) const {
   std::vector<ModelInfoOut> out;
-  for (const auto& m : models_) out.push_back({m->id(), m->created(), "parley"});
+  for (const ServedModel* m : catalog_.list()) out.push_back(model_info(*m));
   responder.respond(200, json_headers(request_id), model_list_json(out));
 }
 
@@ -128,9 +139,10 @@ void Gateway::chat_completions(RouteCall& call) {
   if (Status st = check_cache_shared(who, r.cache_shared); !st.ok()) {
     return reply_error(*responder, request_id, st, r.model, "chat");
   }
-  const ServedModel* m = find_model(r.model);
+  const ServedModel* m = catalog_.find_or_refresh(r.model);
   if (m == nullptr) {
-    return reply_error(*responder, request_id, model_not_found_error(r.model), r.model, "chat");
+    return reply_error(*responder, request_id, catalog_.miss_reason(r.model).value_or(model_not_found_error(r.model)),
+                       r.model, "chat");
   }
   // Messages (and tools) go to the chat template as the JSON the client sent, normalised.
   chat::ChatInput input;
@@ -229,9 +241,10 @@ void Gateway::completions(RouteCall& call) {
   if (Status st = check_cache_shared(who, r.cache_shared); !st.ok()) {
     return reply_error(*responder, request_id, st, r.model, "completions");
   }
-  const ServedModel* m = find_model(r.model);
+  const ServedModel* m = catalog_.find_or_refresh(r.model);
   if (m == nullptr) {
-    return reply_error(*responder, request_id, model_not_found_error(r.model), r.model, "completions");
+    return reply_error(*responder, request_id, catalog_.miss_reason(r.model).value_or(model_not_found_error(r.model)),
+                       r.model, "completions");
   }
   if (r.max_tokens < 1) {
     // (OpenAI's max_tokens 0 with echo returns prompt logprobs, which Parley does not compute.)

@@ -15,6 +15,7 @@
 
 #include "auth/csrf.h"
 #include "gateway/moderation_config.h"
+#include "gateway/on_demand_config_toml.h"
 #include "gateway/router_config_toml.h"
 #include "obs/otlp_exporter.h"
 #include "store/email.h"
@@ -367,9 +368,14 @@ Status parse_document(const toml::table& doc, const std::string& base_dir, std::
   const toml::node* router = top.node("router");
   const toml::node* moderation = top.node("moderation");
   const toml::node* tracing = top.node("tracing");
+  const toml::node* on_demand = top.node("on_demand");
   RETURN_IF_ERROR(
       top.finish("[server], [engine], [limits], [[models]], [store], [auth], [prices], [priority], [cluster], [redis], "
-                 "[router], [moderation], [tracing]"));
+                 "[router], [moderation], [tracing], [on_demand]"));
+  if (on_demand != nullptr) {
+    ASSIGN_OR_RETURN(const toml::table* t, table_at(*on_demand, "on_demand", source));
+    RETURN_IF_ERROR(parse_on_demand_config(*t, source, base_dir, &c->on_demand));
+  }
   if (moderation != nullptr)
     RETURN_IF_ERROR(read_moderation_config(*moderation, source, &c->gateway.moderation, &c->gateway.guard));
 

@@ -16,6 +16,7 @@
 //   [cluster]  token_file: the shared cluster token of the internal API (`parley worker`)
 //   [router]   policy, workers, health and ejection settings of `parley gateway` (gateway/router_config.h)
 //   [tracing]  otlp_endpoint, service_name, sample_ratio
+//   [on_demand] dir, idle_unload, memory_gib, load_timeout, max_waiters, rescan, pin_model_files
 //
 // Unknown sections and keys, wrong types and out-of-range values are errors naming the key and
 // its line: a typo in a config file must not silently fall back to a default.
@@ -29,6 +30,7 @@
 #include "base/status.h"
 #include "gateway/accounts_config.h"
 #include "gateway/gateway.h"
+#include "gateway/on_demand_config.h"
 #include "gateway/router_config.h"
 #include "gateway/served_model.h"
 #include "net/http_server.h"
@@ -57,10 +59,11 @@ struct ServeConfig {
   ServedModelOptions model_defaults;       // [engine]: the base of every model entry
   std::vector<ServedModelOptions> models;  // empty: serve the built-in demo model
   GatewayOptions gateway;
-  AccountsConfig accounts;  // [store], [auth], account limits, [prices]
-  ClusterConfig cluster;    // [cluster]
-  RouterConfig router;      // [router]
-  TracingConfig tracing;    // [tracing]
+  AccountsConfig accounts;   // [store], [auth], account limits, [prices]
+  ClusterConfig cluster;     // [cluster]
+  RouterConfig router;       // [router]
+  TracingConfig tracing;     // [tracing]
+  OnDemandConfig on_demand;  // [on_demand]: models loaded on demand (gateway/on_demand_config.h)
 };
 
 inline constexpr std::size_t kMaxConfigFileBytes = 1 << 20;

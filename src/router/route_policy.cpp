@@ -1,5 +1,6 @@
 #include "router/route_policy.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "base/rng.h"
@@ -37,6 +38,12 @@ std::vector<std::uint64_t> prefix_block_hashes(std::span<const TokenId> prompt, 
     out.push_back(h);
   }
   return out;
+}
+
+std::vector<RouteCandidate> prefer_loaded(std::vector<RouteCandidate> candidates) {
+  const bool any = std::any_of(candidates.begin(), candidates.end(), [](const RouteCandidate& c) { return c.loaded; });
+  if (any) std::erase_if(candidates, [](const RouteCandidate& c) { return !c.loaded; });
+  return candidates;
 }
 
 Result<std::unique_ptr<RoutePolicy>> make_route_policy(std::string_view name, const RoutePolicyOptions& options) {

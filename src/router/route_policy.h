@@ -32,7 +32,13 @@ struct RouteCandidate {
   // Its load: requests waiting or running there (the larger of its last stats and what this
   // router has in flight to it), plus its KV cache usage (0..1) to break ties.
   double load = 0;
+  // Whether the worker has the model's weights loaded (a worker with --models-dir may not).
+  bool loaded = true;
 };
+
+// The candidates to choose among: those that have the model loaded, when there are any (a load
+// takes seconds to minutes); else all of them (one will load it). Keeps the order.
+std::vector<RouteCandidate> prefer_loaded(std::vector<RouteCandidate> candidates);
 
 // The prompt's prefix blocks: hash i covers tokens [0, 16 (i+1)) and the cache scope (chained:
 // each hash mixes the previous one), so equal hashes mean an equal prefix in the same scope,

@@ -101,7 +101,7 @@ Status Router::attempt(const std::shared_ptr<Call>& call) {
       if (call->tried.size() >= static_cast<std::size_t>(options_.max_tries)) return call->last_error;
       tried = call->tried;
     }
-    const std::vector<RouteCandidate> candidates = workers_->candidates(options_.model, tried);
+    const std::vector<RouteCandidate> candidates = prefer_loaded(workers_->candidates(options_.model, tried));
     const std::shared_ptr<RouterMetrics> m = metrics();
     if (candidates.empty()) {
       if (!tried.empty()) {

@@ -267,8 +267,11 @@ Result<EngineEvent> parse_worker_event(std::string_view name, std::string_view d
 std::string models_to_json(const std::vector<WorkerModelInfo>& models) {
   json::array a;
   for (const WorkerModelInfo& m : models) {
-    a.emplace_back(json::object{
-        {"id", m.id}, {"n_ctx", m.n_ctx}, {"created", m.created}, {"demo", m.demo}, {"vocab_digest", m.vocab_digest}});
+    json::object o{
+        {"id", m.id}, {"n_ctx", m.n_ctx}, {"created", m.created}, {"demo", m.demo}, {"vocab_digest", m.vocab_digest}};
+    o["loaded"] = m.loaded;
+    if (m.size_bytes >= 0) o["size_bytes"] = m.size_bytes;
+    a.emplace_back(std::move(o));
   }
   return json::serialize(json::object{{"models", std::move(a)}});
 }
@@ -292,6 +295,8 @@ Result<std::vector<WorkerModelInfo>> parse_models(std::string_view body, const W
     RETURN_IF_ERROR(r.get_int("created", 0, kI64Max, &info.created));
     RETURN_IF_ERROR(r.get_bool("demo", &info.demo));
     RETURN_IF_ERROR(r.get_string("vocab_digest", 128, &info.vocab_digest));
+    RETURN_IF_ERROR(r.get_bool("loaded", &info.loaded));
+    RETURN_IF_ERROR(r.get_int("size_bytes", -1, kI64Max, &info.size_bytes));
     RETURN_IF_ERROR(r.finish());
     out.push_back(std::move(info));
   }

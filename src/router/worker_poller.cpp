@@ -294,8 +294,13 @@ void WorkerRegistry::apply_probe(WorkerId id, Probe p) {
     if (p.stats->prefix_blocks) w->blocks_seq = p.stats->prefix_blocks->seq;
     for (auto& [mid, st] : p.stats->models) {
       const auto m = w->models.find(mid);
-      if (m == w->models.end()) continue;
+      if (m == w->models.end()) {
+        w->polls_since_models = 1 << 20;  // a model new to this list: fetch the list at the next poll
+        continue;
+      }
       m->second.stats = st;
+      // A model loaded on demand has a KV pool only while loaded.
+      if (m->second.on_demand) m->second.loaded = st.kv_blocks_total > 0;
       if (m->second.client) m->second.client->set_stats(st);
     }
   }

@@ -85,6 +85,10 @@ struct WorkerModelInfo {
   std::int64_t created = 0;  // unix seconds
   bool demo = false;
   std::string vocab_digest;  // identifies the vocabulary (hex), so that a router can check workers agree
+  // Models loaded on demand (`parley worker --models-dir`): whether its weights are in memory now
+  // (a router prefers a worker that has them), and its file's size (-1: not said).
+  bool loaded = true;
+  std::int64_t size_bytes = -1;
   friend bool operator==(const WorkerModelInfo&, const WorkerModelInfo&) = default;
 };
 std::string models_to_json(const std::vector<WorkerModelInfo>& models);

@@ -116,7 +116,7 @@ std::vector<RouteCandidate> WorkerRegistry::candidates(const std::string& model,
     const double queued = static_cast<double>(s.waiting + s.running);
     const double kv =
         s.kv_blocks_total > 0 ? static_cast<double>(s.kv_blocks_used) / static_cast<double>(s.kv_blocks_total) : 0.0;
-    out.push_back({id, std::max(queued, static_cast<double>(w->in_flight)) + std::min(kv, 0.999)});
+    out.push_back({id, std::max(queued, static_cast<double>(w->in_flight)) + std::min(kv, 0.999), m->second.loaded});
   }
   return out;
 }
@@ -213,6 +213,8 @@ void WorkerRegistry::update_models(Worker& w, const std::vector<WorkerModelInfo>
                info.id, info.vocab_digest, it->second.vocab_digest, it->second.source_url);
     }
     m.usable = usable;
+    m.loaded = info.loaded;
+    m.on_demand = info.size_bytes >= 0;
     next.emplace(info.id, std::move(m));
   }
   w.models = std::move(next);

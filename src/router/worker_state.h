@@ -22,6 +22,8 @@ struct WorkerRegistry::Worker {
   struct Model {
     std::string digest;
     bool usable = false;
+    bool loaded = true;      // its weights are in memory (a worker loading models on demand says)
+    bool on_demand = false;  // the worker loads it on demand: its stats tell whether it is loaded
     EngineStats stats;
     std::shared_ptr<RemoteEngineClient> client;
   };

@@ -112,10 +112,7 @@ void WorkerService::run_generate(const HttpRequest& request, const std::shared_p
   Result<WorkerGenerate> parsed = parse_generate_request(request.body, options_.limits);
   if (!parsed.ok()) return respond_error(*responder, parsed.status());
   WorkerGenerate& w = *parsed;
-  WorkerModel* model = nullptr;
-  for (const auto& m : models_) {
-    if (m->id() == w.model) model = m.get();
-  }
+  WorkerModel* model = find_model(w.model);
   if (model == nullptr) return respond_error(*responder, not_found_error("no model '{}' on this worker", w.model));
   if (w.request.prompt.size() >= static_cast<std::size_t>(model->n_ctx())) {
     return respond_error(*responder, invalid_argument_error("the prompt has {} tokens; the model's context is {}",

@@ -47,6 +47,18 @@ Result<std::unique_ptr<WorkerModel>> WorkerModel::with_engine(const std::string&
   return m;
 }
 
+Result<std::unique_ptr<WorkerModel>> WorkerModel::with_shared_engine(WorkerModelInfo info,
+                                                                     std::shared_ptr<const GgufFile> file,
+                                                                     std::shared_ptr<EngineClient> engine) {
+  std::unique_ptr<WorkerModel> m(new WorkerModel());
+  m->info_ = std::move(info);
+  m->file_ = std::move(file);
+  RETURN_IF_ERROR(m->init_vocabulary());
+  m->shared_engine_ = std::move(engine);
+  m->engine_ = m->shared_engine_.get();
+  return m;
+}
+
 Result<std::unique_ptr<WorkerModel>> WorkerModel::load(const WorkerModelOptions& o) {
   std::unique_ptr<WorkerModel> m(new WorkerModel());
   m->info_.id = o.id.empty() ? std::filesystem::path(o.path).stem().string() : o.id;

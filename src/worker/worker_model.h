@@ -35,6 +35,11 @@ class WorkerModel {
   static Result<std::unique_ptr<WorkerModel>> with_engine(const std::string& id, std::int32_t n_ctx,
                                                           std::shared_ptr<const GgufFile> file,
                                                           std::unique_ptr<EngineClient> engine);
+  // The vocabulary of `file` over a shared engine (a ModelPool slot: `--models-dir`); `info`'s id,
+  // n_ctx, created and demo are kept, its digest is computed.
+  static Result<std::unique_ptr<WorkerModel>> with_shared_engine(WorkerModelInfo info,
+                                                                 std::shared_ptr<const GgufFile> file,
+                                                                 std::shared_ptr<EngineClient> engine);
 
   const WorkerModelInfo& info() const { return info_; }
   const std::string& id() const { return info_.id; }
@@ -53,6 +58,7 @@ class WorkerModel {
   std::vector<std::byte> vocab_gguf_;
   // Who runs it: a local model, or (tests) any engine. Last: stopped first.
   std::unique_ptr<EngineClient> other_engine_;
+  std::shared_ptr<EngineClient> shared_engine_;
   std::unique_ptr<LocalModel> local_;
   EngineClient* engine_ = nullptr;
 

@@ -56,6 +56,12 @@ WorkerService::WorkerService(WorkerOptions options)
 
 WorkerService::~WorkerService() {
   pool_.reset();  // finishes the queued work while the models still exist
+  std::vector<std::shared_ptr<void>> owners;
+  {
+    std::lock_guard<std::mutex> lock(models_mu_);
+    owners.swap(owners_);
+  }
+  while (!owners.empty()) owners.pop_back();  // engines stop while the models still exist
 }
 
 Status WorkerService::load(const std::vector<WorkerModelOptions>& models) {
@@ -73,21 +79,59 @@ Status WorkerService::load(const std::vector<WorkerModelOptions>& models) {
 
 void WorkerService::add_models(std::vector<std::unique_ptr<WorkerModel>> models) {
   CHECK(!loaded_.load());
-  models_ = std::move(models);
-  for (const auto& m : models_) engine_metrics_.watch(m->id(), m->engine());
+  for (auto& m : models) CHECK(add_model(std::shared_ptr<WorkerModel>(std::move(m))).ok());
   loaded_.store(true);
+}
+
+Status WorkerService::add_model(std::shared_ptr<WorkerModel> model) {
+  {
+    std::lock_guard<std::mutex> lock(models_mu_);
+    for (const auto& m : models_) {
+      if (m->id() == model->id()) return Status(ErrorCode::kAlreadyExists, fmt::format("model '{}' exists", m->id()));
+    }
+    models_.push_back(model);
+  }
+  engine_metrics_.watch(model->id(), model->engine());
+  return {};
+}
+
+void WorkerService::retire_model(const std::string& id) {
+  std::lock_guard<std::mutex> lock(models_mu_);
+  for (auto it = models_.begin(); it != models_.end(); ++it) {
+    if ((*it)->id() == id) {
+      retired_.push_back(std::move(*it));
+      models_.erase(it);
+      return;
+    }
+  }
+}
+
+void WorkerService::set_model_status(std::function<void(WorkerModelInfo*)> fill) {
+  std::lock_guard<std::mutex> lock(models_mu_);
+  status_ = std::move(fill);
+}
+
+void WorkerService::hold(std::shared_ptr<void> owner) {
+  std::lock_guard<std::mutex> lock(models_mu_);
+  owners_.push_back(std::move(owner));
+}
+
+std::vector<std::shared_ptr<WorkerModel>> WorkerService::model_list() const {
+  std::lock_guard<std::mutex> lock(models_mu_);
+  return models_;
 }
 
 std::size_t WorkerService::max_body_bytes() const {
   std::size_t n_ctx = 0;
-  for (const auto& m : models_) n_ctx = std::max(n_ctx, static_cast<std::size_t>(m->n_ctx()));
+  for (const auto& m : model_list()) n_ctx = std::max(n_ctx, static_cast<std::size_t>(m->n_ctx()));
   if (n_ctx == 0) n_ctx = options_.limits.max_prompt_tokens;
   // A token id is at most 11 bytes of JSON with its comma; stop ids, bias and names are small.
   return n_ctx * 12 + options_.limits.max_grammar_bytes + (std::size_t{1} << 20);
 }
 
-const WorkerModel* WorkerService::find_model(std::string_view id) const {
+WorkerModel* WorkerService::find_model(std::string_view id) const {
   if (!loaded_.load()) return nullptr;
+  std::lock_guard<std::mutex> lock(models_mu_);
   for (const auto& m : models_) {
     if (m->id() == id) return m.get();
   }
@@ -150,7 +194,15 @@ void WorkerService::dispatch(HttpRequest request, const std::shared_ptr<HttpResp
   if (!loaded_.load()) return respond_error(*responder, unavailable_error("the models are loading"));
   if (p == "/internal/v1/models") {
     std::vector<WorkerModelInfo> infos;
-    for (const auto& model : models_) infos.push_back(model->info());
+    std::function<void(WorkerModelInfo*)> fill;
+    {
+      std::lock_guard<std::mutex> lock(models_mu_);
+      fill = status_;
+    }
+    for (const auto& model : model_list()) {
+      infos.push_back(model->info());
+      if (fill) fill(&infos.back());
+    }
     return responder->respond(200, kJson, models_to_json(infos));
   }
   if (const std::optional<std::string_view> id = vocab_model_id(p)) {
@@ -167,7 +219,7 @@ void WorkerService::stats(std::string_view query, HttpResponder& responder) cons
   WorkerStats s;
   s.draining = draining_.load();
   if (loaded_.load()) {
-    for (const auto& m : models_) s.models.emplace_back(m->id(), m->engine().stats());
+    for (const auto& m : model_list()) s.models.emplace_back(m->id(), m->engine().stats());
   }
   Result<QueryParams> params = parse_query(query);
   if (!params.ok()) return respond_error(responder, params.status());

@@ -30,6 +30,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -66,6 +67,15 @@ class WorkerService : public std::enable_shared_from_this<WorkerService> {
   Status load(const std::vector<WorkerModelOptions>& models);
   // Serves already loaded models (tests); ready at once.
   void add_models(std::vector<std::unique_ptr<WorkerModel>> models);
+  // Models that come and go while serving (`--models-dir`: worker/worker_model_dir.h). A retired
+  // model is no longer listed or served; it lives on until the service goes (requests hold it).
+  // kAlreadyExists for an id served already.
+  Status add_model(std::shared_ptr<WorkerModel> model);
+  void retire_model(const std::string& id);
+  // Fills in the models list's `loaded` and `size_bytes` (models loaded on demand).
+  void set_model_status(std::function<void(WorkerModelInfo*)> fill);
+  // Kept until the service goes, destroyed before the models (what runs their engines).
+  void hold(std::shared_ptr<void> owner);
 
   // HttpServer's handler.
   void handle(HttpRequest request, std::shared_ptr<HttpResponder> responder);
@@ -90,7 +100,8 @@ class WorkerService : public std::enable_shared_from_this<WorkerService> {
   void cancel(const std::string& request_id, HttpResponder& responder);
   // `?blocks_since=N` adds the prefix blocks taken since entry N of placements_ (PlacementLog).
   void stats(std::string_view query, HttpResponder& responder) const;
-  const WorkerModel* find_model(std::string_view id) const;
+  WorkerModel* find_model(std::string_view id) const;
+  std::vector<std::shared_ptr<WorkerModel>> model_list() const;
 
   // In-flight generate calls, by the caller's request id.
   // Reserved before submit (id 0 until it is known); a cancel that comes meanwhile is kept.
@@ -106,7 +117,11 @@ class WorkerService : public std::enable_shared_from_this<WorkerService> {
   friend class WorkerStreamSink;
 
   WorkerOptions options_;
-  std::vector<std::unique_ptr<WorkerModel>> models_;  // written before loaded_ is set, then read-only
+  mutable std::mutex models_mu_;  // models_, retired_, status_
+  std::vector<std::shared_ptr<WorkerModel>> models_;
+  std::vector<std::shared_ptr<WorkerModel>> retired_;
+  std::function<void(WorkerModelInfo*)> status_;
+  std::vector<std::shared_ptr<void>> owners_;
   std::atomic<bool> loaded_{false};
   std::atomic<bool> draining_{false};
   PlacementLog placements_;  // the prefix blocks of the requests taken, for gateways' affinity

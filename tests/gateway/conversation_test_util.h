@@ -82,7 +82,7 @@ class ConversationApiFixture : public ::testing::Test {
 
     auto model = make_model(write_model());
     ASSERT_TRUE(model.ok()) << model.status().to_string();
-    models_.push_back(std::move(*model));
+    ASSERT_TRUE(models_.add(std::shared_ptr<ServedModel>(std::move(*model))).ok());
     metrics_ = std::make_unique<GatewayMetrics>(registry_);
 
     ConversationApiOptions o;
@@ -147,7 +147,7 @@ class ConversationApiFixture : public ::testing::Test {
     return o;
   }
 
-  const ServedModel& model() const { return *models_.front(); }
+  const ServedModel& model() const { return *models_.first(); }
 
   HttpHeaders headers(std::string_view user, std::string_view content_type = "application/json") const {
     HttpHeaders h;
@@ -279,7 +279,7 @@ class ConversationApiFixture : public ::testing::Test {
   std::mutex usage_mutex_;
   std::vector<UsageCall> usage_;
   RecordingUsage recorder_{this};  // outlives the models and the API, which record into it
-  std::vector<std::unique_ptr<ServedModel>> models_;
+  ModelCatalog models_;
   MetricsRegistry registry_;
   std::unique_ptr<GatewayMetrics> metrics_;
   std::unique_ptr<ConversationApi> api_;

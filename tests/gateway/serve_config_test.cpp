@@ -212,6 +212,46 @@ kv_disk_dir = "/srv/kv"
   EXPECT_EQ(c->models[2].kv_disk_dir, "/srv/kv");
 }
 
+TEST(ServeConfig, OnDemandSection) {
+  Result<ServeConfig> c = parse(R"(
+[on_demand]
+dir = "models"
+idle_unload = "15m"
+memory_gib = 24
+load_timeout = 90
+max_waiters = 8
+rescan = "10s"
+pin_model_files = false
+)");
+  ASSERT_TRUE(c.ok()) << c.status().to_string();
+  const OnDemandConfig& o = c->on_demand;
+  EXPECT_EQ(o.dir, "/etc/parley/models");
+  EXPECT_EQ(o.idle_unload, std::chrono::minutes(15));
+  EXPECT_DOUBLE_EQ(o.memory_gib, 24);
+  EXPECT_EQ(o.load_timeout, std::chrono::seconds(90));
+  EXPECT_EQ(o.max_waiters, 8);
+  EXPECT_EQ(o.rescan, std::chrono::seconds(10));
+  EXPECT_FALSE(o.pin_model_files);
+  EXPECT_TRUE(o.enabled());
+  EXPECT_EQ(o.pool_options().memory_bytes, std::int64_t{24} << 30);
+  EXPECT_FALSE(parse("").value().on_demand.enabled());
+  for (const char* bad :
+       {"[on_demand]\nidle_unload = \"soon\"", "[on_demand]\nmemory_gib = -1", "[on_demand]\nmax_waiters = 0",
+        "[on_demand]\ndirectory = \"m\"", "[on_demand]\nload_timeout = 0"}) {
+    Result<ServeConfig> r = parse(bad);
+    EXPECT_FALSE(r.ok()) << bad;
+    if (!r.ok()) {
+      EXPECT_NE(r.status().message().find("on_demand"), std::string::npos) << r.status().message();
+    }
+  }
+  EXPECT_EQ(parse_duration("90s").value(), std::chrono::seconds(90));
+  EXPECT_EQ(parse_duration("2h").value(), std::chrono::hours(2));
+  EXPECT_EQ(parse_duration("250ms").value(), std::chrono::milliseconds(250));
+  EXPECT_EQ(parse_duration("0").value(), std::chrono::milliseconds(0));
+  EXPECT_FALSE(parse_duration("15 minutes").ok());
+  EXPECT_FALSE(parse_duration("-1s").ok());
+}
+
 TEST(ServeConfig, HostsOriginsAndBodyBudgets) {
   auto c = parse_serve_config(
       "[server]\nallowed_hosts = [\"chat.example.com\", \".corp.example\"]\n"

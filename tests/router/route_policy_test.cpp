@@ -118,6 +118,17 @@ TEST(Affinity, ForgetAndAbsentCandidates) {
   EXPECT_EQ(p.match_blocks({blocks}, 5), 0u);
 }
 
+TEST(PreferLoaded, WorkersWithTheModelLoadedComeFirstElseAll) {
+  const std::vector<RouteCandidate> mixed{{1, 0, false}, {2, 5, true}, {3, 0, false}, {4, 1, true}};
+  const std::vector<RouteCandidate> loaded = prefer_loaded(mixed);
+  ASSERT_EQ(loaded.size(), 2u);
+  EXPECT_EQ(loaded[0].worker, 2u);  // the least loaded worker without the model is passed over
+  EXPECT_EQ(loaded[1].worker, 4u);
+  const std::vector<RouteCandidate> none{{1, 0, false}, {3, 2, false}};
+  EXPECT_EQ(prefer_loaded(none).size(), 2u);  // nobody has it: any may load it
+  EXPECT_TRUE(prefer_loaded({}).empty());
+}
+
 TEST(MakeRoutePolicy, Names) {
   for (const char* n : {"affinity", "least_loaded", "round_robin"}) {
     auto p = make_route_policy(n);

@@ -285,11 +285,17 @@ TEST(WorkerProtocolTest, MalformedEventsAreRefused) {
 }
 
 TEST(WorkerProtocolTest, ModelsAndStatsRoundTrip) {
-  std::vector<WorkerModelInfo> models{{"a", 256, 1700000000, true, "abc123"}, {"b", 4096, 0, false, ""}};
+  std::vector<WorkerModelInfo> models{{"a", 256, 1700000000, true, "abc123"},
+                                      {"b", 4096, 0, false, "", /*loaded=*/false, /*size_bytes=*/123456}};
   auto back = parse_models(models_to_json(models));
   ASSERT_TRUE(back.ok()) << back.status().to_string();
   EXPECT_EQ(*back, models);
   EXPECT_FALSE(parse_models(R"({"models":[{"id":"","n_ctx":1}]})").ok());
+  // A worker that does not say (loads its models for good) has them loaded.
+  auto old = parse_models(R"({"models":[{"id":"x","n_ctx":8}]})");
+  ASSERT_TRUE(old.ok());
+  EXPECT_TRUE((*old)[0].loaded);
+  EXPECT_EQ((*old)[0].size_bytes, -1);
   EXPECT_FALSE(parse_models(R"({"models":[{"id":"x"}]})").ok());
 
   WorkerStats s;
