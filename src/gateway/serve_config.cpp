@@ -14,6 +14,7 @@
 #include <set>
 
 #include "auth/csrf.h"
+#include "gateway/conversations_config_toml.h"
 #include "gateway/moderation_config.h"
 #include "gateway/router_config_toml.h"
 #include "obs/otlp_exporter.h"
@@ -367,9 +368,14 @@ Status parse_document(const toml::table& doc, const std::string& base_dir, std::
   const toml::node* router = top.node("router");
   const toml::node* moderation = top.node("moderation");
   const toml::node* tracing = top.node("tracing");
+  const toml::node* conversations = top.node("conversations");
   RETURN_IF_ERROR(
       top.finish("[server], [engine], [limits], [[models]], [store], [auth], [prices], [priority], [cluster], [redis], "
-                 "[router], [moderation], [tracing]"));
+                 "[router], [moderation], [tracing], [conversations]"));
+  if (conversations != nullptr) {
+    ASSIGN_OR_RETURN(const toml::table* t, table_at(*conversations, "conversations", source));
+    RETURN_IF_ERROR(parse_conversations_config(*t, source, &c->gateway.checkpoints));
+  }
   if (moderation != nullptr)
     RETURN_IF_ERROR(read_moderation_config(*moderation, source, &c->gateway.moderation, &c->gateway.guard));
 
