@@ -34,7 +34,10 @@ function follow(response, state) {
           const event = /^event: (.*)$/m.exec(block)?.[1];
           const data = JSON.parse(/^data: (.*)$/m.exec(block)?.[1] ?? 'null');
           if (event === 'message') state.user = data.message;
-          else if (event === 'delta' && typeof data.content === 'string') state.text += data.content;
+          else if (event === 'delta' && typeof data.content === 'string') {
+            state.text += data.content;
+            state.at.push([state.text.length, performance.now()]);  // when each length was reached
+          }
           else if (event === 'done') state.done = data.message;
           else if (event === 'error') state.error = data;
         }
@@ -59,14 +62,14 @@ test('kill -9 during 50 streamed chats loses nothing acknowledged; streams are s
   const chats = [];
   for (let i = 0; i < kChats; ++i) {
     const conversation = await (await post('/api/conversations', {})).json();
-    const first = { text: '' };
+    const first = { text: '', at: [] };
     await follow(await post(`/api/conversations/${conversation.id}/messages`,
       { content: `Question ${i}`, max_tokens: 3, temperature: 0 }), first);
     assert.equal(first.done?.status, 'complete', JSON.stringify(first));
     const renamed = await fetch(`${server.baseURL}/api/conversations/${conversation.id}`,
       { method: 'PATCH', headers: json, body: JSON.stringify({ title: `chat ${i}` }) });
     assert.equal(renamed.status, 200);
-    chats.push({ id: conversation.id, first, stream: { text: '' } });
+    chats.push({ id: conversation.id, first, stream: { text: '', at: [] } });
   }
   // 50 long replies at once.
   const ended = chats.map(async (c, i) => {
@@ -79,6 +82,7 @@ test('kill -9 during 50 streamed chats loses nothing acknowledged; streams are s
   await waitFor(() => chats.every((c) => c.stream.text.length > 0 || c.stream.done), 'text on every stream');
   await new Promise((r) => setTimeout(r, 2500));
   const received = chats.map((c) => c.stream.text);
+  const killedAt = performance.now();
   await server.stop({ signal: 'SIGKILL', keep: true });
   await Promise.all(ended);
 
@@ -86,6 +90,7 @@ test('kill -9 during 50 streamed chats loses nothing acknowledged; streams are s
   let interrupted = 0;
   let completed = 0;
   const gaps = [];
+  const ages = [];  // ms between the client receiving the saved text and the kill
   for (const [i, c] of chats.entries()) {
     const tree = await (await fetch(`${server.baseURL}/api/conversations/${c.id}`)).json();
     assert.equal(tree.conversation.title, `chat ${i}`);  // the acknowledged rename
@@ -122,12 +127,16 @@ test('kill -9 during 50 streamed chats loses nothing acknowledged; streams are s
       `conversation ${c.id}: saved ${JSON.stringify(reply.content)} vs received ${JSON.stringify(got)}`);
     assert.ok(received[i].length > 0);
     gaps.push(got.length - reply.content.length);
+    const reached = c.stream.at.find(([n]) => n >= reply.content.length);
+    if (reached) ages.push(Math.max(0, killedAt - reached[1]));
     assert.equal(tree.current_leaf_id, reply.id);
     ++interrupted;
   }
   gaps.sort((a, b) => a - b);
+  ages.sort((a, b) => a - b);
   console.log(`# ${interrupted} interrupted, ${completed} completed; bytes received but not saved: ` +
-    `median ${gaps[Math.floor(gaps.length / 2)]}, max ${gaps.at(-1)}, min ${gaps[0]}`);
+    `median ${gaps[Math.floor(gaps.length / 2)]}, max ${gaps.at(-1)}, min ${gaps[0]}; age of the saved text ` +
+    `at the kill: median ${ages[Math.floor(ages.length / 2)]?.toFixed(0)} ms, max ${ages.at(-1)?.toFixed(0)} ms`);
   assert.ok(interrupted > 0, 'no stream was still running at the crash');
   // The server swept them once: a second restart finds nothing left streaming.
   const swept = server.logs.filter((l) => l.includes('replies_interrupted'));
