@@ -1,8 +1,8 @@
 // What checkpointing streamed replies costs the stream (issue 18, docs/reliability.md): the same
 // conversation-API load against `parley serve` (SQLite) with checkpoints every second (the
 // default), with checkpoints off, and with a checkpoint due at every token (the worst case: one
-// write per reply in flight at any time, coalesced), rounds alternated so that a loaded machine
-// hurts each alike. Reports generated tokens/s, time to first token and inter-token gaps.
+// write per reply in flight at any time, coalesced), rounds alternated (and the order rotated) so
+// that a loaded machine hurts each alike. Reports generated tokens/s, time to first token and inter-token gaps.
 //
 //   PARLEY_BIN=build/bin/parley node bench/conversation_checkpoint_bench.mjs [--rounds 3]
 //       [--concurrency 16] [--max-tokens 200]
@@ -71,13 +71,18 @@ try {
     writeFileSync(config, `[conversations]\ncheckpoint_interval_ms = ${v.interval}\nstale_stream_s = 60\n`);
     servers.push(await startServer(['--config', config, '--max-running', String(concurrency)]));
   }
-  const results = variants.map(() => ({ tokens: 0, seconds: 0, ttft: [], gaps: [] }));
+  const results = variants.map(() => ({ tokens: 0, seconds: 0, ttft: [], gaps: [], rates: [] }));
+  for (const server of servers) await stream(server.baseURL, -1);  // warm-up, not counted
   for (let round = 0; round < rounds; ++round) {
-    for (const [k, server] of servers.entries()) {
+    for (let j = 0; j < servers.length; ++j) {
+      const k = (round + j) % servers.length;  // each variant first as often as the others
+      const server = servers[k];
       const t0 = performance.now();
       const runs = await Promise.all(Array.from({ length: concurrency }, (_, i) => stream(server.baseURL, round * 1000 + i)));
       const res = results[k];
-      res.seconds += (performance.now() - t0) / 1000;
+      const seconds = (performance.now() - t0) / 1000;
+      res.seconds += seconds;
+      res.rates.push(runs.reduce((n, r) => n + r.tokens, 0) / seconds);
       for (const r of runs) {
         res.tokens += r.tokens;
         res.ttft.push(r.ttft);
@@ -86,9 +91,13 @@ try {
     }
   }
   console.log(`rounds ${rounds}, concurrency ${concurrency}, max_tokens ${maxTokens}`);
+  const off = results[variants.findIndex((v) => v.interval === 0)];
   for (const [k, v] of variants.entries()) {
     const r = results[k];
-    console.log(`${v.name.padEnd(30)} ${(r.tokens / r.seconds).toFixed(1).padStart(8)} tok/s  ` +
+    // Each round's rate over the same round's rate without checkpoints (run next to it in time).
+    const ratio = pct(r.rates.map((x, i) => x / off.rates[i]), 50);
+    console.log(`${v.name.padEnd(30)} ${(r.tokens / r.seconds).toFixed(1).padStart(8)} tok/s ` +
+      `(median per-round ratio to off ${ratio.toFixed(2)})  ` +
       `TTFT p50 ${pct(r.ttft, 50).toFixed(1)} ms  ITL p50 ${pct(r.gaps, 50).toFixed(2)} ms ` +
       `p99 ${pct(r.gaps, 99).toFixed(2)} ms`);
   }
