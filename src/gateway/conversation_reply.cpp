@@ -294,6 +294,11 @@ void ConversationReply::checkpoint_once(bool create, std::string text, std::stri
     m.status = store::MessageStatus::kStreaming;
     m.make_current = true;
     Result<store::Message> row = store.append_message(p_.principal.user_id, m);
+    if (row.ok()) {  // named now, not at the end: a reply a crash cuts short leaves a named chat
+      if (Result<store::Conversation> c = store.get_conversation(p_.principal.user_id, p_.conversation_id); c.ok()) {
+        name_if_untitled(std::move(*c));
+      }
+    }
     std::lock_guard<std::mutex> lock(ck_mutex_);
     if (row.ok()) {
       row_id_ = row->id;

@@ -107,6 +107,7 @@ TEST_F(ConversationCheckpointTest, TheReplyIsSavedStreamingThenComplete) {
   json::value t = tree(id);
   EXPECT_EQ(t.at("current_leaf_id"), mid.id.c_str());
   EXPECT_EQ(message(t, mid.id).at("status"), "streaming");
+  EXPECT_EQ(t.at("conversation").at("title"), "Hello");  // named when the reply's row was created
   engine_->release();
   client.join();
   ASSERT_EQ(s.status, 200) << s.body;
