@@ -68,6 +68,7 @@ json::object message_object(const MessageOut& m) {
   o["content"] = m.content;
   o["model"] = id_or_null(m.model);
   o["created_at"] = m.created_at;
+  o["status"] = m.status;
   if (!m.finish_reason.empty()) o["finish_reason"] = m.finish_reason;
   if (!m.error.empty()) o["error"] = m.error;
   if (!m.reasoning.empty()) o["reasoning"] = m.reasoning;

@@ -48,6 +48,8 @@ struct MessageOut {
   std::string content;
   std::string model;  // "" -> null
   std::int64_t created_at = 0;
+  // complete, streaming, stopped, filtered, error, interrupted (docs/api.md); always present
+  std::string status = "complete";
   std::string finish_reason;  // assistant messages: stop, length, stopped, cancelled, error; "" -> omitted
   std::string error;          // with finish_reason "error"; "" -> omitted
   std::string reasoning;      // assistant messages: the model's thinking; "" -> omitted

@@ -122,13 +122,17 @@ ConversationApi::ConversationApi(store::Store& store, const ModelCatalog& models
     : models_(models),
       metrics_(metrics),
       options_(std::move(options)),
-      context_(std::make_shared<ConversationContext>(store, options_.threads, options_.max_queued)),
-      shares_(store, {.limiter = options_.limiter, .shared_per_minute_ip = options_.shared_per_minute_ip}) {
+      context_(
+          std::make_shared<ConversationContext>(store, options_.threads, options_.max_queued, options_.checkpoints)),
+      shares_(store, {.limiter = options_.limiter, .shared_per_minute_ip = options_.shared_per_minute_ip}),
+      sweeper_(std::make_unique<ReplySweeper>(store, options_.checkpoints.stale_after)) {
   add_routes(routes_);
 }
 
 ConversationApi::~ConversationApi() {
-  // Replies in flight end as "stopped" and are saved; then the pool saves what is queued.
+  // Replies in flight end and are saved (`interrupted`: their users did not stop them); then the
+  // pool saves what is queued.
+  context_->shutting_down.store(true);
   context_->active.stop_all();
   if (!context_->active.wait_empty(options_.shutdown_grace)) {
     log_warn("conversation API: {} replies still generating at shutdown", context_->active.size());

@@ -52,6 +52,7 @@
 #include "gateway/model_catalog.h"
 #include "gateway/moderation.h"
 #include "gateway/principal.h"
+#include "gateway/reply_sweeper.h"
 #include "gateway/route_table.h"
 #include "gateway/served_model.h"
 #include "gateway/share_api.h"
@@ -77,6 +78,8 @@ struct ConversationApiOptions {
   // Moderation (gateway/moderation.h): the input rules on a sent message before it is saved, the
   // output filter on the reply (saved with finish_reason "content_filter" when it blocks).
   Moderation* moderation = nullptr;
+  // Streamed replies saved as they stream, and the sweep of those a crash left (docs/reliability.md).
+  ReplyCheckpointOptions checkpoints;
 };
 
 class ConversationApi {
@@ -141,6 +144,7 @@ class ConversationApi {
   std::shared_ptr<ConversationContext> context_;
   ShareApi shares_;
   RouteTable routes_;  // the same routes as in the gateway's table, for handle()
+  std::unique_ptr<ReplySweeper> sweeper_;  // replies a crash left `streaming` (docs/reliability.md)
 };
 
 }  // namespace parley

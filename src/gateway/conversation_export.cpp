@@ -41,6 +41,10 @@ std::string export_markdown(std::string_view title, const std::vector<store::Mes
     out += "\n\n";
     out += m.content;
     if (!m.content.empty() && m.content.back() != '\n') out += "\n";
+    // A reply that did not end normally says so (the JSON export has its `status`).
+    if (m.status == store::MessageStatus::kInterrupted || m.status == store::MessageStatus::kStreaming) {
+      out += "\n*(interrupted: this reply was cut short)*\n";
+    }
   }
   return out;
 }

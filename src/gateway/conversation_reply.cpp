@@ -130,6 +130,7 @@ MessageOut message_out(const store::Message& m) {
   o.content = m.content;
   o.model = m.model;
   o.created_at = unix_seconds(m.created_at);
+  o.status = std::string(store::message_status_name(m.status));
   if (m.role == store::MessageRole::kAssistant) {
     const ReplyMetadata meta = parse_reply_metadata(m.metadata);
     o.finish_reason = meta.finish_reason;
@@ -176,14 +177,43 @@ void ConversationReply::on_start() {
     p_.responder->write(
         format_sse_event(message_event_json(p_.conversation_id, message_out(*p_.user_message)), "message"));
   }
+  if (checkpoints_on()) {  // the row, `streaming`, before any text (off the engine thread)
+    {
+      std::lock_guard<std::mutex> lock(ck_mutex_);
+      writing_ = true;
+    }
+    post_writes();
+  }
 }
 
 bool ConversationReply::on_text(std::string_view text) {
-  return p_.responder->write(format_sse_event(delta_event_json(text), "delta"));
+  const bool sent = p_.responder->write(format_sse_event(delta_event_json(text), "delta"));
+  if (checkpoints_on()) {
+    bool post = false;
+    {
+      std::lock_guard<std::mutex> lock(ck_mutex_);
+      text_ += text;
+      dirty_ = true;
+      post = claim_writes_locked();
+    }
+    if (post) post_writes();
+  }
+  return sent;
 }
 
 bool ConversationReply::on_reasoning(std::string_view text) {
-  return p_.responder->write(format_sse_event(reasoning_delta_event_json(text), "delta"));
+  const bool sent = p_.responder->write(format_sse_event(reasoning_delta_event_json(text), "delta"));
+  if (checkpoints_on()) {
+    bool post = false;
+    {
+      std::lock_guard<std::mutex> lock(ck_mutex_);
+      reasoning_ += text;
+      dirty_ = true;
+      post = claim_writes_locked();
+    }
+    if (post) post_writes();
+  }
+  return sent;
 }
 
 std::string stored_reasoning(std::string_view reasoning) {
@@ -198,7 +228,128 @@ void ConversationReply::on_end(GenerationOutcome outcome) {
   // The engine thread must not wait for the database: persist on the pool. post() never drops
   // the task (after a shutdown it runs here), so a reply is not lost.
   auto self = shared_from_this();
+  if (checkpoints_on()) {  // after the writes before it, by the task that owns them
+    bool post = false;
+    {
+      std::lock_guard<std::mutex> lock(ck_mutex_);
+      final_ = std::move(outcome);
+      post = !writing_;
+      writing_ = true;
+    }
+    if (post) post_writes();
+    return;
+  }
   p_.context->pool.post([self, outcome = std::move(outcome)] { self->persist(outcome); });
+}
+
+bool ConversationReply::claim_writes_locked() {
+  if (writing_ || row_failed_) return false;
+  if (std::chrono::steady_clock::now() - last_write_ < p_.context->checkpoints.checkpoint_interval) return false;
+  writing_ = true;
+  return true;
+}
+
+void ConversationReply::post_writes() {
+  // Never with ck_mutex_ held: after a shutdown post() runs the task at once, on this thread.
+  auto self = shared_from_this();
+  p_.context->pool.post([self] { self->write_checkpoints(); });
+}
+
+void ConversationReply::write_checkpoints() {
+  for (;;) {
+    std::unique_lock<std::mutex> lock(ck_mutex_);
+    if (final_) {  // writing_ stays set: nothing is written after the final state
+      const GenerationOutcome outcome = std::move(*final_);
+      final_.reset();
+      lock.unlock();
+      persist(outcome);
+      return;
+    }
+    const bool create = row_id_.empty() && !row_failed_;
+    const bool due = dirty_ && !row_failed_ &&
+                     std::chrono::steady_clock::now() - last_write_ >= p_.context->checkpoints.checkpoint_interval;
+    if (!create && !due) {
+      writing_ = false;
+      return;
+    }
+    dirty_ = false;
+    last_write_ = std::chrono::steady_clock::now();
+    std::string text = text_, reasoning = reasoning_;
+    lock.unlock();
+    checkpoint_once(create, std::move(text), std::move(reasoning));
+  }
+}
+
+void ConversationReply::checkpoint_once(bool create, std::string text, std::string reasoning) {
+  store::Store& store = p_.context->store;
+  const std::string metadata = reply_metadata_json({"", "", stored_reasoning(reasoning)});
+  if (create) {
+    store::NewMessage m;
+    m.conversation_id = p_.conversation_id;
+    m.parent_id = p_.parent_id;
+    m.role = store::MessageRole::kAssistant;
+    m.content = std::move(text);
+    m.model = p_.model;
+    m.metadata = metadata;
+    m.status = store::MessageStatus::kStreaming;
+    m.make_current = true;
+    Result<store::Message> row = store.append_message(p_.principal.user_id, m);
+    if (row.ok()) {  // named now, not at the end: a reply a crash cuts short leaves a named chat
+      if (Result<store::Conversation> c = store.get_conversation(p_.principal.user_id, p_.conversation_id); c.ok()) {
+        name_if_untitled(std::move(*c));
+      }
+    }
+    std::lock_guard<std::mutex> lock(ck_mutex_);
+    if (row.ok()) {
+      row_id_ = row->id;
+    } else {
+      row_failed_ = true;  // the end appends the whole reply, as without checkpoints
+      log_warn("conversation {}: reply row not created while streaming: {}", p_.conversation_id,
+               row.status().to_string());
+    }
+    return;
+  }
+  store::ReplyUpdate u;
+  u.conversation_id = p_.conversation_id;
+  {
+    std::lock_guard<std::mutex> lock(ck_mutex_);
+    u.message_id = row_id_;
+  }
+  u.content = std::move(text);
+  u.metadata = metadata;
+  u.status = store::MessageStatus::kStreaming;
+  if (Result<store::Message> r = store.update_reply(p_.principal.user_id, u); !r.ok()) {
+    log_warn("conversation {}: reply checkpoint not saved: {}", p_.conversation_id, r.status().to_string());
+  }
+}
+
+store::MessageStatus reply_status(const GenerationOutcome& o, bool shutting_down) {
+  using S = store::MessageStatus;
+  if (o.finish_reason == "content_filter") return S::kFiltered;
+  if (o.finish_reason == "stopped") return shutting_down ? S::kInterrupted : S::kStopped;
+  if (o.finish_reason == "cancelled") return S::kInterrupted;  // the client left, or the engine shut down
+  // A failure after some text (a worker lost mid-stream) leaves a partial reply.
+  if (o.finish_reason == "error") return o.text.empty() && o.reasoning.empty() ? S::kError : S::kInterrupted;
+  return S::kComplete;  // stop, length, tool_calls
+}
+
+bool ConversationReply::finish_row(const store::NewMessage& m, Result<store::Message>* saved) {
+  std::string row;
+  {
+    std::lock_guard<std::mutex> lock(ck_mutex_);
+    row = row_id_;
+  }
+  if (row.empty()) return false;
+  store::ReplyUpdate u;
+  u.conversation_id = m.conversation_id;
+  u.message_id = row;
+  u.content = m.content;
+  u.metadata = m.metadata;
+  u.status = m.status;
+  u.prompt_tokens = m.prompt_tokens;
+  u.completion_tokens = m.completion_tokens;
+  *saved = p_.context->store.update_reply(p_.principal.user_id, u);
+  return true;
 }
 
 store::Conversation ConversationReply::name_if_untitled(store::Conversation c) {
@@ -226,7 +377,9 @@ void ConversationReply::persist(const GenerationOutcome& outcome) {
   m.prompt_tokens = outcome.usage.prompt_tokens;
   m.completion_tokens = outcome.usage.completion_tokens;
   m.make_current = true;
-  Result<store::Message> saved = store.append_message(p_.principal.user_id, m);
+  m.status = reply_status(outcome, p_.context->shutting_down.load());
+  Result<store::Message> saved = store::Message{};
+  if (!finish_row(m, &saved)) saved = store.append_message(p_.principal.user_id, m);
   p_.trace.record_child(span, "persist", !saved.ok(), saved.ok() ? std::string() : saved.status().to_string());
   HttpResponder& out = *p_.responder;
   if (!saved.ok()) {

@@ -13,6 +13,7 @@
 // Plus the conversions from store rows to wire structs and the automatic title.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -26,9 +27,10 @@
 
 #include "api/conversation_request.h"
 #include "api/conversation_response.h"
+#include "gateway/conversations_config.h"
 #include "gateway/generation.h"
-#include "gateway/request_trace.h"
 #include "gateway/principal.h"
+#include "gateway/request_trace.h"
 #include "gateway/usage_recorder.h"
 #include "gateway/work_pool.h"
 #include "net/http_responder.h"
@@ -62,13 +64,18 @@ class ActiveReplies {
 };
 
 struct ConversationContext {
-  ConversationContext(store::Store& s, int threads, std::size_t max_queued)
-      : store(s), pool("conversations", threads, max_queued) {}
+  ConversationContext(store::Store& s, int threads, std::size_t max_queued, ReplyCheckpointOptions ck = {})
+      : store(s), pool("conversations", threads, max_queued), checkpoints(ck) {}
 
   store::Store& store;
   WorkPool pool;
   ActiveReplies active;
+  ReplyCheckpointOptions checkpoints;
+  std::atomic<bool> shutting_down{false};  // replies stopped now were not stopped by their user
 };
+
+// The status a reply is saved with, from how its generation ended (docs/api.md).
+store::MessageStatus reply_status(const GenerationOutcome& outcome, bool shutting_down);
 
 // Store rows as the wire shows them. `model`: the conversation's current model, when known;
 // `usage`: its replies' usage, when it was read.
@@ -127,10 +134,30 @@ class ConversationReply final : public GenerationObserver, public std::enable_sh
 
  private:
   void persist(const GenerationOutcome& outcome);  // on the task pool
+  // The final state into the row created while streaming; false (nothing written) without one.
+  bool finish_row(const store::NewMessage& m, Result<store::Message>* saved);
   store::Conversation name_if_untitled(store::Conversation c);
+  bool checkpoints_on() const { return p_.context->checkpoints.checkpoint_interval.count() > 0; }
+  // True when a checkpoint is due and no task owns the writes: the caller now does, and calls
+  // post_writes() once it has released ck_mutex_ (held here).
+  bool claim_writes_locked();
+  void post_writes();
+  void write_checkpoints();  // on the pool: creates the row, checkpoints, then the final state
+  void checkpoint_once(bool create, std::string text, std::string reasoning);
 
   Params p_;
   std::uint64_t ticket_ = 0;
+
+  // The reply's row while it streams; all under ck_mutex_ (engine thread and pool).
+  std::mutex ck_mutex_;
+  std::string text_;         // released so far
+  std::string reasoning_;    // idem
+  std::string row_id_;       // the row, once created
+  bool row_failed_ = false;  // creating it failed: the end appends the reply as without checkpoints
+  bool writing_ = false;     // a pool task is doing (or about to do) the writes
+  bool dirty_ = false;       // text since the last write
+  std::chrono::steady_clock::time_point last_write_{};
+  std::optional<GenerationOutcome> final_;
 };
 
 }  // namespace parley

@@ -97,6 +97,7 @@ Gateway::Gateway(std::vector<std::unique_ptr<ServedModel>> models, const Gateway
     o.usage = &accounts_->usage();
     o.limiter = &accounts_->limiter();  // share links' public reads, per address
     o.moderation = moderation_.get();
+    o.checkpoints = options_.checkpoints;
     conversations_ = std::make_unique<ConversationApi>(accounts_->store(), catalog_, metrics_, std::move(o));
   }
   host_policy_.local_mode = !accounts_ || accounts_->mode() == AuthMode::kNone;

@@ -42,6 +42,7 @@
 #include "base/result.h"
 #include "gateway/accounts.h"
 #include "gateway/conversation_api.h"
+#include "gateway/conversations_config.h"
 #include "gateway/gateway_metrics.h"
 #include "gateway/generation.h"
 #include "gateway/generation_params.h"
@@ -79,6 +80,7 @@ struct GatewayOptions {
   // Tracing (obs/trace.h; null: off): spans of the routes that generate, under the caller's
   // `traceparent`, which is forwarded to the engine (a remote worker) either way.
   std::shared_ptr<Tracer> tracer;
+  ReplyCheckpointOptions checkpoints;  // [conversations]: streamed replies saved as they stream
 };
 
 class Gateway {

@@ -14,6 +14,7 @@
 #include <set>
 
 #include "auth/csrf.h"
+#include "gateway/conversations_config_toml.h"
 #include "gateway/moderation_config.h"
 #include "gateway/on_demand_config_toml.h"
 #include "gateway/router_config_toml.h"
@@ -369,12 +370,17 @@ Status parse_document(const toml::table& doc, const std::string& base_dir, std::
   const toml::node* moderation = top.node("moderation");
   const toml::node* tracing = top.node("tracing");
   const toml::node* on_demand = top.node("on_demand");
+  const toml::node* conversations = top.node("conversations");
   RETURN_IF_ERROR(
       top.finish("[server], [engine], [limits], [[models]], [store], [auth], [prices], [priority], [cluster], [redis], "
-                 "[router], [moderation], [tracing], [on_demand]"));
+                 "[router], [moderation], [tracing], [on_demand], [conversations]"));
   if (on_demand != nullptr) {
     ASSIGN_OR_RETURN(const toml::table* t, table_at(*on_demand, "on_demand", source));
     RETURN_IF_ERROR(parse_on_demand_config(*t, source, base_dir, &c->on_demand));
+  }
+  if (conversations != nullptr) {
+    ASSIGN_OR_RETURN(const toml::table* t, table_at(*conversations, "conversations", source));
+    RETURN_IF_ERROR(parse_conversations_config(*t, source, &c->gateway.checkpoints));
   }
   if (moderation != nullptr)
     RETURN_IF_ERROR(read_moderation_config(*moderation, source, &c->gateway.moderation, &c->gateway.guard));

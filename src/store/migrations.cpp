@@ -215,6 +215,18 @@ CREATE INDEX suspensions_subject ON suspensions (subject, until_at);
 CREATE INDEX suspensions_until ON suspensions (until_at);
 )sql";
 
+// Version 5 (issue 18): a streamed reply is saved as it streams. `status` says where a message is
+// in its life (store.h MessageStatus); every existing message is final ('complete'). `updated_at`
+// is the last write of the row, the heartbeat of a reply being streamed: a reply left
+// 'streaming' by a process that died is found by it (the partial index keeps that cheap) and
+// marked 'interrupted'. NULL for rows older than this version. Both dialects accept the text.
+constexpr std::string_view kSchemaV5 = R"sql(
+ALTER TABLE messages ADD COLUMN status TEXT NOT NULL DEFAULT 'complete'
+  CHECK (status IN ('complete', 'streaming', 'stopped', 'filtered', 'error', 'interrupted'));
+ALTER TABLE messages ADD COLUMN updated_at BIGINT;
+CREATE INDEX messages_streaming ON messages (updated_at) WHERE status = 'streaming';
+)sql";
+
 struct Migration {
   int version;
   std::string_view name;
@@ -228,6 +240,7 @@ constexpr Migration kMigrations[] = {
     {2, "normalized e-mail keys and look-alike skeletons", kSchemaV2, kSchemaV2, backfill_email_forms},
     {3, "conversation settings, usage per conversation, share links", kSchemaV3, kSchemaV3},
     {4, "moderation audit log and suspensions", kSchemaV4, kSchemaV4},
+    {5, "message status and checkpoints of streamed replies", kSchemaV5, kSchemaV5},
 };
 
 constexpr std::string_view kCreateMigrationsTable =

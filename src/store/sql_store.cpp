@@ -88,6 +88,8 @@ Message decode_message(const sql::Rows& rows, std::size_t r) {
   m.completion_tokens = rows.int64(r, 8);
   m.created_at = from_micros(rows.int64(r, 9));
   m.seq = rows.int64(r, 10);
+  m.status = parse_message_status(rows.text(r, 11));
+  m.updated_at = rows.is_null(r, 12) ? m.created_at : from_micros(rows.int64(r, 12));  // NULL: before version 5
   return m;
 }
 

@@ -25,7 +25,10 @@ namespace parley::store {
   "settings_system_prompt, settings_temperature, settings_max_tokens, settings_model"
 #define PARLEY_MSG_COLS_M                                                                           \
   "m.id, m.conversation_id, m.parent_id, m.role, m.content, m.model, m.metadata, m.prompt_tokens, " \
-  "m.completion_tokens, m.created_at, m.seq"
+  "m.completion_tokens, m.created_at, m.seq, m.status, m.updated_at"
+#define PARLEY_MSG_COLS                                                                                \
+  "id, conversation_id, parent_id, role, content, model, metadata, prompt_tokens, completion_tokens, " \
+  "created_at, seq, status, updated_at"
 #define PARLEY_SHARE_COLS_S                                                                                   \
   "s.id, s.token, s.owner_id, s.conversation_id, s.leaf_message_id, s.title, s.message_count, s.created_at, " \
   "s.revoked_at"
@@ -89,6 +92,8 @@ class SqlStore final : public Store {
   Result<MessageTree> get_message_tree(std::string_view owner_id, std::string_view conversation_id) override;
   Result<Conversation> set_current_leaf(std::string_view owner_id, std::string_view conversation_id,
                                         std::string_view message_id) override;
+  Result<Message> update_reply(std::string_view owner_id, const ReplyUpdate& update) override;
+  Result<std::int64_t> interrupt_stale_replies(Time written_before) override;
 
   Status record_usage(const UsageRecord& record) override;
   Status ping() override { return db_->query("SELECT 1").status(); }

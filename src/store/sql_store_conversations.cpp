@@ -221,7 +221,8 @@ Result<Message> SqlStore::append_message(std::string_view owner_id, const NewMes
   m.metadata = in.metadata;
   m.prompt_tokens = in.prompt_tokens;
   m.completion_tokens = in.completion_tokens;
-  m.created_at = now();
+  m.created_at = m.updated_at = now();
+  m.status = in.status;
   RETURN_IF_ERROR(db_->transact(sql::TxKind::kWrite, [&](sql::Conn& conn) -> Status {
     // Claims the next seq and, on PostgreSQL, locks the conversation row: appends to one
     // conversation serialize here, appends to different ones do not.
@@ -250,9 +251,10 @@ Result<Message> SqlStore::append_message(std::string_view owner_id, const NewMes
     return conn
         .run(
             "INSERT INTO messages (id, conversation_id, parent_id, seq, role, content, model, metadata, "
-            "prompt_tokens, completion_tokens, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "prompt_tokens, completion_tokens, created_at, status, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             {m.id, m.conversation_id, sql::null_or(m.parent_id), I{m.seq}, message_role_name(m.role), m.content,
-             m.model, m.metadata, I{m.prompt_tokens}, I{m.completion_tokens}, t})
+             m.model, m.metadata, I{m.prompt_tokens}, I{m.completion_tokens}, t, message_status_name(m.status), t})
         .status();
   }));
   return m;
@@ -326,6 +328,38 @@ Result<Conversation> SqlStore::set_current_leaf(std::string_view owner_id, std::
     return invalid_argument_error("message is not in this conversation").with_detail("param", "message_id");
   }));
   return out;
+}
+
+Result<Message> SqlStore::update_reply(std::string_view owner_id, const ReplyUpdate& u) {
+  const WriteMark mark{*this, owner_id};
+  RETURN_IF_ERROR(check_text("content", u.content, kMaxContentBytes));
+  RETURN_IF_ERROR(check_text("metadata", u.metadata, kMaxMetadataBytes));
+  RETURN_IF_ERROR(check_tokens("prompt_tokens", u.prompt_tokens));
+  RETURN_IF_ERROR(check_tokens("completion_tokens", u.completion_tokens));
+  if (!plausible_id(owner_id) || !plausible_id(u.conversation_id) || !plausible_id(u.message_id)) {
+    return not_found_error("message not found");
+  }
+  // One statement, so that a checkpoint costs one round trip; the owner through the conversation.
+  ASSIGN_OR_RETURN(auto rows,
+                   write("UPDATE messages SET content = ?, metadata = ?, status = ?, prompt_tokens = ?, "
+                         "completion_tokens = ?, updated_at = ? "
+                         "WHERE id = ? AND conversation_id = ? AND role = 'assistant' "
+                         "AND status IN ('streaming', 'interrupted') AND EXISTS (SELECT 1 FROM "
+                         "conversations c WHERE c.id = messages.conversation_id AND c.owner_id = ? "
+                         "AND c.deleted_at IS NULL) RETURNING " PARLEY_MSG_COLS,
+                         {u.content, u.metadata, message_status_name(u.status), I{u.prompt_tokens},
+                          I{u.completion_tokens}, I{micros(now())}, u.message_id, u.conversation_id, owner_id}));
+  if (!rows.empty()) return decode_message(rows, 0);
+  // Nothing matched: say whether the message is gone or final (a read, only on this rare path).
+  ASSIGN_OR_RETURN(Message m, get_message(owner_id, u.conversation_id, u.message_id));
+  return failed_precondition_error("message {} is {}: it can no longer change", m.id, message_status_name(m.status));
+}
+
+Result<std::int64_t> SqlStore::interrupt_stale_replies(Time written_before) {
+  ASSIGN_OR_RETURN(auto rows, write("UPDATE messages SET status = 'interrupted' "
+                                    "WHERE status = 'streaming' AND updated_at < ?",
+                                    {I{micros(written_before)}}));
+  return rows.affected();
 }
 
 }  // namespace parley::store

@@ -28,6 +28,32 @@ std::string_view message_role_name(MessageRole role) {
   return "user";
 }
 
+std::string_view message_status_name(MessageStatus status) {
+  switch (status) {
+    case MessageStatus::kComplete:
+      return "complete";
+    case MessageStatus::kStreaming:
+      return "streaming";
+    case MessageStatus::kStopped:
+      return "stopped";
+    case MessageStatus::kFiltered:
+      return "filtered";
+    case MessageStatus::kError:
+      return "error";
+    case MessageStatus::kInterrupted:
+      return "interrupted";
+  }
+  return "complete";
+}
+
+MessageStatus parse_message_status(std::string_view name) {
+  for (const MessageStatus s : {MessageStatus::kStreaming, MessageStatus::kStopped, MessageStatus::kFiltered,
+                                MessageStatus::kError, MessageStatus::kInterrupted}) {
+    if (message_status_name(s) == name) return s;
+  }
+  return MessageStatus::kComplete;
+}
+
 bool ApiKey::usable_at(Time now) const {
   if (revoked_at.has_value()) return false;
   return !expires_at.has_value() || now < *expires_at;

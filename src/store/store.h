@@ -197,8 +197,26 @@ struct ConversationQuery {
 enum class MessageRole { kSystem, kUser, kAssistant, kTool };
 std::string_view message_role_name(MessageRole role);  // "system", "user", "assistant", "tool"
 
+// Where a message is in its life. Every message but a reply being generated is final from the
+// start (kComplete); a streamed reply is created kStreaming, rewritten at each checkpoint with its
+// text so far (update_reply), and finished in one of the other states. docs/api.md has the wire
+// names and what each means.
+enum class MessageStatus {
+  kComplete,     // the model finished (stop, length, tool calls); every user/system/tool message
+  kStreaming,    // being generated: the text so far, as of the last checkpoint (updated_at)
+  kStopped,      // the user stopped it
+  kFiltered,     // the output rules blocked it (content_filter)
+  kError,        // the generation failed before any text
+  kInterrupted,  // cut short without the user asking: a crash, a worker lost mid-stream, a
+                 // disconnect, a shutdown; the text is what was saved until then
+};
+std::string_view message_status_name(MessageStatus status);  // "complete", "streaming", ...
+// kComplete for an unknown name (the column's CHECK admits nothing else).
+MessageStatus parse_message_status(std::string_view name);
+
 // Messages form a tree: editing a user message or regenerating an answer appends a sibling (a
 // new message with the same parent), and the conversation remembers which leaf is current.
+// A message is immutable once final (status other than kStreaming/kInterrupted, see update_reply).
 struct Message {
   std::string id;
   std::string conversation_id;
@@ -211,6 +229,8 @@ struct Message {
   std::int64_t completion_tokens = 0;
   Time created_at{};
   std::int64_t seq = 0;  // 1, 2, ... in order of creation within the conversation
+  MessageStatus status = MessageStatus::kComplete;
+  Time updated_at{};  // the last write: creation, a checkpoint, the final state
 };
 
 struct NewMessage {
@@ -223,6 +243,21 @@ struct NewMessage {
   std::int64_t prompt_tokens = 0;
   std::int64_t completion_tokens = 0;
   bool make_current = true;  // the new message becomes the conversation's current leaf
+  MessageStatus status = MessageStatus::kComplete;
+};
+
+// A new state of a reply that is not final yet (kStreaming, or kInterrupted by a sweep that
+// found a live stream's checkpoint old: it comes back to life with its next checkpoint): its
+// text so far (status kStreaming, a checkpoint) or its final state. Content, metadata and token
+// counts replace the row's; the limits of NewMessage apply.
+struct ReplyUpdate {
+  std::string conversation_id;
+  std::string message_id;
+  std::string content;
+  std::string metadata;
+  MessageStatus status = MessageStatus::kStreaming;
+  std::int64_t prompt_tokens = 0;
+  std::int64_t completion_tokens = 0;
 };
 
 struct MessageTree {
@@ -433,6 +468,14 @@ class Store {
   virtual Result<MessageTree> get_message_tree(std::string_view owner_id, std::string_view conversation_id) = 0;
   virtual Result<Conversation> set_current_leaf(std::string_view owner_id, std::string_view conversation_id,
                                                 std::string_view message_id) = 0;
+  // Streamed replies (docs/reliability.md). update_reply rewrites an assistant message that is
+  // not final (kStreaming or kInterrupted) and sets updated_at: kNotFound as get_message,
+  // kFailedPrecondition for a message that is final. It does not change the conversation.
+  virtual Result<Message> update_reply(std::string_view owner_id, const ReplyUpdate& update) = 0;
+  // Maintenance, for every owner (one UPDATE): replies still kStreaming whose last write
+  // (updated_at) is before `written_before` become kInterrupted, their text as last saved.
+  // Returns how many.
+  virtual Result<std::int64_t> interrupt_stale_replies(Time written_before) = 0;
 
   // Usage. Windows are half-open: from <= at < to. api_key_id and conversation_id, when set, must
   // be a key and a conversation (also a deleted one, not yet purged) of the user (kInvalidArgument

@@ -1,14 +1,19 @@
 // The chat in a browser, on the local mode of `parley serve` (what `make run` starts on
 // 127.0.0.1: no sign-in): a reply streams and stops (button and Esc), answers are regenerated and
 // messages edited into branches that survive a reload, conversations are renamed, archived and
-// deleted, the draft survives a reload, and the keyboard shortcuts work. Two synthetic models:
+// deleted, the draft survives a reload, and the keyboard shortcuts work; a reply cut short by a
+// crash of the server is shown interrupted, with a Retry. Two synthetic models:
 // e2e-tiny (fast: the flows) and e2e-slow (a reply long enough to watch it grow and to stop it).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServer } from '../integration/server.mjs';
 import {
   apiGet, assertClean, assistants, button, finishedAssistants, launchBrowser, messageBox, newContext,
-  requireChromium, screenshot, sendAndWait, serve, textbox, until, users, versionsText, waitIdle,
+  requireChromium, screenshot, sendAndWait, serve, synthModel, textbox, until, users, versionsText, waitIdle,
 } from './harness.mjs';
 
 requireChromium();
@@ -294,5 +299,58 @@ test('keyboard: Enter sends, Shift+Enter breaks the line, Ctrl+Shift+O starts a 
     const titles = [...document.querySelectorAll('nav .conv-item a')].map((a) => a.textContent);
     return titles.length > 0 && titles.every((x) => x.includes('first line'));
   });
+  assertClean(ctx);
+});
+
+test('kill -9 mid-reply: after a restart the reply is there, marked interrupted, and Retry answers again', async (t) => {
+  // Its own server (the shared one must survive): the slow model, killed while a reply streams.
+  const work = mkdtempSync(join(tmpdir(), 'parley-e2e-crash-'));
+  const model = synthModel(work, 'e2e-slow', { size: 'slow' });
+  let crashed = await startServer(['--model', model], { demo: true });
+  let restarted;
+  t.after(async () => {
+    await crashed?.stop();
+    await restarted?.stop();
+    rmSync(work, { recursive: true, force: true });
+  });
+  const first = await newContext(browser, crashed.baseURL);
+  t.after(() => first.close());
+  const page = await first.newPage();
+  await page.goto('/');
+  await longReplies(page);
+  await messageBox(page).fill('Tell me a very long story.');
+  await button(page, 'Send message').click();
+  await page.waitForFunction(() => (document.querySelector('article.streaming .md')?.textContent.length ?? 0) > 0);
+  const id = new URL(page.url()).pathname.split('/').pop();
+  // Until the server has checkpointed some of the text (about a second), then the crash.
+  await until(async () => {
+    const { body } = await apiGet(page, `/api/conversations/${id}`);
+    return body.messages?.some((m) => m.role === 'assistant' && m.status === 'streaming' && m.content.length > 0);
+  }, 'a checkpoint of the reply');
+  await page.unrouteAll({ behavior: 'ignoreErrors' });
+  const dir = crashed.dir;
+  await crashed.stop({ signal: 'SIGKILL', keep: true });
+  crashed = null;
+
+  restarted = await startServer(['--model', model], { demo: true, dir });
+  const ctx = await newContext(browser, restarted.baseURL);
+  t.after(() => ctx.close());
+  const again = await ctx.newPage();
+  await again.route('**/api/conversations/*/messages/*/regenerate', (route) => {  // a short answer
+    const body = JSON.parse(route.request().postData() ?? '{}');
+    return route.continue({ postData: JSON.stringify({ ...body, max_tokens: 16 }) });
+  });
+  await again.goto(`/c/${id}`);
+  const reply = finishedAssistants(again).last();
+  await reply.getByText('The reply was interrupted before it finished.').waitFor();
+  assert.ok((await reply.locator('.md').textContent()).length > 0, 'the saved text is shown');
+  await screenshot(again, 'chat-interrupted-desktop-light');
+  const { body } = await apiGet(again, `/api/conversations/${id}`);
+  assert.deepEqual(body.messages.filter((m) => m.role === 'assistant').map((m) => m.status), ['interrupted']);
+
+  // Retry regenerates: a second version of the answer, complete this time (a short one).
+  await button(reply, 'Retry').click();
+  await finishedAssistants(again).last().locator('.versions-text').filter({ hasText: '2 / 2' }).waitFor();
+  await waitIdle(again);
   assertClean(ctx);
 });

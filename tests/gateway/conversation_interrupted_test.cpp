@@ -64,6 +64,7 @@ TEST_F(ConversationInterruptedTest, ThePartialReplyIsSavedMarkedAsFailed) {
   const json::value& saved = err.at("message");
   EXPECT_EQ(saved.at("content"), s.text().c_str());
   EXPECT_EQ(saved.at("finish_reason"), "error");
+  EXPECT_EQ(saved.at("status"), "interrupted");  // partial text: interrupted, not a plain error
 
   // The conversation keeps it, with the reason, as its current leaf.
   const json::value t = tree(id);
@@ -71,6 +72,7 @@ TEST_F(ConversationInterruptedTest, ThePartialReplyIsSavedMarkedAsFailed) {
   const json::object& answer = message(t, std::string(saved.at("id").as_string()));
   EXPECT_EQ(answer.at("content"), s.text().c_str());
   EXPECT_EQ(answer.at("finish_reason"), "error");
+  EXPECT_EQ(answer.at("status"), "interrupted");
   EXPECT_NE(std::string(answer.at("error").as_string()).find("incomplete"), std::string::npos);
   EXPECT_EQ(t.at("current_leaf_id"), saved.at("id"));
 }

@@ -257,11 +257,12 @@ TEST_F(ConversationReplyTest, AClientThatHangsUpCancelsAndThePartialReplyIsSaved
         const json::value t = tree(id);
         if (t.at("messages").as_array().size() < 2) return false;
         answer = t.at("messages").as_array()[1];
-        return true;
+        return answer.at("status") != "streaming";  // saved while streaming: wait for its end
       },
       kPatience));
   EXPECT_EQ(answer.at("role"), "assistant");
   EXPECT_EQ(answer.at("finish_reason"), "cancelled");
+  EXPECT_EQ(answer.at("status"), "interrupted");
   const std::string saved(answer.at("content").as_string());
   EXPECT_EQ(saved.substr(0, received.size()), received);
   EXPECT_LT(answer.at("usage").at("completion_tokens").as_int64(), 4000);
@@ -304,6 +305,9 @@ TEST_F(ConversationReplyTest, ShuttingDownSavesTheRepliesInFlight) {
   ASSERT_EQ(saved->messages.size(), 2u);
   EXPECT_EQ(saved->messages[1].role, store::MessageRole::kAssistant);
   EXPECT_EQ(saved->messages[1].content, s.text());
+  // Not the user's stop: the server's shutdown interrupted it (and its writes, which run on the
+  // caller once the pool has stopped, do not deadlock against the reply's own lock).
+  EXPECT_EQ(saved->messages[1].status, store::MessageStatus::kInterrupted);
 }
 
 // One sequence at a time and one waiting: a third reply finds the engine's queue full.

@@ -237,5 +237,16 @@ TEST(ConversationExport, MarkdownKeepsContentsVerbatim) {
             "# Two lines\n\n**User**\n\n# not a title\n```\ncode\n```\n\n**Assistant** (m)\n\n**bold**\n");
 }
 
+TEST(ConversationExport, MarkdownMarksAnInterruptedReply) {
+  std::vector<store::Message> path(2);
+  path[0].role = store::MessageRole::kUser;
+  path[0].content = "Hi";
+  path[1].role = store::MessageRole::kAssistant;
+  path[1].content = "Half of";
+  path[1].status = store::MessageStatus::kInterrupted;
+  EXPECT_EQ(export_markdown("t", path),
+            "# t\n\n**User**\n\nHi\n\n**Assistant**\n\nHalf of\n\n*(interrupted: this reply was cut short)*\n");
+}
+
 }  // namespace
 }  // namespace parley::testing

@@ -90,6 +90,7 @@ class ConversationApiFixture : public ::testing::Test {
     o.usage = &recorder_;
     o.limiter = &limiter_;
     o.shared_per_minute_ip = shared_per_minute_ip_;
+    configure(o);
     api_ = std::make_unique<ConversationApi>(*store_, models_, *metrics_, std::move(o));
     HttpServerOptions so;
     so.port = 0;
@@ -131,6 +132,9 @@ class ConversationApiFixture : public ::testing::Test {
     EXPECT_TRUE(synth_model(o, *md, path).ok());
     return path;
   }
+
+  // A derived fixture's changes to the API's options.
+  virtual void configure(ConversationApiOptions&) {}
 
   // The model the conversations use (a derived fixture may give it another engine).
   virtual Result<std::unique_ptr<ServedModel>> make_model(const std::string& path) {

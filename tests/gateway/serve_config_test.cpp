@@ -414,6 +414,25 @@ sample_ratio = 0.25
   EXPECT_EQ((*t)->options().service_name, "parley-serve");
 }
 
+TEST(ServeConfigConversations, CheckpointKeysAndErrors) {
+  Result<ServeConfig> c = parse("[conversations]\ncheckpoint_interval_ms = 250\nstale_stream_s = 30\n");
+  ASSERT_TRUE(c.ok()) << c.status().to_string();
+  EXPECT_EQ(c->gateway.checkpoints.checkpoint_interval.count(), 250);
+  EXPECT_EQ(c->gateway.checkpoints.stale_after.count(), 30);
+  const ServeConfig d = parse("").value();  // the defaults: every second, 60 s
+  EXPECT_EQ(d.gateway.checkpoints.checkpoint_interval.count(), 1000);
+  EXPECT_EQ(d.gateway.checkpoints.stale_after.count(), 60);
+  EXPECT_EQ(
+      parse("[conversations]\ncheckpoint_interval_ms = 0\n").value().gateway.checkpoints.checkpoint_interval.count(),
+      0);  // off
+  EXPECT_NE(error_of("[conversations]\ncheckpoint_interval_ms = -1\n").find("out of range"), std::string::npos);
+  EXPECT_NE(error_of("[conversations]\nstale_stream_s = \"1m\"\n").find("must be an integer"), std::string::npos);
+  EXPECT_NE(error_of("[conversations]\ncheckpoint_interval_ms = 1000\nstale_stream_s = 2\n").find("twice"),
+            std::string::npos);
+  EXPECT_NE(error_of("[conversations]\ncheckpoint = 1\n").find("unknown key conversations.checkpoint"),
+            std::string::npos);
+}
+
 TEST(ServeConfigRouter, KeysAndErrors) {
   Result<ServeConfig> c = parse_serve_config(R"(
 [router]

@@ -147,8 +147,16 @@ std::int64_t StoreTest::query_raw_int(const std::string& sql) {
   return out;
 }
 
+void StoreTest::downgrade_to_schema_4() {
+  ASSERT_EQ(latest_schema_version(), 5) << "update this helper for the new migration";
+  exec_raw("DROP INDEX messages_streaming");
+  exec_raw("ALTER TABLE messages DROP COLUMN status");
+  exec_raw("ALTER TABLE messages DROP COLUMN updated_at");
+  exec_raw("DELETE FROM schema_migrations WHERE version = 5");
+}
+
 void StoreTest::downgrade_to_schema_3() {
-  ASSERT_EQ(latest_schema_version(), 4) << "update this helper for the new migration";
+  downgrade_to_schema_4();
   exec_raw("DROP TABLE moderation_events");
   exec_raw("DROP TABLE suspensions");
   exec_raw("DELETE FROM schema_migrations WHERE version = 4");

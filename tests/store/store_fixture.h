@@ -57,7 +57,9 @@ class StoreTest : public ::testing::TestWithParam<Backend> {
   // The first column of the first row of a query run directly, as an integer (-1 on error).
   std::int64_t query_raw_int(const std::string& sql);
 
-  // Puts the database (with the store closed) back to schema version 3: undoes migration 4.
+  // Puts the database (with the store closed) back to schema version 4: undoes migration 5.
+  void downgrade_to_schema_4();
+  // Puts the database (with the store closed) back to schema version 3: undoes migrations 5 and 4.
   void downgrade_to_schema_3();
   // Puts the database (with the store closed) back to schema version 2: undoes migrations 4 and
   // 3, so that tests of older migrations can go further back, and its own test can apply it again.

@@ -18,7 +18,7 @@
 namespace parley::store::testing {
 namespace {
 
-// Statements as the previous release (schema version 3) writes them: explicit column lists of
+// Statements as the previous release (schema version 4) writes them: explicit column lists of
 // that version, no column it does not know.
 constexpr const char* kOldInsertUser =
     "INSERT INTO users (id, email, email_key, email_skeleton, display_name, role, disabled, password_hash, "
@@ -49,8 +49,8 @@ TEST_P(StoreTest, RollingUpgradeFromThePreviousSchemaKeepsTheOldReleaseWorking) 
   const User a = make_user("a@example.com");
   const Conversation c = make_conversation(a, "before the upgrade");
   store_.reset();
-  downgrade_to_schema_3();  // the database as the previous release left it
-  ASSERT_EQ(latest_schema_version() - 1, 3) << "point this test at the new previous version";
+  downgrade_to_schema_4();  // the database as the previous release left it
+  ASSERT_EQ(latest_schema_version() - 1, 4) << "point this test at the new previous version";
 
   // The old release works on its schema.
   exec_raw(fill(kOldInsertUser));
@@ -75,6 +75,16 @@ TEST_P(StoreTest, RollingUpgradeFromThePreviousSchemaKeepsTheOldReleaseWorking) 
   EXPECT_EQ(oc.settings.system_prompt, "be brief");
   EXPECT_OK(store().get_conversation(a.id, c.id));
   EXPECT_OK(store().get_conversation(a.id, d.id));
+
+  // A reply the old release saves (no status column in its statement) reads as final.
+  const std::string old_msg = new_id("msg");
+  exec_raw(
+      "INSERT INTO messages (id, conversation_id, parent_id, seq, role, content, model, metadata, "
+      "prompt_tokens, completion_tokens, created_at) VALUES ('" +
+      old_msg + "', '" + conv2 + "', NULL, 1, 'assistant', 'old answer', '', '', 0, 0, 1750000000000000)");
+  ASSERT_OK_AND_ASSIGN(const Message om, store().get_message(kOldUser, conv2, old_msg));
+  EXPECT_EQ(om.status, MessageStatus::kComplete);
+  EXPECT_EQ(om.updated_at, om.created_at);
 
   // A second new gateway opening the migrated database changes nothing.
   ASSERT_OK_AND_ASSIGN(auto second, open());

@@ -66,6 +66,8 @@ export interface Conversation {
 
 export type MessageRole = 'system' | 'developer' | 'user' | 'assistant' | 'tool';
 export type FinishReason = 'stop' | 'length' | 'stopped' | 'cancelled' | 'error' | 'content_filter';
+/** Where a message is in its life (docs/api.md): a reply is saved while it streams. */
+export type MessageStatus = 'complete' | 'streaming' | 'stopped' | 'filtered' | 'error' | 'interrupted';
 
 export interface Message {
   id: string;
@@ -75,6 +77,8 @@ export interface Message {
   content: string;
   model: string | null;
   created_at: number;
+  /** Absent from servers older than the status column: read it as 'complete'. */
+  status?: MessageStatus;
   finish_reason?: FinishReason;
   error?: string;
   /** A reasoning model's thinking before the answer (assistant messages). */

@@ -21,7 +21,16 @@ export interface MessageProps {
   onRegenerate: (id: string) => void;
 }
 
+/** A reply cut short without its user asking (a crash, a lost worker, a disconnect): kept, with a retry. */
+export function isInterrupted(m: Msg): boolean {
+  return m.role === 'assistant' && (m.status === 'interrupted' || m.status === 'streaming');
+}
+
 export function finishNote(m: Msg): string | null {
+  if (m.status === 'interrupted') {
+    return m.error ? `The reply was interrupted: ${m.error}` : 'The reply was interrupted before it finished.';
+  }
+  if (m.status === 'streaming') return 'This reply is still being written, or was cut short.';
   switch (m.finish_reason) {
     case 'length':
       return 'The reply reached its length limit.';
@@ -134,7 +143,16 @@ export const Message = memo(function Message({ message: m, versions, busy, eager
         ) : (
           <MessageContent text={m.content} eager={eager} />
         )}
-        {note ? <p class={`finish-note${m.finish_reason === 'error' ? ' error' : ''}`}>{note}</p> : null}
+        {note ? (
+          <p class={`finish-note${m.finish_reason === 'error' ? ' error' : ''}${isInterrupted(m) ? ' interrupted' : ''}`}>
+            {note}
+            {isInterrupted(m) ? (
+              <button type="button" class="btn-secondary small" disabled={busy} onClick={() => onRegenerate(m.id)}>
+                Retry
+              </button>
+            ) : null}
+          </p>
+        ) : null}
       </div>
       {editing === null ? (
         <div class="msg-actions">
