@@ -36,7 +36,7 @@ const { startServer, admin, metric } = await import('../tests/integration/server
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const now = () => performance.now();
-const password = 'soak-test-SECRET-password';
+const password = 'integration-test-SECRET-pw';
 const close = { Connection: 'close' };  // no keep-alive socket outlives a client's request
 const json = { 'Content-Type': 'application/json', ...close };
 const counts = {};
@@ -182,14 +182,21 @@ function clients(server, key) {
   ];
 }
 
+// The device cookie of the first log-in, sent with the later ones as a returning browser does (the
+// per-address log-in limit spares known devices: docs/auth.md).
+let device = '';
+
 async function login(baseURL) {
-  const r = await post(baseURL, '/api/auth/login', { email: 'soak@example.com', password });
+  const r = await post(baseURL, '/api/auth/login', { email: 'soak@example.com', password },
+    device ? { cookie: device } : {});
   count('login', r.status);
   if (r.status !== 200) {
     await r.text();
     return null;
   }
-  const cookie = r.headers.get('set-cookie').split(';')[0];
+  const cookies = r.headers.getSetCookie().map((c) => c.split(';')[0]);
+  const cookie = cookies.find((c) => !c.includes('_device=')) ?? cookies[0];
+  device ||= cookies.find((c) => c.includes('_device=')) ?? '';
   const { csrf_token: csrf } = await r.json();
   return { cookie, csrf };
 }
@@ -248,10 +255,14 @@ async function start(configText) {
   return { server, key, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+// Cheap password hashing and log-in limits out of the way: the soak is about leaks, not limits.
 const authConfig = `
 [auth]
 password_memory_mib = 8
 password_passes = 1
+login_per_minute_ip = 100000
+login_per_minute_account = 100000
+login_per_hour_account = 1000000
 `;
 
 async function soak(minutes) {
@@ -296,7 +307,7 @@ max_waiting = 64
     ['no request running', end.running === 0, `${end.running}`],
     ['no more non-socket fds than after the warm-up', end.fds_other <= warm.fds_other, `${end.fds_other} vs ${warm.fds_other}`],
     ['no more threads than during the warm-up', end.threads <= warm.threads_max, `${end.threads} vs ${warm.threads_max}`],
-    ['store connections within the pool (writer + 4 readers, 3 files each)', end.store_connections <= 15, `${end.store_connections}`],
+    ['store connections within the pool (writer + 4 readers)', end.store_connections <= 5, `${end.store_connections}`],
     ['RSS within 10% of its value after the warm-up', Math.abs(end.rss_mib - warm.rss_mib) <= 0.1 * warm.rss_mib,
       `${end.rss_mib.toFixed(1)} MiB vs ${warm.rss_mib.toFixed(1)} MiB`],
   ];
