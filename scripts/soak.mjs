@@ -12,11 +12,11 @@
 // non-socket descriptors than after the warm-up, store connections within the pool, and RSS
 // within 10% of its value after the warm-up. Exit status 1 when a check fails.
 //
-// overload (make overload): max_running=4, max_waiting=4; streaming clients with no think time,
+// overload (make overload): max_running=4, max_waiting=4, a heavier synthetic model (8 layers, 512 wide); streaming clients with no think time,
 // first as many as the engine runs at once (its capacity), then 3x that. Prints per phase the
 // answers (200 / 429 / 503), how fast refusals come, admitted requests' TTFT and inter-token
-// latency (p50, p99), and RSS. Figures only (no thresholds): the machine decides them.
-import { spawn } from 'node:child_process';
+// latency (p50, p99; the client's view and the server's histograms), and RSS. Figures only (no thresholds): the machine decides them.
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -65,11 +65,15 @@ async function readStream(response, t0, maxEvents = Infinity, controller = null)
     for (;;) {
       const { value, done } = await reader.read();
       if (done) break;
-      const n = (Buffer.from(value).toString().match(/\n\n/g) || []).length;
+      const text = Buffer.from(value).toString();
+      const n = (text.match(/\n\n/g) || []).length;
       if (n === 0) continue;
       const t = now();
-      if (ttft === null) ttft = t - t0;
-      else gaps.push(t - last);
+      if (ttft === null) {
+        if (/"(content|text)":"[^"]/.test(text)) ttft = t - t0;
+      } else {
+        gaps.push(t - last);
+      }
       last = t;
       events += n;
       if (events >= maxEvents) {
@@ -221,32 +225,52 @@ function fdsOf(pid) {
   return { sockets, db, other };
 }
 
+// One scrape of /metrics: the first series of `name` whose labels include `labels`.
+function valueOf(text, name, labels = '') {
+  for (const line of text.split('\n')) {
+    if (line.startsWith(name) && (line[name.length] === ' ' || line[name.length] === '{') && line.includes(labels)) {
+      return Number(line.slice(line.lastIndexOf(' ') + 1));
+    }
+  }
+  return NaN;
+}
+
 async function sample(server, t0) {
-  const b = server.baseURL;
+  const text = await (await fetch(`${server.baseURL}/metrics`, { headers: close })).text();
   const f = fdsOf(server.proc.pid);
   return {
     t_s: Math.round((now() - t0) / 1000),
-    rss_mib: (await metric(b, 'process_resident_memory_bytes')) / 2 ** 20,
-    fds: await metric(b, 'process_open_fds'),
+    rss_mib: valueOf(text, 'process_resident_memory_bytes') / 2 ** 20,
+    fds: valueOf(text, 'process_open_fds'),
     fds_socket: f.sockets,
     fds_other: f.other,
-    threads: await metric(b, 'process_threads'),
-    kv_used: await metric(b, 'parley_kv_cache_blocks', 'state="used"'),
-    running: await metric(b, 'parley_running_requests'),
-    waiting: await metric(b, 'parley_queue_depth'),
+    threads: valueOf(text, 'process_threads'),
+    kv_used: valueOf(text, 'parley_kv_cache_blocks', 'state="used"'),
+    running: valueOf(text, 'parley_running_requests'),
+    waiting: valueOf(text, 'parley_queue_depth'),
     store_connections: f.db,
-    store_up: await metric(b, 'parley_store_up'),
+    store_up: valueOf(text, 'parley_store_up'),
   };
 }
 
 // --- runs ----------------------------------------------------------------------------------------
 
-async function start(configText) {
+// The overload runs a model large enough that 4 sequences keep the engine busy.
+function heavierModel(dir) {
+  const path = join(dir, 'tiny.gguf');
+  execFileSync(opt.bin, ['model', 'synth', '--arch', 'qwen2', '--vocab-from', 'builtin:bytes', '--layers', '8',
+    '--embd', '512', '--heads', '8', '--kv-heads', '4', '--ff', '1536', '--ctx', '1024', '--type', 'q8_0',
+    '--tie-embeddings', '--seed', '3', '--out', path], { stdio: 'pipe' });
+  return path;
+}
+
+async function start(configText, synth = undefined) {
   const dir = mkdtempSync(join(tmpdir(), 'parley-soak-'));
   const config = join(dir, 'soak.toml');
   writeFileSync(config, configText);
   let key;
   const server = await startServer(['--auth', 'required', '--config', config], {
+    ...(synth ? { synth } : {}),
     setup(d) {
       admin(d, ['create-user', '--email', 'soak@example.com', '--role', 'admin', '--password-stdin'], `${password}\n`);
       key = admin(d, ['create-key', '--email', 'soak@example.com', '--name', 'soak']).trim();
@@ -353,25 +377,53 @@ async function phase(server, key, n, seconds) {
   return out;
 }
 
+// Cumulative bucket counts of a histogram (all label sets summed), by upper bound.
+async function buckets(baseURL, name) {
+  const text = await (await fetch(`${baseURL}/metrics`, { headers: close })).text();
+  const out = new Map();
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}_bucket{`)) continue;
+    const le = /le="([^"]+)"/.exec(line)[1];
+    out.set(le, (out.get(le) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
+  }
+  return out;
+}
+
+// The smallest bucket bound holding quantile q of the observations between two scrapes.
+function bucketQuantile(before, after, q) {
+  const bounds = [...after.keys()].sort((a, b) => (a === '+Inf') - (b === '+Inf') || Number(a) - Number(b));
+  const total = (after.get('+Inf') ?? 0) - (before.get('+Inf') ?? 0);
+  if (total === 0) return '-';
+  for (const le of bounds) {
+    if ((after.get(le) ?? 0) - (before.get(le) ?? 0) >= q * total) return le === '+Inf' ? '> max bucket' : `<= ${Number(le) * 1000} ms`;
+  }
+  return '-';
+}
+
 async function overload(minutes) {
   const maxRunning = 4;
   const { server, key, cleanup } = await start(`${authConfig}
 [engine]
 max_running = ${maxRunning}
 max_waiting = ${maxRunning}
-`);
+`, heavierModel);
   const seconds = Math.max(20, (minutes * 60) / 2);
   const rss = [];
   const sampler = setInterval(async () => rss.push((await metric(server.baseURL, 'process_resident_memory_bytes')) / 2 ** 20), 2000);
   console.log(`overload: max_running ${maxRunning}, max_waiting ${maxRunning}, ${seconds} s per phase`);
   for (const [name, n] of [['at capacity', maxRunning], ['3x over capacity', 3 * maxRunning]]) {
     rss.length = 0;
+    const ttft0 = await buckets(server.baseURL, 'parley_time_to_first_token_seconds');
+    const itl0 = await buckets(server.baseURL, 'parley_inter_token_latency_seconds');
     const r = await phase(server, key, n, seconds);
+    const ttft1 = await buckets(server.baseURL, 'parley_time_to_first_token_seconds');
+    const itl1 = await buckets(server.baseURL, 'parley_inter_token_latency_seconds');
     console.log(`\n${name}: ${n} streaming clients, no think time`);
     console.log(`  admitted ${r.ok} (${(r.ok / seconds).toFixed(2)}/s); refused ${JSON.stringify(r.refused)}`);
     console.log(`  refusal latency p50 ${ms(quantile(r.refusalMs, 0.5))}, p99 ${ms(quantile(r.refusalMs, 0.99))}`);
-    console.log(`  admitted TTFT p50 ${ms(quantile(r.ttft, 0.5))}, p99 ${ms(quantile(r.ttft, 0.99))}`);
-    console.log(`  admitted inter-token p50 ${ms(quantile(r.itl, 0.5))}, p99 ${ms(quantile(r.itl, 0.99))}`);
+    console.log(`  admitted TTFT (client, first content event) p50 ${ms(quantile(r.ttft, 0.5))}, p99 ${ms(quantile(r.ttft, 0.99))}`);
+    console.log(`  admitted TTFT (server histogram) p50 ${bucketQuantile(ttft0, ttft1, 0.5)}, p99 ${bucketQuantile(ttft0, ttft1, 0.99)}`);
+    console.log(`  inter-token (server histogram) p50 ${bucketQuantile(itl0, itl1, 0.5)}, p99 ${bucketQuantile(itl0, itl1, 0.99)}`);
     console.log(`  RSS MiB min ${Math.min(...rss).toFixed(1)}, max ${Math.max(...rss).toFixed(1)}`);
   }
   clearInterval(sampler);
