@@ -7,8 +7,8 @@
 //   parley admin moderation lift --subject user:usr_...|addr:IP
 //
 // A lift here is written to the store; a running server holds its suspensions in memory and
-// sees it at its next start (the admin API, POST /api/admin/moderation/suspensions/lift, lifts
-// at once).
+// applies it at its next sync with the store, within [moderation.abuse] sync_s seconds (the
+// admin API, POST /api/admin/moderation/suspensions/lift, lifts at once).
 #include <fmt/chrono.h>
 #include <fmt/core.h>
 
@@ -87,7 +87,7 @@ Status suspensions(store::Store& db, const ModerationArgs& a) {
 Status lift(store::Store& db, const ModerationArgs& a) {
   ASSIGN_OR_RETURN(const std::int64_t n, db.lift_subject_suspensions(a.subject, "cli"));
   if (n == 0) return not_found_error("{} has no active suspension", a.subject);
-  fmt::print(stderr, "lifted {} suspension(s) of {} (a running server sees it at its next start)\n", n, a.subject);
+  fmt::print(stderr, "lifted {} suspension(s) of {} (running servers apply it within [moderation.abuse] sync_s seconds)\n", n, a.subject);
   return ok_status();
 }
 

@@ -91,6 +91,7 @@ Gateway::Gateway(std::vector<std::unique_ptr<ServedModel>> models, const Gateway
   if (Status st = moderation_->purge(); !st.ok()) {
     log_event(LogLevel::kError, "moderation_purge_failed", {{"error", st.message()}});
   }
+  moderation_->start_maintenance();  // periodic suspension sync and purge
   if (accounts_) {
     ConversationApiOptions o;
     o.usage = &accounts_->usage();
@@ -105,6 +106,8 @@ Gateway::Gateway(std::vector<std::unique_ptr<ServedModel>> models, const Gateway
 }
 
 Gateway::~Gateway() {
+  // The guard model is one of the models: no reply is classified once they begin to go.
+  moderation_->stop_guard();
   if (accounts_) accounts_->stop_pools();  // queued requests use the models
   conversations_.reset();                  // stops replies in flight and saves them
   models_.clear();                         // engines end their requests, which record usage

@@ -261,6 +261,7 @@ void GenerationJob::observer_finish(Choice& c, const FinishEvent& e) {
   out.usage = usage();
   count_tokens(out.usage);
   record(status);
+  if (guard_observed(out)) return;
   spec_.observer->on_end(std::move(out));
 }
 
@@ -277,6 +278,8 @@ void GenerationJob::emit(Choice& c, const std::string& text, std::vector<TokenLo
     for (auto& l : lps) c.logprobs.push_back(std::move(l));
     return;
   }
+  // Streamed text is kept only for the guard model's reading of the finished reply.
+  if (spec_.moderation != nullptr && spec_.moderation->guards_output()) c.text += text;
   const std::vector<TokenLogprobOut>* lp = spec_.n_logprobs >= 0 && !lps.empty() ? &lps : nullptr;
   std::string chunk;
   if (spec_.kind == ApiKind::kChat) {
@@ -312,6 +315,63 @@ Usage GenerationJob::usage() const {
 }
 
 void GenerationJob::complete() {
+  if (guard_replies()) return;
+  respond();
+}
+
+bool GenerationJob::guard_replies() {
+  if (spec_.moderation == nullptr || !spec_.moderation->guards_output() || replies_guarded_) return false;
+  replies_guarded_ = true;
+  std::vector<std::string> texts;
+  for (const Choice& c : choices_) texts.push_back(c.filtered ? std::string() : guarded_text(c));
+  if (spec_.stream) {
+    spec_.moderation->guard_output(spec_.moderation_context, std::move(texts), policy::Action::kFlag, nullptr);
+    return false;
+  }
+  spec_.moderation->guard_output(spec_.moderation_context, std::move(texts), policy::Action::kBlock,
+                                 [self = shared_from_this()](std::vector<bool> unsafe) {
+                                   std::lock_guard<std::mutex> lock(self->mutex_);
+                                   self->on_guard_verdict(unsafe);
+                                 });
+  return true;
+}
+
+void GenerationJob::on_guard_verdict(const std::vector<bool>& unsafe) {
+  if (done_) {  // the client left while the guard was reading
+    count_tokens(usage());
+    record(499);
+    return;
+  }
+  for (std::size_t i = 0; i < choices_.size() && i < unsafe.size(); ++i) {
+    if (!unsafe[i]) continue;
+    choices_[i].withheld = true;
+    choices_[i].text.clear();
+    choices_[i].finish_reason = "content_filter";
+  }
+  respond();
+}
+
+bool GenerationJob::guard_observed(GenerationOutcome& out) {
+  if (spec_.moderation == nullptr || !spec_.moderation->guards_output() || out.text.empty() ||
+      out.finish_reason == "error" || out.finish_reason == "content_filter") {
+    return false;
+  }
+  std::vector<std::string> texts = {out.text};  // before `out` moves into the callback
+  auto on_verdict = [self = shared_from_this(), out = std::move(out)](std::vector<bool> unsafe) mutable {
+    if (!unsafe.empty() && unsafe[0]) {  // saved withheld: no text, marked filtered
+      out.finish_reason = "content_filter";
+      out.text.clear();
+      out.reasoning.clear();
+    }
+    std::lock_guard<std::mutex> lock(self->mutex_);
+    self->spec_.observer->on_end(std::move(out));
+  };
+  spec_.moderation->guard_output(spec_.moderation_context, std::move(texts), policy::Action::kBlock,
+                                 std::move(on_verdict));
+  return true;
+}
+
+void GenerationJob::respond() {
   done_ = true;
   const Usage u = usage();
   if (spec_.stream) {

@@ -96,6 +96,7 @@ struct JobSpec {
   // The output rules (gateway/moderation.h): each choice's text goes through an OutputFilter
   // after the stop strings; a block ends the choice with finish_reason "content_filter" (the
   // observer's outcome says so too). Null, or no output rule for the model: nothing is checked.
+  // With the guard model on output, finished replies go through it too (see guard_replies()).
   Moderation* moderation = nullptr;
   ModerationContext moderation_context;
   // The request's trace: each choice's engine request carries it on (`traceparent`), and with a
@@ -136,6 +137,7 @@ class GenerationJob final : public RequestSink, public std::enable_shared_from_t
     std::optional<ChatOutput> output;              // spec_.chat_output: the text parsed (else it is the content)
     std::unique_ptr<policy::OutputFilter> filter;  // spec_.moderation's output rules
     bool filtered = false;                         // the filter blocked: "content_filter"
+    bool withheld = false;                         // the guard found the finished reply unsafe: no content
     std::string text;
     std::string reasoning;  // observed jobs with c.output
     std::vector<TokenLogprobOut> logprobs;
@@ -172,7 +174,17 @@ class GenerationJob final : public RequestSink, public std::enable_shared_from_t
   void release_output(Choice& c);  // a trigger token was generated: calls stream from here
   void finish_output(Choice& c);   // flushes every call before the finish chunk; "tool_calls"
   ChatChoiceOut chat_choice(Choice& c);
-  void complete();  // every choice finished: the final response
+  void complete();  // every choice finished: the final response (after the guard's verdict)
+  void respond();   // the final response
+  // The guard model on the finished replies (Moderation::guards_output), from complete(): a
+  // non-streamed response waits for the verdict (an unsafe choice goes out withheld: no content,
+  // finish_reason "content_filter"); a streamed one was shown already, its verdict is recorded.
+  // True when the response is left to the verdict.
+  bool guard_replies();
+  void on_guard_verdict(const std::vector<bool>& unsafe);
+  // An observed job's outcome through the guard before on_end (true: on_end is left to it).
+  bool guard_observed(GenerationOutcome& out);
+  std::string guarded_text(const Choice& c) const;  // what the guard reads of a finished choice
   void fail(const std::string& message);
   // The responder's disconnect callback (an I/O thread): marks the job and cancels its requests.
   void on_disconnect();
@@ -205,6 +217,7 @@ class GenerationJob final : public RequestSink, public std::enable_shared_from_t
   bool record_when_finished_ = false;  // left mid-response: log and count (499) once every choice finished
   bool usage_accounted_ = false;
   bool stop_requested_ = false;
+  bool replies_guarded_ = false;  // guard_replies() ran
   std::optional<std::chrono::steady_clock::time_point> first_token_;
 };
 

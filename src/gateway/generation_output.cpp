@@ -80,6 +80,7 @@ ChatChoiceOut GenerationJob::chat_choice(Choice& c) {
   out.index = c.index;
   out.finish_reason = c.finish_reason;
   if (spec_.n_logprobs >= 0) out.logprobs = std::move(c.logprobs);
+  if (c.withheld) return out;  // the guard found it unsafe: nothing of it goes out
   if (!c.output) {
     out.content = std::move(c.text);
     return out;
@@ -89,6 +90,14 @@ ChatChoiceOut GenerationJob::chat_choice(Choice& c) {
   out.reasoning_content = p.reasoning;
   for (const ParsedToolCall& t : p.tool_calls) out.tool_calls.push_back({t.id, t.name, t.arguments});
   return out;
+}
+
+std::string GenerationJob::guarded_text(const Choice& c) const {
+  if (!c.output) return c.text;
+  const ParsedOutput& p = c.output->parsed();
+  std::string text = p.content;
+  for (const ParsedToolCall& t : p.tool_calls) text += "\n" + t.name + " " + t.arguments;
+  return text;
 }
 
 }  // namespace parley

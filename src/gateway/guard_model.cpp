@@ -95,6 +95,45 @@ GuardVerdict parse_guard_answer(std::string_view answer) {
   return v;
 }
 
+namespace {
+
+// Llama Guard 3's hazard categories (MLCommons taxonomy) and OpenAI's moderation categories,
+// where one means the same; the others have no OpenAI counterpart and keep their code.
+constexpr std::pair<std::string_view, std::string_view> kOpenAiCategories[] = {
+    {"S1", "violence"},         // Violent Crimes
+    {"S2", "illicit"},          // Non-Violent Crimes
+    {"S3", "S3"},               // Sex-Related Crimes
+    {"S4", "sexual/minors"},    // Child Sexual Exploitation
+    {"S5", "S5"},               // Defamation
+    {"S6", "S6"},               // Specialized Advice
+    {"S7", "S7"},               // Privacy
+    {"S8", "S8"},               // Intellectual Property
+    {"S9", "illicit/violent"},  // Indiscriminate Weapons
+    {"S10", "hate"},            // Hate
+    {"S11", "self-harm"},       // Suicide & Self-Harm
+    {"S12", "sexual"},          // Sexual Content
+    {"S13", "S13"},             // Elections
+    {"S14", "S14"},             // Code Interpreter Abuse
+};
+
+}  // namespace
+
+std::string_view openai_category(std::string_view guard_category) {
+  for (const auto& [code, name] : kOpenAiCategories) {
+    if (code == guard_category) return name;
+  }
+  return guard_category;
+}
+
+const std::vector<std::string_view>& guard_categories() {
+  static const std::vector<std::string_view> all = [] {
+    std::vector<std::string_view> out;
+    for (const auto& [code, name] : kOpenAiCategories) out.push_back(name);
+    return out;
+  }();
+  return all;
+}
+
 GuardModel::GuardModel(GuardConfig config, const ServedModel& model, Family<Histogram>& latency)
     : config_(std::move(config)), model_(model), latency_(latency) {
   if (config_.prompt.empty()) config_.prompt = std::string(kLlamaGuardPrompt);

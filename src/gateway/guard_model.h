@@ -1,4 +1,4 @@
-// GuardModel: a served model used as a classifier of prompts ([moderation.guard],
+// GuardModel: a served model used as a classifier of prompts and replies ([moderation.guard],
 // docs/moderation.md). The text goes into a configurable prompt (Llama Guard's by default), sent
 // as one user message through the model's chat template; the answer is read in Llama Guard's
 // format: "safe", or "unsafe" and a second line of comma-separated categories ("S1,S10").
@@ -21,9 +21,10 @@
 namespace parley {
 
 struct GuardConfig {
-  std::string model;   // the id of a served model; empty: no guard
-  bool input = true;   // classify prompts before generation
-  std::string prompt;  // "{role}" and "{text}" are replaced; empty: kLlamaGuardPrompt
+  std::string model;    // the id of a served model; empty: no guard
+  bool input = true;    // classify prompts before generation
+  bool output = false;  // classify finished replies (stage "output" or "both")
+  std::string prompt;   // "{role}" and "{text}" are replaced; empty: kLlamaGuardPrompt
   std::int64_t timeout_ms = 2000;
   bool fail_closed = false;  // a failed classification refuses the request (503) instead of allowing it
   std::int32_t max_tokens = 16;
@@ -40,6 +41,12 @@ struct GuardVerdict {
 
 // "safe" / "unsafe\nS1,S2" (surrounding white space ignored); anything else: !ok.
 GuardVerdict parse_guard_answer(std::string_view answer);
+
+// The OpenAI moderation category of a Llama Guard 3 category where one corresponds ("S1" ->
+// "violence", "S10" -> "hate", ...); the category itself otherwise ("S7").
+std::string_view openai_category(std::string_view guard_category);
+// Every category a Llama Guard 3 answer can name, as openai_category() reports it, in order.
+const std::vector<std::string_view>& guard_categories();
 
 class GuardModel {
  public:

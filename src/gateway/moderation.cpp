@@ -65,13 +65,23 @@ Moderation::Moderation(std::shared_ptr<const policy::Policy> policy, MetricsRegi
                                "Moderation rule matches and violations, by rule, action and stage",
                                {"rule", "action", "stage"})),
       suspensions_active_(registry.gauge("parley_suspensions_active", "Users and addresses suspended now")),
-      guard_latency_(registry.histogram("parley_guard_seconds", "Time the guard model took to classify a prompt",
-                                        {"model"}, latency_buckets_seconds())),
-      writes_(std::make_unique<WorkPool>("moderation", 1, 4096)) {
+      guard_latency_(registry.histogram("parley_guard_seconds",
+                                        "Time the guard model took to classify a prompt or a reply", {"model"},
+                                        latency_buckets_seconds())),
+      writes_(std::make_unique<WorkPool>("moderation", 1, 4096)),
+      checks_(std::make_unique<WorkPool>("guard", 2, 4096)) {
   suspensions_active_.with({}).set(0);
 }
 
 Moderation::~Moderation() {
+  {
+    std::lock_guard<std::mutex> lock(maintenance_mu_);
+    maintenance_stop_ = true;
+  }
+  maintenance_cv_.notify_all();
+  if (maintenance_.joinable()) maintenance_.join();
+  stop_guard();
+  checks_->shutdown();
   writes_->shutdown();
 }
 
@@ -160,33 +170,6 @@ Status Moderation::screen(const ModerationContext& ctx, policy::Role role, std::
   return ok_status();
 }
 
-Status Moderation::guard(const ModerationContext& ctx, std::string_view role, std::string_view text) {
-  if (!guard_ || !guard_->config().input || text.empty()) return ok_status();
-  const GuardVerdict v = guard_->classify(role, text);
-  if (!v.ok) {
-    events_.with({"guard", "error", "input"}).inc();
-    log_event(LogLevel::kWarn, "guard_failed", {{"request_id", ctx.request_id}, {"error", v.error}});
-    if (!guard_->config().fail_closed) return ok_status();
-    return unavailable_error("The content check is unavailable; retry shortly.").with_detail("retry_after", "1");
-  }
-  if (!v.unsafe) return ok_status();
-  std::string categories;
-  for (const std::string& c : v.categories) categories += (categories.empty() ? "" : ",") + c;
-  events_.with({"guard", "block", "input"}).inc();
-  store::ModerationEvent e;
-  e.user_id = ctx.user_id.substr(0, store::kMaxAuditShortBytes);
-  e.address = ctx.address.substr(0, store::kMaxAuditShortBytes);
-  e.request_id = ctx.request_id.substr(0, store::kMaxAuditShortBytes);
-  e.rule = ("guard:" + categories).substr(0, store::kMaxAuditShortBytes);
-  e.action = "block";
-  e.stage = "input";
-  write([e = std::move(e)](store::Store& db) { (void)db.record_moderation_event(e); });
-  count(ctx, ViolationKind::kBlocked);
-  return invalid_argument_error("The request was refused by this server's content policy (guard model: {}).",
-                                categories.empty() ? "unsafe" : categories)
-      .with_detail("code", "content_policy_violation");
-}
-
 std::unique_ptr<policy::OutputFilter> Moderation::output_filter(const std::string& model) const {
   if (!enabled() || !policy_->stream_bounds(Stage::kOutput, policy::Role::kAssistant, model).any) return nullptr;
   return std::make_unique<policy::OutputFilter>(policy_, policy::Role::kAssistant, model);
@@ -256,9 +239,12 @@ void Moderation::record_violation(const ModerationContext& ctx, ViolationKind ki
 void Moderation::record_response(const ModerationContext& ctx, std::string_view route_pattern, int status,
                                  std::string_view body) {
   if (!policy_) return;
-  if (status == 429 && body.find(R"("code":"suspended")") == std::string_view::npos) {
-    const bool quota = body.find(R"("code":"insufficient_quota")") != std::string_view::npos;
-    record_violation(ctx, quota ? ViolationKind::kQuotaExceeded : ViolationKind::kRateLimited);
+  // Only the caller's own limits count: a full queue (or another server-side 429) is the
+  // server's load, not abuse, and a suspension's own 429 is not a new violation.
+  if (status == 429 && body.find(R"("code":"rate_limit_exceeded")") != std::string_view::npos) {
+    record_violation(ctx, ViolationKind::kRateLimited);
+  } else if (status == 429 && body.find(R"("code":"insufficient_quota")") != std::string_view::npos) {
+    record_violation(ctx, ViolationKind::kQuotaExceeded);
   } else if (status == 401 && route_pattern == "/api/auth/login") {
     record_violation(ctx, ViolationKind::kFailedLogin);
   }
@@ -274,39 +260,6 @@ bool Moderation::lift(std::string_view subject, std::string_view lifted_by) {
     return lifted || (n.ok() && *n > 0);
   }
   return lifted;
-}
-
-Status Moderation::restore() {
-  if (store_ == nullptr || !policy_) return ok_status();
-  store::SuspensionQuery q;
-  q.active_at = clock_();
-  q.page.limit = 100;
-  for (;;) {
-    ASSIGN_OR_RETURN(store::Page<store::StoredSuspension> page, store_->list_suspensions(q));
-    for (const store::StoredSuspension& s : page.items) {
-      policy::Suspension r;
-      r.subject = s.subject;
-      r.until = s.until;
-      r.score = s.score;
-      r.reason = ViolationKind::kBlocked;
-      for (std::size_t k = 0; k < policy::kViolationKindCount; ++k) {
-        const auto kind = static_cast<ViolationKind>(k);
-        if (policy::violation_kind_name(kind) == s.reason) r.reason = kind;
-      }
-      tracker_->restore(r);
-    }
-    if (!page.has_more || page.items.empty()) break;
-    q.page.offset += static_cast<int>(page.items.size());
-  }
-  update_gauge();
-  return ok_status();
-}
-
-Status Moderation::purge() {
-  if (store_ == nullptr || !policy_) return ok_status();
-  const store::Time before = clock_() - std::chrono::hours(24 * policy_->config().audit.retention_days);
-  RETURN_IF_ERROR(store_->purge_moderation_events(before).status());
-  return store_->purge_suspensions(before).status();
 }
 
 }  // namespace parley

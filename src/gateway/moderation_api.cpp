@@ -1,7 +1,8 @@
 // Moderation's endpoints (docs/api.md):
 //
 //   POST /v1/moderations  {input: string | [string], model?}   OpenAI-compatible: results[] with
-//                         flagged, categories, category_scores (1 or 0: rules are not scores)
+//                         flagged, categories, category_scores (1 or 0: rules are not scores);
+//                         with a guard model, its categories too (add_guard_categories)
 //   GET  /api/admin/moderation/events?user_id=&address=&rule=&action=&stage=&from=&to=&limit=&offset=
 //   GET  /api/admin/moderation/suspensions?subject=&active=true&limit=&offset=
 //   POST /api/admin/moderation/suspensions/lift  {subject}     lifts the subject's suspension
@@ -133,6 +134,32 @@ void list_suspensions(store::Store& db, RouteCall& c) {
                   json::object{{"data", std::move(data)}, {"has_more", page->has_more}});
 }
 
+// The guard model's verdict on one text merged into its result: every category the guard can
+// name (OpenAI's names where Llama Guard's correspond, "S7" and the like otherwise), true for those
+// it names. A failed classification adds nothing (fail open) or is a 503 (fail closed).
+Result<bool> add_guard_categories(Moderation& m, const ModerationContext& ctx, std::string_view text,
+                                  ModerationResult* r) {
+  std::optional<GuardVerdict> v = m.guard_classify(ctx, text);
+  if (!v) return false;
+  if (!v->ok) {
+    if (!m.guard_fails_closed()) return false;
+    return unavailable_error("The content check is unavailable; retry shortly.").with_detail("retry_after", "1");
+  }
+  const auto set = [r](std::string_view name, bool hit) {
+    for (auto& [have, was] : r->categories) {
+      if (have == name) {
+        was = was || hit;
+        return;
+      }
+    }
+    r->categories.emplace_back(std::string(name), hit);
+  };
+  for (const std::string_view name : guard_categories()) set(name, false);
+  for (const std::string& c : v->categories) set(openai_category(c), true);
+  r->flagged = r->flagged || v->unsafe;
+  return true;
+}
+
 }  // namespace
 
 // The chat messages of a request through the input rules: content strings and text parts, by the
@@ -217,9 +244,12 @@ void Gateway::moderations(RouteCall& call) {
   if (const json::value* m = body.as_object().if_contains("model"); m != nullptr && m->is_string()) {
     model = std::string(m->as_string()).substr(0, 256);
   }
+  const ModerationContext ctx = moderation_context(call, "");
   json::array results;
   for (const std::string& t : texts) {
-    const ModerationResult r = moderation_->classify(t);
+    ModerationResult r = moderation_->classify(t);
+    Result<bool> guarded = add_guard_categories(*moderation_, ctx, t, &r);
+    if (!guarded.ok()) return api_json::reply_error(*call.responder, call.request_id, guarded.status());
     json::object categories, scores, applied;
     for (const auto& [name, hit] : r.categories) {
       categories[name] = hit;

@@ -10,7 +10,7 @@ std::string where(const Node& n, std::string_view source) {
   return fmt::format("{}:{}:{}", source, n.source().begin.line, n.source().begin.column);
 }
 
-// [moderation.guard]: model (required), stage ("input"), prompt, timeout_ms, fail, max_tokens.
+// [moderation.guard]: model (required), stage (input, output, both), prompt, timeout_ms, fail, max_tokens.
 Status read_guard(const toml::table& t, std::string_view source, GuardConfig* g) {
   for (const auto& [key, value] : t) {
     const std::string k(key.str());
@@ -21,9 +21,12 @@ Status read_guard(const toml::table& t, std::string_view source, GuardConfig* g)
       const std::string v = s->get();
       if (k == "model") g->model = v;
       if (k == "prompt") g->prompt = v;
-      if (k == "stage" && v != "input")
-        return invalid_argument_error("{}: moderation.guard.stage must be \"input\" (replies are not classified yet)",
-                                      at);
+      if (k == "stage") {
+        if (v != "input" && v != "output" && v != "both")
+          return invalid_argument_error("{}: moderation.guard.stage must be one of: input, output, both", at);
+        g->input = v != "output";
+        g->output = v != "input";
+      }
       if (k == "fail") {
         if (v != "open" && v != "closed")
           return invalid_argument_error("{}: moderation.guard.fail must be one of: open, closed", at);

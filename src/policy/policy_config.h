@@ -72,11 +72,15 @@ struct AbuseConfig {
   double suspend_threshold = 50;      // a score reaching it suspends the subject ...
   std::int64_t suspend_s = 3600;      // ... for this long
   std::size_t max_subjects = 100000;  // subjects tracked in memory (least recently seen go first)
+  // Seconds between re-reads of the stored suspensions (lifts by `parley admin moderation lift`,
+  // suspensions and lifts of other gateways sharing the store); 0: only at start-up.
+  std::int64_t sync_s = 10;
 };
 
 struct AuditConfig {
-  std::int64_t retention_days = 90;  // events older than this are deleted
-  std::size_t excerpt_bytes = 0;     // redacted context kept around a match (0: none, the default)
+  std::int64_t retention_days = 90;      // events older than this are deleted
+  std::size_t excerpt_bytes = 0;         // redacted context kept around a match (0: none, the default)
+  std::int64_t purge_interval_s = 3600;  // seconds between retention purges; 0: only at start-up
 };
 
 struct PolicyConfig {

@@ -227,6 +227,7 @@ Status read_abuse(const toml::table& t, std::string_view source, AbuseConfig* a)
   RETURN_IF_ERROR(r.number("suspend_threshold", 0.001, 1e9, &a->suspend_threshold));
   RETURN_IF_ERROR(r.integer("suspend_s", 1, std::int64_t{365} * 86400, &a->suspend_s));
   RETURN_IF_ERROR(r.integer("max_subjects", 16, 100'000'000, &a->max_subjects));
+  RETURN_IF_ERROR(r.integer("sync_s", 0, 86400, &a->sync_s));
   Status st;
   if (const toml::table* w = r.table("weights", &st)) {
     Reader wr(*w, "moderation.abuse.weights.", source);
@@ -239,7 +240,7 @@ Status read_abuse(const toml::table& t, std::string_view source, AbuseConfig* a)
     RETURN_IF_ERROR(wr.finish(known));
   }
   RETURN_IF_ERROR(st);
-  return r.finish("enabled, half_life_s, suspend_threshold, suspend_s, max_subjects, weights");
+  return r.finish("enabled, half_life_s, suspend_threshold, suspend_s, max_subjects, sync_s, weights");
 }
 
 }  // namespace
@@ -256,7 +257,8 @@ Status read_policy_config(const toml::table& moderation, std::string_view source
     Reader ar(*a, "moderation.audit.", source);
     RETURN_IF_ERROR(ar.integer("retention_days", 1, 36500, &out->audit.retention_days));
     RETURN_IF_ERROR(ar.integer("excerpt_bytes", 0, 4096, &out->audit.excerpt_bytes));
-    RETURN_IF_ERROR(ar.finish("retention_days, excerpt_bytes"));
+    RETURN_IF_ERROR(ar.integer("purge_interval_s", 0, std::int64_t{7} * 86400, &out->audit.purge_interval_s));
+    RETURN_IF_ERROR(ar.finish("retention_days, excerpt_bytes, purge_interval_s"));
   }
   RETURN_IF_ERROR(st);
   if (const toml::node* rules = r.take("rules")) {

@@ -14,6 +14,7 @@ struct Entry {
   std::array<double, kViolationKindCount> scores{};  // decayed to `at`
   store::Time at{};
   std::optional<store::Time> suspended_until;
+  store::Time suspended_since{};
   ViolationKind reason = ViolationKind::kBlocked;
   double suspended_score = 0;
   std::list<std::string>::iterator lru;
@@ -70,7 +71,7 @@ bool active(const Entry& e, store::Time now) {
 }
 
 Suspension suspension_of(const std::string& subject, const Entry& e) {
-  return Suspension{subject, *e.suspended_until, e.reason, e.suspended_score};
+  return Suspension{subject, *e.suspended_until, e.reason, e.suspended_score, e.suspended_since};
 }
 
 // The entry of a subject, made (and the shard kept within its capacity) when missing.
@@ -110,6 +111,7 @@ ViolationOutcome ViolationTracker::record(std::string_view subject, ViolationKin
     const auto top = std::max_element(e.scores.begin(), e.scores.end());
     e.reason = static_cast<ViolationKind>(top - e.scores.begin());
     e.suspended_until = now + std::chrono::seconds(config_.suspend_s);
+    e.suspended_since = now;
     e.suspended_score = out.score;
     e.scores.fill(0);
     out.score = 0;
@@ -159,6 +161,7 @@ void ViolationTracker::restore(const Suspension& s) {
   Entry& e = touch(sh.entries, sh.lru, sh.capacity, s.subject, now);
   if (!e.suspended_until || *e.suspended_until < s.until) {
     e.suspended_until = s.until;
+    e.suspended_since = s.since;
     e.reason = s.reason;
     e.suspended_score = s.score;
   }

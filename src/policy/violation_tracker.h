@@ -42,7 +42,8 @@ struct Suspension {
   std::string subject;
   store::Time until{};
   ViolationKind reason = ViolationKind::kBlocked;
-  double score = 0;  // the score that reached the threshold
+  double score = 0;     // the score that reached the threshold
+  store::Time since{};  // when it began
 };
 
 struct ViolationOutcome {

@@ -53,6 +53,12 @@ void AffinityPolicy::on_routed(const RouteRequest& request, WorkerId worker) {
   index_.insert(worker, request.blocks);
 }
 
+void AffinityPolicy::on_worker_blocks(WorkerId worker, std::span<const std::uint64_t> blocks) {
+  if (blocks.empty()) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  index_.insert(worker, blocks);
+}
+
 void AffinityPolicy::forget(WorkerId worker) {
   std::lock_guard<std::mutex> lock(mu_);
   index_.forget(worker);

@@ -6,7 +6,9 @@
 // hashing with bounded loads): a candidate whose load is at or over
 // ceil((1 + eps) (total load + 1) / candidates) is skipped, so one hot prefix cannot overload a
 // worker; the next-longest match elsewhere is taken then, and without any match the request goes
-// to the less loaded of two random candidates under the bound (least_loaded).
+// to the less loaded of two random candidates under the bound (least_loaded). The index holds what
+// this router sent and what the workers report taking (their stats' prefix_blocks, fed by the
+// WorkerRegistry), so several gateways learn each other's placements.
 #pragma once
 
 #include <mutex>
@@ -24,6 +26,7 @@ class AffinityPolicy final : public RoutePolicy {
   bool wants_blocks() const override { return true; }
   std::size_t choose(const RouteRequest& request, std::span<const RouteCandidate> candidates) override;
   void on_routed(const RouteRequest& request, WorkerId worker) override;
+  void on_worker_blocks(WorkerId worker, std::span<const std::uint64_t> blocks) override;
   void forget(WorkerId worker) override;
 
   // The longest prefix (in blocks) `worker` is thought to hold (for tests and logs).

@@ -55,6 +55,9 @@ class RoutePolicy {
   virtual std::size_t choose(const RouteRequest& request, std::span<const RouteCandidate> candidates) = 0;
   // The request went to `worker` (after choose(), or a retry elsewhere).
   virtual void on_routed(const RouteRequest& /*request*/, WorkerId /*worker*/) {}
+  // The worker reports that it took requests with these prefix blocks (its stats' prefix_blocks:
+  // possibly routed by another gateway), oldest first.
+  virtual void on_worker_blocks(WorkerId /*worker*/, std::span<const std::uint64_t> /*blocks*/) {}
   // The worker left the registry: forget what is known of it.
   virtual void forget(WorkerId /*worker*/) {}
 };

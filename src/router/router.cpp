@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "base/log.h"
+#include "router/worker_protocol.h"
 
 namespace parley {
 
@@ -37,6 +38,7 @@ Router::Router(std::shared_ptr<WorkerRegistry> workers, std::shared_ptr<RoutePol
     : workers_(std::move(workers)), policy_(std::move(policy)), options_(std::move(options)) {
   options_.max_tries = std::max(1, options_.max_tries);
   workers_->watch_removals(policy_);
+  if (policy_->wants_blocks()) workers_->watch_blocks(options_.model, policy_);
 }
 
 Router::~Router() {
@@ -139,8 +141,12 @@ Status Router::attempt(const std::shared_ptr<Call>& call) {
     }
     const ErrorCode code = r.status().code();
     const bool retryable = code == ErrorCode::kUnavailable || code == ErrorCode::kResourceExhausted;
-    workers_->end(w, code == ErrorCode::kUnavailable ? WorkerOutcome::kFailure : WorkerOutcome::kNeutral);
-    count(w, code == ErrorCode::kUnavailable ? "unavailable" : "refused");
+    // A draining worker's 503 is no failure: it must not count toward ejecting a healthy worker.
+    const bool draining = code == ErrorCode::kUnavailable && r.status().detail("code") == kWorkerDrainingCode;
+    workers_->end(w, draining                          ? WorkerOutcome::kDraining
+                     : code == ErrorCode::kUnavailable ? WorkerOutcome::kFailure
+                                                       : WorkerOutcome::kNeutral);
+    count(w, draining ? "draining" : code == ErrorCode::kUnavailable ? "unavailable" : "refused");
     if (!retryable) return r.status();
     std::lock_guard<std::mutex> lock(call->mu);
     call->last_error = r.status();

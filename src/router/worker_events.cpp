@@ -1,4 +1,5 @@
 // The worker protocol's generate events, models, stats and error bodies (router/worker_protocol.h).
+#include <charconv>
 #include <limits>
 
 #include "net/sse.h"
@@ -267,8 +268,52 @@ Result<std::vector<WorkerModelInfo>> parse_models(std::string_view body, const W
 std::string worker_stats_to_json(const WorkerStats& stats) {
   json::object models;
   for (const auto& [id, s] : stats.models) models[id] = stats_json(s);
-  return json::serialize(json::object{{"draining", stats.draining}, {"models", std::move(models)}});
+  json::object out{{"draining", stats.draining}, {"models", std::move(models)}};
+  if (stats.prefix_blocks) {
+    json::object by_model;
+    for (const auto& [id, hashes] : stats.prefix_blocks->models) {
+      json::array a;
+      a.reserve(hashes.size());
+      for (const std::uint64_t h : hashes) a.emplace_back(fmt::format("{:016x}", h));
+      by_model[id] = std::move(a);
+    }
+    out["prefix_blocks"] = json::object{{"seq", stats.prefix_blocks->seq}, {"models", std::move(by_model)}};
+  }
+  return json::serialize(out);
 }
+
+namespace {
+
+Result<PlacementLog::Since> parse_prefix_blocks(const json::value& v, const WorkerProtocolLimits& limits) {
+  if (!v.is_object()) return wire::type_error("prefix_blocks", "an object");
+  ObjectReader r(v.as_object(), "prefix_blocks");
+  PlacementLog::Since out;
+  bool present = false;
+  RETURN_IF_ERROR(r.get_u64("seq", &out.seq, &present));
+  ASSIGN_OR_RETURN(const json::value* models, r.require("models"));
+  RETURN_IF_ERROR(r.finish());
+  if (!models->is_object() || models->as_object().size() > limits.max_models)
+    return wire::type_error("prefix_blocks.models", "an object of hash lists by model id");
+  std::size_t total = 0;
+  for (const auto& kv : models->as_object()) {
+    const std::string where = "prefix_blocks.models." + std::string(kv.key());
+    if (!kv.value().is_array()) return wire::type_error(where, "an array of hashes");
+    std::vector<std::uint64_t> hashes;
+    for (const json::value& h : kv.value().as_array()) {
+      if (++total > kMaxStatsBlocks) return invalid_argument_error("'{}': more than {} hashes", where, kMaxStatsBlocks);
+      const std::string_view hex = h.is_string() ? std::string_view(h.as_string()) : std::string_view();
+      std::uint64_t value = 0;
+      const auto [end, ec] = std::from_chars(hex.data(), hex.data() + hex.size(), value, 16);
+      if (hex.size() != 16 || ec != std::errc() || end != hex.data() + hex.size())
+        return wire::type_error(where, "hashes of 16 hex digits");
+      hashes.push_back(value);
+    }
+    out.models.emplace_back(std::string(kv.key()), std::move(hashes));
+  }
+  return out;
+}
+
+}  // namespace
 
 Result<WorkerStats> parse_worker_stats(std::string_view body, const WorkerProtocolLimits& limits) {
   ASSIGN_OR_RETURN(json::value v, wire::parse(body, limits.max_json_depth));
@@ -277,6 +322,9 @@ Result<WorkerStats> parse_worker_stats(std::string_view body, const WorkerProtoc
   WorkerStats out;
   RETURN_IF_ERROR(r.get_bool("draining", &out.draining));
   ASSIGN_OR_RETURN(const json::value* models, r.require("models"));
+  if (const json::value* blocks = r.find("prefix_blocks")) {
+    ASSIGN_OR_RETURN(out.prefix_blocks, parse_prefix_blocks(*blocks, limits));
+  }
   RETURN_IF_ERROR(r.finish());
   if (!models->is_object() || models->as_object().size() > limits.max_models)
     return wire::type_error("models", "an object of stats by model id");

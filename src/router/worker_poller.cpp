@@ -154,38 +154,89 @@ void WorkerRegistry::poll_once() {
     WorkerId id;
     std::string url;
     bool fetch_models;
+    std::optional<std::uint64_t> blocks_since;  // when some policy wants the workers' placements
   };
   std::vector<Due> due;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    const bool blocks = !block_watchers_.empty();
     for (auto& [id, w] : workers_) {
       if (w->circuit == Worker::Circuit::kOpen && t < w->open_until) continue;  // backing off
       // The model list is fetched when unknown, and again every 30 polls (a worker restarted with
       // other models keeps its address).
-      due.push_back({id, w->url, !w->models_known || ++w->polls_since_models >= 30});
+      due.push_back({id, w->url, !w->models_known || ++w->polls_since_models >= 30,
+                     blocks ? std::optional<std::uint64_t>(w->blocks_seq) : std::nullopt});
     }
   }
-  // In parallel, a batch at a time (a worker that does not answer costs one probe_timeout for its
-  // batch, not for every worker after it); applied in the workers' order, so that the first
-  // vocabulary digest seen for a model does not depend on which answered first.
-  constexpr std::size_t kParallelProbes = 16;
-  for (std::size_t begin = 0; begin < due.size(); begin += kParallelProbes) {
-    const std::size_t end = std::min(due.size(), begin + kParallelProbes);
-    std::vector<Probe> results(end - begin);
-    if (end - begin == 1) {
-      results[0] = probe(due[begin].url, due[begin].fetch_models);
-    } else {
-      std::vector<std::thread> threads;
-      for (std::size_t i = begin; i < end; ++i) {
-        threads.emplace_back([this, &d = due[i], &out = results[i - begin]] { out = probe(d.url, d.fetch_models); });
-      }
-      for (std::thread& t : threads) t.join();
-    }
-    for (std::size_t i = begin; i < end; ++i) apply_probe(due[i].id, std::move(results[i - begin]));
+  // In parallel on the probe pool (a worker that does not answer holds one of its threads for
+  // probe_timeout, not the others); applied in the workers' order, so that the first vocabulary
+  // digest seen for a model does not depend on which answered first.
+  std::vector<Probe> results(due.size());
+  std::vector<std::function<void()>> jobs;
+  jobs.reserve(due.size());
+  for (std::size_t i = 0; i < due.size(); ++i) {
+    jobs.emplace_back([this, &d = due[i], &out = results[i]] { out = probe(d.url, d.fetch_models, d.blocks_since); });
+  }
+  probes_->run_all(std::move(jobs));
+  for (std::size_t i = 0; i < due.size(); ++i) {
+    std::optional<PlacementLog::Since> blocks;
+    if (results[i].stats) blocks = results[i].stats->prefix_blocks;
+    apply_probe(due[i].id, std::move(results[i]));
+    if (blocks) hand_blocks(due[i].id, *blocks);
   }
 }
 
-WorkerRegistry::Probe WorkerRegistry::probe(const std::string& url, bool fetch_models) const {
+WorkerRegistry::ProbePool::~ProbePool() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  for (std::thread& t : threads_) t.join();
+}
+
+std::size_t WorkerRegistry::ProbePool::threads() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return threads_.size();
+}
+
+void WorkerRegistry::ProbePool::run_all(std::vector<std::function<void()>> jobs) {
+  if (jobs.empty()) return;
+  std::mutex done_mu;
+  std::condition_variable done_cv;
+  std::size_t left = jobs.size();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& job : jobs) {
+      queue_.push_back([&done_mu, &done_cv, &left, job = std::move(job)] {
+        job();
+        // Notified under the lock: run_all() cannot return (and take these locals) before it is released.
+        std::lock_guard<std::mutex> done(done_mu);
+        if (--left == 0) done_cv.notify_all();
+      });
+    }
+    while (threads_.size() < std::min(max_, jobs.size())) threads_.emplace_back([this] { loop(); });
+  }
+  cv_.notify_all();
+  std::unique_lock<std::mutex> done(done_mu);
+  done_cv.wait(done, [&left] { return left == 0; });
+}
+
+void WorkerRegistry::ProbePool::loop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty()) return;  // stopping, nothing left
+    std::function<void()> job = std::move(queue_.front());
+    queue_.pop_front();
+    lock.unlock();
+    job();
+    lock.lock();
+  }
+}
+
+WorkerRegistry::Probe WorkerRegistry::probe(const std::string& url, bool fetch_models,
+                                            std::optional<std::uint64_t> blocks_since) const {
   HttpClient http;
   HttpClientRequest req;
   req.timeout = options_.probe_timeout;
@@ -207,6 +258,7 @@ WorkerRegistry::Probe WorkerRegistry::probe(const std::string& url, bool fetch_m
   }
   if (p.reached) {
     req.url = url + std::string(kInternalApiPrefix) + "/stats";
+    if (blocks_since) req.url += fmt::format("?blocks_since={}", *blocks_since);
     Result<HttpResponse> r = http.request(req);
     if (r.ok() && r->status == 200) {
       Result<WorkerStats> s = parse_worker_stats(r->body, options_.engine.limits);
@@ -239,6 +291,7 @@ void WorkerRegistry::apply_probe(WorkerId id, Probe p) {
   if (p.models) update_models(*w, *p.models);
   if (p.stats) {
     w->draining = p.stats->draining;
+    if (p.stats->prefix_blocks) w->blocks_seq = p.stats->prefix_blocks->seq;
     for (auto& [mid, st] : p.stats->models) {
       const auto m = w->models.find(mid);
       if (m == w->models.end()) continue;

@@ -30,10 +30,14 @@
 #include "engine/engine_stats.h"
 #include "engine/request.h"
 #include "grammar/grammar_spec.h"
+#include "router/placement_log.h"
 
 namespace parley {
 
 inline constexpr std::string_view kInternalApiPrefix = "/internal/v1";
+// The detail code (`detail_code` on the wire) of a draining worker's 503: the router takes the
+// worker out of rotation until its next probe, without counting a failure toward ejection.
+inline constexpr std::string_view kWorkerDrainingCode = "worker_draining";
 
 struct WorkerProtocolLimits {
   std::size_t max_prompt_tokens = std::size_t{1} << 20;  // the worker then holds it to its model's n_ctx
@@ -90,7 +94,13 @@ Result<std::vector<WorkerModelInfo>> parse_models(std::string_view body, const W
 struct WorkerStats {
   bool draining = false;
   std::vector<std::pair<std::string, EngineStats>> models;  // by model id
+  // Only when asked for (`?blocks_since=N`): the prefix blocks of the requests the worker took
+  // since entry N of its PlacementLog, by model: {"prefix_blocks": {"seq": M, "models": {"<id>":
+  // ["<16 hex digits>", ...]}}}.
+  std::optional<PlacementLog::Since> prefix_blocks;
 };
+// The most block hashes one stats answer carries (the newest; the log keeps more).
+inline constexpr std::size_t kMaxStatsBlocks = 8192;
 std::string worker_stats_to_json(const WorkerStats& stats);
 Result<WorkerStats> parse_worker_stats(std::string_view body, const WorkerProtocolLimits& limits = {});
 

@@ -8,7 +8,8 @@
 
 namespace parley {
 
-WorkerRegistry::WorkerRegistry(WorkerRegistryOptions options) : options_(std::move(options)) {
+WorkerRegistry::WorkerRegistry(WorkerRegistryOptions options)
+    : options_(std::move(options)), probes_(std::make_unique<ProbePool>(16)) {
   if (!options_.resolver) options_.resolver = resolve_all;
   options_.eject_after = std::max(1, options_.eject_after);
 }
@@ -67,6 +68,28 @@ void WorkerRegistry::set_model_vocab(const std::string& model, std::int32_t n_vo
 void WorkerRegistry::watch_removals(std::weak_ptr<RoutePolicy> policy) {
   std::lock_guard<std::mutex> lock(mu_);
   watchers_.push_back(std::move(policy));
+}
+
+void WorkerRegistry::watch_blocks(const std::string& model, std::weak_ptr<RoutePolicy> policy) {
+  std::lock_guard<std::mutex> lock(mu_);
+  block_watchers_.emplace_back(model, std::move(policy));
+}
+
+void WorkerRegistry::hand_blocks(WorkerId id, const PlacementLog::Since& blocks) {
+  std::vector<std::pair<std::shared_ptr<RoutePolicy>, const std::vector<std::uint64_t>*>> calls;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (find(id) == nullptr) return;
+    for (const auto& [model, weak] : block_watchers_) {
+      auto p = weak.lock();
+      if (!p) continue;
+      for (const auto& [m, hashes] : blocks.models) {
+        if (m == model) calls.emplace_back(p, &hashes);
+      }
+    }
+  }
+  // Outside the registry's lock: a policy takes its own.
+  for (const auto& [policy, hashes] : calls) policy->on_worker_blocks(id, *hashes);
 }
 
 bool WorkerRegistry::admits(Worker& w, std::chrono::steady_clock::time_point t) {
@@ -162,6 +185,11 @@ void WorkerRegistry::report(WorkerId worker, WorkerOutcome outcome) {
     case WorkerOutcome::kNeutral:
       w->trial_in_flight = false;
       break;
+    case WorkerOutcome::kDraining:
+      if (!w->draining) log_info("router: worker {} is draining: no new requests until it is ready again", w->url);
+      w->draining = true;  // until a probe's stats say otherwise
+      w->trial_in_flight = false;
+      break;
   }
 }
 
@@ -238,6 +266,10 @@ std::string WorkerRegistry::url_of(WorkerId worker) const {
   std::lock_guard<std::mutex> lock(mu_);
   const auto it = workers_.find(worker);
   return it == workers_.end() ? std::string() : it->second->url;
+}
+
+std::size_t WorkerRegistry::probe_threads_started() const {
+  return probes_->threads();
 }
 
 std::int64_t WorkerRegistry::ejections_total() const {

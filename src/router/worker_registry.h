@@ -25,6 +25,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <thread>
@@ -79,7 +80,9 @@ struct WorkerSnapshot {
   std::int64_t ejections_total = 0;
 };
 
-enum class WorkerOutcome { kSuccess, kFailure, kNeutral };
+// kDraining: the worker refused because it drains (kWorkerDrainingCode): no failure, but it takes
+// no new request until a probe finds it ready again.
+enum class WorkerOutcome { kSuccess, kFailure, kNeutral, kDraining };
 
 class WorkerRegistry {
  public:
@@ -111,23 +114,31 @@ class WorkerRegistry {
   EngineStats model_stats(const std::string& model) const;
   // Policies to tell when a worker leaves.
   void watch_removals(std::weak_ptr<RoutePolicy> policy);
+  // A policy to hand the prefix blocks that workers report for `model` (their PlacementLog, asked
+  // for with each stats probe once some policy watches).
+  void watch_blocks(const std::string& model, std::weak_ptr<RoutePolicy> policy);
   // The vocabulary size of `model`: token ids a worker sends back are checked against it
   // (RemoteEngineOptions::n_vocab) by the clients made from now on.
   void set_model_vocab(const std::string& model, std::int32_t n_vocab);
   std::int64_t ejections_total() const;
+  // Threads the probes have run on since create(): a pool of at most 16 that lives as long as the
+  // registry (a poll starts none once the pool is big enough).
+  std::size_t probe_threads_started() const;
   const WorkerRegistryOptions& options() const { return options_; }
 
  private:
   struct Worker;
   struct Probe;
+  class ProbePool;
   explicit WorkerRegistry(WorkerRegistryOptions options);
   std::chrono::steady_clock::time_point now() const;
   Worker* find(WorkerId id);
   WorkerId add_worker(const std::string& url, const std::string& source);
   void remove_workers(const std::vector<WorkerId>& ids);
   void apply_dns(const std::string& spec, const std::vector<std::string>& urls);
-  Probe probe(const std::string& url, bool fetch_models) const;
+  Probe probe(const std::string& url, bool fetch_models, std::optional<std::uint64_t> blocks_since) const;
   void apply_probe(WorkerId id, Probe probe);
+  void hand_blocks(WorkerId id, const PlacementLog::Since& blocks);
   void update_models(Worker& w, const std::vector<WorkerModelInfo>& infos);
   bool admits(Worker& w, std::chrono::steady_clock::time_point t);
   void fail(Worker& w);
@@ -142,9 +153,11 @@ class WorkerRegistry {
   std::map<std::string, ClusterModel> models_;   // by id: the first digest seen wins
   std::map<std::string, std::int32_t> n_vocab_;  // by model id
   std::vector<std::weak_ptr<RoutePolicy>> watchers_;
+  std::vector<std::pair<std::string, std::weak_ptr<RoutePolicy>>> block_watchers_;
   std::chrono::steady_clock::time_point next_dns_{};
   bool dns_done_ = false;
   std::int64_t ejections_total_ = 0;
+  std::unique_ptr<ProbePool> probes_;  // before poller_: the poller uses it until joined
   std::thread poller_;
 };
 

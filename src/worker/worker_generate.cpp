@@ -3,6 +3,7 @@
 #include <deque>
 
 #include "base/log.h"
+#include "router/route_policy.h"
 #include "worker/task_pool.h"
 #include "worker/worker_service.h"
 
@@ -14,6 +15,11 @@ void respond_error(HttpResponder& r, const Status& st) {
   HttpHeaders h = {{"Content-Type", "application/json"}};
   if (!st.detail("retry_after").empty()) h.emplace_back("Retry-After", std::string(st.detail("retry_after")));
   r.respond(worker_http_status(st.code()), std::move(h), error_to_json(st));
+}
+
+// A 503 the router recognizes: not a failure of the worker (docs/scaling.md#drain).
+Status draining_error() {
+  return unavailable_error("the worker is draining").with_detail("code", std::string(kWorkerDrainingCode));
 }
 
 }  // namespace
@@ -88,7 +94,7 @@ class WorkerStreamSink final : public RequestSink {
 };
 
 void WorkerService::generate(HttpRequest request, std::shared_ptr<HttpResponder> responder) {
-  if (draining_.load()) return respond_error(*responder, unavailable_error("the worker is draining"));
+  if (draining_.load()) return respond_error(*responder, draining_error());
   if (!loaded_.load()) return respond_error(*responder, unavailable_error("the models are loading"));
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -102,7 +108,7 @@ void WorkerService::generate(HttpRequest request, std::shared_ptr<HttpResponder>
 }
 
 void WorkerService::run_generate(const HttpRequest& request, const std::shared_ptr<HttpResponder>& responder) {
-  if (draining_.load()) return respond_error(*responder, unavailable_error("the worker is draining"));
+  if (draining_.load()) return respond_error(*responder, draining_error());
   Result<WorkerGenerate> parsed = parse_generate_request(request.body, options_.limits);
   if (!parsed.ok()) return respond_error(*responder, parsed.status());
   WorkerGenerate& w = *parsed;
@@ -136,7 +142,9 @@ void WorkerService::run_generate(const HttpRequest& request, const std::shared_p
     w.request.traceparent = format_traceparent(mine);
     sink->trace(options_.tracer, SpanTiming{.context = mine, .parent_span_id = parent->span_id}, model->id());
   }
+  const std::vector<std::uint64_t> blocks = prefix_block_hashes(w.request.prompt, w.request.cache_scope);
   Result<RequestId> id = model->engine().submit(std::move(w.request), sink);
+  if (id.ok()) placements_.record(model->id(), blocks);
   if (!id.ok()) {
     unregister_active(w.request_id);
     Status st = id.status();

@@ -3,8 +3,10 @@
 #include "worker/worker_service.h"
 
 #include <algorithm>
+#include <charconv>
 
 #include "base/log.h"
+#include "net/url.h"
 #include "worker/task_pool.h"
 
 namespace parley {
@@ -144,7 +146,7 @@ void WorkerService::dispatch(HttpRequest request, const std::shared_ptr<HttpResp
   if (m != "GET") {
     return respond_error(*responder, not_found_error("no route {} {}", m, p));
   }
-  if (p == "/internal/v1/stats") return stats(*responder);
+  if (p == "/internal/v1/stats") return stats(request.query, *responder);
   if (!loaded_.load()) return respond_error(*responder, unavailable_error("the models are loading"));
   if (p == "/internal/v1/models") {
     std::vector<WorkerModelInfo> infos;
@@ -161,11 +163,21 @@ void WorkerService::dispatch(HttpRequest request, const std::shared_ptr<HttpResp
   respond_error(*responder, not_found_error("no route {} {}", m, p));
 }
 
-void WorkerService::stats(HttpResponder& responder) const {
+void WorkerService::stats(std::string_view query, HttpResponder& responder) const {
   WorkerStats s;
   s.draining = draining_.load();
   if (loaded_.load()) {
     for (const auto& m : models_) s.models.emplace_back(m->id(), m->engine().stats());
+  }
+  Result<QueryParams> params = parse_query(query);
+  if (!params.ok()) return respond_error(responder, params.status());
+  for (const auto& [name, value] : *params) {
+    if (name != "blocks_since") continue;
+    std::uint64_t since = 0;
+    const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), since);
+    if (ec != std::errc() || end != value.data() + value.size())
+      return respond_error(responder, invalid_argument_error("blocks_since must be a number"));
+    s.prefix_blocks = placements_.since(since, kMaxStatsBlocks);
   }
   responder.respond(200, kJson, worker_stats_to_json(s));
 }

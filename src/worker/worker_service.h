@@ -41,6 +41,7 @@
 #include "obs/metrics.h"
 #include "obs/trace.h"
 #include "router/engine_metrics.h"
+#include "router/placement_log.h"
 #include "router/worker_protocol.h"
 #include "worker/worker_model.h"
 
@@ -87,7 +88,8 @@ class WorkerService : public std::enable_shared_from_this<WorkerService> {
   void generate(HttpRequest request, std::shared_ptr<HttpResponder> responder);
   void run_generate(const HttpRequest& request, const std::shared_ptr<HttpResponder>& responder);
   void cancel(const std::string& request_id, HttpResponder& responder);
-  void stats(HttpResponder& responder) const;
+  // `?blocks_since=N` adds the prefix blocks taken since entry N of placements_ (PlacementLog).
+  void stats(std::string_view query, HttpResponder& responder) const;
   const WorkerModel* find_model(std::string_view id) const;
 
   // In-flight generate calls, by the caller's request id.
@@ -107,6 +109,7 @@ class WorkerService : public std::enable_shared_from_this<WorkerService> {
   std::vector<std::unique_ptr<WorkerModel>> models_;  // written before loaded_ is set, then read-only
   std::atomic<bool> loaded_{false};
   std::atomic<bool> draining_{false};
+  PlacementLog placements_;  // the prefix blocks of the requests taken, for gateways' affinity
   MetricsRegistry registry_;
   EngineMetrics engine_metrics_;
   std::unique_ptr<class TaskPool> pool_;

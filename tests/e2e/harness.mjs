@@ -65,13 +65,14 @@ export function synthModel(dir, name, { size = 'tiny' } = {}) {
 // is the default), or none for the built-in demo model (generated in the data directory, as
 // `make run` does). auth: 'required' for accounts (cheap password hashing, a generous log-in
 // rate limit for the many sign-ins of a test run); otherwise the local mode of 127.0.0.1.
-export async function serve({ models = [], slow = [], auth } = {}) {
+// config: more parley.toml text (with auth).
+export async function serve({ models = [], slow = [], auth, config: more = '' } = {}) {
   const work = mkdtempSync(join(tmpdir(), 'parley-e2e-'));
   const args = [];
   for (const name of models) args.push('--model', synthModel(work, name, { size: slow.includes(name) ? 'slow' : 'tiny' }));
   if (auth) {
     const config = join(work, 'parley.toml');
-    writeFileSync(config, `[auth]\nmode = "${auth}"\npassword_memory_mib = 8\npassword_passes = 1\nlogin_per_minute_ip = 1000\n`);
+    writeFileSync(config, `[auth]\nmode = "${auth}"\npassword_memory_mib = 8\npassword_passes = 1\nlogin_per_minute_ip = 1000\n${more}`);
     args.push('--config', config);
   }
   // demo: startServer adds no --model of its own (with none here, the server makes its demo model).

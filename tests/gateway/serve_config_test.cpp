@@ -291,6 +291,18 @@ action = "delete"
   ASSERT_TRUE(guard.ok()) << guard.status().to_string();
   EXPECT_EQ(guard->gateway.guard.model, "g");
   EXPECT_TRUE(guard->gateway.guard.fail_closed);
+  EXPECT_TRUE(guard->gateway.guard.input);
+  EXPECT_FALSE(guard->gateway.guard.output);
+  Result<ServeConfig> both =
+      parse_serve_config("[moderation.guard]\nmodel = \"g\"\nstage = \"both\"\n", "/etc/parley", "parley.toml");
+  ASSERT_TRUE(both.ok()) << both.status().to_string();
+  EXPECT_TRUE(both->gateway.guard.input && both->gateway.guard.output);
+  Result<ServeConfig> out =
+      parse_serve_config("[moderation.guard]\nmodel = \"g\"\nstage = \"output\"\n", "/etc/parley", "parley.toml");
+  ASSERT_TRUE(out.ok()) << out.status().to_string();
+  EXPECT_TRUE(!out->gateway.guard.input && out->gateway.guard.output);
+  EXPECT_FALSE(
+      parse_serve_config("[moderation.guard]\nmodel = \"g\"\nstage = \"later\"\n", "/etc/parley", "parley.toml").ok());
   EXPECT_FALSE(
       parse_serve_config("[moderation.guard]\nmodel = \"g\"\nfail = \"sometimes\"\n", "/etc/parley", "parley.toml")
           .ok());
@@ -319,9 +331,9 @@ sample_ratio = 0.25
   EXPECT_DOUBLE_EQ(c->tracing.sample_ratio, 0.25);
   EXPECT_TRUE(parse_serve_config("", "/", "p").value().tracing.otlp_endpoint.empty());  // off by default
 
-  for (const char* bad : {"[tracing]\notlp_endpoint = \"https://collector:4318\"\n",
-                          "[tracing]\notlp_endpoint = \"collector\"\n", "[tracing]\nsample_ratio = 1.5\n",
-                          "[tracing]\nendpoint = \"http://c:4318\"\n"}) {
+  for (const char* bad :
+       {"[tracing]\notlp_endpoint = \"https://collector:4318\"\n", "[tracing]\notlp_endpoint = \"collector\"\n",
+        "[tracing]\nsample_ratio = 1.5\n", "[tracing]\nendpoint = \"http://c:4318\"\n"}) {
     Result<ServeConfig> r = parse_serve_config(bad, "/", "parley.toml");
     EXPECT_FALSE(r.ok()) << bad;
     if (!r.ok()) {

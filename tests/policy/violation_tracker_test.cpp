@@ -125,8 +125,8 @@ TEST(ViolationTracker, MemoryIsBoundedAndSuspensionsOutliveEviction) {
 TEST(ViolationTracker, RestoredSuspensionsApply) {
   FakeClock clock;
   ViolationTracker t(config(), clock.clock());
-  t.restore(Suspension{"x", clock.now() + seconds(30), ViolationKind::kFailedLogin, 12});
-  t.restore(Suspension{"old", clock.now() - seconds(1), ViolationKind::kBlocked, 12});
+  t.restore(Suspension{"x", clock.now() + seconds(30), ViolationKind::kFailedLogin, 12, clock.now()});
+  t.restore(Suspension{"old", clock.now() - seconds(1), ViolationKind::kBlocked, 12, clock.now()});
   ASSERT_TRUE(t.suspended("x"));
   EXPECT_EQ(t.suspended("x")->reason, ViolationKind::kFailedLogin);
   EXPECT_FALSE(t.suspended("old"));

@@ -18,7 +18,7 @@ namespace parley::testing {
 
 class FakeWorker {
  public:
-  enum class Generate { kOk, kRefuse503, kRefuse429, kDieBeforeTokens, kDieMidStream, kHold };
+  enum class Generate { kOk, kRefuse503, kRefuseDraining, kRefuse429, kDieBeforeTokens, kDieMidStream, kHold };
 
   explicit FakeWorker(std::string host = "127.0.0.1", std::uint16_t port = 0) : host_(host) {
     HttpServerOptions o;
@@ -45,6 +45,10 @@ class FakeWorker {
   std::atomic<int> waiting{0};  // reported in stats
   std::string digest = "00000000000000aa";
   std::vector<TokenId> reply{5, 6, 7};
+  // Reported as model "tiny"'s prefix blocks when the stats request asks (?blocks_since=N): the
+  // entries after N, entry i (1-based) being placements[i - 1]. Set before the first poll.
+  std::vector<std::uint64_t> placements;
+  std::atomic<int> stats_with_blocks{0};
 
   // Ends the streams held open by Generate::kHold with a normal finish.
   void release_held() {
@@ -80,6 +84,16 @@ class FakeWorker {
       e.waiting = waiting;
       e.kv_blocks_total = 100;
       s.models.emplace_back("tiny", e);
+      if (req.query.starts_with("blocks_since=")) {
+        ++stats_with_blocks;
+        const std::size_t since = std::stoul(req.query.substr(13));
+        PlacementLog::Since b;
+        b.seq = placements.size();
+        std::vector<std::uint64_t> fresh;
+        for (std::size_t i = since; i < placements.size(); ++i) fresh.push_back(placements[i]);
+        if (!fresh.empty()) b.models.emplace_back("tiny", std::move(fresh));
+        s.prefix_blocks = std::move(b);
+      }
       r->respond(200, json, worker_stats_to_json(s));
     } else if (req.path == "/internal/v1/generate") {
       ++generate_calls;
@@ -93,6 +107,12 @@ class FakeWorker {
     switch (generate.load()) {
       case Generate::kRefuse503:
         r->respond(503, {{"Retry-After", "1"}}, error_to_json(unavailable_error("draining")));
+        return;
+      case Generate::kRefuseDraining:  // as `parley worker` answers once drain() began
+        r->respond(
+            503, {{"Retry-After", "1"}},
+            error_to_json(
+                unavailable_error("the worker is draining").with_detail("code", std::string(kWorkerDrainingCode))));
         return;
       case Generate::kRefuse429:
         r->respond(429, {{"Retry-After", "1"}}, error_to_json(resource_exhausted_error("queue full")));

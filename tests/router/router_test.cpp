@@ -186,6 +186,63 @@ TEST_F(RouterTest, DrainingWorkerTakesNoNewRequests) {
   EXPECT_EQ(b.generate_calls, 3);
 }
 
+// A worker that began draining after its last probe refuses with 503 worker_draining: the request
+// goes elsewhere, the worker takes no new one until a probe finds it ready, and it is not ejected
+// (before the fix, three such refusals ejected a healthy worker for seconds).
+TEST_F(RouterTest, DrainingRefusalsDoNotEjectTheWorker) {
+  FakeWorker a, b;
+  a.generate = FakeWorker::Generate::kRefuseDraining;
+  make({&a, &b});
+  for (int i = 0; i < 5; ++i) {
+    Sink s;
+    EXPECT_EQ(run(s).reason, FinishReason::kStop);
+  }
+  EXPECT_EQ(a.generate_calls, 1);  // then out of rotation, not tried (and refused) again
+  EXPECT_EQ(b.generate_calls, 5);
+  EXPECT_EQ(registry_->ejections_total(), 0);
+  EXPECT_EQ(counted(a.url(), "draining"), 1);
+  EXPECT_EQ(counted(a.url(), "unavailable"), 0);
+  const auto snap = registry_->snapshot();
+  ASSERT_EQ(snap.size(), 2u);
+  EXPECT_TRUE(snap[0].draining);
+  EXPECT_FALSE(snap[0].ejected);
+
+  // The same worker back in service (a drain cancelled, or the process restarted at that address).
+  a.generate = FakeWorker::Generate::kOk;
+  registry_->poll_once();
+  Sink s;
+  EXPECT_EQ(run(s).reason, FinishReason::kStop);
+  EXPECT_EQ(a.generate_calls, 2);
+}
+
+// Affinity learns placements it did not route: each worker reports the prefix blocks of the
+// requests it took (from any gateway) in its stats, and the registry hands them to the policy.
+TEST_F(RouterTest, AffinityLearnsPlacementsFromTheWorkersStats) {
+  FakeWorker w[4];
+  std::vector<GenerateRequest> requests;
+  for (int i = 0; i < 6; ++i) {
+    requests.push_back(request(64, static_cast<TokenId>(1000 * (i + 1))));
+    // Another gateway sent request i to worker i % 4 (its first three blocks: a shorter prefix).
+    const auto blocks = prefix_block_hashes(requests.back().prompt, requests.back().cache_scope);
+    w[i % 4].placements.insert(w[i % 4].placements.end(), blocks.begin(), blocks.begin() + 3);
+  }
+  auto policy = make_route_policy("affinity", {.seed = 7});
+  ASSERT_TRUE(policy.ok());
+  make({&w[0], &w[1], &w[2], &w[3]}, std::shared_ptr<RoutePolicy>(std::move(*policy)));
+  registry_->poll_once();  // the router watches now: this probe asks for the blocks
+  for (int i = 0; i < 6; ++i) {
+    Sink s;
+    ASSERT_EQ(run(s, requests[i]).reason, FinishReason::kStop);
+    int calls = 0;
+    for (auto& f : w) calls += f.generate_calls;
+    EXPECT_EQ(w[i % 4].generate_calls, i / 4 + 1) << "request " << i;
+    EXPECT_EQ(calls, i + 1);
+  }
+  EXPECT_GE(w[0].stats_with_blocks, 1);
+  // Only what is new is fetched next time (the fake answers blocks after `blocks_since`).
+  registry_->poll_once();
+}
+
 TEST_F(RouterTest, CancelReachesTheWorker) {
   FakeWorker a;
   a.generate = FakeWorker::Generate::kHold;

@@ -347,6 +347,59 @@ TEST(WorkerProtocolTest, ModelsAndStatsRoundTrip) {
   EXPECT_FALSE(parse_worker_stats(R"({"models":{"a":{"running":-1}}})").ok());
 }
 
+// The placements a worker reports (?blocks_since=N): hashes as 16 hex digits, by model; absent
+// unless asked for, so a gateway that does not ask parses the stats it always did.
+TEST(WorkerProtocolTest, StatsCarryThePrefixBlocksWhenAsked) {
+  WorkerStats s;
+  s.models.emplace_back("tiny", EngineStats{});
+  EXPECT_EQ(worker_stats_to_json(s).find("prefix_blocks"), std::string::npos);
+  PlacementLog::Since b;
+  b.seq = 42;
+  b.models.emplace_back("tiny", std::vector<std::uint64_t>{0, 0xfedcba9876543210ULL, 7});
+  s.prefix_blocks = b;
+  const std::string j = worker_stats_to_json(s);
+  EXPECT_NE(j.find(R"("fedcba9876543210")"), std::string::npos) << j;
+  auto back = parse_worker_stats(j);
+  ASSERT_TRUE(back.ok()) << back.status().to_string();
+  ASSERT_TRUE(back->prefix_blocks.has_value());
+  EXPECT_EQ(back->prefix_blocks->seq, 42u);
+  ASSERT_EQ(back->prefix_blocks->models.size(), 1u);
+  EXPECT_EQ(back->prefix_blocks->models[0].second, b.models[0].second);
+  for (const char* bad : {R"({"draining":false,"models":{},"prefix_blocks":{"seq":1,"models":{"m":["xyz"]}}})",
+                          R"({"draining":false,"models":{},"prefix_blocks":{"seq":1,"models":{"m":[12]}}})",
+                          R"({"draining":false,"models":{},"prefix_blocks":{"seq":1,"models":{"m":"00"}}})",
+                          R"({"draining":false,"models":{},"prefix_blocks":{"seq":1}})",
+                          R"({"draining":false,"models":{},"prefix_blocks":{"seq":1,"models":{},"x":1}})"}) {
+    EXPECT_FALSE(parse_worker_stats(bad).ok()) << bad;
+  }
+}
+
+TEST(PlacementLogTest, NewEntriesSinceARepeatMovesToTheEndAndTheOldestGo) {
+  PlacementLog log(5);
+  const std::vector<std::uint64_t> first{1, 2, 3};
+  log.record("a", first);
+  auto all = log.since(0, 100);
+  EXPECT_EQ(all.seq, 3u);
+  ASSERT_EQ(all.models.size(), 1u);
+  EXPECT_EQ(all.models[0].second, first);
+  const std::vector<std::uint64_t> second{1, 2, 3, 4};  // the next turn: 1-3 again, 4 new
+  log.record("a", second);
+  auto fresh = log.since(3, 100);
+  EXPECT_EQ(fresh.seq, 7u);
+  EXPECT_EQ(fresh.models[0].second, second);  // refreshed, not repeated
+  EXPECT_EQ(log.since(0, 100).models[0].second, second);
+  const std::vector<std::uint64_t> other{9, 8};
+  log.record("b", other);  // capacity 5: the oldest goes
+  auto now = log.since(0, 100);
+  ASSERT_EQ(now.models.size(), 2u);
+  EXPECT_EQ(now.models[0].second, (std::vector<std::uint64_t>{2, 3, 4}));
+  EXPECT_EQ(now.models[1].second, other);
+  EXPECT_EQ(log.since(0, 1).models[0].second, (std::vector<std::uint64_t>{8}));  // the newest only
+  EXPECT_TRUE(log.since(now.seq, 100).models.empty());
+  // A caller ahead of the log (the worker restarted): everything.
+  EXPECT_EQ(log.since(now.seq + 100, 100).models.size(), 2u);
+}
+
 TEST(WorkerProtocolTest, ErrorsRoundTripWithDetails) {
   Status st = resource_exhausted_error("queue full").with_detail("retry_after", "2");
   Status back = parse_error_body(worker_http_status(st.code()), error_to_json(st));

@@ -207,5 +207,33 @@ TEST(WorkerRegistry, DeadWorkerIsEjectedByProbesAndRecovers) {
   EXPECT_TRUE((*r)->snapshot()[0].up);
 }
 
+// The probes run on a pool that the registry keeps: at most 16 threads, started once, however many
+// polls (before, every poll started a thread per worker, 16 at a time).
+TEST(WorkerRegistry, ProbesRunOnAPoolKeptAcrossPolls) {
+  std::vector<std::unique_ptr<FakeWorker>> fakes;
+  std::vector<std::string> urls;
+  for (int i = 0; i < 18; ++i) {
+    fakes.push_back(std::make_unique<FakeWorker>());
+    urls.push_back(fakes.back()->url());
+  }
+  auto r = WorkerRegistry::create(manual(urls));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ((*r)->probe_threads_started(), 0u);
+  for (int poll = 0; poll < 4; ++poll) {
+    (*r)->poll_once();
+    EXPECT_EQ((*r)->candidates("tiny").size(), 18u);
+    EXPECT_EQ((*r)->probe_threads_started(), 16u);
+  }
+  fakes[3]->draining = true;
+  (*r)->poll_once();
+  EXPECT_EQ((*r)->candidates("tiny").size(), 17u);
+
+  auto small = WorkerRegistry::create(manual({fakes[0]->url(), fakes[1]->url()}));
+  ASSERT_TRUE(small.ok());
+  (*small)->poll_once();
+  (*small)->poll_once();
+  EXPECT_EQ((*small)->probe_threads_started(), 2u);
+}
+
 }  // namespace
 }  // namespace parley

@@ -1,6 +1,6 @@
-// /api/admin: users and usage (admins only).
+// /api/admin: users, usage and moderation (admins only).
 import { query, request } from './http';
-import type { Page, Role, User, UsageRow, UserUsageRow } from './types';
+import type { ModerationEvent, Page, Role, Suspension, User, UsageRow, UserUsageRow } from './types';
 
 const base = '/api/admin';
 
@@ -26,4 +26,27 @@ export function userUsage(id: string, p: { from?: number; to?: number } = {}): P
 
 export function usageByUser(p: { from?: number; to?: number } = {}): Promise<{ by_user: UserUsageRow[] }> {
   return request(`${base}/usage${query(p)}`);
+}
+
+/** Filters of the moderation audit log; from/to are Unix seconds (from <= at < to). */
+export interface EventFilter {
+  user_id?: string;
+  address?: string;
+  rule?: string;
+  action?: string;
+  stage?: string;
+  from?: number;
+  to?: number;
+}
+
+export function moderationEvents(p: EventFilter & { limit?: number; offset?: number }): Promise<Page<ModerationEvent>> {
+  return request(`${base}/moderation/events${query({ ...p })}`);
+}
+
+export function suspensions(p: { subject?: string; active?: boolean; limit?: number; offset?: number }): Promise<Page<Suspension>> {
+  return request(`${base}/moderation/suspensions${query({ ...p, active: p.active ? true : undefined })}`);
+}
+
+export function liftSuspension(subject: string): Promise<{ subject: string; lifted: boolean }> {
+  return request(`${base}/moderation/suspensions/lift`, { method: 'POST', body: { subject } });
 }

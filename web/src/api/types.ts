@@ -178,3 +178,32 @@ export type ReplyEvent =
   | { type: 'delta'; content?: string; reasoning?: string }
   | { type: 'done'; message: Message; conversation: Conversation }
   | { type: 'error'; error: ErrorBody['error']; message?: Message };
+
+/** One moderation audit event (GET /api/admin/moderation/events). */
+export interface ModerationEvent {
+  id: string;
+  at: number;
+  user_id: string;
+  address: string;
+  request_id: string;
+  rule: string;
+  /** flag, redact, block, or a violation kind (rate_limited, failed_login, ...) */
+  action: string;
+  /** input, output, or '' for violations without a rule */
+  stage: string;
+  excerpt: string;
+}
+
+/** A suspension of a subject ("user:usr_..." or "addr:<address>"). */
+export interface Suspension {
+  id: string;
+  subject: string;
+  reason: string;
+  score: number;
+  created_at: number;
+  until: number;
+  created_by: string;
+  lifted_at: number | null;
+  lifted_by: string;
+  active: boolean;
+}

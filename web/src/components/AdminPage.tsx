@@ -1,8 +1,10 @@
-// Administration: users, and usage by user (with one user's usage by model).
+// Administration: users, usage by user (with one user's usage by model), and moderation
+// (suspensions and the audit log).
 import { useEffect, useState } from 'preact/hooks';
 import * as admin from '../api/admin';
 import type { User, UsageRow, UserUsageRow } from '../api/types';
 import { describeError } from '../lib/errors';
+import { AdminModeration } from './AdminModeration';
 import { AdminUsers } from './AdminUsers';
 import { TopBarStart } from './TopBarStart';
 import { PeriodPicker, UsageTable, periodRange, type Period } from './UsageTable';
@@ -84,6 +86,7 @@ export function AdminPage() {
           )}
           {selected ? <UserUsage user={selected} period={period} /> : null}
         </section>
+        <AdminModeration />
       </div>
     </div>
   );

@@ -6,7 +6,7 @@ import { replyError } from '../state/thread';
 import { Icon } from './Icons';
 
 export function ReplyError({ error, retryOn, busy }: { error: UserError; retryOn: string | null; busy: boolean }) {
-  const canRetry = retryOn !== null && error.kind !== 'quota' && error.kind !== 'auth';
+  const canRetry = retryOn !== null && error.kind !== 'quota' && error.kind !== 'auth' && error.kind !== 'suspended';
   return (
     <div class={`reply-error kind-${error.kind}`} role="alert">
       <Icon name="alert" size={18} />

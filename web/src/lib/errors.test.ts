@@ -20,6 +20,16 @@ describe('describeError', () => {
     expect(e.message).toContain('2 h');
   });
 
+  it('a suspension says until when in the server\'s words, for rate abuse (429) too', () => {
+    const until = 'Too many requests: suspended until 2026-12-06T10:58:39Z (UTC).';
+    const rate = describeError(api(429, 'suspended', 3000, until));
+    expect(rate.kind).toBe('suspended');
+    expect(rate.message).toBe(until);
+    const policy = describeError(api(403, 'suspended', null, 'This account is suspended until 2026-12-06T10:58:39Z (UTC).'));
+    expect(policy.kind).toBe('suspended');
+    expect(policy.message).toContain('suspended until');
+  });
+
   it('a full queue (429 without a known code) and 503 are "busy"', () => {
     expect(describeError(api(429, null, 2)).kind).toBe('busy');
     expect(describeError(api(429, null, 2)).message).toContain('retry in 2 s');

@@ -1,7 +1,7 @@
 // What a failed request means to a user: one sentence, and when to try again.
 import { ApiError } from '../api/http';
 
-export type ErrorKind = 'network' | 'rate_limit' | 'quota' | 'busy' | 'auth' | 'not_found' | 'invalid' | 'server' | 'other';
+export type ErrorKind = 'network' | 'rate_limit' | 'quota' | 'busy' | 'auth' | 'suspended' | 'not_found' | 'invalid' | 'server' | 'other';
 
 export interface UserError {
   kind: ErrorKind;
@@ -35,6 +35,9 @@ export function describeError(err: unknown): UserError {
         : 'Cannot reach the server: the network is down or the server stopped.';
     return { kind: 'network', message, retryAfter: null };
   }
+  // A suspension for repeated violations (403, or 429 for rate abuse): the server's message says
+  // until when; retrying sooner does not help.
+  if (code === 'suspended') return { kind: 'suspended', message: err.message, retryAfter };
   if (status === 429) {
     if (code === 'insufficient_quota') {
       return { kind: 'quota', message: `Your usage quota is spent.${retryText(retryAfter, 'It resets in')}`, retryAfter };
