@@ -10,7 +10,7 @@ PARLEY     := $(BUILD)/bin/parley
 HOST       ?= 127.0.0.1
 PORT       ?= 8080
 
-.PHONY: help setup configure build test run bench fuzz asan format lint clean image deploy-check
+.PHONY: help setup configure build test run bench fuzz asan format lint clean image deploy-check soak overload bench-endpoints
 
 help:
 	@echo "make run     install what is missing, build, and serve the chat UI and the API (built-in demo model) on http://$(HOST):$(PORT)"
@@ -18,6 +18,8 @@ help:
 	@echo "make build   build $(PARLEY) and the tests ($(BUILD_TYPE))"
 	@echo "make bench   run the benchmarks (tokenizer, matmul kernels, whole models, serving load)"
 	@echo "make fuzz    run each libFuzzer target for a minute (FUZZ_SECONDS=60, FUZZ_TARGETS=...); make test replays the committed seeds (fuzz_smoke_*)"
+	@echo "make soak    a soak of parley serve with mixed clients (SOAK_MINUTES=20), checked for leaks; make overload: load at and 3x over capacity"
+	@echo "make bench-endpoints  wrk on log-in, conversations and models with SQLite and PostgreSQL"
 	@echo "make asan    build and test with AddressSanitizer + UndefinedBehaviorSanitizer in build-asan/"
 	@echo "make format  clang-format the sources;  make lint  clang-tidy them"
 	@echo "make image   an OCI image ($(IMAGE)) of this build with buildah, no base image pulled; also $(IMAGE_ARCHIVE)"
@@ -54,6 +56,18 @@ FUZZ_TARGETS ?= gguf_reader chat_template cookie_header toolcall_parser policy_e
                 http_request sse serve_config grammar
 fuzz: setup
 	for t in $(FUZZ_TARGETS); do scripts/fuzz --target $$t --seconds $${FUZZ_SECONDS:-60} || exit 1; done
+
+# Reliability runs (docs/reliability.md): not part of make test.
+SOAK_MINUTES ?= 20
+soak: build
+	nice -n 10 node scripts/soak.mjs --mode soak --minutes $(SOAK_MINUTES) --bin $(PARLEY) --csv $(BUILD)/soak.csv
+
+OVERLOAD_MINUTES ?= 2
+overload: build
+	nice -n 10 node scripts/soak.mjs --mode overload --minutes $(OVERLOAD_MINUTES) --bin $(PARLEY)
+
+bench-endpoints: build
+	scripts/bench_endpoints --bin $(PARLEY)
 
 asan: setup
 	$(MAKE) test BUILD=build-asan CMAKE_ARGS="-DPARLEY_SANITIZE=ON -DPARLEY_BUILD_BENCH=OFF" BUILD_TYPE=Debug

@@ -330,6 +330,15 @@ void Gateway::probe(RouteCall& c, bool ready) const {
     c.responder->respond(503, json_headers(c.request_id), R"({"status":"shutting down"})");
     return;
   }
+  if (store_health_) {
+    store_health_->refresh();
+    if (!store_health_->up()) {
+      HttpHeaders headers = json_headers(c.request_id);
+      headers.emplace_back("Retry-After", "1");
+      c.responder->respond(503, std::move(headers), R"({"status":"store unavailable"})");
+      return;
+    }
+  }
   const bool up = !catalog_.empty();
   c.responder->respond(up ? 200 : 503, json_headers(c.request_id),
                        up ? std::string(R"({"status":"ready"})") : std::string(R"({"status":"no model loaded"})"));

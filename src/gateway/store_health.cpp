@@ -14,26 +14,33 @@ std::int64_t steady_ns() {
 
 StoreHealth::StoreHealth(MetricsRegistry& registry, store::Store& store, WorkPool& pool,
                          std::chrono::milliseconds interval)
-    : state_(std::make_shared<State>()) {
+    : state_(std::make_shared<State>()),
+      pool_(&pool),
+      every_ns_(std::chrono::duration_cast<std::chrono::nanoseconds>(interval).count()) {
   state_->store = &store;
   state_->up =
       &registry.gauge("parley_store_up", "1 while the store (SQLite or PostgreSQL) answers; 0 while it fails").with({});
   state_->last_ns = steady_ns();
   state_->up->set(1.0);  // so that a store down at start-up is logged
   check(*state_);
-  const std::int64_t every = std::chrono::duration_cast<std::chrono::nanoseconds>(interval).count();
-  registry.on_collect([s = state_, &pool, every] {
-    if (steady_ns() - s->last_ns.load() < every) return;
-    bool expected = false;
-    if (!s->in_flight.compare_exchange_strong(expected, true)) return;
-    s->last_ns = steady_ns();
-    if (!pool.try_submit([s] {
-          check(*s);
-          s->in_flight = false;
-        })) {
-      s->in_flight = false;  // the pool is full: the next scrape tries again
-    }
-  });
+  registry.on_collect([s = state_, &pool, every = every_ns_] { maybe_check(s, pool, every); });
+}
+
+void StoreHealth::refresh() const {
+  maybe_check(state_, *pool_, every_ns_);
+}
+
+void StoreHealth::maybe_check(const std::shared_ptr<State>& s, WorkPool& pool, std::int64_t every_ns) {
+  if (steady_ns() - s->last_ns.load() < every_ns) return;
+  bool expected = false;
+  if (!s->in_flight.compare_exchange_strong(expected, true)) return;
+  s->last_ns = steady_ns();
+  if (!pool.try_submit([s] {
+        check(*s);
+        s->in_flight = false;
+      })) {
+    s->in_flight = false;  // the pool is full: the next scrape tries again
+  }
 }
 
 void StoreHealth::check(State& s) {

@@ -88,6 +88,9 @@ class Db {
   Result<Rows> query(std::string_view sql, std::initializer_list<Param> params = {}) {
     return query(sql, std::span<const Param>(params.begin(), params.size()));
   }
+
+  // OK while the database answers (Store::ping); a driver may check more than a round trip.
+  virtual Status ping() { return query("SELECT 1").status(); }
 };
 
 struct SqliteOptions {

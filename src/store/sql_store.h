@@ -96,7 +96,7 @@ class SqlStore final : public Store {
   Result<std::int64_t> interrupt_stale_replies(Time written_before) override;
 
   Status record_usage(const UsageRecord& record) override;
-  Status ping() override { return db_->query("SELECT 1").status(); }
+  Status ping() override { return db_->ping(); }
   Result<std::vector<ModelUsage>> usage_summary(std::string_view user_id, Time from, Time to) override;
   Result<std::vector<UserUsage>> usage_by_user(Time from, Time to) override;
   Result<UsageTotals> usage_totals(std::string_view user_id, Time since, std::string_view api_key_id) override;

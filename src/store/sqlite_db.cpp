@@ -2,8 +2,13 @@
 // WAL with synchronous=FULL (docs/store.md explains why FULL), prepared statements cached per
 // connection.
 #include <sqlite3.h>
+#include <unistd.h>
 
+#include <atomic>
+#include <cerrno>
 #include <condition_variable>
+#include <cstring>
+#include <filesystem>
 #include <mutex>
 #include <unordered_map>
 
@@ -12,6 +17,9 @@
 
 namespace parley::store::sql {
 namespace {
+
+// Status detail naming a file-system fault (full, readonly, io) behind an error.
+constexpr std::string_view kStorageFault = "storage_fault";
 
 Status sqlite_error(sqlite3* db, int rc, std::string_view what) {
   const int ext = db != nullptr ? sqlite3_extended_errcode(db) : rc;
@@ -34,13 +42,19 @@ Status sqlite_error(sqlite3* db, int rc, std::string_view what) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
       return unavailable_error("{}: database is busy ({})", what, msg);
+    // The file system refuses the write (full, read-only, failing): the server's fault, not the
+    // client's, and it may pass once an operator frees space or remounts, so kUnavailable (503 +
+    // Retry-After; PostgreSQL's disk_full, class 53, maps the same), marked so that the driver
+    // checks writes in its ping until one succeeds again.
     case SQLITE_FULL:
-      return resource_exhausted_error("{}: {}", what, msg);
-    case SQLITE_IOERR:
-    case SQLITE_CANTOPEN:
+      return unavailable_error("{}: {} (no space left for the store)", what, msg).with_detail(kStorageFault, "full");
     case SQLITE_READONLY:
     case SQLITE_PERM:
-      return io_error("{}: {}", what, msg);
+      return unavailable_error("{}: {} (the store cannot be written)", what, msg)
+          .with_detail(kStorageFault, "readonly");
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+      return unavailable_error("{}: {}", what, msg).with_detail(kStorageFault, "io");
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB:
       return data_loss_error("{}: {}", what, msg);
@@ -174,7 +188,13 @@ class SqliteDb final : public Db {
   Status transact(TxKind kind, const std::function<Status(Conn&)>& fn) override {
     if (kind == TxKind::kWrite) {
       std::lock_guard lock(writer_mu_);
-      return run_tx(*writer_, "BEGIN IMMEDIATE", fn);
+      Status s = run_tx(*writer_, "BEGIN IMMEDIATE", fn);
+      if (s.ok()) {
+        write_fault_ = false;
+      } else if (!s.detail(kStorageFault).empty()) {
+        write_fault_ = true;
+      }
+      return s;
     }
     ASSIGN_OR_RETURN(auto reader, acquire());
     Status s = run_tx(*reader, "BEGIN", fn);
@@ -187,6 +207,17 @@ class SqliteDb final : public Db {
     Result<Rows> rows = reader->run(sql, params);
     release(std::move(reader));
     return rows;
+  }
+
+  // `SELECT 1` never touches the file, so after a write failed for the file system (full,
+  // read-only) the ping is a write until one succeeds: the header's application id rewritten with
+  // its own value, one page into the WAL and nothing changed.
+  Status ping() override {
+    if (!write_fault_) return Db::query("SELECT 1").status();
+    return transact(TxKind::kWrite, [](Conn& c) -> Status {
+      ASSIGN_OR_RETURN(Rows id, c.run("PRAGMA application_id"));
+      return c.run_script(fmt::format("PRAGMA application_id={}", id.empty() ? "0" : id.text(0, 0)));
+    });
   }
 
  private:
@@ -236,11 +267,28 @@ class SqliteDb final : public Db {
   SqliteOptions options_;
   std::mutex writer_mu_;
   std::unique_ptr<SqliteConn> writer_;
+  std::atomic<bool> write_fault_{false};  // the last write failed for the file system
   std::mutex pool_mu_;
   std::condition_variable pool_cv_;
   std::vector<std::unique_ptr<SqliteConn>> idle_;
   int open_ = 0;
 };
+
+// An error at open names the file, and the likely cause when the file system refuses writes
+// (SQLite's own "unable to open database file" does neither; WAL mode creates -wal and -shm files
+// beside the database, so its directory must be writable too).
+Status explain_open_failure(const std::string& path, const Status& st) {
+  const std::filesystem::path file(path);
+  const std::filesystem::path dir = file.has_parent_path() ? file.parent_path() : std::filesystem::path(".");
+  std::string why;
+  if (::access(file.c_str(), F_OK) == 0 && ::access(file.c_str(), W_OK) != 0) {
+    why = fmt::format(" (the file is not writable: {})", std::strerror(errno));
+  } else if (::access(dir.c_str(), W_OK) != 0) {
+    why = fmt::format(" (the directory {} is not writable: {})", dir.string(), std::strerror(errno));
+  }
+  const bool named = st.message().find(path) != std::string_view::npos;
+  return Status(st.code(), fmt::format("{}{}{}", named ? "" : fmt::format("sqlite {}: ", path), st.message(), why));
+}
 
 }  // namespace
 
@@ -250,8 +298,9 @@ Result<std::unique_ptr<Db>> open_sqlite(const std::string& path, const SqliteOpt
     return invalid_argument_error("sqlite: '{}' is not a file path (the store needs a file)", path);
   }
   if (options.readers < 1) return invalid_argument_error("sqlite: readers must be at least 1");
-  ASSIGN_OR_RETURN(auto writer, open_conn(path, true, options));
-  return std::unique_ptr<Db>(std::make_unique<SqliteDb>(path, options, std::move(writer)));
+  auto writer = open_conn(path, true, options);
+  if (!writer.ok()) return explain_open_failure(path, writer.status());
+  return std::unique_ptr<Db>(std::make_unique<SqliteDb>(path, options, std::move(writer).value()));
 }
 
 }  // namespace parley::store::sql

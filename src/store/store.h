@@ -16,9 +16,8 @@
 // duplicate email or a look-alike of one, store/email.h), kInvalidArgument (a value over its
 // documented limit, invalid UTF-8, a NUL byte, a parent message from another conversation...),
 // kUnavailable (the database cannot be reached, the pool is exhausted past its timeout, SQLite
-// stayed busy), kFailedPrecondition (schema newer than this binary), kDataLoss (corrupt file),
-// kInternal.
-// A call that fails changes nothing (each write is one transaction).
+// stayed busy, the disk is full or read-only or fails), kFailedPrecondition (schema newer than this binary), kDataLoss
+// (corrupt file), kInternal. A call that fails changes nothing (each write is one transaction).
 //
 // Thread safety: a Store may be called from any number of threads at once; it owns a bounded set
 // of connections (see open_store.h) and every method is safe to call concurrently.
@@ -481,7 +480,9 @@ class Store {
   // be a key and a conversation (also a deleted one, not yet purged) of the user (kInvalidArgument
   // otherwise).
   virtual Status record_usage(const UsageRecord& record) = 0;
-  // A trivial query on the primary: ok while the store answers (health checks, /metrics).
+  // A trivial query on the primary: ok while the store answers (health checks, /metrics). With
+  // SQLite, after a write failed because the disk is full or read-only, a write: ok once writes
+  // succeed again.
   virtual Status ping() = 0;
   virtual Result<std::vector<ModelUsage>> usage_summary(std::string_view user_id, Time from, Time to) = 0;
   virtual Result<std::vector<UserUsage>> usage_by_user(Time from, Time to) = 0;  // admin; by cost
