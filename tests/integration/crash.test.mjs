@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer } from './server.mjs';
+import { parleyBin, startServer } from './server.mjs';
 
 const kChats = 50;
 let server;
@@ -47,24 +47,34 @@ function follow(response, state) {
           else if (event === 'error') state.error = data;
         }
       }
-    } catch {
-      state.broken = true;  // the server died mid-stream
+    } catch (e) {
+      state.broken = String(e);  // the server died mid-stream
     }
   })();
 }
 
-async function waitFor(pred, what, refresh = async () => {}) {
-  for (let i = 0; i < 6000; ++i) {  // a bound against a hang only (10 minutes)
+async function waitFor(pred, what, refresh = async () => {}, describe = () => '') {
+  for (let i = 0; i < 3000; ++i) {  // a bound against a hang only (5 minutes)
     await refresh();
     if (pred()) return;
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`timed out waiting for ${what}`);
+  throw new Error(`timed out waiting for ${what} ${describe()}`);
+}
+
+// The model of this test: large enough that 50 replies of 3,000 tokens are still streaming
+// seconds after they began, however idle the machine (the scenario needs them running at the kill).
+function synthSlowModel(dir) {
+  const path = join(dir, 'tiny.gguf');
+  execFileSync(parleyBin, ['model', 'synth', '--arch', 'qwen2', '--vocab-from', 'builtin:bytes', '--layers', '4',
+    '--embd', '256', '--heads', '4', '--kv-heads', '2', '--ff', '512', '--ctx', '4096', '--type', 'q8_0',
+    '--tie-embeddings', '--seed', '3', '--out', path], { stdio: 'pipe' });
+  return path;
 }
 
 // The scenario, on the store `args` select. `afterRestart()` runs before the trees are read.
 async function crashDuringChats(args, { afterRestart = async () => {} } = {}) {
-  server = await startServer(args);  // local mode (loopback): no log-in
+  server = await startServer(args, { synth: synthSlowModel });  // local mode (loopback): no log-in
   // Before the crash: each conversation has a completed exchange and an acknowledged rename.
   const chats = [];
   for (let i = 0; i < kChats; ++i) {
@@ -81,12 +91,18 @@ async function crashDuringChats(args, { afterRestart = async () => {} } = {}) {
   // 50 long replies at once.
   const ended = chats.map(async (c, i) => {
     const r = await post(`/api/conversations/${c.id}/messages`,
-      { content: `Tell me a long story ${i}`, max_tokens: 400, ignore_eos: true, seed: i });
+      { content: `Tell me a long story ${i}`, max_tokens: 3000, ignore_eos: true, seed: i });
+    c.stream.status = r.status;
+    if (r.status !== 200) c.stream.broken = await r.text();
     assert.equal(r.status, 200);
     await follow(r, c.stream);
   });
-  // Every stream has text, and (at least two checkpoint intervals later) a checkpoint of it.
-  await waitFor(() => chats.every((c) => c.stream.text.length > 0 || c.stream.done), 'text on every stream');
+  // Every stream has text, and (at least two checkpoint intervals later) a checkpoint of it. A
+  // refused or broken stream fails the test at once.
+  await waitFor(() => chats.every((c) => c.stream.text.length > 0 || c.stream.done || c.stream.broken),
+    'text on every stream', undefined,
+    () => JSON.stringify(chats.map((c) => ({ status: c.stream.status, text: c.stream.text.length, done: !!c.stream.done }))));
+  for (const c of chats) assert.ok(!c.stream.broken, `conversation ${c.id}: ${c.stream.broken}`);
   await new Promise((r) => setTimeout(r, 2500));
   const received = chats.map((c) => c.stream.text);
   const killedAt = performance.now();
