@@ -2,9 +2,16 @@
 // ModelPool (engine/model_pool.h) loads one of them as a LocalModel and counts its memory.
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "base/result.h"
@@ -29,6 +36,59 @@ struct ModelFile {
 // out (the warning is logged once per path in `warned`, when given). kNotFound when `dir` is not a
 // directory.
 Result<std::vector<ModelFile>> scan_model_dir(const std::string& dir, std::vector<std::string>* warned = nullptr);
+
+// What a server serves from a models directory, for `parley serve` (gateway/model_directory.h) and
+// `parley worker` (worker/worker_model_dir.h) alike: the files served (those given on the command
+// line are never retired by a scan), the files that could not be served and why, and the rescans
+// that add new files and retire vanished or replaced ones through the hooks. Logs
+// `model_file_removed` and `model_file_unreadable`. Every method may be called from any thread;
+// one scan (or add_file) runs at a time, and the hooks run under that, never under the lock the
+// accessors take.
+struct ModelDirHooks {
+  std::function<Status(const ModelFile&)> add;        // serve a new file; an error marks it failed
+  std::function<void(const std::string& id)> retire;  // stop serving it (its file went or changed)
+};
+
+class ModelDirWatch {
+ public:
+  ModelDirWatch(std::string dir, ModelDirHooks hooks) : dir_(std::move(dir)), hooks_(std::move(hooks)) {}
+  ~ModelDirWatch() { stop(); }
+  ModelDirWatch(const ModelDirWatch&) = delete;
+  ModelDirWatch& operator=(const ModelDirWatch&) = delete;
+
+  // A file given on the command line: `serve` serves it (no hook is called); kInvalidArgument when
+  // its id is taken.
+  Status add_file(const ModelFile& file, const std::function<Status()>& serve);
+  // Scans the directory now ("" : nothing to scan).
+  Status rescan();
+  // Rescans when the last scan is at least `age` old (a request for an unknown id).
+  void rescan_if_older(std::chrono::milliseconds age);
+  // Rescans every `interval` on a thread of its own until stop() (a no-op without a directory or
+  // an interval, or when started already).
+  void start(std::chrono::milliseconds interval);
+  void stop();
+
+  std::optional<ModelFile> served(const std::string& id) const;
+  std::optional<Status> failure(const std::string& id) const;  // why a file of that id is not served
+  std::vector<std::pair<ModelFile, Status>> failures() const;
+
+ private:
+  struct Known {
+    ModelFile file;
+    bool given = false;  // on the command line: never retired by a scan
+  };
+  const std::string dir_;
+  const ModelDirHooks hooks_;
+  std::mutex scan_mu_;     // one scan or add_file at a time (taken before mu_)
+  mutable std::mutex mu_;  // everything below
+  std::map<std::string, Known> known_;
+  std::map<std::string, std::pair<ModelFile, Status>> broken_;
+  std::vector<std::string> warned_;  // paths left out, logged once
+  std::chrono::steady_clock::time_point last_scan_;
+  std::condition_variable stop_cv_;
+  bool stop_ = false;
+  std::thread rescanner_;
+};
 
 // The memory a loaded model holds as the pool counts it: its weights (the file's size) plus its
 // KV cache bound (kv_cache_bytes).

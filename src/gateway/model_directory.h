@@ -14,13 +14,11 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "engine/model_files.h"
@@ -74,30 +72,20 @@ class ModelDirectory final : public ModelControl, public std::enable_shared_from
 
  private:
   explicit ModelDirectory(ModelDirectoryOptions options);
-  struct Known {
-    ModelFile file;
-    bool pinned = false;  // a --model file: never retired by a scan
-  };
   Result<std::shared_ptr<ServedModel>> make_model(const ModelFile& file, const ServedModelOptions& options,
                                                   bool pinned);
-  void rescan_loop();
-  void refresh_on_miss();
+  Status add_scanned(const ModelFile& file);           // ModelDirHooks::add
+  Status publish(std::shared_ptr<ServedModel> model);  // to the catalog, or pending until attach()
+  void retire(const std::string& id);                  // ModelDirHooks::retire
 
   ModelDirectoryOptions options_;
   std::unique_ptr<ModelPool> pool_;
-  mutable std::mutex mu_;  // everything below
+  mutable std::mutex mu_;  // catalog_, pending_, metrics_owned_
   ModelCatalog* catalog_ = nullptr;
-  std::map<std::string, Known> known_;                          // served, by id
-  std::vector<std::shared_ptr<ServedModel>> pending_;           // made before attach()
-  std::map<std::string, std::pair<ModelFile, Status>> broken_;  // unreadable files, by id
-  std::vector<std::string> warned_;                             // duplicate ids, logged once
-  std::chrono::steady_clock::time_point last_scan_;
+  std::vector<std::shared_ptr<ServedModel>> pending_;  // made before attach()
   std::unique_ptr<ModelMetrics> metrics_owned_;
   std::atomic<ModelMetrics*> metrics_{nullptr};  // read by the pool's hooks, which take no lock
-  std::mutex scan_mu_;                           // one scan at a time (taken before mu_)
-  std::condition_variable stop_cv_;
-  bool stop_ = false;
-  std::thread rescanner_;
+  std::unique_ptr<ModelDirWatch> watch_;         // the files served and failed, the rescans
 };
 
 }  // namespace parley

@@ -84,9 +84,10 @@ void add_admin_model_routes(RouteTable& table, const ModelCatalog& models) {
       {"unload", "/api/admin/models/{id}/unload"},
       {"pin", "/api/admin/models/{id}/pin"},
       {"unpin", "/api/admin/models/{id}/unpin"}};
-  for (const auto& [action, pattern] : kActions) {
+  for (const auto& entry : kActions) {
+    const std::string_view action = entry.first;  // clang 14 cannot capture a structured binding
     table.add({.method = "POST",
-               .pattern = pattern,
+               .pattern = entry.second,
                .name = "admin_models",
                .caller = Caller::kUser,
                .admin = true,

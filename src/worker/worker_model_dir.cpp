@@ -21,6 +21,9 @@ WorkerModelDirectory::WorkerModelDirectory(WorkerModelDirOptions options, std::s
   hooks.loaded = [metrics](const std::string& id, double s) { metrics->loaded(id, s); };
   hooks.unloaded = [metrics](const std::string& id, UnloadReason r) { metrics->unloaded(id, unload_reason_name(r)); };
   pool_ = std::make_unique<ModelPool>(options_.pool, std::move(hooks));
+  watch_ = std::make_unique<ModelDirWatch>(
+      options_.dir, ModelDirHooks{.add = [this](const ModelFile& f) { return add(f, options_.model, false, false); },
+                                  .retire = [this](const std::string& id) { retire(id); }});
 }
 
 Result<std::shared_ptr<WorkerModelDirectory>> WorkerModelDirectory::create(WorkerModelDirOptions options,
@@ -31,17 +34,12 @@ Result<std::shared_ptr<WorkerModelDirectory>> WorkerModelDirectory::create(Worke
   service->set_model_status([weak](WorkerModelInfo* info) {
     if (auto self = weak.lock()) self->fill(info);
   });
-  if (!d->options_.dir.empty()) RETURN_IF_ERROR(d->rescan());
+  RETURN_IF_ERROR(d->rescan());
   return d;
 }
 
 WorkerModelDirectory::~WorkerModelDirectory() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stop_ = true;
-  }
-  stop_cv_.notify_all();
-  if (rescanner_.joinable()) rescanner_.join();
+  watch_.reset();  // no scan runs from now on
   pool_.reset();
 }
 
@@ -80,77 +78,27 @@ Status WorkerModelDirectory::add_file(const WorkerModelOptions& o, bool pinned) 
   if (::stat(o.path.c_str(), &st) != 0) return not_found_error("cannot open {}: no such file", o.path);
   const ModelFile f{o.id.empty() ? std::filesystem::path(o.path).stem().string() : o.id, o.path,
                     static_cast<std::int64_t>(st.st_size), static_cast<std::int64_t>(st.st_mtime)};
-  std::lock_guard<std::mutex> scan(scan_mu_);
-  RETURN_IF_ERROR(add(f, o, o.demo, pinned));
-  std::lock_guard<std::mutex> lock(mu_);
-  known_[f.id] = {f, true};
-  return {};
+  return watch_->add_file(f, [&] { return add(f, o, o.demo, pinned); });
 }
 
 Status WorkerModelDirectory::rescan() {
-  std::lock_guard<std::mutex> scan(scan_mu_);
-  std::shared_ptr<WorkerService> service = service_.lock();
-  if (!service) return {};
-  ASSIGN_OR_RETURN(std::vector<ModelFile> files, scan_model_dir(options_.dir, &warned_));
-  std::map<std::string, ModelFile> now;
-  for (ModelFile& f : files) now.emplace(f.id, std::move(f));
-  std::vector<std::string> gone;
-  std::vector<ModelFile> fresh;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (const auto& [id, k] : known_) {
-      const auto it = now.find(id);
-      if (!k.second && (it == now.end() || !it->second.same_file(k.first))) gone.push_back(id);
-    }
-    std::erase_if(broken_, [&now](const auto& b) {
-      const auto it = now.find(b.first);
-      return it == now.end() || !it->second.same_file(b.second);
-    });
-    for (const std::string& id : gone) known_.erase(id);
-    for (const auto& [id, f] : now) {
-      if (known_.count(id) == 0 && broken_.count(id) == 0) fresh.push_back(f);
-    }
-  }
-  for (const std::string& id : gone) {
-    service->retire_model(id);
-    pool_->remove(id);
-    log_event(LogLevel::kInfo, "model_file_removed", {{"model", id}});
-  }
-  for (const ModelFile& f : fresh) {
-    const Status st = add(f, options_.model, false, false);
-    std::lock_guard<std::mutex> lock(mu_);
-    if (st.ok()) {
-      known_[f.id] = {f, false};
-    } else {
-      log_event(LogLevel::kError, "model_file_unreadable",
-                {{"model", f.id}, {"path", f.path}, {"error", st.message()}});
-      broken_.emplace(f.id, f);
-    }
-  }
-  return {};
+  return watch_->rescan();
 }
 
 void WorkerModelDirectory::start_rescans() {
-  if (options_.dir.empty() || options_.rescan.count() <= 0 || rescanner_.joinable()) return;
-  rescanner_ = std::thread([this] {
-    std::unique_lock<std::mutex> lock(mu_);
-    while (!stop_) {
-      stop_cv_.wait_for(lock, options_.rescan, [this] { return stop_; });
-      if (stop_) break;
-      lock.unlock();
-      if (Status st = rescan(); !st.ok()) log_warn("models directory: {}", st.message());
-      lock.lock();
-    }
-  });
+  watch_->start(options_.rescan);
+}
+
+void WorkerModelDirectory::retire(const std::string& id) {
+  if (std::shared_ptr<WorkerService> service = service_.lock()) service->retire_model(id);
+  pool_->remove(id);
 }
 
 void WorkerModelDirectory::fill(WorkerModelInfo* info) const {
   const std::optional<ModelSlotInfo> slot = pool_->info(info->id);
   if (!slot) return;
   info->loaded = slot->state == ModelState::kLoaded;
-  std::lock_guard<std::mutex> lock(mu_);
-  const auto k = known_.find(info->id);
-  if (k != known_.end()) info->size_bytes = k->second.first.size_bytes;
+  if (const std::optional<ModelFile> f = watch_->served(info->id)) info->size_bytes = f->size_bytes;
 }
 
 }  // namespace parley

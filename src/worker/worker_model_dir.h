@@ -10,12 +10,8 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "engine/model_files.h"
@@ -50,21 +46,15 @@ class WorkerModelDirectory : public std::enable_shared_from_this<WorkerModelDire
 
  private:
   WorkerModelDirectory(WorkerModelDirOptions options, std::shared_ptr<WorkerService> service);
-  Status add(const ModelFile& file, const LocalModelOptions& options, bool demo, bool pinned);
+  Status add(const ModelFile& file, const LocalModelOptions& options, bool demo, bool pinned);  // ModelDirHooks::add
+  void retire(const std::string& id);                                                           // ModelDirHooks::retire
   void fill(WorkerModelInfo* info) const;
 
   WorkerModelDirOptions options_;
   std::weak_ptr<WorkerService> service_;
   std::unique_ptr<ModelPool> pool_;
   std::unique_ptr<ModelMetrics> metrics_;
-  mutable std::mutex mu_;
-  std::map<std::string, std::pair<ModelFile, bool>> known_;  // id -> file, pinned
-  std::map<std::string, ModelFile> broken_;
-  std::vector<std::string> warned_;
-  std::mutex scan_mu_;
-  std::condition_variable stop_cv_;
-  bool stop_ = false;
-  std::thread rescanner_;
+  std::unique_ptr<ModelDirWatch> watch_;  // the files served and failed, the rescans
 };
 
 }  // namespace parley
