@@ -111,7 +111,9 @@ Gateway::~Gateway() {
   moderation_->stop_guard();
   if (accounts_) accounts_->stop_pools();  // queued requests use the models
   conversations_.reset();                  // stops replies in flight and saves them
-  catalog_.clear();                        // engines end their requests, which record usage
+  // Engines end their requests here, which record usage and metrics: whatever else holds the
+  // catalog's engines (a ModelDirectory) must let go first, or their replies outlive registry_.
+  catalog_.clear();
   if (accounts_) accounts_->usage().count_cost(nullptr);  // the registry goes before the accounts
 }
 
