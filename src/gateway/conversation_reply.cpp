@@ -243,10 +243,16 @@ void ConversationReply::on_end(GenerationOutcome outcome) {
 }
 
 bool ConversationReply::claim_writes_locked() {
-  if (writing_ || row_failed_) return false;
-  if (std::chrono::steady_clock::now() - last_write_ < p_.context->checkpoints.checkpoint_interval) return false;
+  if (writing_ || row_failed_ || !checkpoint_due_locked()) return false;
   writing_ = true;
   return true;
+}
+
+// The first text of a reply is written as soon as the row is free, whatever the interval: the
+// engine may pause after its first tokens (behind other requests' prompts), and with nothing more
+// arriving no later checkpoint would come for them. Then at most one write per interval.
+bool ConversationReply::checkpoint_due_locked() const {
+  return !saved_text_ || std::chrono::steady_clock::now() - last_write_ >= p_.context->checkpoints.checkpoint_interval;
 }
 
 void ConversationReply::post_writes() {
@@ -266,14 +272,14 @@ void ConversationReply::write_checkpoints() {
       return;
     }
     const bool create = row_id_.empty() && !row_failed_;
-    const bool due = dirty_ && !row_failed_ &&
-                     std::chrono::steady_clock::now() - last_write_ >= p_.context->checkpoints.checkpoint_interval;
+    const bool due = dirty_ && !row_failed_ && checkpoint_due_locked();
     if (!create && !due) {
       writing_ = false;
       return;
     }
     dirty_ = false;
     last_write_ = std::chrono::steady_clock::now();
+    saved_text_ = saved_text_ || !text_.empty() || !reasoning_.empty();
     std::string text = text_, reasoning = reasoning_;
     lock.unlock();
     checkpoint_once(create, std::move(text), std::move(reasoning));

@@ -141,6 +141,7 @@ class ConversationReply final : public GenerationObserver, public std::enable_sh
   // True when a checkpoint is due and no task owns the writes: the caller now does, and calls
   // post_writes() once it has released ck_mutex_ (held here).
   bool claim_writes_locked();
+  bool checkpoint_due_locked() const;
   void post_writes();
   void write_checkpoints();  // on the pool: creates the row, checkpoints, then the final state
   void checkpoint_once(bool create, std::string text, std::string reasoning);
@@ -156,6 +157,7 @@ class ConversationReply final : public GenerationObserver, public std::enable_sh
   bool row_failed_ = false;  // creating it failed: the end appends the reply as without checkpoints
   bool writing_ = false;     // a pool task is doing (or about to do) the writes
   bool dirty_ = false;       // text since the last write
+  bool saved_text_ = false;  // the row holds some text: until then text is written at once
   std::chrono::steady_clock::time_point last_write_{};
   std::optional<GenerationOutcome> final_;
 };

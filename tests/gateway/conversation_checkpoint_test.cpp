@@ -90,7 +90,13 @@ class ConversationCheckpointTest : public ConversationApiFixture {
       }
       std::this_thread::sleep_for(5ms);
     }
-    ADD_FAILURE() << "the reply never reached the expected state";
+    std::string seen;
+    if (auto t = store_->get_message_tree(alice_.user_id, id); t.ok()) {
+      for (const store::Message& m : t->messages) {
+        seen += fmt::format(" [{} {} '{}']", static_cast<int>(m.role), static_cast<int>(m.status), m.content);
+      }
+    }
+    ADD_FAILURE() << "the reply never reached the expected state; the conversation holds" << seen;
     return {};
   }
 

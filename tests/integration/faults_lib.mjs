@@ -147,3 +147,9 @@ export async function kvUsed(baseURL) {
 export async function running(baseURL) {
   return metric(baseURL, 'parley_running_requests');
 }
+
+// Waits for a line matching `re` in the server's log: a request's log line may reach the test
+// after the response it describes.
+export async function logged(server, re) {
+  await until(() => re.test(server.logs.join('\n')), `a log line matching ${re}`);
+}

@@ -12,7 +12,7 @@ import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, metric } from './server.mjs';
-import { json, sendMessage, sleep, status, until } from './faults_lib.mjs';
+import { json, logged, sendMessage, sleep, status, until } from './faults_lib.mjs';
 
 const skip = process.env.PARLEY_TEST_SKIP_PG === '1' ? 'PARLEY_TEST_SKIP_PG=1' : false;
 const script = join(process.cwd(), 'tests/store/pg_cluster.sh');
@@ -129,7 +129,7 @@ test('PostgreSQL stopped and restarted under load: 503 + Retry-After, store_up 0
     assert.equal(refusal.body.error.type, 'server_error');
     await until(async () => (await metric(baseURL, 'parley_store_up')) === 0, 'parley_store_up 0');
     await until(async () => (await fetch(`${baseURL}/ready`)).status === 503, '/ready 503');
-    assert.match(server.logs.join('\n'), /"level":"warn","msg":"the store does not answer: .*PostgreSQL/);
+    await logged(server, /"level":"warn","msg":"the store does not answer: .*PostgreSQL/);
     // Without the store nothing authenticates, but the probes and /metrics still answer.
     assert.equal((await fetch(`${baseURL}/health`)).status, 200);
 
@@ -140,7 +140,7 @@ test('PostgreSQL stopped and restarted under load: 503 + Retry-After, store_up 0
     await until(() => acked.length >= before + 20, 'writes acknowledged after the restart');
     stop = true;
     await Promise.all(load);
-    assert.match(server.logs.join('\n'), /the store answers again/);
+    await logged(server, /the store answers again/);
     const statuses = Object.keys(answers);
     assert.ok(statuses.every((s) => s === '201' || s === '503'), JSON.stringify(answers));
 

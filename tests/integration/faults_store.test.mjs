@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parleyBin, startServer, synthModel } from './server.mjs';
 import {
-  cannotMount, fillUp, json, mountLoopExt4, mountTmpfs, remount, sendMessage, status, unmount, until,
+  cannotMount, fillUp, json, logged, mountLoopExt4, mountTmpfs, remount, sendMessage, status, unmount, until,
 } from './faults_lib.mjs';
 
 const skip = cannotMount();
@@ -90,7 +90,7 @@ test('the disk fills up: 503 + Retry-After, /ready 503, a warning; space again: 
       const filler = fillUp(db);
       const refused = await writeUntilRefused(baseURL, acked, 'while full');
       assertStoreRefusal(refused, /full/);
-      assert.match(server.logs.join('\n'), /"level":"warn".*database or disk is full/);
+      await logged(server, /"level":"warn".*database or disk is full/);
       // Reads go on; /ready says the store cannot take writes (its check writes after a failure).
       assert.equal((await listTitles(baseURL)).has('before the disk filled'), true);
       await until(async () => (await readyStatus(baseURL)) === 503, '/ready 503 while the disk is full');
@@ -100,7 +100,7 @@ test('the disk fills up: 503 + Retry-After, /ready 503, a warning; space again: 
 
       unlinkSync(filler);
       await until(async () => (await readyStatus(baseURL)) === 200, '/ready 200 once there is space');
-      assert.match(server.logs.join('\n'), /the store answers again/);
+      await logged(server, /the store answers again/);
       const after = await createConversation(baseURL, 'after the space came back');
       assert.equal(after.status, 201, after.text);
       acked.push('after the space came back');
@@ -179,7 +179,7 @@ test('the file system turns read-only at run time: 503 + Retry-After, reads go o
       fs.fail();
       const refused = await writeUntilRefused(baseURL, acked, 'after the failure');
       assertStoreRefusal(refused, /readonly|read-only|I\/O/);
-      assert.match(server.logs.join('\n'), /"level":"warn"/);
+      await logged(server, /"level":"warn"/);
       assert.ok((await listTitles(baseURL)).has('before the failure'));
       await until(async () => (await readyStatus(baseURL)) === 503, '/ready 503 while the disk is read-only');
 
