@@ -1,6 +1,7 @@
 #include "gateway/store_health.h"
 
 #include "base/log.h"
+#include "store/sql_db.h"
 
 namespace parley {
 namespace {
@@ -23,7 +24,14 @@ StoreHealth::StoreHealth(MetricsRegistry& registry, store::Store& store, WorkPoo
   state_->last_ns = steady_ns();
   state_->up->set(1.0);  // so that a store down at start-up is logged
   check(*state_);
-  registry.on_collect([s = state_, &pool, every = every_ns_] { maybe_check(s, pool, every); });
+  Gauge& sqlite = registry
+                      .gauge("parley_sqlite_memory_bytes",
+                             "Bytes SQLite's allocator holds (page caches, schemas, statements); 0 with PostgreSQL")
+                      .with({});
+  registry.on_collect([s = state_, &pool, every = every_ns_, &sqlite] {
+    sqlite.set(static_cast<double>(store::sql::sqlite_memory_bytes()));
+    maybe_check(s, pool, every);
+  });
 }
 
 void StoreHealth::refresh() const {

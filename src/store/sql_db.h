@@ -100,6 +100,10 @@ struct SqliteOptions {
 };
 Result<std::unique_ptr<Db>> open_sqlite(const std::string& path, const SqliteOptions& options);
 
+// Bytes SQLite's allocator holds now in this process: every SQLite store's page caches (each
+// connection's is bounded by SQLite's default cache_size, 2 MiB), schemas and prepared statements.
+std::int64_t sqlite_memory_bytes();
+
 struct PostgresOptions {
   int pool_size = 8;
   std::chrono::milliseconds acquire_timeout{10000};

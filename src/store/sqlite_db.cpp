@@ -292,6 +292,10 @@ Status explain_open_failure(const std::string& path, const Status& st) {
 
 }  // namespace
 
+std::int64_t sqlite_memory_bytes() {
+  return sqlite3_memory_used();
+}
+
 Result<std::unique_ptr<Db>> open_sqlite(const std::string& path, const SqliteOptions& options) {
   if (sqlite3_threadsafe() == 0) return failed_precondition_error("the SQLite library was built without threads");
   if (path.empty() || path == ":memory:" || path.starts_with("file:")) {
