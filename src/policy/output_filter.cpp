@@ -8,6 +8,7 @@ namespace parley::policy {
 namespace {
 
 constexpr std::string_view kPemEnd = "-----END ";
+constexpr std::string_view kPemBegin = "-----BEGIN ";
 
 // Moves `pos` back to the start of the UTF-8 character it is inside (bytes before base are gone).
 std::uint64_t char_start(std::string_view buf, std::uint64_t base, std::uint64_t pos) {
@@ -153,6 +154,13 @@ OutputFilter::State OutputFilter::apply_matches(std::uint64_t window_begin, bool
     *emit += ']';
     if (open_from != UINT64_MAX) {
       emitted_ = std::max(emitted_, open_from);
+      // The END line is looked for after the BEGIN line, as the whole-text detector does: a BEGIN
+      // line whose dashes run on into "---END ..." does not end there (private_key_block_end).
+      const std::string_view header = at(emitted_, received_);
+      if (header.starts_with(kPemBegin)) {
+        const std::size_t close = header.find("-----", kPemBegin.size());
+        if (close != std::string_view::npos) emitted_ += close + 5;
+      }
       in_private_key_ = true;
       const bool closed = skip_private_key(final);
       // The group ran to the window's end (the block had no END line in it); with the END line

@@ -114,6 +114,20 @@ TEST(PemStream, MatchesAroundTheEndLineAgreeWithTheWholeText) {
   }
 }
 
+// The policy_eval fuzz target's finding of 2026-12-06: bytes that are not UTF-8 before a BEGIN
+// line whose dashes run into an END line ("...KEY--------END PRiVATE KEY-----"), then a redaction.
+TEST(PemStream, InvalidBytesBeforeABlockThatEndsAtOnce) {
+  const auto p = fuzz_policy();
+  const std::string text =
+      "ke\xff\xff\xff\xffy:\n-\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"
+      "2\xff\xff"
+      "-----BEGIN PRIVATE KEY--------END PRiVATE KEY-----xxy";
+  const std::string want = expected_of(*p, text);
+  for (std::size_t piece = 1; piece <= 16; ++piece) {
+    EXPECT_EQ(streamed(p, text, piece, want), want) << "piece " << piece;
+  }
+}
+
 }  // namespace
 }  // namespace parley::policy
 
