@@ -229,7 +229,11 @@ void Policy::evaluate_impl(Stage stage, Role role, std::string_view model, std::
   pcre2_set_match_limit(s.match_context, config_.regex_match_limit);
   if (any_phrases) match_phrases(text, from, any_spacing, s, out, hold);
   match_regexes(text, from, s, out, hold);
-  std::sort(out->matches.begin(), out->matches.end(), [](const Match& a, const Match& b) {
+  // Stable: two detectors of one rule may match the same span (an address that is also a secret
+  // assignment's value); the one listed first in the rule keeps it however many matches there are
+  // (std::sort's order of equal elements changed with the count, and the stream, which sees fewer
+  // matches at a time, labelled the span otherwise than the whole text).
+  std::stable_sort(out->matches.begin(), out->matches.end(), [](const Match& a, const Match& b) {
     if (a.span.begin != b.span.begin) return a.span.begin < b.span.begin;
     if (a.rule != b.rule) return a.rule < b.rule;
     return a.span.end < b.span.end;
