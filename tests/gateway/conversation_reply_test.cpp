@@ -321,6 +321,7 @@ class ConversationQueueFullTest : public ConversationApiFixture {
 
 TEST_F(ConversationQueueFullTest, AFullQueueIs429AndKeepsTheUserMessageForARetry) {
   const std::string busy = create_conversation();
+  const std::string waiting = create_conversation();  // its own: busy's history grows as it streams
   const std::string other = create_conversation();
   const std::string path = "/api/conversations/" + busy + "/messages";
   Event running, queued;
@@ -331,13 +332,20 @@ TEST_F(ConversationQueueFullTest, AFullQueueIs429AndKeepsTheUserMessageForARetry
     });
   });
   ASSERT_TRUE(running.wait(kPatience));
+  Streamed refused;
   std::thread second([&] {
-    stream(path, send_body("two", kLong), "alice", [&](const SseEvent& e) {
-      if (e.event == "message") queued.set();  // sent once the engine accepted the request
-      return true;
-    });
+    Streamed s =
+        stream("/api/conversations/" + waiting + "/messages", send_body("two", kLong), "alice", [&](const SseEvent& e) {
+          if (e.event == "message") queued.set();  // sent once the engine accepted the request
+          return true;
+        });
+    if (s.status != 200) {
+      refused = s;
+      queued.set();
+    }
   });
   ASSERT_TRUE(queued.wait(kPatience));
+  ASSERT_EQ(refused.status, 0) << refused.body;
 
   HttpResponse r = call("POST", "/api/conversations/" + other + "/messages", send_body("three"));
   EXPECT_EQ(r.status, 429) << r.body;
@@ -348,7 +356,8 @@ TEST_F(ConversationQueueFullTest, AFullQueueIs429AndKeepsTheUserMessageForARetry
   EXPECT_EQ(message(t, user).at("content"), "three");
 
   // Free the engine, then retry by regenerating on the unanswered user message.
-  EXPECT_EQ(body_json(call("POST", "/api/conversations/" + busy + "/stop", {}, "alice", "")).at("stopped"), 2);
+  EXPECT_EQ(body_json(call("POST", "/api/conversations/" + busy + "/stop", {}, "alice", "")).at("stopped"), 1);
+  EXPECT_EQ(body_json(call("POST", "/api/conversations/" + waiting + "/stop", {}, "alice", "")).at("stopped"), 1);
   first.join();
   second.join();
   Streamed retry =

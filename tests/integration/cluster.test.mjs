@@ -204,21 +204,31 @@ test('round_robin spreads requests over the workers; affinity hits their prefix 
 // them, so a conversation begun through one gateway continues on the same worker through another.
 test('affinity on one gateway follows conversations that another gateway placed', async () => {
   const done = async (w) => (await workerStats(w)).requests_finished;
+  // The worker that took the request since `since`: a worker counts a request finished just after
+  // its reply has gone out, so the count is polled for (a bound against a hang only).
+  const taker = async (since) => {
+    for (let t = 0; t < 200; ++t) {
+      const now = await Promise.all(c.workers.map(done));
+      const k = now.findIndex((n, j) => n > since[j]);
+      if (k >= 0) return { k, now };
+      await sleep(50);
+    }
+    return { k: -1, now: since };
+  };
   for (let i = 0; i < 3; ++i) {
     const first = [{ role: 'user', content: `Conversation ${i} begins here with a long first message that fills a few cache blocks of sixteen tokens each.` }];
     const before = await Promise.all(c.workers.map(done));
     const r1 = await chat(c.gateways.b, c.keys.rr, { messages: first, max_tokens: 4, temperature: 0 });
     assert.equal(r1.status, 200, r1.text);
-    const mid = await Promise.all(c.workers.map(done));
-    const placed = mid.findIndex((n, k) => n > before[k]);
+    const { k: placed, now: mid } = await taker(before);
+    assert.ok(placed >= 0, `conversation ${i}: no worker counted its first turn`);
     // Both gateways poll every worker once a second: a few polls later A has seen the placement.
     await sleep(3000);
     const reply = JSON.parse(r1.text).choices[0].message.content;
     const r2 = await chat(c.gateways.a, c.keys.rr, { messages: [...first, { role: 'assistant', content: reply },
       { role: 'user', content: 'And then?' }], max_tokens: 4, temperature: 0 });
     assert.equal(r2.status, 200, r2.text);
-    const after = await Promise.all(c.workers.map(done));
-    assert.equal(after.findIndex((n, k) => n > mid[k]), placed, `conversation ${i}`);
+    assert.equal((await taker(mid)).k, placed, `conversation ${i}`);
   }
 });
 
@@ -262,8 +272,13 @@ test('a drained worker (drain call, SIGTERM) finishes its streams, takes no new 
   }
   assert.equal(await w2.exited, 0);
   assert.match(w2.logs.join('\n'), /draining 1 stream/);
-  assert.equal(await finished(w1) - before, 1);  // only its stream
-  assert.ok(await finished(w3) - before3 >= 6);
+  // A worker counts a request finished just after its reply has gone out: wait for the counts.
+  const counted = async (w, from, n) => {
+    for (let t = 0; t < 200 && await finished(w) - from < n; ++t) await sleep(50);
+    return await finished(w) - from;
+  };
+  assert.equal(await counted(w1, before, 1), 1);  // only its stream
+  assert.ok(await counted(w3, before3, 6) >= 6);
   let refusals = 0;  // 503 worker_draining answers the gateways met before their next probe
   for (const g of Object.values(c.gateways)) {
     assert.equal(await metricOf(g, 'parley_router_ejections_total', w1.url), 0);
