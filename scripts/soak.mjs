@@ -236,6 +236,15 @@ function valueOf(text, name, labels = '') {
   return NaN;
 }
 
+// Resident memory by kind (/proc/<pid>/status): anonymous (heap, stacks, the KV pool as it is
+// touched) and file-backed (the binary's and libraries' pages as code paths are first run, the
+// model file's mapped pages).
+function rssParts(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (key) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+  return { rss_anon_mib: kib('RssAnon') / 1024, rss_file_mib: kib('RssFile') / 1024 };
+}
+
 async function sample(server, t0) {
   const text = await (await fetch(`${server.baseURL}/metrics`, { headers: close })).text();
   const f = fdsOf(server.proc.pid);
@@ -252,6 +261,7 @@ async function sample(server, t0) {
     store_connections: f.db,
     store_up: valueOf(text, 'parley_store_up'),
     sqlite_mib: valueOf(text, 'parley_sqlite_memory_bytes') / 2 ** 20,
+    ...rssParts(server.proc.pid),
   };
 }
 
