@@ -1,5 +1,7 @@
 #include "gateway/reply_sweeper.h"
 
+#include <algorithm>
+
 #include "base/log.h"
 
 namespace parley {
@@ -8,16 +10,12 @@ ReplySweeper::ReplySweeper(store::Store& store, std::chrono::seconds stale_after
     : store_(store), stale_after_(stale_after), clock_(std::move(clock)) {
   const store::Time now = clock_();
   sweep(store_.backend() == "sqlite" ? now + std::chrono::seconds(1) : now - stale_after_);
-  thread_ = std::thread([this] { run(); });
+  const auto period = std::max<std::chrono::milliseconds>(stale_after_ / 2, std::chrono::milliseconds(100));
+  periodic_ = std::make_unique<Periodic>(period, [this] { sweep(clock_() - stale_after_); });
 }
 
 ReplySweeper::~ReplySweeper() {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  thread_.join();
+  periodic_.reset();
 }
 
 std::int64_t ReplySweeper::swept() const {
@@ -35,16 +33,6 @@ void ReplySweeper::sweep(store::Time written_before) {
     log_event(LogLevel::kWarn, "replies_interrupted", {{"count", std::to_string(*n)}});
     std::lock_guard<std::mutex> lock(mutex_);
     swept_ += *n;
-  }
-}
-
-void ReplySweeper::run() {
-  const auto period = std::max<std::chrono::milliseconds>(stale_after_ / 2, std::chrono::milliseconds(100));
-  std::unique_lock<std::mutex> lock(mutex_);
-  while (!wake_.wait_for(lock, period, [this] { return stopping_; })) {
-    lock.unlock();
-    sweep(clock_() - stale_after_);
-    lock.lock();
   }
 }
 

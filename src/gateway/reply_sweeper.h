@@ -10,10 +10,10 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
+#include <memory>
 #include <mutex>
-#include <thread>
 
+#include "base/periodic.h"
 #include "store/store.h"
 
 namespace parley {
@@ -31,16 +31,13 @@ class ReplySweeper {
 
  private:
   void sweep(store::Time written_before);
-  void run();
 
   store::Store& store_;
   std::chrono::seconds stale_after_;
   store::Clock clock_;
-  mutable std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
+  mutable std::mutex mutex_;  // swept_
   std::int64_t swept_ = 0;
-  std::thread thread_;
+  std::unique_ptr<Periodic> periodic_;  // after the first sweep; stopped before the rest goes
 };
 
 }  // namespace parley
