@@ -62,6 +62,7 @@ int run_worker(const WorkerArgs& args, const CLI::App& cmd) {
 
   WorkerOptions wo;
   wo.cluster_token = *token;
+  wo.memory_trim_interval = c.gateway.memory_trim_interval;  // [server] memory_trim_seconds
   Result<std::shared_ptr<Tracer>> tracer = make_tracer(c.tracing, "worker");
   if (!tracer.ok()) return fail("worker", tracer.status());
   wo.tracer = *tracer;

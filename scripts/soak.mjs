@@ -8,10 +8,11 @@
 // the conversation API (create, reply, rename, list, tree) and /v1 together, log-ins and API key
 // creation. /metrics and /proc are sampled every 10 s into a CSV (RSS, fds, threads, KV blocks
 // used, running requests, store connections = the process's descriptors on parley.db, SQLite's
-// memory). At the end, with the clients stopped: no KV block used, no request running, no more
-// threads or non-socket descriptors (beside the store's) than after the warm-up, store
-// connections within the pool, SQLite's memory within its page caches' bound, and the rest of RSS
-// within 10% of its value after the warm-up. Exit status 1 when a check fails.
+// memory, the heap in use and held free, the trims). At the end, with the clients stopped: no KV
+// block used, no request running, no more threads or non-socket descriptors (beside the store's)
+// than after the warm-up, store connections within the pool, SQLite's memory within its page
+// caches' bound, and RSS, RSS outside SQLite and the heap in use outside SQLite within 10% of
+// their values after the warm-up. Exit status 1 when a check fails.
 //
 // overload (make overload): max_running=4, max_waiting=4, a heavier synthetic model (8 layers, 512 wide); streaming clients with no think time,
 // first as many as the engine runs at once (its capacity), then 3x that. Prints per phase the
@@ -261,6 +262,11 @@ async function sample(server, t0) {
     store_connections: f.db,
     store_up: valueOf(text, 'parley_store_up'),
     sqlite_mib: valueOf(text, 'parley_sqlite_memory_bytes') / 2 ** 20,
+    heap_in_use_mib: valueOf(text, 'parley_malloc_in_use_bytes') / 2 ** 20,
+    heap_free_mib: valueOf(text, 'parley_malloc_free_bytes') / 2 ** 20,
+    trims: valueOf(text, 'parley_malloc_trims_total'),
+    trim_released_mib: valueOf(text, 'parley_malloc_trim_released_bytes_total') / 2 ** 20,
+    trim_ms: valueOf(text, 'parley_malloc_trim_seconds_total') * 1000,
     ...rssParts(server.proc.pid),
   };
 }
@@ -314,6 +320,7 @@ max_waiting = 64
   const warmupS = Math.max(30, Math.min(120, minutes * 60 * 0.1));
   let warm = null;
   const outside = (r) => r.rss_mib - r.sqlite_mib;  // RSS less what SQLite's allocator holds
+  const heapOutside = (r) => r.heap_in_use_mib - r.sqlite_mib;  // SQLite allocates from the same heap
   const running = clients(server, key);
   const write = () => {
     const cols = Object.keys(rows[0]);
@@ -347,9 +354,14 @@ max_waiting = 64
       `${end.fds_other - end.store_connections} vs ${warm.fds_other - warm.store_connections}`],
     ['no more threads than during the warm-up', end.threads <= warm.threads_max, `${end.threads} vs ${warm.threads_max}`],
     ['store connections within the pool (writer + 4 readers)', end.store_connections <= 5, `${end.store_connections}`],
+    ['RSS within 10% of its value after the warm-up', Math.abs(end.rss_mib - warm.rss_mib) <= 0.1 * warm.rss_mib,
+      `${end.rss_mib.toFixed(1)} MiB vs ${warm.rss_mib.toFixed(1)} MiB`],
     // SQLite's page caches fill as the database grows, up to cache_size (2 MiB) per connection:
-    // bounded by design, so they are checked against that bound, and the rest of RSS against the
-    // warm-up (a leak anywhere else shows there).
+    // bounded by design, so they are checked against that bound, and the rest against the warm-up
+    // (a leak anywhere else shows there: in the heap in use at once, in RSS too).
+    ['heap in use outside SQLite within 10% of its value after the warm-up',
+      Math.abs(heapOutside(end) - heapOutside(warm)) <= 0.1 * heapOutside(warm),
+      `${heapOutside(end).toFixed(2)} MiB vs ${heapOutside(warm).toFixed(2)} MiB`],
     ['RSS outside SQLite\'s allocator within 10% of its value after the warm-up',
       Math.abs(outside(end) - outside(warm)) <= 0.1 * outside(warm),
       `${outside(end).toFixed(1)} MiB vs ${outside(warm).toFixed(1)} MiB; RSS ${end.rss_mib.toFixed(1)} vs ${warm.rss_mib.toFixed(1)}`],
@@ -359,6 +371,7 @@ max_waiting = 64
   const rss = rows.map((r) => r.rss_mib);
   console.log(`\nsoak: ${minutes} min, ${rows.length} samples in ${csv}; load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
   console.log(`RSS MiB: after warm-up ${warm.rss_mib.toFixed(1)}, min ${Math.min(...rss).toFixed(1)}, max ${Math.max(...rss).toFixed(1)}, end ${end.rss_mib.toFixed(1)}`);
+  console.log(`heap MiB: in use after warm-up ${warm.heap_in_use_mib.toFixed(2)}, end ${end.heap_in_use_mib.toFixed(2)}; held free at the end ${end.heap_free_mib.toFixed(2)}; ${end.trims} trims gave back ${end.trim_released_mib.toFixed(1)} MiB in ${end.trim_ms.toFixed(1)} ms`);
   console.log(`threads max ${Math.max(...rows.map((r) => r.threads))}, fds max ${Math.max(...rows.map((r) => r.fds))}, KV blocks used max ${Math.max(...rows.map((r) => r.kv_used))}`);
   console.log('answers:', JSON.stringify(counts, null, 1));
   let failed = false;

@@ -11,6 +11,7 @@
 #include "gateway/http_errors.h"
 #include "gateway/models_api.h"
 #include "gateway/shared_state_metrics.h"
+#include "obs/heap_memory.h"
 #include "obs/process_metrics.h"
 #include "obs/request_id.h"
 
@@ -68,13 +69,15 @@ Gateway::Gateway(std::vector<std::unique_ptr<ServedModel>> models, const Gateway
                  std::unique_ptr<Accounts> accounts)
     : accounts_(std::move(accounts)), catalog_(std::move(models)), options_(options), metrics_(registry_) {
   add_process_metrics(registry_);  // RSS, open descriptors, threads (obs/process_metrics.h)
+  add_heap_metrics(registry_);     // the allocator's memory in use and held free (obs/heap_memory.h)
+  heap_trimmer_ = std::make_unique<HeapTrimmer>(registry_, options_.memory_trim_interval);
   catalog_.on_add([this](const ServedModel& m) { metrics_.watch_engine(m.id(), m.engine()); });
   if (accounts_) {
     watch_shared_state(registry_, *accounts_);
     store_health_ = std::make_unique<StoreHealth>(registry_, accounts_->store(), accounts_->request_pool());
-    accounts_->usage().count_cost(&registry_.counter(
-        "parley_usage_cost_micros_total", "Cost of the recorded usage in millionths of the [prices] currency",
-        {"model"}));
+    accounts_->usage().count_cost(
+        &registry_.counter("parley_usage_cost_micros_total",
+                           "Cost of the recorded usage in millionths of the [prices] currency", {"model"}));
   }
   moderation_ = std::make_unique<Moderation>(options_.moderation, registry_, accounts_ ? &accounts_->store() : nullptr,
                                              options_.moderation_clock);

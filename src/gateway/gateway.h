@@ -31,6 +31,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -59,6 +60,7 @@
 #include "net/http_request.h"
 #include "net/http_responder.h"
 #include "net/http_server.h"
+#include "obs/heap_memory.h"
 #include "obs/metrics.h"
 
 namespace parley {
@@ -76,6 +78,8 @@ struct GatewayOptions {
   // [moderation]: the compiled rules (gateway/moderation.h). Null or empty: nothing is checked.
   std::shared_ptr<const policy::Policy> moderation;
   store::Clock moderation_clock = store::system_now;  // violation scores and suspensions (tests move it)
+  // [server] memory_trim_seconds: how often the C allocator's free pages go back (obs/heap_memory.h); 0: never.
+  std::chrono::milliseconds memory_trim_interval = std::chrono::seconds(60);
   GuardConfig guard;  // [moderation.guard]: a served model as a prompt classifier (model empty: none)
   // Tracing (obs/trace.h; null: off): spans of the routes that generate, under the caller's
   // `traceparent`, which is forwarded to the engine (a remote worker) either way.
@@ -160,6 +164,7 @@ class Gateway {
   GatewayOptions options_;
   MetricsRegistry registry_;
   GatewayMetrics metrics_;
+  std::unique_ptr<HeapTrimmer> heap_trimmer_;  // parley_malloc_trim* (obs/heap_memory.h)
   std::unique_ptr<StoreHealth> store_health_;  // parley_store_up (with accounts)
   // The rules, violation scores and audit log; before the conversation API, which uses it.
   std::unique_ptr<Moderation> moderation_;

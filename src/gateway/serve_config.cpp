@@ -469,9 +469,13 @@ Status parse_document(const toml::table& doc, const std::string& base_dir, std::
     RETURN_IF_ERROR(r.path("web_dir", base_dir, &c->web_dir));
     RETURN_IF_ERROR(r.string_list("allowed_hosts", validate_allowed_host, &c->gateway.allowed_hosts));
     RETURN_IF_ERROR(r.string_list("allowed_origins", validate_allowed_origin, &c->gateway.allowed_origins));
+    std::int64_t trim_s = std::chrono::duration_cast<std::chrono::seconds>(c->gateway.memory_trim_interval).count();
+    RETURN_IF_ERROR(r.integer("memory_trim_seconds", 0, 86400, &trim_s));
+    c->gateway.memory_trim_interval = std::chrono::seconds(trim_s);
     RETURN_IF_ERROR(
         r.finish("host, port, io_threads, max_body_mib, max_body_in_flight_mib, max_body_per_address_mib, "
-                 "max_connections, data, tls_cert, tls_key, web_dir, allowed_hosts, allowed_origins"));
+                 "max_connections, data, tls_cert, tls_key, web_dir, allowed_hosts, allowed_origins, "
+                 "memory_trim_seconds"));
     if (c->server.tls_cert_file.empty() != c->server.tls_key_file.empty()) {
       return invalid_argument_error("{}: server.tls_cert and server.tls_key go together", where(*server, source));
     }

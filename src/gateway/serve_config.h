@@ -3,7 +3,8 @@
 // there maps to one field here.
 //
 //   [server]   host, port, io_threads, max_body_mib, max_body_in_flight_mib, max_body_per_address_mib,
-//              max_connections, data, tls_cert, tls_key, web_dir, allowed_hosts, allowed_origins
+//              max_connections, data, tls_cert, tls_key, web_dir, allowed_hosts, allowed_origins,
+//              memory_trim_seconds
 //   [engine]   defaults for every model: threads, ctx, max_batch_tokens, max_running, max_waiting,
 //              kv_cache_mib, backend
 //   [limits]   request limits of the API (ApiLimits)

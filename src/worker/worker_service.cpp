@@ -7,6 +7,7 @@
 
 #include "base/log.h"
 #include "net/url.h"
+#include "obs/process_metrics.h"
 #include "worker/task_pool.h"
 
 namespace parley {
@@ -52,7 +53,11 @@ std::shared_ptr<WorkerService> WorkerService::create(WorkerOptions options) {
 WorkerService::WorkerService(WorkerOptions options)
     : options_(std::move(options)),
       engine_metrics_(registry_),
-      pool_(std::make_unique<TaskPool>(options_.parse_threads)) {}
+      pool_(std::make_unique<TaskPool>(options_.parse_threads)) {
+  add_process_metrics(registry_);  // RSS, open descriptors, threads (obs/process_metrics.h)
+  add_heap_metrics(registry_);
+  heap_trimmer_ = std::make_unique<HeapTrimmer>(registry_, options_.memory_trim_interval);
+}
 
 WorkerService::~WorkerService() {
   pool_.reset();  // finishes the queued work while the models still exist

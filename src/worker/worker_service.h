@@ -39,6 +39,7 @@
 
 #include "base/result.h"
 #include "net/http_server.h"
+#include "obs/heap_memory.h"
 #include "obs/metrics.h"
 #include "obs/trace.h"
 #include "router/engine_metrics.h"
@@ -55,6 +56,8 @@ struct WorkerOptions {
   // Tracing (obs/trace.h), off when null: a generate call with a `traceparent` header records a
   // server span "worker generate" in the caller's trace.
   std::shared_ptr<Tracer> tracer;
+  // How often the C allocator's free pages go back to the system (obs/heap_memory.h); 0: never.
+  std::chrono::milliseconds memory_trim_interval = std::chrono::seconds(60);
 };
 
 class WorkerService : public std::enable_shared_from_this<WorkerService> {
@@ -127,6 +130,7 @@ class WorkerService : public std::enable_shared_from_this<WorkerService> {
   PlacementLog placements_;  // the prefix blocks of the requests taken, for gateways' affinity
   MetricsRegistry registry_;
   EngineMetrics engine_metrics_;
+  std::unique_ptr<HeapTrimmer> heap_trimmer_;
   std::unique_ptr<class TaskPool> pool_;
 
   mutable std::mutex mu_;

@@ -273,6 +273,20 @@ TEST(ServeConfig, HostsOriginsAndBodyBudgets) {
   EXPECT_NE(e.find("a list of strings"), std::string::npos) << e;
 }
 
+TEST(ServeConfig, MemoryTrimInterval) {
+  auto c = parse_serve_config("", "", "parley.toml");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->gateway.memory_trim_interval, std::chrono::seconds(60));  // the default
+  c = parse_serve_config("[server]\nmemory_trim_seconds = 15\n", "", "parley.toml");
+  ASSERT_TRUE(c.ok()) << c.status().to_string();
+  EXPECT_EQ(c->gateway.memory_trim_interval, std::chrono::seconds(15));
+  c = parse_serve_config("[server]\nmemory_trim_seconds = 0\n", "", "parley.toml");
+  ASSERT_TRUE(c.ok()) << c.status().to_string();
+  EXPECT_EQ(c->gateway.memory_trim_interval.count(), 0);  // off
+  const std::string e = error_of("[server]\nmemory_trim_seconds = -1\n");
+  EXPECT_NE(e.find("server.memory_trim_seconds"), std::string::npos) << e;
+}
+
 TEST(ServeConfig, TomlSyntaxErrorsHaveAPosition) {
   const std::string e = error_of("[server]\nport = = 3\n");
   EXPECT_NE(e.find("parley.toml:2:"), std::string::npos) << e;
