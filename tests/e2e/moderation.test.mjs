@@ -72,7 +72,15 @@ test('a blocked message is refused, and two suspend the account', async () => {
   user.id = (await page.evaluate(async () => (await (await fetch('/api/auth/me')).json()).user.id));
   ctx.expectFailure(/\/api\/conversations/);
   await sendRefused(page, 'Tell me about Project Nightingale', /content policy \(nightingale\)/);
+  // A refused first message leaves no empty chat behind: back to a new chat with the text kept.
+  await page.waitForURL((u) => u.pathname === '/');
+  assert.equal(await messageBox(page).inputValue(), 'Tell me about Project Nightingale');
+  const nav = page.getByRole('navigation', { name: 'Conversations', exact: true });
+  assert.equal(await nav.getByRole('link', { name: /Nightingale/ }).count(), 0);
+  const listed = await page.evaluate(async () => (await (await fetch('/api/conversations')).json()).data.length);
+  assert.equal(listed, 0, 'the refused chat is deleted on the server too');
   await button(page, 'Dismiss error').click();
+  await messageBox(page).fill('');
   await sendRefused(page, 'and ｐｒｏｊｅｃｔ nightingale?', /content policy/); // fullwidth: the same phrase
   await button(page, 'Dismiss error').click();
   await sendRefused(page, 'hello', /This account is suspended until .* for repeated policy violations\./);

@@ -78,6 +78,11 @@ export function upsertConversation(c: Conversation): void {
   conversations.value = [merged, ...rest].sort((a, b) => b.updated_at - a.updated_at);
 }
 
+/** Takes a conversation out of the list (deleted for good). */
+export function removeConversation(id: string): void {
+  conversations.value = conversations.value.filter((x) => x.id !== id);
+}
+
 export async function renameConversation(id: string, title: string): Promise<void> {
   const c = await api.patchConversation(id, { title });
   conversations.value = conversations.value.map((x) => (x.id === id ? { ...x, ...c } : x));

@@ -2,6 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { NEW_CHAT, drafts } from '../lib/drafts';
 import { composerRestore, sendMessage, streams } from './reply';
+import { conversations } from './conversations';
 import { conversation, leafId, openConversation, path, replyError } from './thread';
 
 const conv = { id: 'cnv_1', object: 'conversation', title: '', created_at: 1, updated_at: 1, archived: false, current_leaf_id: null, message_count: 0 };
@@ -65,19 +66,51 @@ describe('sending from a new chat', () => {
     expect(location.pathname).toBe('/c/cnv_1');
   });
 
-  it('keeps the text when the server refused it (rate limit) and says when to retry', async () => {
+  it('keeps the text when the server refused it (rate limit), says when to retry and leaves no empty chat', async () => {
     drafts.save(NEW_CHAT, 'hello there');
-    serve({
+    const calls = serve({
       'POST /api/conversations': () => json(conv, 201),
       'POST /api/conversations/cnv_1/messages': () =>
         json({ error: { message: 'limit', type: 'rate_limit_error', code: 'rate_limit_exceeded' } }, 429, { 'Retry-After': '20' }),
       'GET /api/conversations/cnv_1': () => json({ conversation: conv, current_leaf_id: null, messages: [] }),
+      'DELETE /api/conversations/cnv_1': () => new Response(null, { status: 204 }),
     });
     await sendMessage('hello there');
-    expect(drafts.load('cnv_1')).toBe('hello there');
-    expect(composerRestore.value).toEqual({ key: 'cnv_1', text: 'hello there' });
+    expect(calls).toContain('DELETE /api/conversations/cnv_1');
+    expect(conversations.value.map((c) => c.id)).not.toContain('cnv_1');
+    expect(conversation.value).toBeNull();
+    expect(location.pathname).toBe('/');
+    expect(drafts.load(NEW_CHAT)).toBe('hello there');
+    expect(composerRestore.value).toEqual({ key: NEW_CHAT, text: 'hello there' });
+    expect(replyError.value?.conversationId).toBeNull();
     expect(replyError.value?.error.kind).toBe('rate_limit');
     expect(replyError.value?.error.message).toContain('20 s');
+  });
+
+  it('keeps the new chat when the refused message was saved after all', async () => {
+    const calls = serve({
+      'POST /api/conversations': () => json(conv, 201),
+      'POST /api/conversations/cnv_1/messages': () => json({ error: { message: 'queue full', type: 'rate_limit_error' } }, 429, { 'Retry-After': '3' }),
+      'GET /api/conversations/cnv_1': () =>
+        json({ conversation: { ...conv, current_leaf_id: 'msg_u' }, current_leaf_id: 'msg_u', messages: [{ ...userMsg, children: [] }] }),
+    });
+    await sendMessage('hello there');
+    expect(calls).not.toContain('DELETE /api/conversations/cnv_1');
+    expect(conversation.value?.id).toBe('cnv_1');
+    expect(location.pathname).toBe('/c/cnv_1');
+    expect(replyError.value?.retryOn).toBe('msg_u');
+  });
+
+  it('keeps the new chat and the text in it when the server cannot say whether it is empty', async () => {
+    const calls = serve({
+      'POST /api/conversations': () => json(conv, 201),
+      'POST /api/conversations/cnv_1/messages': () => json({ error: { message: 'down', type: 'server_error' } }, 503),
+      'GET /api/conversations/cnv_1': () => json({ error: { message: 'down', type: 'server_error' } }, 503),
+    });
+    await sendMessage('hello there');
+    expect(calls).not.toContain('DELETE /api/conversations/cnv_1');
+    expect(conversation.value?.id).toBe('cnv_1');
+    expect(composerRestore.value).toEqual({ key: 'cnv_1', text: 'hello there' });
   });
 
   it('keeps the text when the network is down', async () => {

@@ -6,7 +6,7 @@ import type { ReplyEvent } from '../api/types';
 import { NEW_CHAT, drafts } from '../lib/drafts';
 import { describeError, describeStreamError } from '../lib/errors';
 import { chatPath, navigate } from './router';
-import { upsertConversation } from './conversations';
+import { removeConversation, upsertConversation } from './conversations';
 import { effectiveModel } from './models';
 import {
   addMessage,
@@ -150,6 +150,7 @@ export function provisionalTitle(text: string): string {
 export async function sendMessage(text: string): Promise<void> {
   const draftKey = conversation.value?.id ?? NEW_CHAT;
   let c = conversation.value;
+  const created = !c;
   if (!c) {
     try {
       const settings = pendingSettings.value;
@@ -178,11 +179,40 @@ export async function sendMessage(text: string): Promise<void> {
     run: (onEvent, signal) => api.sendMessage(id, body, onEvent, signal),
   });
   if (result.userSaved) drafts.clear(draftKey);
-  else {
+  else if (created && (await discardEmpty(id))) {
+    // The first message was refused (a limit, moderation): no empty chat is left in the list;
+    // the new chat view shows the error with the text back in its composer.
+    drafts.save(NEW_CHAT, text);
+    composerRestore.value = { key: NEW_CHAT, text };
+  } else {
     drafts.clear(draftKey);
     drafts.save(id, text);
     composerRestore.value = { key: id, text };
   }
+}
+
+/**
+ * Deletes a conversation this page just created once the server confirms it holds no message,
+ * and goes back to a new chat if it is still open; false (kept) when that cannot be confirmed.
+ */
+async function discardEmpty(id: string): Promise<boolean> {
+  try {
+    const t = await api.getConversation(id);
+    if (t.messages.length > 0) return false;
+    await api.deleteConversation(id);
+  } catch {
+    return false;
+  }
+  removeConversation(id);
+  if (isOpen(id)) {
+    const error = replyError.value?.conversationId === id ? replyError.value : null;
+    conversation.value = null;
+    tree.value = emptyTree;
+    leafId.value = null;
+    navigate(chatPath(null), { replace: true });
+    if (error) replyError.value = { ...error, conversationId: null, retryOn: null };
+  }
+  return true;
 }
 
 /** Sends an edited user message as a new version (a sibling) of `messageId`. */
