@@ -69,6 +69,7 @@ class AccountsTest : public ::testing::Test {
     static std::atomic<int> counter{0};
     dir_ = std::filesystem::temp_directory_path() /
            ("parley_accounts_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+    std::filesystem::remove_all(dir_);  // left by a killed run whose pid this process reuses
     std::filesystem::create_directories(dir_);
     config_.auth.password = {.ops_limit = 1, .mem_limit_bytes = 1 << 20};
   }

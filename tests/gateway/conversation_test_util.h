@@ -66,6 +66,7 @@ class ConversationApiFixture : public ::testing::Test {
     static std::atomic<int> counter{0};
     dir_ = std::filesystem::temp_directory_path() /
            ("parley_conv_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+    std::filesystem::remove_all(dir_);  // left by a killed run whose pid this process reuses
     std::filesystem::create_directories(dir_);
     auto db = store::open_store("sqlite:" + (dir_ / "parley.db").string());
     ASSERT_TRUE(db.ok()) << db.status().to_string();
