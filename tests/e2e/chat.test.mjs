@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer } from '../integration/server.mjs';
 import {
-  apiGet, assertClean, assistants, button, finishedAssistants, launchBrowser, messageBox, newContext,
+  apiGet, assertClean, assistants, button, finishedAssistants, launchBrowser, messageBox, newChat, newContext,
   requireChromium, screenshot, sendAndWait, serve, synthModel, textbox, until, users, versionsText, waitIdle,
 } from './harness.mjs';
 
@@ -210,9 +210,9 @@ test('rename, archive and delete (with undo) from the sidebar', async (t) => {
   const item = (name) => page.getByRole('menuitem', { name, exact: true });
 
   await sendAndWait(page, 'First to rename');
-  await button(page, 'New chat').click();
+  await newChat(page);
   await sendAndWait(page, 'Second to archive');
-  await button(page, 'New chat').click();
+  await newChat(page);
   await sendAndWait(page, 'Third to delete');
   const deleteId = new URL(page.url()).pathname.split('/').pop();
 

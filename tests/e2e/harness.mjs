@@ -158,6 +158,13 @@ export async function sendAndWait(page, text) {
   await waitIdle(page);
 }
 
+// Opens a new chat and waits until the view shows it empty (the route changes at the click, the
+// view a frame later: counting the messages before that would count the last chat's).
+export async function newChat(page) {
+  await button(page, 'New chat').click();
+  await page.getByRole('heading', { name: 'What can I help with?' }).waitFor();
+}
+
 // The "N / M" of a message element's version switcher.
 export const versionsText = (article) => article.locator('.versions-text');
 

@@ -71,7 +71,7 @@ export function Shell() {
   }, [r.name]);
 
   useEffect(() => {
-    if (chatId !== undefined && conversation.value?.id !== chatId) void openConversation(chatId ?? null);
+    if (chatId != null && conversation.value?.id !== chatId) void openConversation(chatId);
     if (chatId === null && (conversation.value !== null || threadStatus.value === 'idle')) void openConversation(null);
   }, [chatId]);
 
