@@ -6,6 +6,7 @@
 #include <cstring>
 #include <mutex>
 #include <unordered_map>
+#include <vector>
 
 #include "base/log.h"
 #include "store/sql_db.h"
@@ -127,12 +128,15 @@ class PostgresDb final : public Db {
   Dialect dialect() const override { return Dialect::kPostgres; }
 
   Result<std::unique_ptr<PgConn>> connect() {
-    const std::string timeout = std::to_string(options_.connect_timeout.count());
-    // With expand_dbname the URL is expanded where "dbname" stands: what precedes it are
-    // defaults the URL may override; what follows is forced.
-    const char* keys[] = {"connect_timeout", "application_name", "dbname", "client_encoding", nullptr};
-    const char* vals[] = {timeout.c_str(), "parley", url_.c_str(), "UTF8", nullptr};
-    PGconn* conn = PQconnectdbParams(keys, vals, 1);
+    const auto params = postgres_connect_params(url_, options_);
+    std::vector<const char*> keys, vals;
+    for (const auto& [k, v] : params) {
+      keys.push_back(k.c_str());
+      vals.push_back(v.c_str());
+    }
+    keys.push_back(nullptr);
+    vals.push_back(nullptr);
+    PGconn* conn = PQconnectdbParams(keys.data(), vals.data(), 1);
     if (conn == nullptr) return resource_exhausted_error("postgres: out of memory");
     if (PQstatus(conn) != CONNECTION_OK) {
       Status s = unavailable_error("cannot connect to PostgreSQL: {}", trimmed(PQerrorMessage(conn)));
@@ -256,6 +260,23 @@ class PostgresDb final : public Db {
 };
 
 }  // namespace
+
+std::vector<std::pair<std::string, std::string>> postgres_connect_params(const std::string& url,
+                                                                         const PostgresOptions& options) {
+  // With expand_dbname the URL is expanded where "dbname" stands: what precedes it are defaults
+  // the URL may override; what follows is forced.
+  return {
+      {"connect_timeout", std::to_string(options.connect_timeout.count())},
+      {"application_name", "parley"},
+      {"keepalives", "1"},
+      {"keepalives_idle", std::to_string(options.keepalive_idle.count())},
+      {"keepalives_interval", "10"},
+      {"keepalives_count", "3"},
+      {"tcp_user_timeout", std::to_string(options.tcp_user_timeout.count())},
+      {"dbname", url},
+      {"client_encoding", "UTF8"},
+  };
+}
 
 Result<std::unique_ptr<Db>> open_postgres(const std::string& url, const PostgresOptions& options) {
   if (PQisthreadsafe() == 0) return failed_precondition_error("libpq was built without thread safety");

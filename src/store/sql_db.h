@@ -21,6 +21,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -109,8 +110,20 @@ struct PostgresOptions {
   std::chrono::milliseconds acquire_timeout{10000};
   std::chrono::seconds connect_timeout{5};
   bool connect_at_open = true;  // false: the first use connects (read replicas that may be down)
+  // A server that vanishes without closing the connection (a network black hole, a failed-over
+  // host): data sent and not acknowledged for `tcp_user_timeout` breaks the connection (the
+  // request waiting on it fails with 503 instead of waiting for the kernel's ~15 minutes), and an
+  // idle pooled connection is probed after `keepalive_idle` (every 10 s, 3 times) and dropped
+  // when dead. TCP only; the URL's own `tcp_user_timeout` / `keepalives*` win.
+  std::chrono::milliseconds tcp_user_timeout{30000};
+  std::chrono::seconds keepalive_idle{30};
 };
 Result<std::unique_ptr<Db>> open_postgres(const std::string& url, const PostgresOptions& options);
+
+// The libpq keywords and values of a connection, in order, for PQconnectdbParams with
+// expand_dbname: defaults the URL may override, the URL itself ("dbname"), then what is forced.
+std::vector<std::pair<std::string, std::string>> postgres_connect_params(const std::string& url,
+                                                                         const PostgresOptions& options);
 
 // `?` -> `$1`, `$2`, ... outside quoted literals and identifiers.
 std::string to_dollar_placeholders(std::string_view sql);

@@ -3,10 +3,13 @@
 // client), and a store that cannot be opened says which file and why. The real full disk and
 // read-only file system are exercised end to end by tests/integration/faults.test.mjs.
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
 #include <unistd.h>
 
 #include <filesystem>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "store/sql_db.h"
 #include "store/store_fixture.h"
@@ -69,6 +72,52 @@ TEST_F(SqliteFaults, AStoreThatCannotBeOpenedNamesTheFileAndTheDirectory) {
   EXPECT_NE(msg.find(path), std::string::npos) << msg;
   EXPECT_NE(msg.find("is not writable"), std::string::npos) << msg;
   EXPECT_NE(msg.find("No such file or directory"), std::string::npos) << msg;
+}
+
+// The options libpq holds for a connection made with postgres_connect_params: the connection
+// fails (no server at that socket), its options are there all the same.
+std::map<std::string, std::string> libpq_options(const std::string& url) {
+  std::vector<const char*> keys, vals;
+  const auto params = sql::postgres_connect_params(url, {});
+  for (const auto& [k, v] : params) {
+    keys.push_back(k.c_str());
+    vals.push_back(v.c_str());
+  }
+  keys.push_back(nullptr);
+  vals.push_back(nullptr);
+  PGconn* conn = PQconnectdbParams(keys.data(), vals.data(), 1);
+  std::map<std::string, std::string> out;
+  if (PQconninfoOption* info = PQconninfo(conn)) {
+    for (PQconninfoOption* o = info; o->keyword != nullptr; ++o) {
+      if (o->val != nullptr) out[o->keyword] = o->val;
+    }
+    PQconninfoFree(info);
+  }
+  PQfinish(conn);
+  return out;
+}
+
+// A server gone without closing the connection (a black hole) breaks it after 30 s of
+// unacknowledged data instead of the kernel's ~15 minutes; idle pooled connections are probed.
+TEST(PostgresConnectParams, KeepalivesAndAUserTimeoutUnlessTheUrlSaysOtherwise) {
+  const std::string socket = "/nonexistent-parley-" + std::to_string(::getpid());
+  std::map<std::string, std::string> o = libpq_options("postgresql://u@/db?host=" + socket);
+  EXPECT_EQ(o["tcp_user_timeout"], "30000");
+  EXPECT_EQ(o["keepalives"], "1");
+  EXPECT_EQ(o["keepalives_idle"], "30");
+  EXPECT_EQ(o["keepalives_interval"], "10");
+  EXPECT_EQ(o["keepalives_count"], "3");
+  EXPECT_EQ(o["application_name"], "parley");
+  EXPECT_EQ(o["connect_timeout"], "5");
+  EXPECT_EQ(o["dbname"], "db");
+  EXPECT_EQ(o["host"], socket);
+
+  o = libpq_options("postgresql://u@/db?host=" + socket +
+                    "&tcp_user_timeout=5000&keepalives=0&application_name=mine&client_encoding=LATIN1");
+  EXPECT_EQ(o["tcp_user_timeout"], "5000");  // the URL's defaults win
+  EXPECT_EQ(o["keepalives"], "0");
+  EXPECT_EQ(o["application_name"], "mine");
+  EXPECT_EQ(o["client_encoding"], "UTF8");  // forced: the driver's text is UTF-8
 }
 
 }  // namespace
