@@ -128,15 +128,7 @@ class PostgresDb final : public Db {
   Dialect dialect() const override { return Dialect::kPostgres; }
 
   Result<std::unique_ptr<PgConn>> connect() {
-    const auto params = postgres_connect_params(url_, options_);
-    std::vector<const char*> keys, vals;
-    for (const auto& [k, v] : params) {
-      keys.push_back(k.c_str());
-      vals.push_back(v.c_str());
-    }
-    keys.push_back(nullptr);
-    vals.push_back(nullptr);
-    PGconn* conn = PQconnectdbParams(keys.data(), vals.data(), 1);
+    PGconn* conn = postgres_connect(url_, options_);
     if (conn == nullptr) return resource_exhausted_error("postgres: out of memory");
     if (PQstatus(conn) != CONNECTION_OK) {
       Status s = unavailable_error("cannot connect to PostgreSQL: {}", trimmed(PQerrorMessage(conn)));
@@ -261,21 +253,25 @@ class PostgresDb final : public Db {
 
 }  // namespace
 
-std::vector<std::pair<std::string, std::string>> postgres_connect_params(const std::string& url,
-                                                                         const PostgresOptions& options) {
+PGconn* postgres_connect(const std::string& url, const PostgresOptions& options) {
   // With expand_dbname the URL is expanded where "dbname" stands: what precedes it are defaults
   // the URL may override; what follows is forced.
-  return {
-      {"connect_timeout", std::to_string(options.connect_timeout.count())},
-      {"application_name", "parley"},
-      {"keepalives", "1"},
-      {"keepalives_idle", std::to_string(options.keepalive_idle.count())},
-      {"keepalives_interval", "10"},
-      {"keepalives_count", "3"},
-      {"tcp_user_timeout", std::to_string(options.tcp_user_timeout.count())},
-      {"dbname", url},
-      {"client_encoding", "UTF8"},
-  };
+  const std::string connect_timeout = std::to_string(options.connect_timeout.count());
+  const std::string keepalive_idle = std::to_string(options.keepalive_idle.count());
+  const std::string user_timeout = std::to_string(options.tcp_user_timeout.count());
+  const char* keys[] = {"connect_timeout",  "application_name", "keepalives", "keepalives_idle", "keepalives_interval",
+                        "keepalives_count", "tcp_user_timeout", "dbname",     "client_encoding", nullptr};
+  const char* vals[] = {connect_timeout.c_str(),
+                        "parley",
+                        "1",
+                        keepalive_idle.c_str(),
+                        "10",
+                        "3",
+                        user_timeout.c_str(),
+                        url.c_str(),
+                        "UTF8",
+                        nullptr};
+  return PQconnectdbParams(keys, vals, 1);
 }
 
 Result<std::unique_ptr<Db>> open_postgres(const std::string& url, const PostgresOptions& options) {

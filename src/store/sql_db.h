@@ -21,7 +21,6 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <variant>
 #include <vector>
 
@@ -120,10 +119,10 @@ struct PostgresOptions {
 };
 Result<std::unique_ptr<Db>> open_postgres(const std::string& url, const PostgresOptions& options);
 
-// The libpq keywords and values of a connection, in order, for PQconnectdbParams with
-// expand_dbname: defaults the URL may override, the URL itself ("dbname"), then what is forced.
-std::vector<std::pair<std::string, std::string>> postgres_connect_params(const std::string& url,
-                                                                         const PostgresOptions& options);
+// A new libpq connection (PQconnectdbParams) to `url` with the options above; the URL's own
+// parameters override the defaults, not the client encoding (UTF8). Null only when out of memory;
+// the caller checks PQstatus and PQfinish-es it.
+struct pg_conn* postgres_connect(const std::string& url, const PostgresOptions& options);
 
 // `?` -> `$1`, `$2`, ... outside quoted literals and identifiers.
 std::string to_dollar_placeholders(std::string_view sql);

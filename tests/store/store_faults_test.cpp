@@ -74,18 +74,10 @@ TEST_F(SqliteFaults, AStoreThatCannotBeOpenedNamesTheFileAndTheDirectory) {
   EXPECT_NE(msg.find("No such file or directory"), std::string::npos) << msg;
 }
 
-// The options libpq holds for a connection made with postgres_connect_params: the connection
-// fails (no server at that socket), its options are there all the same.
+// The options libpq holds for a connection made by postgres_connect: the connection fails (no
+// server at that socket), its options are there all the same.
 std::map<std::string, std::string> libpq_options(const std::string& url) {
-  std::vector<const char*> keys, vals;
-  const auto params = sql::postgres_connect_params(url, {});
-  for (const auto& [k, v] : params) {
-    keys.push_back(k.c_str());
-    vals.push_back(v.c_str());
-  }
-  keys.push_back(nullptr);
-  vals.push_back(nullptr);
-  PGconn* conn = PQconnectdbParams(keys.data(), vals.data(), 1);
+  PGconn* conn = sql::postgres_connect(url, {});
   std::map<std::string, std::string> out;
   if (PQconninfoOption* info = PQconninfo(conn)) {
     for (PQconninfoOption* o = info; o->keyword != nullptr; ++o) {
