@@ -14,6 +14,7 @@
 #include "kernels/backend.h"
 #include "model/model.h"
 #include "model/synth.h"
+#include "synth_shapes.h"
 #include "tokenizer/builtin_vocab.h"
 
 namespace parley {
@@ -138,13 +139,7 @@ class ModelEngineTest : public ::testing::Test {
     dir_ = std::filesystem::temp_directory_path() / ("parley_engine_" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir_);
     auto md = builtin_vocab_metadata("bytes");
-    SynthOptions o;
-    o.n_layer = 2;
-    o.n_embd = 128;
-    o.n_head = 4;
-    o.n_head_kv = 2;
-    o.n_ff = 256;
-    o.type = TensorType::kQ8_0;
+    SynthOptions o = testing::two_layer_synth();
     o.std = 0.05f;
     path_ = (dir_ / "m.gguf").string();
     CHECK(synth_model(o, *md, path_).ok());

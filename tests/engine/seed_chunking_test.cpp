@@ -14,6 +14,7 @@
 #include "kernels/backend.h"
 #include "model/model.h"
 #include "model/synth.h"
+#include "synth_shapes.h"
 #include "tokenizer/builtin_vocab.h"
 
 namespace parley {
@@ -28,13 +29,7 @@ class SeedChunkingTest : public ::testing::TestWithParam<TensorType> {
     std::filesystem::create_directories(dir_);
     auto md = builtin_vocab_metadata("bytes");
     // The SDK tests' shape: random 0.05 weights (near-flat logits), 4 heads over 2 KV heads.
-    SynthOptions o;
-    o.n_layer = 2;
-    o.n_embd = 128;
-    o.n_head = 4;
-    o.n_head_kv = 2;
-    o.n_ff = 256;
-    o.type = TensorType::kQ8_0;
+    SynthOptions o = testing::two_layer_synth();
     o.std = 0.05f;
     o.seed = 3;
     o.threads = 1;

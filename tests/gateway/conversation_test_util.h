@@ -25,6 +25,7 @@
 #include "net/sse.h"
 #include "obs/metrics.h"
 #include "store/open_store.h"
+#include "synth_shapes.h"
 #include "tokenizer/builtin_vocab.h"
 
 namespace parley::testing {
@@ -119,14 +120,7 @@ class ConversationApiFixture : public ::testing::Test {
   std::string write_model() {
     auto md = builtin_vocab_metadata("bytes");
     EXPECT_TRUE(md.ok());
-    SynthOptions o;
-    o.n_layer = 2;
-    o.n_embd = 128;
-    o.n_head = 4;
-    o.n_head_kv = 2;
-    o.n_ff = 256;
-    o.n_ctx = 4096;
-    o.type = TensorType::kQ8_0;
+    SynthOptions o = testing::two_layer_synth();
     o.seed = 7;
     o.threads = 1;
     const std::string path = (dir_ / "tiny.gguf").string();

@@ -20,6 +20,7 @@
 #include "gguf/gguf_writer.h"
 #include "model/synth.h"
 #include "net/http_client.h"
+#include "synth_shapes.h"
 #include "tokenizer/builtin_vocab.h"
 
 namespace parley {
@@ -57,14 +58,7 @@ class ModelDirectoryTest : public ::testing::Test {
   void write_model(const std::string& id, std::uint64_t seed) {
     auto vocab = builtin_vocab_metadata("bytes");
     ASSERT_TRUE(vocab.ok());
-    SynthOptions o;
-    o.n_layer = 1;
-    o.n_embd = 64;
-    o.n_head = 2;
-    o.n_head_kv = 1;
-    o.n_ff = 128;
-    o.n_ctx = 256;
-    o.type = TensorType::kQ8_0;
+    SynthOptions o = testing::one_layer_synth(256);
     o.seed = seed;
     ASSERT_TRUE(synth_model(o, *vocab, model_path(id)).ok());
   }

@@ -7,6 +7,7 @@
 
 #include "chat/json.h"
 #include "model/synth.h"
+#include "synth_shapes.h"
 #include "test_support.h"
 #include "tokenizer/builtin_vocab.h"
 
@@ -30,13 +31,7 @@ class ServedModelTest : public ::testing::Test {
       if (k != "tokenizer.chat_template") meta.emplace_back(k, v);
     }
     if (tmpl) meta.emplace_back("tokenizer.chat_template", GgufValue::string(*tmpl));
-    SynthOptions o;
-    o.n_layer = 1;
-    o.n_embd = 64;
-    o.n_head = 2;
-    o.n_head_kv = 1;
-    o.n_ff = 128;
-    o.type = TensorType::kQ8_0;
+    const SynthOptions o = testing::one_layer_synth();
     const std::string path = (dir_ / (name + ".gguf")).string();
     EXPECT_TRUE(synth_model(o, meta, path).ok());
     return path;

@@ -9,6 +9,7 @@
 #include "accounts_fixture.h"
 #include "api/conversation_response.h"
 #include "gateway/conversation_reply.h"
+#include "synth_shapes.h"
 #include "tokenizer/vocab.h"
 
 namespace parley {
@@ -47,14 +48,7 @@ class ToolCallsTest : public AccountsTest {
             add_vocab_tokens(*md, {"<tool_call>", "</tool_call>"}, static_cast<std::int32_t>(TokenType::kUserDefined))
                 .ok());
       }
-      SynthOptions o;
-      o.n_layer = 1;
-      o.n_embd = 64;
-      o.n_head = 2;
-      o.n_head_kv = 1;
-      o.n_ff = 128;
-      o.n_ctx = 2048;
-      o.type = TensorType::kQ8_0;
+      const SynthOptions o = testing::one_layer_synth(2048);
       const std::string path = (model_dir_ / (kind + ".gguf")).string();
       ASSERT_TRUE(synth_model(o, *md, path).ok());
       (kind == "tools" ? tools_path_ : kind == "think" ? think_path_ : trigger_path_) = path;

@@ -19,6 +19,7 @@
 #include "net/http_client.h"
 #include "net/http_server.h"
 #include "router/remote_engine.h"
+#include "synth_shapes.h"
 #include "tokenizer/builtin_vocab.h"
 #include "worker/worker_service.h"
 
@@ -70,14 +71,7 @@ class WorkerTest : public ::testing::Test {
     std::filesystem::create_directories(model_dir_);
     auto md = builtin_vocab_metadata("bytes");
     ASSERT_TRUE(md.ok());
-    SynthOptions o;
-    o.n_layer = 1;
-    o.n_embd = 64;
-    o.n_head = 2;
-    o.n_head_kv = 1;
-    o.n_ff = 128;
-    o.n_ctx = 1024;
-    o.type = TensorType::kQ8_0;
+    const SynthOptions o = testing::one_layer_synth(1024);
     model_path_ = (model_dir_ / "tiny.gguf").string();
     ASSERT_TRUE(synth_model(o, *md, model_path_).ok());
   }
