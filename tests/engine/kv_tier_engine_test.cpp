@@ -19,6 +19,7 @@
 #include "kv/disk_kv_tier.h"
 #include "model/model.h"
 #include "model/synth.h"
+#include "synth_shapes.h"
 #include "tokenizer/builtin_vocab.h"
 
 namespace parley {
@@ -58,14 +59,8 @@ class KvTierEngineTest : public ::testing::TestWithParam<std::string> {
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
     auto md = builtin_vocab_metadata("bytes");
-    SynthOptions o;
+    SynthOptions o = testing::two_layer_synth();
     o.arch = GetParam();
-    o.n_layer = 2;
-    o.n_embd = 128;
-    o.n_head = 4;
-    o.n_head_kv = 2;
-    o.n_ff = 256;
-    o.type = TensorType::kQ8_0;
     o.std = 0.05f;
     o.threads = 1;
     const std::string path = (dir_ / "m.gguf").string();
