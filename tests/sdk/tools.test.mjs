@@ -111,8 +111,11 @@ for (const family of families) {
       server = await family.start(['--target-itl-ms', '0']);
       client = new OpenAI({ baseURL: `${server.baseURL}/v1`, apiKey: 'unused', maxRetries: 0 });
       aiProvider = createOpenAICompatible({ name: 'parley', baseURL: `${server.baseURL}/v1`, apiKey: 'unused' });
+      // Seeded like the other requests here: unseeded, a random model's reply changes from run to
+      // run, and one full run's withStructuredOutput call ended at max_tokens ('length').
       langchain = new ChatOpenAI({
         model, apiKey: 'unused', maxTokens, maxRetries: 0, configuration: { baseURL: `${server.baseURL}/v1` },
+        modelKwargs: { seed: 12 },
       });
     });
 
