@@ -1,9 +1,8 @@
 #include "obs/heap_memory.h"
 
-#include <unistd.h>
-
 #include <algorithm>
-#include <cstdio>
+
+#include "obs/process_metrics.h"
 
 // glibc's allocator, unless a sanitizer's replaces it (its figures would then be glibc's idle ones).
 #if defined(__SANITIZE_ADDRESS__)
@@ -19,19 +18,6 @@
 #endif
 
 namespace parley {
-namespace {
-
-// Resident bytes now (/proc/self/statm's second field), 0 when unreadable.
-[[maybe_unused]] std::int64_t resident_bytes() {  // unused under a sanitizer
-  std::FILE* f = std::fopen("/proc/self/statm", "r");
-  if (f == nullptr) return 0;
-  long long size = 0, resident = 0;
-  const int n = std::fscanf(f, "%lld %lld", &size, &resident);
-  std::fclose(f);
-  return n == 2 ? resident * static_cast<std::int64_t>(sysconf(_SC_PAGESIZE)) : 0;
-}
-
-}  // namespace
 
 Result<HeapStats> read_heap_stats() {
 #if defined(PARLEY_GLIBC_MALLOC)
@@ -48,11 +34,14 @@ Result<HeapStats> read_heap_stats() {
 TrimResult trim_heap() {
   TrimResult r;
 #if defined(PARLEY_GLIBC_MALLOC)
-  const std::int64_t before = resident_bytes();
+  const Result<ProcessStats> before = read_process_stats();
   const auto t0 = std::chrono::steady_clock::now();
   malloc_trim(0);
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  r.released_bytes = std::max<std::int64_t>(0, before - resident_bytes());
+  const Result<ProcessStats> after = read_process_stats();
+  if (before.ok() && after.ok()) {
+    r.released_bytes = std::max<std::int64_t>(0, before->resident_bytes - after->resident_bytes);
+  }
 #endif
   return r;
 }
