@@ -80,6 +80,7 @@ test('a blocked message is refused, and two suspend the account', async () => {
   const listed = await page.evaluate(async () => (await (await fetch('/api/conversations')).json()).data.length);
   assert.equal(listed, 0, 'the refused chat is deleted on the server too');
   await page.getByRole('alert').filter({ hasText: /content policy \(nightingale\)/ }).waitFor();  // still shown
+  await screenshot(page, 'moderation-refused-first-message');
   await button(page, 'Dismiss error').click();
   await messageBox(page).fill('');
   await sendRefused(page, 'and ｐｒｏｊｅｃｔ nightingale?', /content policy/); // fullwidth: the same phrase
