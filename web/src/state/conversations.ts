@@ -104,16 +104,20 @@ const pendingDeletes = new Map<string, ReturnType<typeof setTimeout>>();
 export async function deleteWithUndo(c: Conversation, onGone?: () => void): Promise<void> {
   const before = conversations.value;
   conversations.value = before.filter((x) => x.id !== c.id);
+  // Pending from the click on, so that a page closed while the archive request is in flight still
+  // sends the deletion (flushPendingDeletes).
+  const timer = setTimeout(() => void finishDelete(c.id), UNDO_MS);
+  pendingDeletes.set(c.id, timer);
   try {
     if (!c.archived) await api.patchConversation(c.id, { archived: true });
   } catch (err) {
+    clearTimeout(timer);
+    pendingDeletes.delete(c.id);
     conversations.value = before;
     showToast(`Could not delete: ${describeError(err).message}`, { kind: 'error' });
     return;
   }
   onGone?.();
-  const timer = setTimeout(() => void finishDelete(c.id), UNDO_MS);
-  pendingDeletes.set(c.id, timer);
   showToast(`Deleted “${c.title || 'New chat'}”`, {
     ms: UNDO_MS,
     action: {
