@@ -1,6 +1,6 @@
 // One conversation in the sidebar: a link, and a menu to rename, archive or delete it.
 import { memo } from 'preact/compat';
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { Conversation } from '../api/types';
 import { describeError } from '../lib/errors';
 import { archiveConversation, deleteWithUndo, renameConversation } from '../state/conversations';
@@ -17,7 +17,8 @@ function Rename({ c, onDone }: { c: Conversation; onDone: () => void }) {
   const [title, setTitle] = useState(c.title);
   const ref = useRef<HTMLInputElement>(null);
   const done = useRef(false);
-  useEffect(() => {
+  // In the commit that shows the field (see Message's editor): typing at once replaces the title.
+  useLayoutEffect(() => {
     ref.current?.focus();
     ref.current?.select();
   }, []);

@@ -1,7 +1,7 @@
 // One message of the conversation: its content, version switcher and actions. A user message
 // can be edited in place (sent as a new version); an answer can be regenerated.
 import { memo } from 'preact/compat';
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { Message as Msg } from '../api/types';
 import { copyText } from '../lib/clipboard';
 import type { Versions } from '../lib/tree';
@@ -70,12 +70,14 @@ function CopyButton({ text }: { text: string }) {
 function Editor({ initial, onCancel, onSave }: { initial: string; onCancel: () => void; onSave: (text: string) => void }) {
   const [text, setText] = useState(initial);
   const ref = useRef<HTMLTextAreaElement>(null);
-  useEffect(() => {
+  // In the commit that shows the editor, not after the next paint: a key typed (or a selection
+  // made) at once must not be followed by a late focus that moves the caret to the end.
+  useLayoutEffect(() => {
     const ta = ref.current!;
     ta.focus();
     ta.setSelectionRange(ta.value.length, ta.value.length);
   }, []);
-  useEffect(() => {
+  useLayoutEffect(() => {
     const ta = ref.current!;
     ta.style.height = 'auto';
     ta.style.height = `${Math.min(ta.scrollHeight, 400)}px`;
