@@ -54,7 +54,7 @@ std::vector<std::unique_ptr<ServedModel>> ClusterModels::take_new_models() {
     }
     std::lock_guard<std::mutex> lock(mu_);
     if (metrics_) router->set_metrics(metrics_);
-    routers_.emplace(m.id, std::move(router));
+    routers_.emplace(m.id, router);
     out.push_back(std::move(*served));
   }
   return out;
@@ -86,7 +86,9 @@ void ClusterModels::attach_metrics(MetricsRegistry& registry) {
   std::lock_guard<std::mutex> lock(mu_);
   if (metrics_) return;
   metrics_ = std::make_shared<RouterMetrics>(registry, registry_);
-  for (auto& [id, r] : routers_) r->set_metrics(metrics_);
+  for (auto& [id, weak] : routers_) {
+    if (std::shared_ptr<Router> r = weak.lock()) r->set_metrics(metrics_);
+  }
 }
 
 }  // namespace parley

@@ -54,8 +54,11 @@ class ClusterModels {
   ClusterOptions options_;
   std::shared_ptr<WorkerRegistry> registry_;
   mutable std::mutex mu_;
-  std::map<std::string, std::shared_ptr<Router>> routers_;  // by model id
-  std::set<std::string> failed_;                            // vocabulary fetches that failed (logged once)
+  // By model id. Not owned: the ServedModel (in the gateway's catalog) owns its router, so that
+  // the gateway going ends the requests in flight (~Router waits for them) while the metrics and
+  // accounts they record into still exist; this gateway's object may outlive it.
+  std::map<std::string, std::weak_ptr<Router>> routers_;
+  std::set<std::string> failed_;  // vocabulary fetches that failed (logged once)
   std::shared_ptr<RouterMetrics> metrics_;
 };
 

@@ -34,6 +34,27 @@ class Router::AttemptSink final : public RequestSink {
   WorkerId worker_;
 };
 
+// Counts a thread in the router for ~Router to wait for. Taken where the router is known to be
+// alive: by the caller of submit(), and by a call's event (the call is in calls_ until its finish
+// was delivered).
+class Router::Busy {
+ public:
+  explicit Busy(Router& r) : r_(r) {
+    std::lock_guard<std::mutex> lock(r_.mu_);
+    ++r_.busy_;
+  }
+  ~Busy() {
+    std::lock_guard<std::mutex> lock(r_.mu_);
+    --r_.busy_;
+    r_.cv_.notify_all();
+  }
+  Busy(const Busy&) = delete;
+  Busy& operator=(const Busy&) = delete;
+
+ private:
+  Router& r_;
+};
+
 Router::Router(std::shared_ptr<WorkerRegistry> workers, std::shared_ptr<RoutePolicy> policy, RouterOptions options)
     : workers_(std::move(workers)), policy_(std::move(policy)), options_(std::move(options)) {
   options_.max_tries = std::max(1, options_.max_tries);
@@ -49,7 +70,7 @@ Router::~Router() {
   }
   for (const RequestId id : ids) cancel(id);
   std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait(lock, [this] { return calls_.empty(); });
+  cv_.wait(lock, [this] { return calls_.empty() && busy_ == 0; });
 }
 
 void Router::set_metrics(std::shared_ptr<RouterMetrics> metrics) {
@@ -73,6 +94,7 @@ std::size_t Router::in_flight() const {
 }
 
 Result<RequestId> Router::submit(GenerateRequest request, std::shared_ptr<RequestSink> sink) {
+  const Busy busy(*this);
   auto call = std::make_shared<Call>();
   call->id = next_id_.fetch_add(1);
   if (policy_->wants_blocks()) call->blocks = prefix_block_hashes(request.prompt, request.cache_scope);
@@ -154,6 +176,7 @@ Status Router::attempt(const std::shared_ptr<Call>& call) {
 }
 
 void Router::on_event(const std::shared_ptr<Call>& call, WorkerId worker, EngineEvent event) {
+  const Busy busy(*this);
   if (auto* t = std::get_if<TokenEvent>(&event)) {
     {
       std::lock_guard<std::mutex> lock(call->mu);
@@ -200,7 +223,8 @@ void Router::finish(const std::shared_ptr<Call>& call, FinishEvent f) {
     calls_.erase(call->id);
     cv_.notify_all();
   }
-  // Not `this` any more: the router may be gone once the call left calls_ (the call holds the sink).
+  // Always inside on_event's Busy: ~Router waits until this delivery returned, so whatever the
+  // sink records into (the gateway's metrics, the account's usage) is still there.
   call->sink->on_event(call->id, std::move(f));
 }
 

@@ -39,6 +39,8 @@ struct RouterOptions {
 class Router final : public EngineClient {
  public:
   Router(std::shared_ptr<WorkerRegistry> workers, std::shared_ptr<RoutePolicy> policy, RouterOptions options);
+  // Cancels the requests in flight and returns once each has delivered its finish to its sink
+  // and no thread is inside the router any more.
   ~Router() override;
   Router(const Router&) = delete;
   Router& operator=(const Router&) = delete;
@@ -56,6 +58,7 @@ class Router final : public EngineClient {
   struct Call;
   class AttemptSink;
   // Sends `call` to a worker it has not tried yet; returns why none took it.
+  class Busy;
   Status attempt(const std::shared_ptr<Call>& call);
   void on_event(const std::shared_ptr<Call>& call, WorkerId worker, EngineEvent event);
   void finish(const std::shared_ptr<Call>& call, FinishEvent f);
@@ -69,6 +72,9 @@ class Router final : public EngineClient {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::map<RequestId, std::shared_ptr<Call>> calls_;
+  // Threads inside submit() or on_event(): a retry's attempt may still be returning from a
+  // worker's submit when the new attempt has already finished the call.
+  int busy_ = 0;
   std::shared_ptr<RouterMetrics> metrics_;
 };
 

@@ -42,6 +42,7 @@ class FakeWorker {
   std::atomic<bool> draining{false};
   std::atomic<Generate> generate{Generate::kOk};
   std::atomic<int> generate_calls{0};
+  std::atomic<int> cancel_calls{0};  // POST /internal/v1/cancel/{id}
   std::atomic<int> waiting{0};  // reported in stats
   std::atomic<int> kv_tier_stored{0};  // reported in stats (0: no KV tier)
   std::string digest = "00000000000000aa";
@@ -100,6 +101,9 @@ class FakeWorker {
     } else if (req.path == "/internal/v1/generate") {
       ++generate_calls;
       run_generate(r);
+    } else if (req.path.starts_with("/internal/v1/cancel/")) {
+      ++cancel_calls;
+      r->respond(200, json, R"({"cancelled":true})");
     } else {
       r->respond(200, json, R"({"cancelled":false})");
     }

@@ -3,6 +3,10 @@
 // one, and with no ready worker the API answers 503 with Retry-After.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
+#include <thread>
+
 #include "gateway/cluster_models.h"
 #include "gateway/gateway.h"
 #include "gateway/remote_models.h"
@@ -91,6 +95,66 @@ TEST_F(WorkerClusterTest, NoReadyWorkerIs503WithRetryAfter) {
   EXPECT_EQ(r.status, 503) << r.body;
   EXPECT_FALSE(r.header("Retry-After").empty());
   EXPECT_EQ(r.body.find("127.0.0.1"), std::string::npos) << "no worker address in the message: " << r.body;
+}
+
+// What the gateway hands a response to; counts what it was given (from any thread).
+class CountingResponder final : public HttpResponder {
+ public:
+  void respond(int s, HttpHeaders, std::string) override {
+    status = s;
+    ++ends;
+  }
+  void start_stream(int s, HttpHeaders) override { status = s; }
+  bool write(std::string) override { return true; }
+  void finish() override { ++ends; }
+  bool disconnected() const override { return false; }
+  void on_disconnect(std::function<void()>) override {}
+  std::atomic<int> status{0};
+  std::atomic<int> ends{0};
+};
+
+// A request ends by recording into the gateway's metrics (and charging its account): destroying
+// the gateway must first end the requests it started, although the cluster, which outlives it,
+// knows their routers. It did not: a reply that ended as a test's gateway went wrote into freed
+// metrics (a segfault in `make test`, after WorkerClusterTest.RetriesPast...).
+TEST_F(WorkerClusterTest, DestroyingTheGatewayEndsItsRequestsInFlightFirst) {
+  start_worker();
+  auto infos = fetch_worker_models({url(), std::string(testing::kClusterToken)});
+  ASSERT_TRUE(infos.ok());
+  FakeWorker holding;
+  holding.digest = infos->at(0).vocab_digest;
+  holding.generate = FakeWorker::Generate::kHold;  // streams a token, then nothing until released
+  serve_cluster({url(), holding.url()}, "round_robin");
+  front_->stop();  // requests go to the gateway directly: the server holds it too
+  front_.reset();
+
+  std::vector<std::shared_ptr<CountingResponder>> responders;
+  for (int i = 0; i < 2; ++i) {  // round robin: one to each worker
+    HttpRequest req;
+    req.method = "POST";
+    req.target = req.path = "/v1/chat/completions";
+    req.remote_address = "127.0.0.1";
+    req.headers = {{"Host", "127.0.0.1"}, {"Content-Type", "application/json"}};
+    req.body = R"({"model":"tiny","messages":[{"role":"user","content":"hi"}],"max_tokens":3,"temperature":0})";
+    responders.push_back(std::make_shared<CountingResponder>());
+    gateway_->handle(std::move(req), responders.back());
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (holding.held() < 1 || responders[0]->ends + responders[1]->ends < 1) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "held " << holding.held();
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(holding.cancel_calls, 0);
+  EXPECT_EQ(responders[0]->ends + responders[1]->ends, 1);
+
+  gateway_.reset();
+  // The held request was cancelled and answered before the gateway was gone.
+  EXPECT_EQ(responders[0]->ends + responders[1]->ends, 2);
+  // Its worker is told too (after the answer: the closed connection already stops it there).
+  while (holding.cancel_calls < 1) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
 }
 
 }  // namespace
