@@ -1,6 +1,6 @@
 // A small popup menu: a button opens a list of actions; arrows move, Esc or a click outside close.
 import type { ComponentChildren } from 'preact';
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 
 export interface MenuItem {
   label: string;
@@ -25,7 +25,9 @@ export function Menu({
   const root = useRef<HTMLDivElement>(null);
   const button = useRef<HTMLButtonElement>(null);
 
-  useEffect(() => {
+  // In the commit that opens it (see Message's editor): an arrow key pressed at once moves from
+  // the first item, not from the button, and is not undone by a late focus.
+  useLayoutEffect(() => {
     if (!open) return;
     const first = root.current?.querySelector<HTMLElement>('[role="menuitem"]');
     first?.focus();
