@@ -42,8 +42,8 @@ class FakeWorker {
   std::atomic<bool> draining{false};
   std::atomic<Generate> generate{Generate::kOk};
   std::atomic<int> generate_calls{0};
-  std::atomic<int> cancel_calls{0};  // POST /internal/v1/cancel/{id}
-  std::atomic<int> waiting{0};  // reported in stats
+  std::atomic<int> cancel_calls{0};    // POST /internal/v1/cancel/{id}
+  std::atomic<int> waiting{0};         // reported in stats
   std::atomic<int> kv_tier_stored{0};  // reported in stats (0: no KV tier)
   std::string digest = "00000000000000aa";
   std::vector<TokenId> reply{5, 6, 7};
