@@ -1,6 +1,6 @@
 // The message box. Enter sends, Shift+Enter is a new line; the text is saved as a draft of this
 // conversation at every keystroke and cleared only once the server has saved the message.
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { drafts } from '../lib/drafts';
 import { isPhone } from '../state/layout';
 import { composerRestore, sendMessage, stopReply, streamOf } from '../state/reply';
@@ -11,8 +11,9 @@ export function Composer({ draftKey, conversationId, disabled }: { draftKey: str
   const ref = useRef<HTMLTextAreaElement>(null);
   const s = streamOf(conversationId);
 
-  // Ready to type on a wide screen; a phone would pop its keyboard over the page.
-  useEffect(() => {
+  // Ready to type on a wide screen; a phone would pop its keyboard over the page. In the commit
+  // that opens the chat: a focus after the next paint could take it from a field already in use.
+  useLayoutEffect(() => {
     if (!isPhone.value) ref.current?.focus({ preventScroll: true });
   }, [draftKey]);
 
