@@ -56,7 +56,7 @@ class ClusterModels {
   mutable std::mutex mu_;
   // By model id. Not owned: the ServedModel (in the gateway's catalog) owns its router, so that
   // the gateway going ends the requests in flight (~Router waits for them) while the metrics and
-  // accounts they record into still exist; this gateway's object may outlive it.
+  // accounts they record into still exist. ClusterModels may outlive the gateway.
   std::map<std::string, std::weak_ptr<Router>> routers_;
   std::set<std::string> failed_;  // vocabulary fetches that failed (logged once)
   std::shared_ptr<RouterMetrics> metrics_;

@@ -57,8 +57,8 @@ class Router final : public EngineClient {
  private:
   struct Call;
   class AttemptSink;
-  // Sends `call` to a worker it has not tried yet; returns why none took it.
   class Busy;
+  // Sends `call` to a worker it has not tried yet; returns why none took it.
   Status attempt(const std::shared_ptr<Call>& call);
   void on_event(const std::shared_ptr<Call>& call, WorkerId worker, EngineEvent event);
   void finish(const std::shared_ptr<Call>& call, FinishEvent f);
