@@ -67,10 +67,13 @@ std::size_t generation_body_bytes_max(const std::vector<const ServedModel*>& mod
 
 Gateway::Gateway(std::vector<std::unique_ptr<ServedModel>> models, const GatewayOptions& options,
                  std::unique_ptr<Accounts> accounts)
-    : accounts_(std::move(accounts)), catalog_(std::move(models)), options_(options), metrics_(registry_) {
+    : accounts_(std::move(accounts)),
+      catalog_(std::move(models)),
+      options_(options),
+      metrics_(registry_),
+      heap_trimmer_(registry_, options_.memory_trim_interval) {
   add_process_metrics(registry_);  // RSS, open descriptors, threads (obs/process_metrics.h)
   add_heap_metrics(registry_);     // the allocator's memory in use and held free (obs/heap_memory.h)
-  heap_trimmer_ = std::make_unique<HeapTrimmer>(registry_, options_.memory_trim_interval);
   catalog_.on_add([this](const ServedModel& m) { metrics_.watch_engine(m.id(), m.engine()); });
   if (accounts_) {
     watch_shared_state(registry_, *accounts_);

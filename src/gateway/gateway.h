@@ -164,7 +164,7 @@ class Gateway {
   GatewayOptions options_;
   MetricsRegistry registry_;
   GatewayMetrics metrics_;
-  std::unique_ptr<HeapTrimmer> heap_trimmer_;  // parley_malloc_trim* (obs/heap_memory.h)
+  HeapTrimmer heap_trimmer_;                   // parley_malloc_trim* (obs/heap_memory.h)
   std::unique_ptr<StoreHealth> store_health_;  // parley_store_up (with accounts)
   // The rules, violation scores and audit log; before the conversation API, which uses it.
   std::unique_ptr<Moderation> moderation_;

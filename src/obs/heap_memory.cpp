@@ -76,7 +76,6 @@ void HeapTrimmer::trim() {
   trims_.inc();
   seconds_.inc(r.seconds);
   released_.inc(static_cast<double>(r.released_bytes));
-  ++count_;
 }
 
 }  // namespace parley

@@ -17,7 +17,6 @@
 // Without glibc the figures stay at 0 and trimming does nothing.
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 
@@ -55,7 +54,7 @@ class HeapTrimmer {
   HeapTrimmer(const HeapTrimmer&) = delete;
   HeapTrimmer& operator=(const HeapTrimmer&) = delete;
 
-  std::int64_t trims() const { return count_.load(); }
+  std::int64_t trims() const { return static_cast<std::int64_t>(trims_.value()); }
 
  private:
   void trim();
@@ -63,7 +62,6 @@ class HeapTrimmer {
   Counter& trims_;
   Counter& seconds_;
   Counter& released_;
-  std::atomic<std::int64_t> count_{0};
   Periodic periodic_;  // last: stopped before the rest goes
 };
 

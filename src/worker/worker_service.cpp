@@ -53,10 +53,10 @@ std::shared_ptr<WorkerService> WorkerService::create(WorkerOptions options) {
 WorkerService::WorkerService(WorkerOptions options)
     : options_(std::move(options)),
       engine_metrics_(registry_),
+      heap_trimmer_(registry_, options_.memory_trim_interval),
       pool_(std::make_unique<TaskPool>(options_.parse_threads)) {
   add_process_metrics(registry_);  // RSS, open descriptors, threads (obs/process_metrics.h)
-  add_heap_metrics(registry_);
-  heap_trimmer_ = std::make_unique<HeapTrimmer>(registry_, options_.memory_trim_interval);
+  add_heap_metrics(registry_);     // the allocator's memory in use and held free (obs/heap_memory.h)
 }
 
 WorkerService::~WorkerService() {

@@ -130,7 +130,7 @@ class WorkerService : public std::enable_shared_from_this<WorkerService> {
   PlacementLog placements_;  // the prefix blocks of the requests taken, for gateways' affinity
   MetricsRegistry registry_;
   EngineMetrics engine_metrics_;
-  std::unique_ptr<HeapTrimmer> heap_trimmer_;
+  HeapTrimmer heap_trimmer_;  // parley_malloc_trim* (obs/heap_memory.h)
   std::unique_ptr<class TaskPool> pool_;
 
   mutable std::mutex mu_;
