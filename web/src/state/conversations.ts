@@ -103,7 +103,7 @@ const pendingDeletes = new Map<string, ReturnType<typeof setTimeout>>();
  */
 export async function deleteWithUndo(c: Conversation, onGone?: () => void): Promise<void> {
   const before = conversations.value;
-  conversations.value = before.filter((x) => x.id !== c.id);
+  removeConversation(c.id);
   // Pending from the click on, so that a page closed while the archive request is in flight still
   // sends the deletion (flushPendingDeletes).
   const timer = setTimeout(() => void finishDelete(c.id), UNDO_MS);
